@@ -1,0 +1,10 @@
+# Developer-only settings: warnings and sanitizers live on a separate target and are never forced on
+# consumers of the package.
+add_library(tributary_developer INTERFACE)
+target_compile_options(tributary_developer INTERFACE -Wall -Wextra -Wpedantic -Werror=return-type)
+set(TRIBUTARY_SANITIZE "" CACHE STRING "Sanitizers for the developer build: 'address,undefined' or 'thread'")
+if(TRIBUTARY_SANITIZE)
+  target_compile_options(tributary_developer INTERFACE -fsanitize=${TRIBUTARY_SANITIZE} -fno-omit-frame-pointer
+                         -fno-sanitize-recover=all)
+  target_link_options(tributary_developer INTERFACE -fsanitize=${TRIBUTARY_SANITIZE})
+endif()

@@ -1,0 +1,488 @@
+#pragma once
+// basic_collector: the collection protocol of DESIGN.md, steps 1 to 7, and the only place that knows
+// their order. Each step is a member function named as the design names it:
+//
+//   1 name_worker            W = A-E<yyyyMMdd_HHmmssSSS>; refuse if A or A-E is a concrete index
+//   2 fetch_providers        from the source; on failure stop with nothing touched
+//   3 create_worker          create W, move the working alias A-ECollectorWorking to it
+//     collect_services       each provider's services, bulk-written into W
+//   4 publish_environment    one atomic update: A-E moves to W, the working alias leaves W
+//   5 wait_for_peers         one deadline for all peers; copy each peer once it is not running
+//   6 activate               one atomic update: A moves to W
+//   7 clean_up               delete E's workers older than W that carry no alias and are past the stale bound
+//
+// Liveness is read from worker stamps: a working alias on a worker older than `stale_after` belongs to
+// a dead run, and an unaliased worker younger than `stale_after` may belong to a live run of the same
+// environment (it is never deleted). Runs therefore must finish within `stale_after`; one that does
+// not refuses to activate.
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <range/v3/view/chunk.hpp>
+
+#include <tributary/concepts.hpp>
+#include <tributary/config.hpp>
+#include <tributary/document_json.hpp>
+#include <tributary/error.hpp>
+#include <tributary/fwd.hpp>
+#include <tributary/naming.hpp>
+#include <tributary/report.hpp>
+
+namespace tributary {
+
+/// What a long run is doing, for progress displays.
+struct progress_event {
+  std::string phase;
+  std::size_t providers_done = 0;
+  std::size_t providers_total = 0;
+  std::size_t services = 0;
+  std::vector<std::string> waiting_for;  ///< peers still running, while waiting
+};
+
+template <class Transport, class IndexBackend, class MergeStrategy, class WaitStrategy>
+class basic_collector {
+  static_assert(transport<Transport>,
+                "basic_collector: Transport does not model tributary::transport (see concepts.hpp: it needs "
+                "`using transport_concept = transport_tag;`, perform and perform_all)");
+  static_assert(index_backend<IndexBackend>,
+                "basic_collector: IndexBackend does not model tributary::index_backend (see concepts.hpp: it needs "
+                "`using index_backend_concept = index_backend_tag;` and the index and alias operations)");
+  static_assert(merge_strategy<MergeStrategy>,
+                "basic_collector: MergeStrategy does not model tributary::merge_strategy (see concepts.hpp: it "
+                "needs `using merge_strategy_concept = merge_strategy_tag;`, merge and adopt)");
+  static_assert(wait_strategy<WaitStrategy>,
+                "basic_collector: WaitStrategy does not model tributary::wait_strategy (see concepts.hpp: it "
+                "needs `using wait_strategy_concept = wait_strategy_tag;` and start(now).next(now))");
+
+ public:
+  using transport_type = Transport;
+  using index_backend_type = IndexBackend;
+  using merge_strategy_type = MergeStrategy;
+  using wait_strategy_type = WaitStrategy;
+  using time_point = std::chrono::system_clock::time_point;
+
+  basic_collector(collector_config config, Transport& transport, IndexBackend& store, MergeStrategy merge = {},
+                  WaitStrategy wait = {})
+      : config_(std::move(config)), transport_(transport), store_(store), merge_(std::move(merge)),
+        wait_(std::move(wait)) {
+    config_.validate();
+    if constexpr (requires { wait_.deadline; }) {
+      if (std::chrono::duration_cast<std::chrono::milliseconds>(wait_.deadline) >= config_.stale_after)
+        throw error(errc::invalid_config,
+                    "collector configuration: the wait deadline must be shorter than stale_after, or a waiting "
+                    "run would be taken for a dead one");
+    }
+  }
+
+  /// Registers a store in which peers configured with `store == name` keep their aliases and documents.
+  void add_peer_store(std::string name, IndexBackend& store) {
+    if (name.empty()) throw error(errc::invalid_config, "a peer store needs a name");
+    peer_stores_[std::move(name)] = &store;
+  }
+
+  /// Called at each phase change and as providers complete.
+  void on_progress(std::function<void(const progress_event&)> f) { progress_ = std::move(f); }
+
+  [[nodiscard]] const collector_config& config() const noexcept { return config_; }
+
+  /// Runs the protocol once. Expected failures (source, store, configuration) end the run with
+  /// `ok == false` and the reason in the report; anything left behind is cleaned up by a later run.
+  template <class Source, class Clock>
+  run_report run(Source& source, Clock& clock) {
+    static_assert(tributary::source<Source, Transport>,
+                  "basic_collector::run: Source does not model tributary::source (see concepts.hpp)");
+    static_assert(tributary::clock<Clock>, "basic_collector::run: Clock does not model tributary::clock (see concepts.hpp)");
+    run_state<Clock> st{clock, {}, {}, {}, clock.now()};
+    st.report.environment = config_.environment;
+    std::string step = "configuration";
+    try {
+      resolve_peer_stores();
+      step = "name worker";
+      timed(st, "name_worker", [&] { name_worker(st); });
+      step = "fetch providers";
+      auto providers = timed(st, "fetch_providers", [&] { return fetch_providers(st, source); });
+      step = "create worker";
+      timed(st, "create_worker", [&] { create_worker(st); });
+      step = "collect services";
+      timed(st, "collect_services", [&] { collect_services(st, source, providers); });
+      step = "publish environment";
+      timed(st, "publish_environment", [&] { publish_environment(st); });
+      step = "wait for peers";
+      timed(st, "wait_for_peers", [&] { wait_for_peers(st); });
+      step = "activate";
+      timed(st, "activate", [&] { activate(st); });
+      step = "clean up";
+      timed(st, "clean_up", [&] { clean_up(st); });
+      st.report.ok = true;
+    } catch (const error& e) {
+      st.report.ok = false;
+      st.report.failure = step + ": " + e.what();
+      abandon_worker(st);
+    }
+    return std::move(st.report);
+  }
+
+ private:
+  template <class Clock>
+  struct run_state {
+    Clock& clock;
+    run_report report;
+    std::string worker;
+    time_point worker_time;
+    time_point started;
+    bool published = false;  // A-E points to W: W must not be abandoned any more
+  };
+
+  template <class St, class F>
+  decltype(auto) timed(St& st, const char* phase, F&& f) {
+    emit({phase, 0, 0, st.report.services, {}});
+    const auto t0 = st.clock.now();
+    auto record = [&] {
+      st.report.phases.push_back(
+          {phase, std::chrono::duration_cast<std::chrono::milliseconds>(st.clock.now() - t0)});
+    };
+    if constexpr (std::is_void_v<decltype(f())>) {
+      f();
+      record();
+    } else {
+      decltype(auto) r = f();
+      record();
+      return r;
+    }
+  }
+
+  void emit(progress_event e) const {
+    if (progress_) progress_(e);
+  }
+
+  void resolve_peer_stores() {
+    for (const auto& p : config_.peers)
+      if (!p.store.empty() && !peer_stores_.contains(p.store))
+        throw error(errc::invalid_config, "peer '" + p.environment + "' reads from store '" + p.store +
+                                              "', which was not registered with add_peer_store");
+  }
+
+  IndexBackend& store_of(const peer_config& p) { return p.store.empty() ? store_ : *peer_stores_.at(p.store); }
+
+  void update_aliases(run_report& report, const char* step, std::vector<alias_action> actions) {
+    store_.update_aliases(actions);
+    report.alias_updates.push_back({step, std::move(actions)});
+  }
+
+  // ---- 1 -------------------------------------------------------------------------------------------
+  template <class St>
+  void name_worker(St& st) {
+    const auto names = config_.names();
+    for (const auto& reserved : {names.read_alias, names.environment_alias()})
+      if (store_.index_exists(reserved))
+        throw error(errc::conflict, "'" + reserved + "' is a concrete index, not an alias; refusing to run "
+                                    "(rename or remove it: the protocol moves this name between workers)");
+    st.worker_time = std::chrono::time_point_cast<std::chrono::milliseconds>(st.clock.now());
+    st.worker = names.worker_name(st.worker_time);
+    st.report.worker = st.worker;
+  }
+
+  // ---- 2 -------------------------------------------------------------------------------------------
+  template <class St, class Source>
+  std::vector<provider> fetch_providers(St& st, Source& source) {
+    auto providers = source.list_providers(transport_);
+    emit({"fetch_providers", 0, providers.size(), 0, {}});
+    (void)st;
+    return providers;
+  }
+
+  // ---- 3 -------------------------------------------------------------------------------------------
+  template <class St>
+  void create_worker(St& st) {
+    // Two runs of one environment started in the same millisecond would pick the same name.
+    for (int attempt = 0;; ++attempt) {
+      try {
+        store_.create_index(st.worker);
+        break;
+      } catch (const error& e) {
+        if (e.code() != errc::already_exists || attempt == 20) throw;
+        st.worker_time += std::chrono::milliseconds(1);
+        st.worker = config_.names().worker_name(st.worker_time);
+        st.report.worker = st.worker;
+      }
+    }
+    // The working alias goes on W before any provider is collected: peers start waiting for us at once.
+    const auto working = config_.names().working_alias();
+    update_aliases(st.report, "create_worker",
+                   {alias_action::remove_everywhere(working), alias_action::add(st.worker, working)});
+  }
+
+  template <class St, class Source>
+  void collect_services(St& st, Source& source, const std::vector<provider>& providers) {
+    std::size_t done = 0;
+    std::string body_error;
+    source.collect(transport_, std::span<const provider>(providers), config_.concurrency,
+                   [&](const provider& p, provider_outcome&& outcome) {
+                     provider_report pr{p.id, outcome.ok(), outcome.failure, 0, std::move(outcome.warnings)};
+                     if (outcome.ok()) {
+                       for (auto& s : outcome.services) normalize(s, environment_order_of());
+                       write_services(st.worker, outcome.services);
+                       pr.services = outcome.services.size();
+                       st.report.services += pr.services;
+                     }
+                     st.report.providers.push_back(std::move(pr));
+                     emit({"collect_services", ++done, providers.size(), st.report.services, {}});
+                   });
+  }
+
+  /// The merge strategy's environment precedence when it has one, the default otherwise.
+  const environment_order& environment_order_of() const {
+    if constexpr (requires { merge_.order; }) return merge_.order;
+    else return default_order_;
+  }
+
+  /// Bulk-writes documents in batches; retryable item failures are retried, anything else fails the step.
+  void write_services(const std::string& index, const std::vector<service>& services) {
+    std::vector<stored_document> batch;
+    for (auto chunk : services | ranges::views::chunk(config_.bulk_batch)) {
+      batch.clear();
+      for (const auto& s : chunk) batch.push_back({s.id, to_json(s)});
+      write_batch(index, std::move(batch));
+      batch = {};
+    }
+  }
+
+  void write_batch(const std::string& index, std::vector<stored_document> batch) {
+    for (std::size_t attempt = 0;; ++attempt) {
+      auto result = store_.bulk_write(index, batch);
+      if (result.ok()) return;
+      std::vector<stored_document> retry;
+      for (const auto& f : result.failures) {
+        if (!f.retryable || attempt >= config_.bulk_retries)
+          throw error(errc::store_unavailable, "bulk write into '" + index + "' failed for document '" + f.id +
+                                                   "': " + f.reason);
+        retry.push_back(std::move(batch[f.position]));
+      }
+      batch = std::move(retry);
+    }
+  }
+
+  // ---- 4 -------------------------------------------------------------------------------------------
+  template <class St>
+  void publish_environment(St& st) {
+    const auto names = config_.names();
+    const auto env_alias = names.environment_alias();
+    const auto working = names.working_alias();
+    for (int attempt = 0;; ++attempt) {
+      const auto current = store_.alias_targets(env_alias);
+      // Never move A-E back to an older worker: a newer run of this environment published already.
+      for (const auto& c : current) {
+        const auto t = names.worker_time(c);
+        if (t && *t > st.worker_time) {
+          update_aliases(st.report, "publish_environment", {alias_action::remove(st.worker, working)});
+          st.report.notes.push_back("superseded: a newer worker of " + config_.environment + " (" + c +
+                                    ") is already published");
+          st.published = true;
+          return;
+        }
+      }
+      std::vector<alias_action> actions;
+      for (const auto& c : current) actions.push_back(alias_action::remove(c, env_alias, true));
+      actions.push_back(alias_action::add(st.worker, env_alias));
+      actions.push_back(alias_action::remove(st.worker, working));
+      try {
+        update_aliases(st.report, "publish_environment", std::move(actions));
+        st.published = true;
+        return;
+      } catch (const error& e) {
+        if (e.code() != errc::conflict || attempt == 5) throw;  // someone moved A-E meanwhile: look again
+      }
+    }
+  }
+
+  // ---- 5 -------------------------------------------------------------------------------------------
+  enum class peer_state { running, finished };
+
+  /// A peer is running while its working alias sits on a worker younger than the stale bound.
+  template <class St>
+  std::pair<peer_state, std::string> look_at_peer(St& st, const peer_config& p) {
+    const auto names = config_.names().for_environment(p.environment);
+    for (const auto& index : store_of(p).alias_targets(names.working_alias())) {
+      const auto t = names.worker_time(index);
+      if (!t) return {peer_state::running, "working alias on unrecognised index '" + index + "'"};
+      if (st.clock.now() - *t < config_.stale_after) return {peer_state::running, index};
+      st.report.notes.push_back("peer " + p.environment + ": working alias on " + index +
+                                " is stale (older than the stale bound); not waiting for it");
+    }
+    return {peer_state::finished, {}};
+  }
+
+  template <class St>
+  void wait_for_peers(St& st) {
+    const auto began = st.clock.now();
+    auto schedule = wait_.start(began);
+    std::vector<const peer_config*> pending;
+    for (const auto& p : config_.peers) pending.push_back(&p);
+    while (true) {
+      std::vector<std::string> waiting_for;
+      std::erase_if(pending, [&](const peer_config* p) {
+        if (look_at_peer(st, *p).first == peer_state::running) {
+          waiting_for.push_back(p->environment);
+          return false;
+        }
+        copy_peer(st, *p, false, since(st, began));
+        return true;
+      });
+      if (pending.empty()) break;
+      emit({"wait_for_peers", 0, 0, st.report.services, waiting_for});
+      const auto next = schedule.next(st.clock.now());
+      if (!next) {
+        for (const auto* p : pending) {
+          if (config_.at_deadline == at_peer_deadline::copy_last_published) {
+            copy_peer(st, *p, true, since(st, began));
+          } else {
+            st.report.peers.push_back({p->environment, peer_outcome::timed_out, {}, 0, 0, 0, since(st, began),
+                                       "still running at the deadline; skipped"});
+          }
+        }
+        break;
+      }
+      st.clock.sleep_until(*next);
+    }
+    st.report.waited = since(st, began);
+  }
+
+  template <class St>
+  std::chrono::milliseconds since(St& st, time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(st.clock.now() - t);
+  }
+
+  /// Copies peer r from `A-r`: only r's own entries, every page, each write acknowledged.
+  template <class St>
+  void copy_peer(St& st, const peer_config& p, bool stale, std::chrono::milliseconds waited) {
+    peer_report pr{p.environment, stale ? peer_outcome::copied_stale : peer_outcome::copied, {}, 0, 0, 0, waited, {}};
+    auto& peer_store = store_of(p);
+    const auto env_alias = config_.names().for_environment(p.environment).environment_alias();
+    bool writing = false;
+    try {
+      const auto targets = peer_store.alias_targets(env_alias);
+      if (targets.empty()) {
+        pr.outcome = peer_outcome::nothing_published;
+        pr.detail = "'" + env_alias + "' does not exist";
+        st.report.peers.push_back(std::move(pr));
+        return;
+      }
+      if (targets.size() > 1)
+        throw error(errc::conflict, "'" + env_alias + "' points to " + std::to_string(targets.size()) + " indices");
+      pr.source_index = targets.front();
+      if (stale) pr.detail = "still running at the deadline; copied its last published data, marked stale";
+      std::string after;
+      std::vector<std::string> ids;
+      std::vector<environment_entry> entries;
+      std::vector<service> remote_docs;
+      std::vector<stored_document> writes;
+      while (true) {
+        const auto page = peer_store.scan(pr.source_index, after, config_.scan_page);
+        ids.clear(), entries.clear(), remote_docs.clear(), writes.clear();
+        for (const auto& d : page.documents) {
+          service remote = parser_.parse(d.json);
+          ++pr.read;
+          auto* entry = remote.entry(p.environment);
+          if (!entry) continue;  // the peer holds it only through its own peers: not its to give
+          entry->stale = stale;
+          ids.push_back(remote.id);
+          entries.push_back(std::move(*entry));
+          remote_docs.push_back(std::move(remote));
+        }
+        const auto locals = store_.get(st.worker, ids);
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+          std::optional<service> merged;
+          if (locals[i]) {
+            merged = parser_.parse(*locals[i]);
+            merge_.merge(*merged, entries[i]);
+            ++pr.merged;
+          } else {
+            merged = merge_.adopt(remote_docs[i], entries[i]);
+            if (merged) ++pr.added;
+          }
+          if (merged) writes.push_back({merged->id, to_json(*merged)});
+        }
+        writing = true;  // a failure from here on is our own store's: it fails the run, not the peer
+        for (auto chunk : writes | ranges::views::chunk(config_.bulk_batch))
+          write_batch(st.worker, std::vector<stored_document>(chunk.begin(), chunk.end()));
+        writing = false;
+        if (page.done) break;
+        after = page.next_after;
+      }
+    } catch (const error& e) {
+      if (writing) throw;
+      // A peer that cannot be read fails that peer, not the run: its data stays out, and the report says so.
+      pr.outcome = peer_outcome::failed;
+      pr.detail = e.what();
+    }
+    st.report.peers.push_back(std::move(pr));
+  }
+
+  // ---- 6 -------------------------------------------------------------------------------------------
+  template <class St>
+  void activate(St& st) {
+    if (st.clock.now() - st.worker_time >= config_.stale_after)
+      throw error(errc::timed_out, "the run took longer than stale_after; its worker may already be taken for "
+                                   "a dead one, so it is not activated");
+    const auto read_alias = config_.read_alias;
+    update_aliases(st.report, "activate",
+                   {alias_action::remove_everywhere(read_alias), alias_action::add(st.worker, read_alias)});
+  }
+
+  // ---- 7 -------------------------------------------------------------------------------------------
+  template <class St>
+  void clean_up(St& st) {
+    const auto names = config_.names();
+    std::vector<std::string> aliased;
+    for (const auto& a : store_.aliases()) aliased.push_back(a.index);
+    std::sort(aliased.begin(), aliased.end());
+    const auto now = st.clock.now();
+    for (const auto& index : store_.list_indices(names.worker_prefix())) {
+      const auto t = names.worker_time(index);
+      if (!t || *t >= st.worker_time || now - *t < config_.stale_after) continue;
+      if (std::binary_search(aliased.begin(), aliased.end(), index)) continue;
+      try {
+        store_.delete_indices(std::span<const std::string>(&index, 1));
+        st.report.deleted.push_back(index);
+      } catch (const error& e) {
+        // It gained an alias or vanished since we looked: leave it to a later run.
+        st.report.notes.push_back("did not delete " + index + ": " + e.what());
+      }
+    }
+  }
+
+  /// After a failure: take W out of the way unless it was published. Best effort: if the store is
+  /// unreachable, a later run removes it.
+  template <class St>
+  void abandon_worker(St& st) {
+    if (st.worker.empty() || st.published) return;
+    try {
+      if (!store_.index_exists(st.worker)) return;
+      store_.update_aliases(std::vector{alias_action::remove(st.worker, config_.names().working_alias())});
+      store_.delete_indices(std::span<const std::string>(&st.worker, 1));
+      st.report.deleted.push_back(st.worker);
+    } catch (const error& e) {
+      st.report.notes.push_back("could not remove the abandoned worker " + st.worker + ": " + e.what());
+    }
+  }
+
+  collector_config config_;
+  Transport& transport_;
+  IndexBackend& store_;
+  MergeStrategy merge_;
+  WaitStrategy wait_;
+  std::map<std::string, IndexBackend*> peer_stores_;
+  std::function<void(const progress_event&)> progress_;
+  document_parser parser_;
+  environment_order default_order_;
+};
+
+}  // namespace tributary

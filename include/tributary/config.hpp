@@ -1,0 +1,75 @@
+#pragma once
+// collector_config: everything a run of the collection protocol is told, validated up front.
+
+#include <chrono>
+#include <cstddef>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <tributary/error.hpp>
+#include <tributary/naming.hpp>
+
+namespace tributary {
+
+/// What to do with peers still running when the shared wait deadline passes.
+enum class at_peer_deadline {
+  copy_last_published,  ///< copy the peer's last published data (`A-r`) and mark it stale (default)
+  skip,                 ///< leave the peer out, as the seed did
+};
+
+struct peer_config {
+  std::string environment;
+  /// Where the peer's aliases and documents are read: empty for the collector's own store, otherwise
+  /// the name of a store registered with basic_collector::add_peer_store.
+  std::string store;
+};
+
+struct collector_config {
+  std::string environment;        ///< E, e.g. `dev`
+  std::vector<peer_config> peers;  ///< the other environments whose services are merged in
+  std::string read_alias = "apicatalogue";
+  /// A working alias on a worker older than this belongs to a dead run: it does not make peers wait,
+  /// and an unaliased worker older than this may be cleaned up. Runs must finish within it.
+  std::chrono::milliseconds stale_after = std::chrono::hours(1);
+  std::size_t concurrency = 16;   ///< providers collected at once
+  std::size_t bulk_batch = 500;   ///< documents per bulk write
+  std::size_t scan_page = 1000;   ///< documents per page when copying a peer
+  std::size_t bulk_retries = 3;   ///< retries of retryable bulk items (Elasticsearch 429s)
+  at_peer_deadline at_deadline = at_peer_deadline::copy_last_published;
+
+  [[nodiscard]] protocol_names names() const { return {read_alias, environment}; }
+
+  /// Throws error(errc::invalid_config) naming the first problem found.
+  void validate() const {
+    auto fail = [](const std::string& what) { throw error(errc::invalid_config, "collector configuration: " + what); };
+    if (environment.empty()) fail("environment is empty");
+    if (read_alias.empty()) fail("read_alias is empty");
+    auto check_names = [&](const std::string& env) {
+      const protocol_names n{read_alias, env};
+      try {
+        validate_alias_name(read_alias);
+        validate_index_name(n.worker_name(std::chrono::system_clock::time_point{}));
+        validate_alias_name(n.working_alias());
+      } catch (const error& e) {
+        fail("environment '" + env + "' with read alias '" + read_alias + "' gives bad names: " + e.what());
+      }
+    };
+    check_names(environment);
+    std::set<std::string> seen;
+    for (const auto& p : peers) {
+      if (p.environment.empty()) fail("a peer has an empty environment");
+      if (p.environment == environment) fail("peer '" + p.environment + "' is this collector's own environment");
+      if (!seen.insert(p.environment).second) fail("peer '" + p.environment + "' is listed twice");
+      check_names(p.environment);
+    }
+    // An environment whose alias is a prefix of another's (`dev` and `dev2`) is fine: workers are
+    // recognised by their exact stamp length, never by prefix alone.
+    if (stale_after <= std::chrono::milliseconds::zero()) fail("stale_after must be positive");
+    if (concurrency == 0) fail("concurrency must be at least 1");
+    if (bulk_batch == 0) fail("bulk_batch must be at least 1");
+    if (scan_page == 0) fail("scan_page must be at least 1");
+  }
+};
+
+}  // namespace tributary

@@ -1,0 +1,256 @@
+#pragma once
+// The catalogue document (an X-Road Service), its environment-independent identity, and the
+// document-level fields derived from its environment entries.
+
+#include <algorithm>
+#include <charconv>
+#include <compare>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <range/v3/action/sort.hpp>
+#include <range/v3/action/unique.hpp>
+
+#include <tributary/detail/json_text.hpp>
+
+namespace tributary {
+
+/// A JSON string kept in its escaped form, so large opaque strings (`openApiString`) pass through
+/// parse, merge and serialize without being decoded and encoded again.
+class json_string {
+ public:
+  json_string() = default;
+  [[nodiscard]] static json_string from_text(std::string_view text) {
+    json_string s;
+    detail::append_escaped(s.escaped_, text);
+    return s;
+  }
+  [[nodiscard]] static json_string from_escaped(std::string escaped) {
+    json_string s;
+    s.escaped_ = std::move(escaped);
+    return s;
+  }
+  [[nodiscard]] std::string_view escaped() const noexcept { return escaped_; }
+  [[nodiscard]] std::string text() const { return detail::unescape(escaped_); }
+  [[nodiscard]] bool empty() const noexcept { return escaped_.empty(); }
+  friend bool operator==(const json_string&, const json_string&) = default;
+
+ private:
+  std::string escaped_;
+};
+
+struct xroad_identifier {
+  std::string instance, member_class, member_code, subsystem_code, service_code;
+  friend bool operator==(const xroad_identifier&, const xroad_identifier&) = default;
+};
+
+/// One version of a service as one environment publishes it.
+struct service_detail {
+  std::string version;  ///< `v2`, `v10.1`, or empty for an unversioned service code
+  std::string title, summary, description;
+  std::string type;  ///< rest, soap or graphql
+  std::vector<std::string> pricing, data;
+  std::string links;  ///< `x-links` as raw JSON, empty when absent
+  json_string openapi;
+  std::string collected;  ///< ISO 8601 UTC time the detail was collected
+  xroad_identifier xroad;
+  friend bool operator==(const service_detail&, const service_detail&) = default;
+};
+
+/// What one environment knows of a service. `stale` marks data copied from a peer that did not finish
+/// in time (its last published data).
+struct environment_entry {
+  std::string environment;
+  std::string owner;
+  std::vector<std::string> access;  ///< xroad; apigw for public providers
+  std::vector<service_detail> details;
+  bool stale = false;
+  friend bool operator==(const environment_entry&, const environment_entry&) = default;
+};
+
+/// The catalogue document. Everything above `environments` is derived from it (see `derive_fields`).
+struct service {
+  std::string id;
+  std::string title, summary, description, owner;
+  std::vector<std::string> type, pricing, data, access;
+  std::vector<environment_entry> environments;
+  friend bool operator==(const service&, const service&) = default;
+
+  [[nodiscard]] const environment_entry* entry(std::string_view env) const noexcept {
+    for (const auto& e : environments)
+      if (e.environment == env) return &e;
+    return nullptr;
+  }
+  [[nodiscard]] environment_entry* entry(std::string_view env) noexcept {
+    for (auto& e : environments)
+      if (e.environment == env) return &e;
+    return nullptr;
+  }
+};
+
+// ---- versions ---------------------------------------------------------------------------------------
+
+/// Orders versions numerically by component: v2 < v10 < v10.1; an empty version sorts first.
+/// Non-numeric versions fall back to plain string order after the numeric ones.
+[[nodiscard]] inline std::strong_ordering compare_versions(std::string_view a, std::string_view b) {
+  auto components = [](std::string_view v) -> std::optional<std::vector<unsigned long>> {
+    if (!v.empty() && (v.front() == 'v' || v.front() == 'V')) v.remove_prefix(1);
+    std::vector<unsigned long> out;
+    if (v.empty()) return out;
+    while (true) {
+      unsigned long n = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc{} || p == v.data()) return std::nullopt;
+      out.push_back(n);
+      v.remove_prefix(static_cast<std::size_t>(p - v.data()));
+      if (v.empty()) return out;
+      if (v.front() != '.') return std::nullopt;
+      v.remove_prefix(1);
+    }
+  };
+  const auto ca = components(a), cb = components(b);
+  if (ca && cb) {
+    if (auto c = *ca <=> *cb; c != 0) return c;
+    return a <=> b;
+  }
+  if (ca) return std::strong_ordering::less;
+  if (cb) return std::strong_ordering::greater;
+  return a <=> b;
+}
+
+/// A service code split into its base and version suffix: `getPerson-v2.1` → {`getPerson`, `v2.1`}.
+/// A code without a `-v<major>[.<minor>[.<patch>]]` suffix has an empty version.
+struct versioned_code {
+  std::string base;
+  std::string version;
+};
+
+[[nodiscard]] inline versioned_code split_service_code(std::string_view code) {
+  const auto dash = code.rfind("-v");
+  if (dash == std::string_view::npos || dash == 0) return {std::string(code), {}};
+  const std::string_view suffix = code.substr(dash + 2);
+  int parts = 0;
+  bool digit_seen = false;
+  for (char c : suffix) {
+    if (c >= '0' && c <= '9') {
+      digit_seen = true;
+    } else if (c == '.' && digit_seen) {
+      digit_seen = false;
+      ++parts;
+    } else {
+      return {std::string(code), {}};
+    }
+  }
+  if (!digit_seen || parts > 2) return {std::string(code), {}};
+  return {std::string(code.substr(0, dash)), std::string(code.substr(dash + 1))};
+}
+
+// ---- identity ---------------------------------------------------------------------------------------
+
+/// Member codes that differ between environments for the same member, mapped to one canonical code.
+/// Unmapped codes are their own canonical code.
+class member_code_mapping {
+ public:
+  void add(std::string environment, std::string member_code, std::string canonical) {
+    map_[{std::move(environment), std::move(member_code)}] = std::move(canonical);
+  }
+  [[nodiscard]] std::string_view canonical(std::string_view environment, std::string_view member_code) const {
+    auto it = map_.find(std::pair<std::string, std::string>(environment, member_code));
+    return it == map_.end() ? member_code : std::string_view(it->second);
+  }
+  [[nodiscard]] bool empty() const noexcept { return map_.empty(); }
+
+ private:
+  std::map<std::pair<std::string, std::string>, std::string> map_;
+};
+
+/// The environment-independent id of a service: member class, canonical member code, subsystem code
+/// and the service code without its version. The X-Road instance is deliberately not part of it.
+[[nodiscard]] inline std::string service_id(const xroad_identifier& x, std::string_view environment,
+                                            const member_code_mapping& mapping = {}) {
+  std::string id;
+  const auto code = mapping.canonical(environment, x.member_code);
+  const auto base = split_service_code(x.service_code).base;
+  id.reserve(x.member_class.size() + code.size() + x.subsystem_code.size() + base.size() + 3);
+  id.append(x.member_class).append("/").append(code).append("/").append(x.subsystem_code).append("/").append(base);
+  return id;
+}
+
+// ---- derived fields ---------------------------------------------------------------------------------
+
+/// Environment precedence, highest first (default prod, staging, dev). Environments not listed rank
+/// after the listed ones, by name.
+class environment_order {
+ public:
+  environment_order() : order_{"prod", "staging", "dev"} {}
+  explicit environment_order(std::vector<std::string> highest_first) : order_(std::move(highest_first)) {}
+  [[nodiscard]] bool before(std::string_view a, std::string_view b) const noexcept {
+    const auto ra = rank(a), rb = rank(b);
+    return ra != rb ? ra < rb : a < b;
+  }
+  [[nodiscard]] const std::vector<std::string>& names() const noexcept { return order_; }
+
+ private:
+  [[nodiscard]] std::size_t rank(std::string_view env) const noexcept {
+    auto it = std::find(order_.begin(), order_.end(), env);
+    return static_cast<std::size_t>(it - order_.begin());
+  }
+  std::vector<std::string> order_;
+};
+
+namespace detail {
+inline void sort_unique(std::vector<std::string>& v) { v |= ranges::actions::sort | ranges::actions::unique; }
+}  // namespace detail
+
+/// Puts a document in canonical form: entries in precedence order, details by version, sets sorted.
+inline void canonicalize(service& s, const environment_order& order) {
+  std::sort(s.environments.begin(), s.environments.end(),
+            [&](const auto& a, const auto& b) { return order.before(a.environment, b.environment); });
+  for (auto& e : s.environments) {
+    detail::sort_unique(e.access);
+    std::sort(e.details.begin(), e.details.end(),
+              [](const auto& a, const auto& b) { return compare_versions(a.version, b.version) < 0; });
+    for (auto& d : e.details) {
+      detail::sort_unique(d.pricing);
+      detail::sort_unique(d.data);
+    }
+  }
+}
+
+/// Recomputes the document-level fields from the entries, so they never depend on the order in which
+/// environments were merged: title, summary, description and owner come from the newest version of the
+/// highest-precedence environment; type, pricing, data and access are unions over every entry.
+/// Expects `canonicalize` to have run.
+inline void derive_fields(service& s) {
+  s.title.clear(), s.summary.clear(), s.description.clear(), s.owner.clear();
+  s.type.clear(), s.pricing.clear(), s.data.clear(), s.access.clear();
+  if (!s.environments.empty()) {
+    const auto& top = s.environments.front();
+    s.owner = top.owner;
+    if (!top.details.empty()) {
+      const auto& newest = top.details.back();
+      s.title = newest.title, s.summary = newest.summary, s.description = newest.description;
+    }
+  }
+  for (const auto& e : s.environments) {
+    s.access.insert(s.access.end(), e.access.begin(), e.access.end());
+    for (const auto& d : e.details) {
+      if (!d.type.empty()) s.type.push_back(d.type);
+      s.pricing.insert(s.pricing.end(), d.pricing.begin(), d.pricing.end());
+      s.data.insert(s.data.end(), d.data.begin(), d.data.end());
+    }
+  }
+  detail::sort_unique(s.type), detail::sort_unique(s.pricing), detail::sort_unique(s.data), detail::sort_unique(s.access);
+}
+
+inline void normalize(service& s, const environment_order& order) {
+  canonicalize(s, order);
+  derive_fields(s);
+}
+
+}  // namespace tributary

@@ -1,0 +1,26 @@
+#pragma once
+// Declarations of the host template with its defaults, and the configurations tributary ships.
+
+namespace tributary {
+
+class loopback_transport;
+class memory_index;
+class sqlite_index;
+struct environment_union;
+struct prefer_local;
+struct fixed_interval;
+struct exponential_backoff;
+struct no_wait;
+
+/// The collector host. Policies: Transport (how requests travel), IndexBackend (where the catalogue
+/// lives), MergeStrategy (how environments combine), WaitStrategy (how long to wait for peers).
+template <class Transport, class IndexBackend = sqlite_index, class MergeStrategy = environment_union,
+          class WaitStrategy = fixed_interval>
+class basic_collector;
+
+/// Everything in one process: in-process handlers, in-memory store. For tests and demos.
+using in_process_collector = basic_collector<loopback_transport, memory_index>;
+/// Embedded store, in-process transport: several processes share one SQLite file.
+using embedded_loopback_collector = basic_collector<loopback_transport, sqlite_index>;
+
+}  // namespace tributary

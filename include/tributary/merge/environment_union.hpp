@@ -1,0 +1,41 @@
+#pragma once
+// environment_union (the default merge): a document holds exactly one entry per environment, replaced
+// on every merge and never appended twice. Entries are kept in canonical order and the document-level
+// fields are derived from the entries (see derive_fields), so merging is idempotent and the result does
+// not depend on the order in which environments arrive.
+
+#include <optional>
+#include <utility>
+
+#include <tributary/concepts.hpp>
+#include <tributary/document.hpp>
+
+namespace tributary {
+
+namespace detail {
+inline void put_entry(service& doc, const environment_entry& entry) {
+  if (auto* existing = doc.entry(entry.environment)) *existing = entry;
+  else doc.environments.push_back(entry);
+}
+}  // namespace detail
+
+struct environment_union {
+  using merge_strategy_concept = merge_strategy_tag;
+
+  environment_order order{};  ///< precedence for document-level fields, highest first
+
+  void merge(service& local, const environment_entry& remote) const {
+    detail::put_entry(local, remote);
+    normalize(local, order);
+  }
+
+  [[nodiscard]] std::optional<service> adopt(const service& remote_doc, const environment_entry& remote) const {
+    service doc;
+    doc.id = remote_doc.id;
+    doc.environments.push_back(remote);
+    normalize(doc, order);
+    return doc;
+  }
+};
+
+}  // namespace tributary

@@ -1,0 +1,46 @@
+#pragma once
+// The vocabulary of transports: HTTP requests and responses, independent of how they travel.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tributary {
+
+using http_headers = std::vector<std::pair<std::string, std::string>>;
+
+struct http_request {
+  std::string method = "GET";
+  std::string url;
+  http_headers headers;
+  std::string body;
+  /// Idempotent requests may be retried by the transport; others never are.
+  bool idempotent = true;
+};
+
+struct http_response {
+  int status = 0;  ///< 0 when no response was received (see `error`)
+  http_headers headers;
+  std::string body;
+  std::string error;  ///< transport-level failure (connection refused, timeout, TLS), empty on success
+  std::chrono::milliseconds elapsed{0};
+
+  [[nodiscard]] bool ok() const noexcept { return error.empty() && status >= 200 && status < 300; }
+  /// Case-insensitive header lookup; empty when absent.
+  [[nodiscard]] std::string_view header(std::string_view name) const noexcept {
+    for (const auto& [k, v] : headers) {
+      if (k.size() != name.size()) continue;
+      bool same = true;
+      for (std::size_t i = 0; i < k.size() && same; ++i) {
+        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+        same = lower(k[i]) == lower(name[i]);
+      }
+      if (same) return v;
+    }
+    return {};
+  }
+};
+
+}  // namespace tributary

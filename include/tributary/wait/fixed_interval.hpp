@@ -1,0 +1,33 @@
+#pragma once
+// fixed_interval: the seed's wait — look at peers every `interval` (5 s) until one shared deadline
+// (3 minutes after waiting began) for all of them.
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+#include <tributary/concepts.hpp>
+
+namespace tributary {
+
+struct fixed_interval {
+  using wait_strategy_concept = wait_strategy_tag;
+  using time_point = std::chrono::system_clock::time_point;
+
+  std::chrono::milliseconds interval = std::chrono::seconds(5);
+  std::chrono::milliseconds deadline = std::chrono::minutes(3);
+
+  struct schedule {
+    time_point deadline;
+    std::chrono::milliseconds interval;
+    /// The next look: one interval on, clamped to the deadline; nullopt once the deadline has passed.
+    [[nodiscard]] std::optional<time_point> next(time_point now) const {
+      if (now >= deadline) return std::nullopt;
+      return std::min<time_point>(now + interval, deadline);
+    }
+  };
+
+  [[nodiscard]] schedule start(time_point now) const { return {now + deadline, interval}; }
+};
+
+}  // namespace tributary

@@ -8,3 +8,10 @@ if(TRIBUTARY_SANITIZE)
                          -fno-sanitize-recover=all)
   target_link_options(tributary_developer INTERFACE -fsanitize=${TRIBUTARY_SANITIZE})
 endif()
+
+# cpp-httplib (header-only, Debian's libcpp-httplib-dev) with TLS: servers and clients in tests,
+# examples and the X-Road simulator. Never a dependency of the library itself.
+find_package(OpenSSL REQUIRED)
+add_library(tributary_httplib INTERFACE)
+target_compile_definitions(tributary_httplib INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT)
+target_link_libraries(tributary_httplib INTERFACE OpenSSL::SSL OpenSSL::Crypto)

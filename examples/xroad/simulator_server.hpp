@@ -1,0 +1,115 @@
+#pragma once
+// simulator_server: the simulator core behind cpp-httplib on 127.0.0.1, with injected latency,
+// errors, hangs and malformed bodies. Hangs and latency wait on a condition variable, so stop()
+// releases them at once instead of waiting out their sleep.
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include <httplib.h>
+
+#include "simulator.hpp"
+
+namespace xroad_sim {
+
+class simulator_server {
+ public:
+  explicit simulator_server(simulator sim, fault_options faults = {}, std::size_t threads = 64)
+      : sim_(std::move(sim)), faults_(faults) {
+    // Hanging requests hold a worker each; a large pool keeps the rest answering.
+    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_.set_keep_alive_timeout(2);
+    auto handle = [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); };
+    server_.Get(".*", handle);
+    server_.Post(".*", handle);
+  }
+  simulator_server(const simulator_server&) = delete;
+  simulator_server& operator=(const simulator_server&) = delete;
+  ~simulator_server() { stop(); }
+
+  /// Binds 127.0.0.1:port (0: an ephemeral port) and serves on a background thread. Returns the port.
+  int start(int port = 0) {
+    if (thread_.joinable()) throw std::logic_error("simulator_server: already started");
+    port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
+    if (port_ <= 0) throw std::runtime_error("simulator_server: cannot bind 127.0.0.1:" + std::to_string(port));
+    base_url_ = "http://127.0.0.1:" + std::to_string(port_);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() is a no-op until the server runs: wait for it, or a quick stop() would leave it running.
+    for (int waited = 0; !server_.is_running(); ++waited) {
+      if (waited > 5000) throw std::runtime_error("simulator_server: the server did not start");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return port_;
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) {
+      server_.stop();
+      thread_.join();
+    }
+  }
+
+  [[nodiscard]] int port() const noexcept { return port_; }
+  [[nodiscard]] const std::string& base_url() const noexcept { return base_url_; }
+  [[nodiscard]] std::size_t requests() const {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+
+ private:
+  /// Sleeps up to `d`; false when the server is stopping.
+  bool pause(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    return !wake_.wait_for(lock, d, [this] { return stopping_; });
+  }
+
+  void serve(const httplib::Request& req, httplib::Response& res) {
+    {
+      std::lock_guard lock(mu_);
+      ++requests_;
+    }
+    http_request r;
+    r.method = req.method;
+    r.url = base_url_ + req.target;
+    for (const auto& [k, v] : req.headers) r.headers.emplace_back(k, v);
+    const fault f = faults_.decide(r);
+    if (faults_.options().latency.count() > 0 && !pause(faults_.options().latency)) return unavailable(res);
+    if (f == fault::hang) {
+      pause(std::chrono::hours(1));  // "never" answers: released by stop()
+      return unavailable(res);
+    }
+    http_response out = sim_(r);
+    fault_injector::apply(f, out);
+    res.status = out.status;
+    const auto type = out.header("Content-Type");
+    res.set_content(out.body, type.empty() ? "application/json" : std::string(type).c_str());
+  }
+
+  static void unavailable(httplib::Response& res) {
+    res.status = 503;
+    res.set_content(detail::xroad_error_body("Server.ServerProxy.Stopping", "the simulator is stopping"), "application/json");
+  }
+
+  simulator sim_;
+  fault_injector faults_;
+  httplib::Server server_;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::size_t requests_ = 0;
+  int port_ = -1;
+  std::string base_url_;
+};
+
+}  // namespace xroad_sim

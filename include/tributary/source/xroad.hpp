@@ -1,0 +1,563 @@
+#pragma once
+// xroad_source: catalogue documents from an X-Road security server's metaservices.
+//
+//   GET {base}/listClients                                         the providers (subsystems)
+//   GET {base}/r1/{instance}/{class}/{code}/{subsystem}/listMethods the provider's REST service codes
+//   GET {base}/r1/.../getOpenAPI?serviceCode={code}                one OpenAPI document per service code
+//
+// Service codes are grouped by their base (`getPerson-v2` → `getPerson`): one `service` document per
+// group, one detail per version. A provider that fails is reported and skipped; a version whose
+// OpenAPI document fails or is invalid becomes a warning and is skipped; the run goes on.
+// Links against tributary::xroad (yaml-cpp: OpenAPI documents may be YAML or JSON).
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <simdjson.h>
+#include <yaml-cpp/yaml.h>
+
+#include <tributary/concepts.hpp>
+#include <tributary/detail/json_text.hpp>
+#include <tributary/document.hpp>
+#include <tributary/error.hpp>
+#include <tributary/transport/http.hpp>
+
+namespace tributary {
+
+/// An X-Road subsystem identifier: `{instance}/{class}/{code}/{subsystem}`.
+struct xroad_subsystem_id {
+  std::string instance, member_class, member_code, subsystem_code;
+
+  [[nodiscard]] std::string str() const {
+    return instance + '/' + member_class + '/' + member_code + '/' + subsystem_code;
+  }
+  /// Parses `{instance}/{class}/{code}/{subsystem}`; nullopt unless there are exactly four non-empty parts.
+  [[nodiscard]] static std::optional<xroad_subsystem_id> parse(std::string_view text) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (true) {
+      const auto slash = text.find('/', start);
+      parts.emplace_back(text.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+      if (slash == std::string_view::npos) break;
+      start = slash + 1;
+    }
+    if (parts.size() != 4) return std::nullopt;
+    for (const auto& p : parts)
+      if (p.empty()) return std::nullopt;
+    return xroad_subsystem_id{parts[0], parts[1], parts[2], parts[3]};
+  }
+  friend bool operator==(const xroad_subsystem_id&, const xroad_subsystem_id&) = default;
+};
+
+/// What a subsystem code says about the subsystem (DESIGN.md "Data model").
+enum class subsystem_kind {
+  client,               ///< code ends in `client`: consumes services, is not a provider
+  private_provider,     ///< ends in `private`: a provider that is not catalogued
+  protected_provider,   ///< ends in `protected`, or no suffix
+  public_provider,      ///< ends in `public`: also reachable through the API gateway
+};
+
+namespace detail {
+[[nodiscard]] inline bool ends_with_nocase(std::string_view s, std::string_view suffix) noexcept {
+  if (s.size() < suffix.size()) return false;
+  s = s.substr(s.size() - suffix.size());
+  for (std::size_t i = 0; i < s.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(suffix[i])))
+      return false;
+  return true;
+}
+}  // namespace detail
+
+[[nodiscard]] inline subsystem_kind classify_subsystem(std::string_view subsystem_code) noexcept {
+  if (detail::ends_with_nocase(subsystem_code, "client")) return subsystem_kind::client;
+  if (detail::ends_with_nocase(subsystem_code, "private")) return subsystem_kind::private_provider;
+  if (detail::ends_with_nocase(subsystem_code, "public")) return subsystem_kind::public_provider;
+  return subsystem_kind::protected_provider;
+}
+
+/// The current time as ISO 8601 UTC with milliseconds, e.g. `2021-02-19T12:13:08.620Z`.
+[[nodiscard]] inline std::string utc_now_iso8601() {
+  const auto now = std::chrono::system_clock::now();
+  const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - secs).count();
+  const std::time_t t = std::chrono::system_clock::to_time_t(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(buf, n);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms));
+  return out + frac;
+}
+
+/// Reads `{"<environment>": {"<member code there>": "<canonical member code>"}, ...}`.
+/// Throws errc::invalid_config when the text is not of that shape.
+[[nodiscard]] inline member_code_mapping parse_member_code_mapping(std::string_view json) {
+  member_code_mapping mapping;
+  try {
+    simdjson::ondemand::parser parser;
+    const simdjson::padded_string padded(json);
+    simdjson::ondemand::document doc = parser.iterate(padded);
+    for (auto env : doc.get_object()) {
+      const std::string environment(std::string_view(env.unescaped_key()));
+      for (auto code : env.value().get_object()) {
+        std::string from(std::string_view(code.unescaped_key()));
+        std::string to(std::string_view(code.value().get_string()));
+        mapping.add(environment, std::move(from), std::move(to));
+      }
+    }
+  } catch (const simdjson::simdjson_error& e) {
+    throw error(errc::invalid_config, std::string("member code mapping: expected {\"<environment>\": "
+                                                  "{\"<member code>\": \"<canonical code>\"}}: ") + e.what());
+  }
+  return mapping;
+}
+
+[[nodiscard]] inline member_code_mapping load_member_code_mapping(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw error(errc::invalid_config, "member code mapping: cannot read '" + file.string() + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_member_code_mapping(text.str());
+}
+
+/// The values `info.x-category` and `info.x-pricing` may take; anything else skips the version.
+inline constexpr std::string_view xroad_data_categories[] = {"open", "public", "official", "personal", "health", "financial"};
+inline constexpr std::string_view xroad_pricing_values[] = {"free", "paid"};
+
+struct xroad_source_config {
+  std::string base_url;          ///< the security server, e.g. `https://ss.dev.example:8443`
+  xroad_subsystem_id client;     ///< sent as `X-Road-Client` on every metaservice request
+  std::string environment;       ///< dev, staging, prod, ...
+  member_code_mapping member_codes;
+  /// The `collected` stamp of each detail; injectable so tests are clock-free.
+  std::function<std::string()> collected = utc_now_iso8601;
+  /// Optional: things skipped on purpose (a version opted out of the catalogue). Not warnings.
+  std::function<void(const provider&, std::string_view)> on_note;
+};
+
+namespace detail {
+
+inline std::string percent_encode(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += ch;
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+inline std::string describe_failure(const http_response& r) {
+  if (!r.error.empty()) return r.error;
+  std::string out = "HTTP " + std::to_string(r.status);
+  if (!r.body.empty()) {
+    std::string_view body = r.body;
+    if (body.size() > 200) body = body.substr(0, 200);
+    out += ": ";
+    out += body;
+  }
+  return out;
+}
+
+/// Emits a YAML node as JSON. Quoted scalars stay strings; plain ones become null, booleans and
+/// numbers where YAML core-schema would read them so and JSON can spell them.
+inline void yaml_to_json(const YAML::Node& node, std::string& out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null: out += "null"; return;
+    case YAML::NodeType::Sequence: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : node) {
+        if (!first) out += ',';
+        first = false;
+        yaml_to_json(item, out);
+      }
+      out += ']';
+      return;
+    }
+    case YAML::NodeType::Map: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : node) {
+        if (!first) out += ',';
+        first = false;
+        append_quoted(out, kv.first.Scalar());
+        out += ':';
+        yaml_to_json(kv.second, out);
+      }
+      out += '}';
+      return;
+    }
+    case YAML::NodeType::Scalar: break;
+  }
+  const std::string& s = node.Scalar();
+  if (node.Tag() != "!") {  // "!" marks a quoted scalar: always a string
+    if (s == "~" || s == "null" || s == "Null" || s == "NULL") return void(out += "null");
+    if (s == "true" || s == "True" || s == "TRUE") return void(out += "true");
+    if (s == "false" || s == "False" || s == "FALSE") return void(out += "false");
+    // A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+    std::size_t i = 0;
+    auto digits = [&] {
+      const auto from = i;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+      return i - from;
+    };
+    bool number = true;
+    if (i < s.size() && s[i] == '-') ++i;
+    const auto int_start = i;
+    const auto int_digits = digits();
+    if (int_digits == 0 || (int_digits > 1 && s[int_start] == '0')) number = false;
+    if (number && i < s.size() && s[i] == '.') {
+      ++i;
+      if (digits() == 0) number = false;
+    }
+    if (number && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+      ++i;
+      if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+      if (digits() == 0) number = false;
+    }
+    if (number && i == s.size()) return void(out += s);
+  }
+  append_quoted(out, s);
+}
+
+/// The result of reading one OpenAPI document.
+struct openapi_reading {
+  enum class verdict { keep, skip_warning, skip_note } what = verdict::keep;
+  std::string message;  ///< why it was skipped
+  std::string title, summary, description, links;
+  std::vector<std::string> pricing, data;
+};
+
+inline std::vector<std::string> string_list(const YAML::Node& node) {
+  std::vector<std::string> out;
+  if (!node || node.IsNull()) return out;
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (!item.IsScalar()) throw YAML::Exception(YAML::Mark::null_mark(), "expected a list of strings");
+      out.push_back(item.Scalar());
+    }
+  } else {
+    throw YAML::Exception(YAML::Mark::null_mark(), "expected a string or a list of strings");
+  }
+  for (auto& s : out)
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+inline std::string first_line(std::string_view text) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    auto line = text.substr(pos, end - pos);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.remove_prefix(1);
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
+    if (!line.empty()) return std::string(line);
+    pos = end + 1;
+  }
+  return {};
+}
+
+/// Reads the catalogue fields of an OpenAPI document (YAML or JSON, which is YAML's flow style).
+inline openapi_reading read_openapi(const std::string& text) {
+  using verdict = openapi_reading::verdict;
+  const auto& data_values = xroad_data_categories;
+  const auto& pricing_values = xroad_pricing_values;
+  openapi_reading r;
+  auto skip = [&](std::string message) {
+    r.what = verdict::skip_warning;
+    r.message = std::move(message);
+    return r;
+  };
+  try {
+    const YAML::Node root = YAML::Load(text);
+    if (!root.IsMap()) return skip("the OpenAPI document is not a YAML or JSON object");
+    const YAML::Node info = root["info"];
+    if (!info || !info.IsMap()) return skip("the OpenAPI document has no info object");
+    if (const YAML::Node hide = info["x-hide-api-catalogue"]; hide && hide.IsScalar() && hide.as<bool>(false)) {
+      r.what = verdict::skip_note;
+      r.message = "opted out of the catalogue (info.x-hide-api-catalogue)";
+      return r;
+    }
+    const YAML::Node title = info["title"];
+    if (!title || !title.IsScalar() || title.Scalar().empty()) return skip("the OpenAPI document has no info.title");
+    r.title = title.Scalar();
+    if (const YAML::Node d = info["description"]; d && d.IsScalar()) r.description = d.Scalar();
+    if (const YAML::Node s = info["summary"]; s && s.IsScalar() && !s.Scalar().empty()) r.summary = s.Scalar();
+    else r.summary = first_line(r.description);
+    try {
+      r.data = string_list(info["x-category"]);
+      r.pricing = string_list(info["x-pricing"]);
+    } catch (const YAML::Exception& e) {
+      return skip(std::string("x-category or x-pricing: ") + e.msg);
+    }
+    for (const auto& v : r.data)
+      if (std::find(std::begin(data_values), std::end(data_values), v) == std::end(data_values))
+        return skip("unknown x-category value '" + v + "' (expected open, public, official, personal, health or financial)");
+    for (const auto& v : r.pricing)
+      if (std::find(std::begin(pricing_values), std::end(pricing_values), v) == std::end(pricing_values))
+        return skip("unknown x-pricing value '" + v + "' (expected free or paid)");
+    if (const YAML::Node links = info["x-links"]; links && !links.IsNull()) yaml_to_json(links, r.links);
+  } catch (const YAML::Exception& e) {
+    return skip(std::string("malformed OpenAPI document (neither YAML nor JSON): ") + e.what());
+  }
+  return r;
+}
+
+}  // namespace detail
+
+/// The X-Road source. Models tributary::source for any transport.
+class xroad_source {
+ public:
+  using source_concept = source_tag;
+
+  explicit xroad_source(xroad_source_config config) : config_(std::move(config)) {
+    while (!config_.base_url.empty() && config_.base_url.back() == '/') config_.base_url.pop_back();
+    if (config_.base_url.empty()) throw error(errc::invalid_config, "xroad_source: the security server base URL is empty");
+    if (config_.environment.empty()) throw error(errc::invalid_config, "xroad_source: the environment name is empty");
+    const auto& c = config_.client;
+    if (c.instance.empty() || c.member_class.empty() || c.member_code.empty() || c.subsystem_code.empty())
+      throw error(errc::invalid_config,
+                  "xroad_source: the client id needs instance, member class, member code and subsystem code");
+    if (!config_.collected) config_.collected = utc_now_iso8601;
+    client_header_ = c.str();
+  }
+
+  [[nodiscard]] const xroad_source_config& config() const noexcept { return config_; }
+
+  /// The catalogued providers: subsystems not ending in `client` and not private, in listing order.
+  template <class Transport>
+  std::vector<provider> list_providers(Transport& transport) {
+    const std::string url = config_.base_url + "/listClients";
+    http_request req;
+    req.url = url;
+    req.headers = {{"Accept", "application/json"}, {"X-Road-Client", client_header_}};
+    const http_response res = transport.perform(std::move(req));
+    if (!res.ok())
+      throw error(errc::source_failed, "listClients " + url + " failed: " + detail::describe_failure(res));
+    try {
+      return parse_clients(res.body);
+    } catch (const simdjson::simdjson_error& e) {
+      throw error(errc::source_failed, "listClients " + url + " answered malformed JSON: " + e.what());
+    }
+  }
+
+  /// Collects `providers` in waves of at most `concurrency`; `on_outcome(const provider&, provider_outcome&&)`
+  /// runs on the calling thread once per provider, in the order given.
+  template <class Transport, class F>
+  void collect(Transport& transport, std::span<const provider> providers, std::size_t concurrency, F&& on_outcome) {
+    const std::size_t wave = std::max<std::size_t>(concurrency, 1);
+    for (std::size_t start = 0; start < providers.size(); start += wave) {
+      const auto batch = providers.subspan(start, std::min(wave, providers.size() - start));
+      collect_wave(transport, batch, on_outcome);
+    }
+  }
+
+ private:
+  struct pending {
+    const provider* who = nullptr;
+    xroad_subsystem_id id;
+    std::string prefix;  ///< {base}/r1/{instance}/{class}/{code}/{subsystem}
+    std::vector<std::string> codes;
+    std::vector<std::optional<http_response>> specs;  ///< by code
+    provider_outcome outcome;
+  };
+
+  http_request get(std::string url) const {
+    http_request req;
+    req.url = std::move(url);
+    req.headers = {{"Accept", "application/json"}, {"X-Road-Client", client_header_}};
+    return req;
+  }
+
+  template <class Transport, class F>
+  void collect_wave(Transport& transport, std::span<const provider> batch, F& on_outcome) {
+    std::vector<pending> work(batch.size());
+    std::vector<http_request> requests;
+    std::vector<std::size_t> owner;  // request position → index in work
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& w = work[i];
+      w.who = &batch[i];
+      auto id = xroad_subsystem_id::parse(batch[i].id);
+      if (!id) {
+        w.outcome.failure = "provider id '" + batch[i].id + "' is not {instance}/{class}/{code}/{subsystem}";
+        continue;
+      }
+      w.id = std::move(*id);
+      w.prefix = config_.base_url + "/r1/" + detail::percent_encode(w.id.instance) + '/' +
+                 detail::percent_encode(w.id.member_class) + '/' + detail::percent_encode(w.id.member_code) + '/' +
+                 detail::percent_encode(w.id.subsystem_code);
+      requests.push_back(get(w.prefix + "/listMethods"));
+      owner.push_back(i);
+    }
+
+    // Stage 1: every provider's listMethods at once.
+    transport.perform_all(std::move(requests), [&](std::size_t pos, http_response&& res) {
+      auto& w = work[owner[pos]];
+      if (!res.ok()) {
+        w.outcome.failure = "listMethods " + w.prefix + "/listMethods failed: " + detail::describe_failure(res);
+        return;
+      }
+      try {
+        w.codes = parse_methods(res.body);
+      } catch (const simdjson::simdjson_error& e) {
+        w.outcome.failure = "listMethods " + w.prefix + "/listMethods answered malformed JSON: " + e.what();
+      }
+    });
+
+    // Stage 2: every version's OpenAPI document of the wave at once.
+    requests.clear();
+    std::vector<std::pair<std::size_t, std::size_t>> spec_owner;  // request position → (work, code)
+    for (std::size_t i = 0; i < work.size(); ++i) {
+      auto& w = work[i];
+      if (!w.outcome.ok()) continue;
+      w.specs.resize(w.codes.size());
+      for (std::size_t k = 0; k < w.codes.size(); ++k) {
+        requests.push_back(get(w.prefix + "/getOpenAPI?serviceCode=" + detail::percent_encode(w.codes[k])));
+        spec_owner.emplace_back(i, k);
+      }
+    }
+    if (!requests.empty())
+      transport.perform_all(std::move(requests), [&](std::size_t pos, http_response&& res) {
+        const auto [i, k] = spec_owner[pos];
+        work[i].specs[k] = std::move(res);
+      });
+
+    // Stage 3: documents, then one outcome per provider in the order given.
+    for (auto& w : work) {
+      if (w.outcome.ok()) build_services(w);
+      on_outcome(*w.who, std::move(w.outcome));
+    }
+  }
+
+  void build_services(pending& w) const {
+    const bool is_public = classify_subsystem(w.id.subsystem_code) == subsystem_kind::public_provider;
+    std::map<std::string, service> by_base;  // ordered: documents come out in base-code order
+    for (std::size_t k = 0; k < w.codes.size(); ++k) {
+      const std::string& code = w.codes[k];
+      const http_response& res = *w.specs[k];
+      if (!res.ok()) {
+        w.outcome.warnings.push_back("getOpenAPI " + code + " failed: " + detail::describe_failure(res));
+        continue;
+      }
+      auto reading = detail::read_openapi(res.body);
+      if (reading.what == detail::openapi_reading::verdict::skip_warning) {
+        w.outcome.warnings.push_back("getOpenAPI " + code + ": " + reading.message);
+        continue;
+      }
+      if (reading.what == detail::openapi_reading::verdict::skip_note) {
+        if (config_.on_note) config_.on_note(*w.who, code + ": " + reading.message);
+        continue;
+      }
+      auto split = split_service_code(code);
+      service_detail d;
+      d.version = std::move(split.version);
+      d.title = std::move(reading.title);
+      d.summary = std::move(reading.summary);
+      d.description = std::move(reading.description);
+      d.type = "rest";
+      d.pricing = std::move(reading.pricing);
+      d.data = std::move(reading.data);
+      d.links = std::move(reading.links);
+      d.openapi = json_string::from_text(res.body);
+      d.collected = config_.collected();
+      d.xroad = {w.id.instance, w.id.member_class, w.id.member_code, w.id.subsystem_code, code};
+
+      auto [it, fresh] = by_base.try_emplace(split.base);
+      service& s = it->second;
+      if (fresh) {
+        s.id = service_id(d.xroad, config_.environment, config_.member_codes);
+        environment_entry e;
+        e.environment = config_.environment;
+        e.owner = w.who->name;
+        e.access = {"xroad"};
+        if (is_public) e.access.emplace_back("apigw");
+        s.environments.push_back(std::move(e));
+      }
+      s.environments.front().details.push_back(std::move(d));
+    }
+    for (auto& [base, s] : by_base) {
+      // Numeric version order (v2 before v10), then the document-level fields.
+      normalize(s, environment_order{});
+      w.outcome.services.push_back(std::move(s));
+    }
+  }
+
+  /// An optional string member of a JSON object: empty when absent; not a string is malformed.
+  static std::string string_member(simdjson::dom::object o, std::string_view key) {
+    auto v = o[key];
+    if (v.error() == simdjson::NO_SUCH_FIELD) return {};
+    return std::string(std::string_view(v.get_string()));
+  }
+
+  // DOM parsing validates the whole body, so trailing garbage is caught as well as truncation.
+  static std::vector<provider> parse_clients(const std::string& body) {
+    simdjson::dom::parser parser;
+    const simdjson::dom::element doc = parser.parse(body);
+    std::vector<provider> out;
+    std::set<std::string> seen;
+    for (simdjson::dom::object m : doc["member"].get_array()) {
+      auto id_field = m["id"];
+      if (id_field.error() == simdjson::NO_SUCH_FIELD) continue;
+      const simdjson::dom::object ido = id_field.get_object();
+      if (string_member(ido, "object_type") != "SUBSYSTEM") continue;
+      xroad_subsystem_id id{string_member(ido, "xroad_instance"), string_member(ido, "member_class"),
+                            string_member(ido, "member_code"), string_member(ido, "subsystem_code")};
+      if (id.subsystem_code.empty()) continue;
+      const auto kind = classify_subsystem(id.subsystem_code);
+      if (kind == subsystem_kind::client || kind == subsystem_kind::private_provider) continue;
+      auto key = id.str();
+      if (!seen.insert(key).second) continue;
+      out.push_back({std::move(key), string_member(m, "name")});
+    }
+    return out;
+  }
+
+  static std::vector<std::string> parse_methods(const std::string& body) {
+    simdjson::dom::parser parser;
+    const simdjson::dom::element doc = parser.parse(body);
+    std::vector<std::string> codes;
+    std::set<std::string> seen;
+    for (simdjson::dom::object s : doc["service"].get_array()) {
+      const auto type = string_member(s, "object_type");
+      auto code = string_member(s, "service_code");
+      if ((type.empty() || type == "SERVICE") && !code.empty() && seen.insert(code).second)
+        codes.push_back(std::move(code));
+    }
+    return codes;
+  }
+
+  xroad_source_config config_;
+  std::string client_header_;
+};
+
+}  // namespace tributary

@@ -15,3 +15,8 @@ find_package(OpenSSL REQUIRED)
 add_library(tributary_httplib INTERFACE)
 target_compile_definitions(tributary_httplib INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT)
 target_link_libraries(tributary_httplib INTERFACE OpenSSL::SSL OpenSSL::Crypto)
+
+option(TRIBUTARY_WERROR "Treat warnings as errors in tributary's own tests, examples and benchmarks" OFF)
+if(TRIBUTARY_WERROR)
+  target_compile_options(tributary_developer INTERFACE -Werror)
+endif()

@@ -1,0 +1,42 @@
+# Negative compile check, run by ctest in script mode:
+#   cmake -DCOMPILER=... -DFLAGS=a|b -DINCLUDES=x|y -DSOURCE=file.cpp -DEXPECT="message" -DFORBID=m1|m2 -P check.cmake
+# Passes when SOURCE compiles with -DTRIBUTARY_COMPILE_FAIL_CONTROL (the shipped policy), fails to compile
+# without it (the look-alike), and the diagnostics contain EXPECT and none of FORBID (another axis's message).
+foreach(var COMPILER SOURCE EXPECT)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "check.cmake: ${var} is not set")
+  endif()
+endforeach()
+string(REPLACE "|" ";" flags "${FLAGS}")
+string(REPLACE "|" ";" includes "${INCLUDES}")
+string(REPLACE "|" ";" forbidden "${FORBID}")
+set(args ${flags})
+foreach(dir IN LISTS includes)
+  if(dir)
+    list(APPEND args "-I${dir}")
+  endif()
+endforeach()
+list(APPEND args -fsyntax-only "${SOURCE}")
+
+execute_process(COMMAND "${COMPILER}" ${args} -DTRIBUTARY_COMPILE_FAIL_CONTROL
+                RESULT_VARIABLE control_rc OUTPUT_VARIABLE control_out ERROR_VARIABLE control_err)
+if(NOT control_rc EQUAL 0)
+  message(FATAL_ERROR "control compile (shipped policy) failed, so the check proves nothing:\n${control_out}${control_err}")
+endif()
+
+execute_process(COMMAND "${COMPILER}" ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(diagnostics "${out}${err}")
+if(rc EQUAL 0)
+  message(FATAL_ERROR "${SOURCE} compiled, but basic_collector must reject the look-alike")
+endif()
+string(FIND "${diagnostics}" "${EXPECT}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "compilation failed, but without \"${EXPECT}\":\n${diagnostics}")
+endif()
+foreach(other IN LISTS forbidden)
+  string(FIND "${diagnostics}" "${other}" at)
+  if(NOT at EQUAL -1)
+    message(FATAL_ERROR "compilation failed with another axis's message \"${other}\":\n${diagnostics}")
+  endif()
+endforeach()
+message(STATUS "rejected as expected: ${EXPECT}")

@@ -19,4 +19,5 @@
 #include <tributary/wait/exponential_backoff.hpp>
 #include <tributary/wait/no_wait.hpp>
 #include <tributary/transport/loopback.hpp>
+#include <tributary/transport/curl.hpp>
 #include <tributary/source/in_process.hpp>

@@ -372,11 +372,11 @@ class curl_transport {
       list = grown;
     };
     bool has_expect = false;
-    for (const auto& [name, value] : options_.default_headers) {
+    for (const auto& header : options_.default_headers) {
       const bool overridden = std::any_of(req.headers.begin(), req.headers.end(),
-                                          [&](const auto& h) { return same_name(h.first, name); });
-      if (!overridden) append(name, value);
-      has_expect = has_expect || same_name(name, "Expect");
+                                          [&](const auto& h) { return same_name(h.first, header.first); });
+      if (!overridden) append(header.first, header.second);
+      has_expect = has_expect || same_name(header.first, "Expect");
     }
     for (const auto& [name, value] : req.headers) {
       append(name, value);

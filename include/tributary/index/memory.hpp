@@ -100,14 +100,16 @@ class memory_index {
     aliases_.apply(actions, [&](std::string_view index) { return indices_.contains(index); });
   }
 
+  /// Every name is checked before any index is deleted: a failure deletes nothing.
   void delete_indices(std::span<const std::string> names) {
+    for (const auto& name : names) validate_index_name(name);
     std::lock_guard lock(mu_);
     for (const auto& name : names) {
       if (!indices_.contains(name)) throw error(errc::not_found, "cannot delete index '" + name + "': no such index");
       if (auto carried = aliases_.aliases_of(name); !carried.empty())
         throw error(errc::conflict, "refusing to delete index '" + name + "': it carries alias '" + carried.front() + "'");
     }
-    for (const auto& name : names) indices_.erase(indices_.find(name));
+    for (const auto& name : names) indices_.erase(name);  // by key: a name listed twice is erased once
   }
 
  private:

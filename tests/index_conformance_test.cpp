@@ -1,0 +1,283 @@
+// The index backend conformance suite for memory_index and sqlite_index, and what only sqlite_index
+// has: a file that outlives the process, opening errors, the busy timeout, URLs, the schema version.
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <tributary/index/memory.hpp>
+#include <tributary/index/sqlite.hpp>
+
+#include "support/backend_conformance.hpp"
+
+namespace tributary::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+/// A fresh path in the temp directory; the database and its -wal, -shm and -journal files are removed
+/// on destruction.
+class scratch_database {
+ public:
+  scratch_database() {
+    std::random_device rd;
+    std::ostringstream name;
+    name << "tributary-test-" << ::getpid() << "-" << std::hex << rd() << rd() << ".db";
+    path_ = (fs::temp_directory_path() / name.str()).string();
+  }
+  scratch_database(const scratch_database&) = delete;
+  scratch_database& operator=(const scratch_database&) = delete;
+  ~scratch_database() {
+    std::error_code ec;
+    for (const auto& f : files()) fs::remove(f, ec);
+  }
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] std::vector<std::string> files() const {
+    return {path_, path_ + "-wal", path_ + "-shm", path_ + "-journal"};
+  }
+
+ private:
+  std::string path_;
+};
+
+struct memory_factory {
+  using backend = memory_index;
+  std::shared_ptr<memory_index> store_ = std::make_shared<memory_index>();
+  std::shared_ptr<memory_index> open() { return store_; }  // one process, one object
+};
+
+struct sqlite_factory {
+  using backend = sqlite_index;
+  scratch_database db_;
+  std::shared_ptr<sqlite_index> open() { return std::make_shared<sqlite_index>(db_.path()); }  // a new connection
+};
+
+INSTANTIATE_TYPED_TEST_SUITE_P(Memory, IndexConformance, ::testing::Types<memory_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, IndexConformance, ::testing::Types<sqlite_factory>);
+
+/// A raw SQLite connection to poke at the file behind sqlite_index's back.
+class raw_connection {
+ public:
+  explicit raw_connection(const std::string& path) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) throw std::runtime_error(sqlite3_errmsg(db_));
+  }
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+  ~raw_connection() { sqlite3_close(db_); }
+  void exec(const std::string& sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+      std::string text = message ? message : "?";
+      sqlite3_free(message);
+      throw std::runtime_error(sql + ": " + text);
+    }
+  }
+  std::string text(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) throw std::runtime_error(sqlite3_errmsg(db_));
+    std::string out;
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr)
+      out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+/// The error `f` threw; fails the test when it threw none.
+template <class F>
+error thrown_by(F&& f) {
+  try {
+    f();
+  } catch (const error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no tributary::error was thrown";
+  return error(errc::invalid_config, "<nothing thrown>");
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(SqliteIndex, ReopenedStoreSeesEverything) {
+  scratch_database db;
+  {
+    sqlite_index store(db.path());
+    store.create_index("blue");
+    store.create_index("green");
+    store.create_index("gone");
+    const std::vector<stored_document> docs{{"a", R"({"n":1})"}, {"b", R"({"n":2})"}};
+    ASSERT_TRUE(store.bulk_write("blue", docs).ok());
+    const std::vector<alias_action> actions{alias_action::add("blue", "live"), alias_action::add("green", "env")};
+    store.update_aliases(actions);
+    const std::vector<std::string> victims{"gone"};
+    store.delete_indices(victims);
+  }
+  sqlite_index reopened(db.path());
+  EXPECT_EQ(reopened.list_indices(""), names({"blue", "green"}));
+  EXPECT_EQ(reopened.scan("blue", "", 10).documents,
+            (std::vector<stored_document>{{"a", R"({"n":1})"}, {"b", R"({"n":2})"}}));
+  const std::vector<alias_entry> table{{"env", "green"}, {"live", "blue"}};
+  EXPECT_EQ(reopened.aliases(), table);
+
+  raw_connection raw(db.path());
+  EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
+}
+
+TEST(SqliteIndex, DeletedIndexTakesItsDocumentsWithIt) {
+  scratch_database db;
+  sqlite_index store(db.path());
+  store.create_index("blue");
+  store.create_index("green");
+  const std::vector<stored_document> docs{{"a", "{}"}, {"b", "{}"}};
+  store.bulk_write("blue", docs);
+  store.bulk_write("green", docs);
+  const std::vector<std::string> victims{"blue"};
+  store.delete_indices(victims);
+  raw_connection raw(db.path());
+  EXPECT_EQ(raw.text("SELECT count(*) FROM documents"), "2");
+  EXPECT_EQ(raw.text("SELECT count(*) FROM documents WHERE idx = 'blue'"), "0");
+}
+
+TEST(SqliteIndex, MissingDirectoryIsStoreUnavailable) {
+  scratch_database db;
+  const std::string path = db.path() + "-no-such-dir/store.db";
+  const auto e = thrown_by([&] { sqlite_index store(path); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(e.what(), path)) << e.what();
+  EXPECT_TRUE(contains(e.what(), "unable to open database file")) << e.what();
+  EXPECT_FALSE(fs::exists(fs::path(path).parent_path()));
+}
+
+TEST(SqliteIndex, FileThatIsNotADatabaseIsStoreUnavailable) {
+  scratch_database db;
+  const std::string garbage(8192, 'x');
+  std::ofstream(db.path(), std::ios::binary) << garbage;
+  const auto e = thrown_by([&] { sqlite_index store(db.path()); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(e.what(), db.path())) << e.what();
+  EXPECT_TRUE(contains(e.what(), "file is not a database")) << e.what();
+  std::ifstream in(db.path(), std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), garbage);  // left untouched
+}
+
+TEST(SqliteIndex, AnotherApplicationsDatabaseIsRefused) {
+  scratch_database db;
+  raw_connection(db.path()).exec("CREATE TABLE accounts (id INTEGER PRIMARY KEY)");
+  const auto e = thrown_by([&] { sqlite_index store(db.path()); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(e.what(), "not a tributary store")) << e.what();
+}
+
+TEST(SqliteIndex, NewerSchemaVersionIsRefusedClearly) {
+  scratch_database db;
+  { sqlite_index store(db.path()); }
+  raw_connection(db.path()).exec("PRAGMA user_version = 7");
+  const auto e = thrown_by([&] { sqlite_index store(db.path()); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(e.what(), "schema version 7")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "newer")) << e.what();
+}
+
+TEST(SqliteIndex, BusyWriterTimesOutWhileReadersGoOn) {
+  scratch_database db;
+  sqlite_index store(db.path(), sqlite_options{.busy_timeout = 150ms});
+  store.create_index("blue");
+  raw_connection holder(db.path());
+  holder.exec("BEGIN IMMEDIATE");  // another connection holds the write lock
+  EXPECT_TRUE(store.index_exists("blue"));  // WAL: reads do not wait for the writer
+  const auto start = std::chrono::steady_clock::now();
+  const auto e = thrown_by([&] { store.create_index("green"); });
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(e.code(), errc::timed_out);
+  EXPECT_TRUE(contains(e.what(), "150 ms")) << e.what();
+  EXPECT_GE(waited, 140ms);
+  EXPECT_LT(waited, 5s);
+  holder.exec("ROLLBACK");
+  store.create_index("green");
+  EXPECT_TRUE(store.index_exists("green"));
+}
+
+TEST(SqliteIndex, WriterWaitsForTheLockHolder) {
+  scratch_database db;
+  sqlite_index store(db.path());  // the default 10 s busy timeout
+  raw_connection holder(db.path());
+  holder.exec("BEGIN IMMEDIATE");
+  holder.exec("INSERT INTO indices(name) VALUES ('from-holder')");
+  std::thread release([&] {
+    std::this_thread::sleep_for(200ms);
+    holder.exec("COMMIT");
+  });
+  const auto start = std::chrono::steady_clock::now();
+  store.create_index("blue");
+  const auto waited = std::chrono::steady_clock::now() - start;
+  release.join();
+  EXPECT_GE(waited, 150ms);
+  EXPECT_EQ(store.list_indices(""), names({"blue", "from-holder"}));
+}
+
+TEST(SqliteIndex, OpenUrlAcceptsAbsoluteAndRelativePaths) {
+  EXPECT_EQ(sqlite_index::parse_url("sqlite:///var/lib/tributary/store.db"), "/var/lib/tributary/store.db");
+  EXPECT_EQ(sqlite_index::parse_url("sqlite://data/store.db"), "data/store.db");
+  EXPECT_EQ(sqlite_index::parse_url("SQLite:///tmp/a%20b%2Fc.db"), "/tmp/a b/c.db");
+
+  scratch_database db;
+  ASSERT_EQ(db.path().front(), '/');
+  {
+    auto store = sqlite_index::open_url("sqlite://" + db.path());
+    store.create_index("blue");
+  }
+  sqlite_index reopened(db.path());
+  EXPECT_TRUE(reopened.index_exists("blue"));
+}
+
+TEST(SqliteIndex, OpenUrlRefusesAnythingElse) {
+  for (const std::string url :
+       {"", "/tmp/store.db", "sqlite:/tmp/store.db", "postgres://localhost/db", "file:///tmp/store.db", "sqlite://",
+        "sqlite:///", "sqlite:///tmp/store.db?mode=ro", "sqlite:///tmp/store.db#x", "sqlite://:memory:",
+        "sqlite:///:memory:", "sqlite:///tmp/", "sqlite:///tmp/a%2", "sqlite:///tmp/a%zz.db", "sqlite:///tmp/a%00.db"}) {
+    const auto e = thrown_by([&] { (void)sqlite_index::open_url(url); });
+    EXPECT_EQ(e.code(), errc::invalid_config) << url;
+    EXPECT_TRUE(contains(e.what(), "'" + url + "'")) << e.what();
+  }
+}
+
+TEST(SqliteIndex, MovedStoreKeepsWorking) {
+  scratch_database db;
+  sqlite_index first(db.path());
+  first.create_index("blue");
+  sqlite_index second(std::move(first));
+  EXPECT_TRUE(second.index_exists("blue"));
+  EXPECT_EQ(thrown_by([&] { (void)first.index_exists("blue"); }).code(), errc::store_unavailable);  // NOLINT
+  sqlite_index third(db.path());
+  third = std::move(second);
+  EXPECT_EQ(third.path(), db.path());
+  EXPECT_TRUE(third.index_exists("blue"));
+}
+
+TEST(SqliteIndex, ScratchDatabaseLeavesNoFilesBehind) {
+  std::vector<std::string> files;
+  {
+    scratch_database db;
+    files = db.files();
+    sqlite_index a(db.path());
+    sqlite_index b(db.path());  // two connections keep the -wal and -shm files alive
+    a.create_index("blue");
+    EXPECT_TRUE(fs::exists(db.path() + "-wal"));
+    EXPECT_TRUE(fs::exists(db.path() + "-shm"));
+  }
+  for (const auto& f : files) EXPECT_FALSE(fs::exists(f)) << f;
+}
+
+}  // namespace
+}  // namespace tributary::testing

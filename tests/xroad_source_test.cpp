@@ -1,0 +1,615 @@
+// xroad_source against the X-Road simulator core, in-process through loopback_transport: every
+// fixture case (classification, version grouping and order, YAML and JSON, invalid specs, 500s,
+// opt-outs, ids across environments) and the failure paths (malformed listClients and listMethods,
+// timeouts), deterministic and clock-free.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <simdjson.h>
+
+#include <tributary/tributary.hpp>
+#include <tributary/source/xroad.hpp>
+
+#include "../examples/xroad/simulator.hpp"
+
+namespace tributary {
+namespace {
+
+namespace fs = std::filesystem;
+
+static_assert(source<xroad_source, loopback_transport>, "xroad_source models tributary::source");
+
+const fs::path fixtures = fs::path(__FILE__).parent_path().parent_path() / "examples" / "xroad" / "fixtures";
+constexpr const char* stamp = "2021-02-19T12:13:08.620Z";
+
+std::string instance_of(const std::string& env) {
+  return env == "dev" ? "EE-DEV" : env == "staging" ? "EE-TEST" : "EE";
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+xroad_source_config config_for(const std::string& env, member_code_mapping mapping = {}) {
+  xroad_source_config c;
+  c.base_url = "http://xroad." + env + "/";
+  c.client = {instance_of(env), "GOV", "70000310", "kmais-client"};
+  c.environment = env;
+  c.member_codes = std::move(mapping);
+  c.collected = [] { return std::string(stamp); };
+  return c;
+}
+
+member_code_mapping fixture_mapping() { return load_member_code_mapping(fixtures / "member-codes.json"); }
+
+/// Routes every environment's origin to its simulator.
+void simulate(loopback_transport& t) {
+  for (const std::string env : {"dev", "staging", "prod"})
+    t.route("http://xroad." + env, xroad_sim::simulator::from_fixtures(fixtures / env));
+}
+
+struct collected_run {
+  std::vector<provider> providers;
+  std::vector<std::string> order;                   // providers in on_outcome order
+  std::map<std::string, provider_outcome> outcomes;  // by provider id
+  std::map<std::string, service> services;          // by document id
+
+  [[nodiscard]] const provider_outcome& outcome(const std::string& id) const {
+    auto it = outcomes.find(id);
+    if (it == outcomes.end()) throw std::runtime_error("no outcome for " + id);
+    return it->second;
+  }
+  [[nodiscard]] bool has(const std::string& id) const { return services.count(id) != 0; }
+  [[nodiscard]] const service& doc(const std::string& id) const {
+    auto it = services.find(id);
+    if (it == services.end()) throw std::runtime_error("no document " + id);
+    return it->second;
+  }
+};
+
+template <class Transport>
+collected_run run(xroad_source& source, Transport& transport, std::size_t concurrency = 4) {
+  collected_run r;
+  r.providers = source.list_providers(transport);
+  source.collect(transport, std::span<const provider>(r.providers), concurrency,
+                 [&](const provider& p, provider_outcome&& o) {
+                   r.order.push_back(p.id);
+                   for (const auto& s : o.services) r.services.emplace(s.id, s);
+                   r.outcomes.emplace(p.id, std::move(o));
+                 });
+  return r;
+}
+
+collected_run run_env(const std::string& env, member_code_mapping mapping = fixture_mapping()) {
+  loopback_transport transport;
+  simulate(transport);
+  xroad_source source(config_for(env, std::move(mapping)));
+  return run(source, transport);
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::string warning_about(const provider_outcome& o, const std::string& code) {
+  for (const auto& w : o.warnings)
+    if (contains(w, code)) return w;
+  return {};
+}
+
+// ---- providers -------------------------------------------------------------------------------------
+
+TEST(XroadSource, ListsPublicAndProtectedSubsystemsOnly) {
+  loopback_transport transport;
+  simulate(transport);
+  xroad_source source(config_for("dev"));
+  const auto providers = source.list_providers(transport);
+  std::set<std::string> ids;
+  for (const auto& p : providers) ids.insert(p.id);
+  EXPECT_EQ(ids.size(), providers.size()) << "no duplicates";
+  EXPECT_EQ(providers.size(), 19u);  // 26 subsystems in dev, minus 5 client and 2 private ones
+  EXPECT_TRUE(ids.count("EE-DEV/GOV/10000562/rr-public"));
+  EXPECT_TRUE(ids.count("EE-DEV/GOV/10000562/rr-protected"));
+  EXPECT_TRUE(ids.count("EE-DEV/GOV/10003158/emta")) << "no suffix: protected";
+  EXPECT_FALSE(ids.count("EE-DEV/GOV/10000562/rr-private"));
+  EXPECT_FALSE(ids.count("EE-DEV/GOV/10003158/emta-private"));
+  EXPECT_FALSE(ids.count("EE-DEV/GOV/10000562/rr-portal-client"));
+  for (const auto& p : providers) {
+    EXPECT_FALSE(p.id.ends_with("client")) << p.id;
+    EXPECT_FALSE(p.id.ends_with("private")) << p.id;
+    EXPECT_TRUE(xroad_subsystem_id::parse(p.id).has_value()) << "MEMBER entries are not providers: " << p.id;
+  }
+  const auto rr = std::find_if(providers.begin(), providers.end(),
+                               [](const provider& p) { return p.id == "EE-DEV/GOV/10000562/rr-public"; });
+  ASSERT_NE(rr, providers.end());
+  EXPECT_EQ(rr->name, "Population Register");
+}
+
+TEST(XroadSource, ClassifiesSubsystemCodes) {
+  EXPECT_EQ(classify_subsystem("rr-public"), subsystem_kind::public_provider);
+  EXPECT_EQ(classify_subsystem("rr-protected"), subsystem_kind::protected_provider);
+  EXPECT_EQ(classify_subsystem("registry"), subsystem_kind::protected_provider);
+  EXPECT_EQ(classify_subsystem("rr-private"), subsystem_kind::private_provider);
+  EXPECT_EQ(classify_subsystem("portal-client"), subsystem_kind::client);
+  EXPECT_EQ(classify_subsystem("portalclient"), subsystem_kind::client);
+  EXPECT_EQ(classify_subsystem("Portal-CLIENT"), subsystem_kind::client);
+}
+
+// ---- services --------------------------------------------------------------------------------------
+
+TEST(XroadSource, GroupsVersionsAndOrdersThemNumerically) {
+  const auto r = run_env("dev");
+  const auto& s = r.doc("GOV/70000562/rr-public/getPerson");
+  ASSERT_EQ(s.environments.size(), 1u);
+  const auto& e = s.environments.front();
+  std::vector<std::string> versions;
+  for (const auto& d : e.details) versions.push_back(d.version);
+  EXPECT_EQ(versions, (std::vector<std::string>{"v1", "v2", "v10"}));
+  EXPECT_EQ(e.details.back().xroad.service_code, "getPerson-v10");
+  // Document-level fields come from the newest version.
+  EXPECT_EQ(s.title, "Person v10");
+
+  const auto prod = run_env("prod");
+  const auto& vehicles = prod.doc("GOV/70000740/mnt-public/vehicleRegistry");
+  versions.clear();
+  for (const auto& d : vehicles.environments.front().details) versions.push_back(d.version);
+  EXPECT_EQ(versions, (std::vector<std::string>{"v1", "v2", "v11"}));
+}
+
+TEST(XroadSource, ReadsYamlAndJsonDocumentsIntoDetails) {
+  const auto r = run_env("dev");
+  const auto& e = r.doc("GOV/70000562/rr-public/getPerson").environments.front();
+  ASSERT_EQ(e.details.size(), 3u);
+  const auto& yaml = e.details[0];  // getPerson-v1.yaml
+  const auto& json = e.details[2];  // getPerson-v10.json
+  const fs::path specs = fixtures / "dev/providers/EE-DEV/GOV/10000562/rr-public/specs";
+
+  EXPECT_EQ(yaml.title, "Person v1");
+  EXPECT_EQ(yaml.summary, "Returns a person from the population register.") << "first line of the description";
+  EXPECT_EQ(yaml.description, "Returns a person from the population register.\nOnly current data.");
+  EXPECT_EQ(yaml.type, "rest");
+  EXPECT_EQ(yaml.data, (std::vector<std::string>{"official", "personal"}));
+  EXPECT_EQ(yaml.pricing, (std::vector<std::string>{"free"}));
+  EXPECT_EQ(yaml.collected, stamp);
+  EXPECT_EQ(yaml.openapi.text(), read_file(specs / "getPerson-v1.yaml")) << "the spec text as received";
+  EXPECT_EQ(yaml.xroad, (xroad_identifier{"EE-DEV", "GOV", "10000562", "rr-public", "getPerson-v1"}));
+
+  EXPECT_EQ(json.title, "Person v10");
+  EXPECT_EQ(json.summary, "Person with residence permits") << "info.summary wins over the description";
+  EXPECT_EQ(json.openapi.text(), read_file(specs / "getPerson-v10.json"));
+  EXPECT_EQ(json.xroad.service_code, "getPerson-v10");
+
+  // x-links is stored as JSON: parse it back.
+  simdjson::dom::parser parser;
+  const simdjson::dom::element links = parser.parse(json.links);
+  const simdjson::dom::array list = links.get_array();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(std::string_view(list.at(0)["name"].get_string()), "Documentation");
+  EXPECT_EQ(std::string_view(list.at(0)["url"].get_string()), "https://docs.example.ee/getPerson-v10");
+  EXPECT_EQ(int64_t(list.at(1)["weight"].get_int64()), 2) << "numbers stay numbers";
+  EXPECT_FALSE(parser.parse(yaml.links).error()) << yaml.links;
+
+  // Paid JSON service with a minor version; unversioned service code.
+  const auto& search = r.doc("GOV/70000562/rr-public/searchPersons").environments.front().details;
+  ASSERT_EQ(search.size(), 1u);
+  EXPECT_EQ(search[0].version, "v1.2");
+  EXPECT_EQ(search[0].pricing, (std::vector<std::string>{"paid"}));
+  const auto staging = run_env("staging");
+  const auto& history = staging.doc("GOV/70000562/rr-public/personHistory").environments.front().details;
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].version, "");
+  EXPECT_EQ(history[0].xroad.service_code, "personHistory");
+}
+
+TEST(XroadSource, EnvironmentEntryCarriesOwnerAndAccess) {
+  const auto r = run_env("dev");
+  const auto& pub = r.doc("GOV/70000562/rr-public/getPerson").environments.front();
+  EXPECT_EQ(pub.environment, "dev");
+  EXPECT_EQ(pub.owner, "Population Register");
+  EXPECT_EQ(pub.access, (std::vector<std::string>{"apigw", "xroad"})) << "public providers are behind the gateway too";
+  const auto& prot = r.doc("GOV/70000562/rr-protected/getAddress").environments.front();
+  EXPECT_EQ(prot.access, (std::vector<std::string>{"xroad"}));
+  const auto& bare = r.doc("GOV/70003158/emta/incomeStatements").environments.front();
+  EXPECT_EQ(bare.access, (std::vector<std::string>{"xroad"}));
+  EXPECT_FALSE(r.has("GOV/70003158/emta-private/internalRisk")) << "private providers are not catalogued";
+  EXPECT_FALSE(r.has("GOV/70000562/rr-private/exportAll"));
+}
+
+TEST(XroadSource, InvalidSpecsAnd500sAreWarningsAndTheRestIsCollected) {
+  const auto r = run_env("dev");
+  const auto& o = r.outcome("EE-DEV/GOV/10000562/rr-public");
+  ASSERT_TRUE(o.ok()) << o.failure;
+  EXPECT_EQ(o.warnings.size(), 4u);
+  EXPECT_TRUE(contains(warning_about(o, "addressBook-v1"), "malformed")) << warning_about(o, "addressBook-v1");
+  EXPECT_TRUE(contains(warning_about(o, "deathRecords-v1"), "HTTP 500")) << warning_about(o, "deathRecords-v1");
+  EXPECT_TRUE(contains(warning_about(o, "untitled-v1"), "info.title")) << warning_about(o, "untitled-v1");
+  EXPECT_TRUE(contains(warning_about(o, "secretData-v1"), "'secret'")) << warning_about(o, "secretData-v1");
+  EXPECT_FALSE(r.has("GOV/70000562/rr-public/addressBook"));
+  EXPECT_FALSE(r.has("GOV/70000562/rr-public/untitled"));
+  EXPECT_FALSE(r.has("GOV/70000562/rr-public/secretData"));
+  // deathRecords-v1 answered 500, v2 is fine: one document with one detail.
+  const auto& death = r.doc("GOV/70000562/rr-public/deathRecords").environments.front().details;
+  ASSERT_EQ(death.size(), 1u);
+  EXPECT_EQ(death[0].version, "v2");
+  // The provider's other services are all there: getPerson, searchPersons, deathRecords.
+  EXPECT_EQ(o.services.size(), 3u);
+}
+
+TEST(XroadSource, OptedOutVersionIsANoteNotAWarning) {
+  loopback_transport transport;
+  simulate(transport);
+  auto config = config_for("dev", fixture_mapping());
+  std::vector<std::string> notes;
+  config.on_note = [&](const provider& p, std::string_view note) { notes.push_back(p.id + ": " + std::string(note)); };
+  xroad_source source(std::move(config));
+  const auto r = run(source, transport);
+  EXPECT_FALSE(r.has("GOV/70000562/rr-public/internalAudit"));
+  EXPECT_TRUE(warning_about(r.outcome("EE-DEV/GOV/10000562/rr-public"), "internalAudit").empty());
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_TRUE(contains(notes[0], "EE-DEV/GOV/10000562/rr-public: internalAudit-v1")) << notes[0];
+  EXPECT_TRUE(contains(notes[0], "x-hide-api-catalogue")) << notes[0];
+}
+
+TEST(XroadSource, IdsAreEqualAcrossEnvironmentsWhenMemberCodesAreMapped) {
+  std::map<std::string, collected_run> runs;
+  for (const std::string env : {"dev", "staging", "prod"}) runs.emplace(env, run_env(env));
+  // Member codes differ in every environment for the Population Register and the police.
+  for (const std::string id : {"GOV/70000562/rr-public/getPerson", "GOV/70005303/ppa-protected/wantedPersons",
+                               "COM/12345678/pank-protected/accountStatements", "NGO/80000001/redcross-public/bloodDonationCentres"}) {
+    for (const auto& [env, r] : runs) EXPECT_TRUE(r.has(id)) << id << " in " << env;
+  }
+  EXPECT_EQ(runs.at("dev").doc("GOV/70000562/rr-public/getPerson").environments.front().details.front().xroad.member_code,
+            "10000562")
+      << "the identifier keeps the environment's own code";
+  EXPECT_EQ(runs.at("staging").doc("GOV/70000562/rr-public/getPerson").environments.front().details.front().xroad.instance,
+            "EE-TEST");
+  // Services present in one or two environments only.
+  EXPECT_TRUE(runs.at("prod").has("GOV/70008440/tervis-protected/pharmacies"));
+  EXPECT_FALSE(runs.at("dev").has("GOV/70008440/tervis-protected/pharmacies"));
+  EXPECT_FALSE(runs.at("staging").has("GOV/70008440/tervis-protected/pharmacies"));
+  EXPECT_TRUE(runs.at("dev").has("COM/14000222/ht-public/appointmentBooking"));
+  EXPECT_TRUE(runs.at("staging").has("COM/14000222/ht-public/appointmentBooking"));
+  EXPECT_FALSE(runs.at("prod").has("COM/14000222/ht-public/appointmentBooking"));
+
+  // Without the mapping, the same service gets a different id in dev: the mapping is what matches them.
+  const auto unmapped = run_env("dev", member_code_mapping{});
+  EXPECT_FALSE(unmapped.has("GOV/70000562/rr-public/getPerson"));
+  EXPECT_TRUE(unmapped.has("GOV/10000562/rr-public/getPerson"));
+}
+
+TEST(XroadSource, MemberCodeMappingFileLoadsAndRejectsGarbage) {
+  const auto mapping = fixture_mapping();
+  EXPECT_EQ(mapping.canonical("dev", "10000562"), "70000562");
+  EXPECT_EQ(mapping.canonical("staging", "92345678"), "12345678");
+  EXPECT_EQ(mapping.canonical("prod", "70000562"), "70000562");
+  EXPECT_EQ(mapping.canonical("dev", "90000562"), "90000562") << "mappings are per environment";
+  try {
+    (void)parse_member_code_mapping(R"({"dev": ["not", "an", "object"]})");
+    FAIL() << "expected invalid_config";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_config);
+  }
+  EXPECT_THROW((void)load_member_code_mapping(fixtures / "no-such-file.json"), error);
+}
+
+// ---- requests --------------------------------------------------------------------------------------
+
+TEST(XroadSource, SendsTheClientHeaderAndAcceptOnEveryRequest) {
+  auto sim = xroad_sim::simulator::from_fixtures(fixtures / "dev");
+  std::vector<http_request> seen;
+  loopback_transport transport;
+  transport.route("http://xroad.dev", [&](const http_request& req) {
+    seen.push_back(req);
+    return sim(req);
+  });
+  xroad_source source(config_for("dev"));
+  const auto r = run(source, transport);
+  ASSERT_GT(seen.size(), 30u);
+  EXPECT_EQ(seen.front().url, "http://xroad.dev/listClients");
+  std::size_t list_methods = 0, get_openapi = 0;
+  for (const auto& req : seen) {
+    http_response view;
+    view.headers = req.headers;
+    EXPECT_EQ(view.header("X-Road-Client"), "EE-DEV/GOV/70000310/kmais-client") << req.url;
+    EXPECT_EQ(view.header("Accept"), "application/json") << req.url;
+    list_methods += req.url.ends_with("/listMethods");
+    get_openapi += contains(req.url, "/getOpenAPI?serviceCode=");
+  }
+  EXPECT_EQ(list_methods, r.providers.size());
+  EXPECT_TRUE(std::any_of(seen.begin(), seen.end(), [](const http_request& q) {
+    return q.url == "http://xroad.dev/r1/EE-DEV/GOV/10000562/rr-public/getOpenAPI?serviceCode=searchPersons-v1.2";
+  }));
+  // One getOpenAPI per spec file of the catalogued providers, except the one whose listMethods is broken.
+  std::size_t spec_files = 0;
+  for (const auto& f : fs::recursive_directory_iterator(fixtures / "dev")) {
+    const auto provider_dir = f.path().parent_path().parent_path().filename().string();
+    if (f.is_regular_file() && f.path().parent_path().filename() == "specs" && !provider_dir.ends_with("private") &&
+        provider_dir != "tracking-public")
+      ++spec_files;
+  }
+  EXPECT_GT(spec_files, 30u);
+  EXPECT_EQ(get_openapi, spec_files);
+}
+
+TEST(XroadSource, SimulatorRefusesRequestsWithoutAValidClientHeader) {
+  auto sim = xroad_sim::simulator::from_fixtures(fixtures / "dev");
+  http_request req;
+  req.url = "http://xroad.dev/r1/EE-DEV/GOV/10000562/rr-public/listMethods";
+  auto res = sim(req);
+  EXPECT_EQ(res.status, 400);
+  EXPECT_TRUE(contains(res.body, "X-Road-Client")) << res.body;
+  req.headers = {{"X-Road-Client", "EE-DEV/GOV/70000310"}};
+  EXPECT_EQ(sim(req).status, 400) << "three parts are not a subsystem";
+  req.headers = {{"x-road-client", "EE-DEV/GOV/70000310/kmais-client"}};
+  res = sim(req);
+  EXPECT_EQ(res.status, 200) << res.body;
+  EXPECT_TRUE(contains(res.body, "getPerson-v10"));
+}
+
+TEST(XroadSource, PercentEncodesPathSegmentsAndTheServiceCode) {
+  std::vector<std::string> urls;
+  loopback_transport transport;
+  transport.route("http://xroad.dev", [&](const http_request& req) {
+    urls.push_back(req.url);
+    http_response r;
+    r.status = 200;
+    if (req.url.ends_with("/listMethods"))
+      r.body = R"({"service":[{"object_type":"SERVICE","service_code":"odd code/x&y-v1"}]})";
+    else
+      r.body = "openapi: 3.0.0\ninfo:\n  title: Odd\n";
+    return r;
+  });
+  xroad_source source(config_for("dev"));
+  const std::vector<provider> ps{{"EE-DEV/GOV/70 00/a b-public", "Spaces"}};
+  std::vector<provider_outcome> outcomes;
+  source.collect(transport, std::span<const provider>(ps), 1,
+                 [&](const provider&, provider_outcome&& o) { outcomes.push_back(std::move(o)); });
+  ASSERT_EQ(urls.size(), 2u);
+  EXPECT_EQ(urls[0], "http://xroad.dev/r1/EE-DEV/GOV/70%2000/a%20b-public/listMethods");
+  EXPECT_EQ(urls[1], "http://xroad.dev/r1/EE-DEV/GOV/70%2000/a%20b-public/getOpenAPI?serviceCode=odd%20code%2Fx%26y-v1");
+  ASSERT_EQ(outcomes.size(), 1u);
+  ASSERT_EQ(outcomes[0].services.size(), 1u);
+  EXPECT_EQ(outcomes[0].services[0].id, "GOV/70 00/a b-public/odd code/x&y");
+}
+
+// ---- failures --------------------------------------------------------------------------------------
+
+error listing_error(loopback_transport::handler h) {
+  loopback_transport transport;
+  transport.route("http://xroad.dev", std::move(h));
+  xroad_source source(config_for("dev"));
+  try {
+    (void)source.list_providers(transport);
+  } catch (const error& e) {
+    return e;
+  }
+  return error(errc::invalid_config, "list_providers did not throw");
+}
+
+TEST(XroadSource, FailedOrMalformedListClientsThrowsSourceFailed) {
+  auto answering = [](int status, std::string body) {
+    return [status, body](const http_request&) {
+      http_response r;
+      r.status = status;
+      r.body = body;
+      return r;
+    };
+  };
+  for (const std::string body : {R"({"member": [ {"name": "x", "id": {)", "<html>502 Bad Gateway</html>",
+                                 R"({"member": 42})", R"({"members": []})", R"({"member": []} trailing)", ""}) {
+    const auto e = listing_error(answering(200, body));
+    EXPECT_EQ(e.code(), errc::source_failed) << body << ": " << e.what();
+    EXPECT_TRUE(contains(e.what(), "http://xroad.dev/listClients")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "malformed JSON")) << e.what();
+  }
+  auto e = listing_error(answering(503, "maintenance"));
+  EXPECT_EQ(e.code(), errc::source_failed);
+  EXPECT_TRUE(contains(e.what(), "HTTP 503")) << e.what();
+  e = listing_error([](const http_request&) {
+    http_response r;
+    r.error = "connection refused";
+    return r;
+  });
+  EXPECT_EQ(e.code(), errc::source_failed);
+  EXPECT_TRUE(contains(e.what(), "connection refused")) << e.what();
+}
+
+TEST(XroadSource, MalformedListMethodsFailsThatProviderOnly) {
+  const auto r = run_env("dev");  // tracking-public's dev listMethods is cut off mid-body
+  ASSERT_EQ(r.outcomes.size(), r.providers.size());
+  const auto& broken = r.outcome("EE-DEV/COM/11254567/tracking-public");
+  EXPECT_FALSE(broken.ok());
+  EXPECT_TRUE(contains(broken.failure, "malformed JSON")) << broken.failure;
+  EXPECT_TRUE(contains(broken.failure, "/r1/EE-DEV/COM/11254567/tracking-public/listMethods")) << broken.failure;
+  std::size_t failed = 0;
+  for (const auto& [id, o] : r.outcomes) failed += o.ok() ? 0 : 1;
+  EXPECT_EQ(failed, 1u);
+  EXPECT_TRUE(r.has("COM/11254567/logistics-protected/customsDeclarations")) << "same member, other subsystem";
+}
+
+TEST(XroadSource, TimedOutProviderFailsAndTheRunGoesOn) {
+  auto sim = xroad_sim::simulator::from_fixtures(fixtures / "prod");
+  loopback_transport transport;
+  transport.route("http://xroad.prod", [&](const http_request& req) {
+    http_response r;
+    if (contains(req.url, "/rr-protected/listMethods")) {
+      r.error = "timed out after 5000 ms (operation timed out)";
+      return r;
+    }
+    if (contains(req.url, "serviceCode=cadastre-v2")) {
+      r.error = "timed out after 5000 ms (operation timed out)";
+      return r;
+    }
+    return sim(req);
+  });
+  xroad_source source(config_for("prod", fixture_mapping()));
+  const auto r = run(source, transport, 3);
+  const auto& timed_out = r.outcome("EE/GOV/70000562/rr-protected");
+  EXPECT_FALSE(timed_out.ok());
+  EXPECT_TRUE(contains(timed_out.failure, "timed out")) << timed_out.failure;
+  EXPECT_TRUE(timed_out.services.empty());
+  // A timed-out getOpenAPI is a warning: cadastre keeps v1.
+  const auto& land = r.outcome("EE/GOV/70001484/maaamet-public");
+  EXPECT_TRUE(land.ok());
+  EXPECT_TRUE(contains(warning_about(land, "cadastre-v2"), "timed out"));
+  ASSERT_TRUE(r.has("GOV/70001484/maaamet-public/cadastre"));
+  EXPECT_EQ(r.doc("GOV/70001484/maaamet-public/cadastre").environments.front().details.size(), 1u);
+  // Everyone else was collected.
+  std::size_t ok = 0;
+  for (const auto& [id, o] : r.outcomes) ok += o.ok() ? 1 : 0;
+  EXPECT_EQ(ok, r.providers.size() - 1);
+  EXPECT_TRUE(r.has("GOV/70000562/rr-public/getPerson"));
+}
+
+TEST(XroadSource, ProviderWithAMalformedIdFails) {
+  loopback_transport transport;
+  simulate(transport);
+  xroad_source source(config_for("dev"));
+  const std::vector<provider> ps{{"EE-DEV/GOV/10000562", "three parts"}, {"EE-DEV/GOV/10000562/rr-protected", "ok"}};
+  std::vector<provider_outcome> outcomes;
+  source.collect(transport, std::span<const provider>(ps), 8,
+                 [&](const provider&, provider_outcome&& o) { outcomes.push_back(std::move(o)); });
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_FALSE(outcomes[0].ok());
+  EXPECT_TRUE(contains(outcomes[0].failure, "EE-DEV/GOV/10000562")) << outcomes[0].failure;
+  EXPECT_TRUE(outcomes[1].ok()) << outcomes[1].failure;
+  EXPECT_EQ(outcomes[1].services.size(), 1u);
+}
+
+TEST(XroadSource, RejectsAnIncompleteConfiguration) {
+  auto expect_invalid = [](xroad_source_config c) {
+    try {
+      xroad_source s(std::move(c));
+      ADD_FAILURE() << "expected invalid_config";
+    } catch (const error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_config) << e.what();
+    }
+  };
+  auto c = config_for("dev");
+  c.base_url = "/";
+  expect_invalid(c);
+  c = config_for("dev");
+  c.environment.clear();
+  expect_invalid(c);
+  c = config_for("dev");
+  c.client.subsystem_code.clear();
+  expect_invalid(c);
+}
+
+// ---- concurrency -----------------------------------------------------------------------------------
+
+/// Records each perform_all batch, and answers through the simulator.
+struct recording_transport {
+  using transport_concept = transport_tag;
+  loopback_transport inner;
+  std::vector<std::vector<std::string>> batches;
+  http_response perform(http_request req) { return inner.perform(std::move(req)); }
+  template <class F>
+  void perform_all(std::vector<http_request> reqs, F&& on_done) {
+    batches.emplace_back();
+    for (const auto& r : reqs) batches.back().push_back(r.url);
+    // Complete in reverse order: the source must not depend on completion order.
+    for (std::size_t i = reqs.size(); i-- > 0;) on_done(i, inner.perform(std::move(reqs[i])));
+  }
+};
+static_assert(transport<recording_transport>);
+
+TEST(XroadSource, CollectsInBoundedWavesAndReportsInOrder) {
+  recording_transport transport;
+  transport.inner.route("http://xroad.dev", xroad_sim::simulator::from_fixtures(fixtures / "dev"));
+  xroad_source source(config_for("dev", fixture_mapping()));
+  const auto r = run(source, transport, 4);
+  std::vector<std::string> expected;
+  for (const auto& p : r.providers) expected.push_back(p.id);
+  EXPECT_EQ(r.order, expected) << "one outcome per provider, in the order given";
+  std::size_t list_batches = 0, listed = 0;
+  for (const auto& batch : transport.batches) {
+    std::set<std::string> providers;
+    for (const auto& url : batch) {
+      const auto r1 = url.find("/r1/");
+      const auto tail = url.rfind('/');
+      providers.insert(url.substr(r1, tail - r1));
+    }
+    EXPECT_LE(providers.size(), 4u) << "at most `concurrency` providers in flight";
+    if (!batch.empty() && batch.front().ends_with("/listMethods")) ++list_batches, listed += batch.size();
+  }
+  EXPECT_EQ(listed, r.providers.size());
+  EXPECT_EQ(list_batches, (r.providers.size() + 3) / 4);
+  // Same documents as with a concurrency of one.
+  recording_transport serial;
+  serial.inner.route("http://xroad.dev", xroad_sim::simulator::from_fixtures(fixtures / "dev"));
+  xroad_source again(config_for("dev", fixture_mapping()));
+  const auto one = run(again, serial, 1);
+  EXPECT_EQ(one.services, r.services);
+}
+
+TEST(XroadSource, CollectsASyntheticInstance) {
+  xroad_sim::synthetic_options o;
+  o.providers = 60;
+  o.services = 500;
+  o.seed = 7;
+  loopback_transport transport;
+  transport.route("http://xroad.dev", xroad_sim::simulator::synthetic(o));
+  auto config = config_for("dev");
+  xroad_source source(std::move(config));
+  const auto r = run(source, transport, 16);
+  EXPECT_EQ(r.providers.size(), 60u);
+  std::size_t details = 0, warnings = 0;
+  for (const auto& [id, outcome] : r.outcomes) {
+    EXPECT_TRUE(outcome.ok()) << id << ": " << outcome.failure;
+    warnings += outcome.warnings.size();
+    for (const auto& s : outcome.services) details += s.environments.front().details.size();
+  }
+  EXPECT_EQ(warnings, 0u);
+  EXPECT_EQ(details, 500u) << "every synthetic service code becomes one detail";
+  // 500 codes over 60 providers: 20 providers have 9 (four pairs of versions and a single), 40 have 8.
+  EXPECT_EQ(r.services.size(), 20u * 5 + 40u * 4) << "codes come in pairs of versions";
+}
+
+// ---- end to end ------------------------------------------------------------------------------------
+
+TEST(XroadSource, ThreeCollectorsOverTheSimulatorConverge) {
+  memory_index store;
+  loopback_transport transport;
+  simulate(transport);
+  manual_clock clock;
+  const auto mapping = fixture_mapping();
+  for (const std::string env : {"dev", "staging", "prod"}) {
+    collector_config c;
+    c.environment = env;
+    for (const std::string peer : {"dev", "staging", "prod"})
+      if (peer != env) c.peers.push_back({peer, ""});
+    xroad_source source(config_for(env, mapping));
+    in_process_collector collector(c, transport, store);
+    const auto report = collector.run(source, clock);
+    ASSERT_TRUE(report.ok) << report.summary();
+    EXPECT_EQ(report.providers_failed(), env == "dev" ? 1u : 0u) << report.summary();
+    clock.advance(std::chrono::seconds(1));
+  }
+  const auto targets = store.alias_targets("apicatalogue");
+  ASSERT_EQ(targets.size(), 1u);
+  const auto got = store.get(targets.front(), std::vector<std::string>{"GOV/70000562/rr-public/getPerson",
+                                                                       "GOV/70008440/tervis-protected/pharmacies"});
+  ASSERT_TRUE(got[0].has_value());
+  ASSERT_TRUE(got[1].has_value());
+  document_parser parser;
+  const auto person = parser.parse(*got[0]);
+  ASSERT_EQ(person.environments.size(), 3u) << "one document, three environments, thanks to the member-code mapping";
+  EXPECT_EQ(person.environments[0].environment, "prod");
+  EXPECT_EQ(parser.parse(*got[1]).environments.size(), 1u);
+}
+
+}  // namespace
+}  // namespace tributary

@@ -9,12 +9,14 @@ if(TRIBUTARY_SANITIZE)
   target_link_options(tributary_developer INTERFACE -fsanitize=${TRIBUTARY_SANITIZE})
 endif()
 
-# cpp-httplib (header-only, Debian's libcpp-httplib-dev) with TLS: servers and clients in tests,
-# examples and the X-Road simulator. Never a dependency of the library itself.
+# cpp-httplib (Debian's libcpp-httplib-dev): servers and clients in tests, examples and the X-Road
+# simulator; never a dependency of the library itself. Debian ships it compiled, with TLS, zlib and
+# brotli support switched on: pkg-config gives the same definitions, which the header's layout depends on.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(TRIBUTARY_HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(OpenSSL REQUIRED)
 add_library(tributary_httplib INTERFACE)
-target_compile_definitions(tributary_httplib INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT)
-target_link_libraries(tributary_httplib INTERFACE OpenSSL::SSL OpenSSL::Crypto)
+target_link_libraries(tributary_httplib INTERFACE PkgConfig::TRIBUTARY_HTTPLIB OpenSSL::SSL OpenSSL::Crypto)
 
 option(TRIBUTARY_WERROR "Treat warnings as errors in tributary's own tests, examples and benchmarks" OFF)
 if(TRIBUTARY_WERROR)

@@ -1,0 +1,128 @@
+// catalogue_query: lists and searches the catalogue behind the read alias.
+//
+//   catalogue_query --store sqlite:///tmp/catalogue.db list
+//   catalogue_query --store sqlite:///tmp/catalogue.db search person
+//   catalogue_query --store sqlite:///tmp/catalogue.db show GOV/70000310/kir-public/getPerson
+//   catalogue_query --store sqlite:///tmp/catalogue.db summary      (one JSON line)
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <tributary/document_json.hpp>
+#include <tributary/index/sqlite.hpp>
+#include <tributary/naming.hpp>
+
+#include "collector/store_url.hpp"
+
+namespace {
+
+constexpr std::string_view usage =
+    "usage: catalogue_query --store URL [--alias NAME] (list | search TEXT | show ID | summary)\n"
+    "\n"
+    "  list          every service: id, environments, title\n"
+    "  search TEXT   services whose id, title, owner or description contains TEXT (case-insensitive)\n"
+    "  show ID       one service as JSON\n"
+    "  summary       one JSON line: services in the catalogue, per environment, in several, and which\n"
+    "                environment's worker the alias points to\n";
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+template <class Store, class F>
+void for_each_service(const Store& store, const std::string& index, F&& f) {
+  tributary::document_parser parser;
+  std::string after;
+  while (true) {
+    auto page = store.scan(index, after, 1000);
+    for (const auto& d : page.documents) f(d, parser.parse(d.json));
+    if (page.done) break;
+    after = page.next_after;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string store_url, alias = "apicatalogue", command, argument;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::cout << usage;
+      return 0;
+    } else if ((a == "--store" || a == "--alias") && i + 1 < argc) {
+      (a == "--store" ? store_url : alias) = argv[++i];
+    } else if (command.empty()) {
+      command = a;
+    } else if (argument.empty()) {
+      argument = a;
+    } else {
+      std::cerr << "catalogue_query: unexpected argument '" << a << "'\n\n" << usage;
+      return 2;
+    }
+  }
+  if (store_url.empty() || command.empty() || ((command == "search" || command == "show") && argument.empty()) ||
+      (command != "list" && command != "search" && command != "show" && command != "summary")) {
+    std::cerr << usage;
+    return 2;
+  }
+  try {
+    (void)tributary::examples::store_scheme_of(store_url);
+    const auto store = tributary::sqlite_index::open_url(store_url);
+    const auto targets = store.alias_targets(alias);
+    if (targets.size() != 1) {
+      std::cerr << "catalogue_query: alias '" << alias << "' points to " << targets.size() << " indices\n";
+      return 1;
+    }
+    const auto& index = targets.front();
+    if (command == "show") {
+      const auto docs = store.get(index, std::vector<std::string>{argument});
+      if (!docs.front()) {
+        std::cerr << "catalogue_query: no service '" << argument << "'\n";
+        return 1;
+      }
+      std::cout << *docs.front() << "\n";
+      return 0;
+    }
+    if (command == "summary") {
+      std::size_t total = 0, several = 0;
+      std::map<std::string, std::size_t> by_env;
+      for_each_service(store, index, [&](const auto&, const tributary::service& s) {
+        ++total;
+        if (s.environments.size() > 1) ++several;
+        for (const auto& e : s.environments) ++by_env[e.environment];
+      });
+      std::string activated_by;
+      for (const std::string env : {"dev", "staging", "prod"})
+        if (tributary::protocol_names{alias, env}.worker_time(index)) activated_by = env;
+      std::cout << "{\"catalogue\": " << total << ", \"by_environment\": {";
+      bool first = true;
+      for (const std::string env : {"dev", "staging", "prod"}) {
+        std::cout << (first ? "" : ", ") << "\"" << env << "\": " << by_env[env];
+        first = false;
+      }
+      std::cout << "}, \"in_several\": " << several << ", \"activated_by\": \"" << activated_by << "\"}\n";
+      return 0;
+    }
+    const auto needle = lower(argument);
+    std::size_t shown = 0;
+    for_each_service(store, index, [&](const auto&, const tributary::service& s) {
+      if (command == "search" && lower(s.id + " " + s.title + " " + s.owner + " " + s.description).find(needle) == std::string::npos)
+        return;
+      std::string envs;
+      for (const auto& e : s.environments) envs += (envs.empty() ? "" : ",") + e.environment + (e.stale ? "(stale)" : "");
+      std::cout << s.id << "  [" << envs << "]  " << s.title << "\n";
+      ++shown;
+    });
+    std::cout << shown << " service(s) in " << index << "\n";
+    return 0;
+  } catch (const tributary::error& e) {
+    std::cerr << "catalogue_query: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,4 @@
+// The X-Road collector of the dev environment: see examples/collector/cli.hpp and --help.
+#include "collector/cli.hpp"
+
+int main(int argc, char** argv) { return tributary::examples::collector_main(argc, argv, "dev"); }

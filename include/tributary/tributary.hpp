@@ -21,3 +21,4 @@
 #include <tributary/transport/loopback.hpp>
 #include <tributary/transport/curl.hpp>
 #include <tributary/source/in_process.hpp>
+#include <tributary/source/xroad.hpp>

@@ -1,0 +1,9 @@
+# Packaging: tributary consumed as an installed package (find_package) and as a subdirectory. Each test
+# configures, builds and runs a tiny consumer in its own directory under the build tree.
+foreach(mode find_package add_subdirectory)
+  add_test(NAME consumer.${mode}
+           COMMAND ${CMAKE_COMMAND} -DMODE=${mode} -DSOURCE_DIR=${PROJECT_SOURCE_DIR} -DBUILD_DIR=${PROJECT_BINARY_DIR}
+                   -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer_${mode} "-DGENERATOR=${CMAKE_GENERATOR}"
+                   -DCXX=${CMAKE_CXX_COMPILER} -P ${CMAKE_CURRENT_SOURCE_DIR}/consumers/run.cmake)
+  set_tests_properties(consumer.${mode} PROPERTIES LABELS packaging TIMEOUT 180)
+endforeach()

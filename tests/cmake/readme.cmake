@@ -1,0 +1,12 @@
+# The README's C++ example is compiled and run, so the documentation cannot drift from the code.
+file(READ ${PROJECT_SOURCE_DIR}/README.md TRIBUTARY_README)
+string(REGEX MATCH "```cpp\n(.*)```" _ "${TRIBUTARY_README}")
+string(REGEX REPLACE "\n```.*" "\n" TRIBUTARY_README_EXAMPLE "${CMAKE_MATCH_1}")
+if(NOT TRIBUTARY_README_EXAMPLE)
+  message(FATAL_ERROR "README.md has no ```cpp block to compile")
+endif()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/README.md)
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/readme_example.cpp "${TRIBUTARY_README_EXAMPLE}")
+add_executable(readme_example ${CMAKE_CURRENT_BINARY_DIR}/readme_example.cpp)
+target_link_libraries(readme_example PRIVATE tributary::tributary tributary_developer)
+add_test(NAME readme_example COMMAND readme_example)

@@ -314,8 +314,10 @@ class basic_collector {
       const auto t = names.worker_time(index);
       if (!t) return {peer_state::running, "working alias on unrecognised index '" + index + "'"};
       if (st.clock.now() - *t < config_.stale_after) return {peer_state::running, index};
-      st.report.notes.push_back("peer " + p.environment + ": working alias on " + index +
-                                " is stale (older than the stale bound); not waiting for it");
+      auto note = "peer " + p.environment + ": working alias on " + index +
+                  " is stale (older than stale_after), left by a dead run; not waiting for it";
+      if (std::find(st.report.notes.begin(), st.report.notes.end(), note) == st.report.notes.end())
+        st.report.notes.push_back(std::move(note));
     }
     return {peer_state::finished, {}};
   }

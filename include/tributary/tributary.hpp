@@ -13,6 +13,7 @@
 #include <tributary/clock/wall.hpp>
 #include <tributary/clock/manual.hpp>
 #include <tributary/index/memory.hpp>
+#include <tributary/index/sqlite.hpp>
 #include <tributary/merge/environment_union.hpp>
 #include <tributary/merge/prefer_local.hpp>
 #include <tributary/wait/fixed_interval.hpp>

@@ -29,6 +29,11 @@
 
 #include "support/tls.hpp"
 
+// Debian's libcpp-httplib.so (the test servers) is not built with ThreadSanitizer, so TSan cannot see
+// the synchronisation inside it and reports races between its own worker threads under load. The
+// transport under test runs on the test's thread and is instrumented; only the server library is exempt.
+extern "C" const char* __tsan_default_suppressions() { return "race:libcpp-httplib.so\n"; }
+
 namespace tributary {
 namespace {
 
@@ -260,8 +265,9 @@ curl_options quick() {
   curl_options o;
   o.backoff_base = 5ms;
   o.backoff_cap = 20ms;
-  o.connect_timeout = 2s;
-  o.total_timeout = 5s;
+  // Generous: a TLS handshake (inside connect_timeout) can take seconds under a loaded sanitizer build.
+  o.connect_timeout = 10s;
+  o.total_timeout = 10s;
   return o;
 }
 
@@ -430,7 +436,7 @@ TEST_F(CurlTransport, TimeoutFiresQuicklyAndNamesTheTimeout) {
   EXPECT_EQ(res.status, 0);
   EXPECT_TRUE(contains(res.error, "timed out after 150 ms")) << res.error;
   EXPECT_TRUE(contains(res.error, "(2 attempts)")) << res.error;
-  EXPECT_EQ(state_.count("slow"), 2u);  // a timeout of an idempotent request is retried
+  EXPECT_EQ(transport.stats().attempts, 2u);  // a timeout of an idempotent request is retried
   EXPECT_GE(res.elapsed, 300ms);
   EXPECT_LT(took, 1500);
 }
@@ -538,10 +544,14 @@ TEST_F(CurlTransport, WaitingRetryDoesNotBlockOtherTransfers) {
     EXPECT_TRUE(r.ok()) << pos << ": " << r.status << " " << r.error;
     done.emplace_back(pos, ms_between(start, steady::now()));
   });
+  // With one slot, the three plain requests can only finish first if the waiting retry gave it up.
   ASSERT_EQ(done.size(), 4u);
-  EXPECT_EQ(done.back().first, 0u);
-  for (std::size_t i = 0; i < 3; ++i) EXPECT_LT(done[i].second, 400) << "request " << done[i].first;
-  EXPECT_GE(done.back().second, 400);
+  EXPECT_EQ(done[0].first, 1u);
+  EXPECT_EQ(done[1].first, 2u);
+  EXPECT_EQ(done[2].first, 3u);
+  EXPECT_EQ(done[3].first, 0u);
+  EXPECT_GE(done[3].second, 400);
+  EXPECT_EQ(transport.stats().peak_in_flight, 1u);
 }
 
 TEST_F(CurlTransport, ClientErrorsAreNotRetried) {
@@ -632,6 +642,28 @@ TEST_F(CurlTransport, ExceptionFromOnDoneCancelsTheBatchAndLeavesTheTransportUsa
   EXPECT_EQ(calls, 1);
   const auto res = transport.perform(get(server_.url("/echo")));
   EXPECT_TRUE(res.ok()) << res.error;
+}
+
+TEST_F(CurlTransport, TransportsOnSeparateThreadsShareNothing) {
+  std::atomic<int> ok{0};
+  auto work = [&](const std::string& tag) {
+    curl_transport transport(library_, quick());
+    std::vector<http_request> reqs;
+    for (int i = 0; i < 10; ++i) {
+      http_request r;
+      r.method = "POST";
+      r.url = server_.url("/echo");
+      r.body = tag + std::to_string(i);
+      reqs.push_back(r);
+    }
+    transport.perform_all(reqs, [&](std::size_t pos, http_response&& r) {
+      if (r.ok() && r.body == "echo:" + tag + std::to_string(pos)) ++ok;
+    });
+  };
+  std::thread a(work, "a"), b(work, "b");
+  a.join();
+  b.join();
+  EXPECT_EQ(ok.load(), 20);
 }
 
 // --- TLS ----------------------------------------------------------------------------------------

@@ -69,12 +69,15 @@ struct curl_options {
   std::size_t max_concurrent = 16;  ///< requests in flight at once, all hosts together
   std::size_t max_per_host = 6;     ///< requests in flight at once to one scheme://host:port
   std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);  ///< per attempt
-  std::chrono::milliseconds total_timeout = std::chrono::seconds(60);    ///< one whole attempt
+  /// One whole attempt (connect, send, receive); a request may take up to max_attempts of these
+  /// plus the backoff waits between them.
+  std::chrono::milliseconds total_timeout = std::chrono::seconds(60);
   unsigned max_attempts = 3;  ///< 1 disables retries
   /// Before retry n (n = 1, 2, ...) wait a uniform draw from [0, min(backoff_cap, backoff_base * 2^(n-1))].
   std::chrono::milliseconds backoff_base = std::chrono::milliseconds(200);
   std::chrono::milliseconds backoff_cap = std::chrono::seconds(10);
-  /// A Retry-After longer than this is waited for only this long.
+  /// Retry-After (seconds or HTTP-date) on a 429 or 5xx replaces the backoff draw; one longer than
+  /// this is waited for only this long.
   std::chrono::milliseconds max_retry_after = std::chrono::seconds(60);
   std::uint64_t seed = 0x6375726c5f726e67;  ///< of the jitter RNG, so a run can be replayed
   std::string ca_file;                       ///< PEM bundle to trust instead of the system's
@@ -151,6 +154,8 @@ class curl_transport {
 
   /// Many requests, at most max_concurrent (and max_per_host per host) in flight; the rest queue
   /// here. on_done(position, http_response&&) runs on this thread as each request finishes.
+  /// A request waiting for its retry holds no slot: the others go on meanwhile. http_response::elapsed
+  /// runs from the request's first attempt to its last, backoff waits included.
   template <class F>
   void perform_all(std::vector<http_request> requests, F&& on_done) {
     batch b;

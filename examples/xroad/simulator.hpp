@@ -120,6 +120,12 @@ inline std::string json_identifier(std::string_view type, std::string_view insta
   return out;
 }
 
+inline constexpr const char* synthetic_categories[] = {"open", "public", "official", "personal", "health", "financial"};
+inline constexpr const char* synthetic_classes[] = {"GOV", "COM", "NGO", "NEE"};
+inline constexpr const char* synthetic_suffixes[] = {"-public", "-protected", ""};
+inline constexpr const char* synthetic_words[] = {"getRecord",   "listItems",   "searchRegistry", "submitForm",
+                                                  "getStatus",   "fetchReport", "verifyDocument", "lookupAddress"};
+
 }  // namespace detail
 
 /// One environment's fixture directory (format in fixtures/README.md), read once into memory.
@@ -245,10 +251,9 @@ class synthetic_model final : public model {
     const auto n = services_of(*i);
     for (std::size_t k = 0; k < n; ++k) {
       if (service_code(*i, k) != code) continue;
-      static constexpr const char* categories[] = {"open", "public", "official", "personal", "health", "financial"};
       const auto h = detail::mix(o_.seed, *i, k + 0x5bd1e995);
       const std::string title = "Synthetic " + code + " of " + member_name(*i / 2);
-      const std::string category = categories[h % 6];
+      const std::string category = detail::synthetic_categories[h % 6];
       const std::string pricing = (h >> 8) % 4 == 0 ? "paid" : "free";
       spec_answer a;
       if ((h >> 16) % 2 == 0) {
@@ -276,21 +281,17 @@ class synthetic_model final : public model {
 
  private:
   [[nodiscard]] std::string member_class(std::size_t m) const {
-    static constexpr const char* classes[] = {"GOV", "COM", "NGO", "NEE"};
-    return classes[detail::mix(o_.seed, m, 1) % 4];
+    return detail::synthetic_classes[detail::mix(o_.seed, m, 1) % 4];
   }
   [[nodiscard]] std::string member_code(std::size_t m) const { return std::to_string(70000000 + m); }
   [[nodiscard]] std::string member_name(std::size_t m) const { return "Synthetic member " + std::to_string(m); }
   [[nodiscard]] std::string subsystem(std::size_t i) const {
-    static constexpr const char* suffixes[] = {"-public", "-protected", ""};
-    return "sub" + std::to_string(i) + suffixes[detail::mix(o_.seed, i, 2) % 3];
+    return "sub" + std::to_string(i) + detail::synthetic_suffixes[detail::mix(o_.seed, i, 2) % 3];
   }
   /// Pairs of codes share a base: `{word}{k/2}-v1` and `{word}{k/2}-v{2..11}` (so v2 and v10 both occur).
   [[nodiscard]] std::string service_code(std::size_t i, std::size_t k) const {
-    static constexpr const char* words[] = {"getRecord", "listItems", "searchRegistry", "submitForm", "getStatus",
-                                            "fetchReport", "verifyDocument", "lookupAddress"};
     const auto h = detail::mix(o_.seed, i, k / 2);
-    std::string code = words[h % 8] + std::to_string(k / 2);
+    std::string code = detail::synthetic_words[h % 8] + std::to_string(k / 2);
     if (k % 2 == 0) return code + "-v1";
     return code + "-v" + std::to_string(2 + (h >> 8) % 10);
   }

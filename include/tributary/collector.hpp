@@ -34,6 +34,7 @@
 #include <tributary/error.hpp>
 #include <tributary/fwd.hpp>
 #include <tributary/naming.hpp>
+#include <tributary/peer_merge.hpp>
 #include <tributary/report.hpp>
 
 namespace tributary {
@@ -362,15 +363,23 @@ class basic_collector {
     return std::chrono::duration_cast<std::chrono::milliseconds>(st.clock.now() - t);
   }
 
-  /// Copies peer r from `A-r`: only r's own entries, every page, each write acknowledged.
+  /// Copies peer r from `A-r`: only r's own entries, every page, each write acknowledged. A peer that
+  /// cannot be read fails that peer, not the run; a failure of our own store fails the run.
   template <class St>
   void copy_peer(St& st, const peer_config& p, bool stale, std::chrono::milliseconds waited) {
     peer_report pr{p.environment, stale ? peer_outcome::copied_stale : peer_outcome::copied, {}, 0, 0, 0, waited, {}};
     auto& peer_store = store_of(p);
     const auto env_alias = config_.names().for_environment(p.environment).environment_alias();
-    bool writing = false;
+    peer_page_merger<MergeStrategy> merger(merge_, p.environment, stale);
+    auto from_peer = [&](auto&& read) {
+      try {
+        return read();
+      } catch (const error& e) {
+        throw peer_unreadable{e.what()};
+      }
+    };
     try {
-      const auto targets = peer_store.alias_targets(env_alias);
+      const auto targets = from_peer([&] { return peer_store.alias_targets(env_alias); });
       if (targets.empty()) {
         pr.outcome = peer_outcome::nothing_published;
         pr.detail = "'" + env_alias + "' does not exist";
@@ -378,55 +387,31 @@ class basic_collector {
         return;
       }
       if (targets.size() > 1)
-        throw error(errc::conflict, "'" + env_alias + "' points to " + std::to_string(targets.size()) + " indices");
+        throw peer_unreadable{"'" + env_alias + "' points to " + std::to_string(targets.size()) + " indices"};
       pr.source_index = targets.front();
       if (stale) pr.detail = "still running at the deadline; copied its last published data, marked stale";
       std::string after;
-      std::vector<std::string> ids;
-      std::vector<environment_entry> entries;
-      std::vector<service> remote_docs;
-      std::vector<stored_document> writes;
       while (true) {
-        const auto page = peer_store.scan(pr.source_index, after, config_.scan_page);
-        ids.clear(), entries.clear(), remote_docs.clear(), writes.clear();
-        for (const auto& d : page.documents) {
-          service remote = parser_.parse(d.json);
-          ++pr.read;
-          auto* entry = remote.entry(p.environment);
-          if (!entry) continue;  // the peer holds it only through its own peers: not its to give
-          entry->stale = stale;
-          ids.push_back(remote.id);
-          entries.push_back(std::move(*entry));
-          remote_docs.push_back(std::move(remote));
-        }
+        const auto page = from_peer([&] { return peer_store.scan(pr.source_index, after, config_.scan_page); });
+        const auto& ids = from_peer([&]() -> const std::vector<std::string>& { return merger.take(page.documents); });
         const auto locals = store_.get(st.worker, ids);
-        for (std::size_t i = 0; i < ids.size(); ++i) {
-          std::optional<service> merged;
-          if (locals[i]) {
-            merged = parser_.parse(*locals[i]);
-            merge_.merge(*merged, entries[i]);
-            ++pr.merged;
-          } else {
-            merged = merge_.adopt(remote_docs[i], entries[i]);
-            if (merged) ++pr.added;
-          }
-          if (merged) writes.push_back({merged->id, to_json(*merged)});
-        }
-        writing = true;  // a failure from here on is our own store's: it fails the run, not the peer
+        const auto& writes = merger.merge(locals);
         for (auto chunk : writes | ranges::views::chunk(config_.bulk_batch))
           write_batch(st.worker, std::vector<stored_document>(chunk.begin(), chunk.end()));
-        writing = false;
         if (page.done) break;
         after = page.next_after;
       }
-    } catch (const error& e) {
-      if (writing) throw;
-      // A peer that cannot be read fails that peer, not the run: its data stays out, and the report says so.
+    } catch (const peer_unreadable& e) {
       pr.outcome = peer_outcome::failed;
-      pr.detail = e.what();
+      pr.detail = e.reason;
     }
+    pr.read = merger.totals().read, pr.added = merger.totals().added, pr.merged = merger.totals().merged;
     st.report.peers.push_back(std::move(pr));
   }
+
+  struct peer_unreadable {
+    std::string reason;
+  };
 
   // ---- 6 -------------------------------------------------------------------------------------------
   template <class St>
@@ -483,7 +468,6 @@ class basic_collector {
   WaitStrategy wait_;
   std::map<std::string, IndexBackend*> peer_stores_;
   std::function<void(const progress_event&)> progress_;
-  document_parser parser_;
   environment_order default_order_;
 };
 

@@ -10,6 +10,7 @@
 #include <tributary/naming.hpp>
 #include <tributary/report.hpp>
 #include <tributary/collector.hpp>
+#include <tributary/peer_merge.hpp>
 #include <tributary/clock/wall.hpp>
 #include <tributary/clock/manual.hpp>
 #include <tributary/index/memory.hpp>

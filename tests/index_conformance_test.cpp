@@ -18,7 +18,6 @@
 #include "support/backend_conformance.hpp"
 
 namespace tributary::testing {
-namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -62,6 +61,8 @@ struct sqlite_factory {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Memory, IndexConformance, ::testing::Types<memory_factory>);
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, IndexConformance, ::testing::Types<sqlite_factory>);
+
+namespace {
 
 /// A raw SQLite connection to poke at the file behind sqlite_index's back.
 class raw_connection {

@@ -55,6 +55,7 @@ struct sqlite_busy {};
 
 inline constexpr int sqlite_schema_version = 1;
 inline constexpr int sqlite_application_id = 0x74726962;  // "trib"
+static_assert(sqlite_application_id == 1953655138, "the schema script below spells the application id out");
 
 inline constexpr const char* sqlite_schema = R"sql(
 CREATE TABLE IF NOT EXISTS indices (
@@ -231,7 +232,7 @@ class sqlite_connection {
   }
 
   void configure() {
-    exec("PRAGMA foreign_keys = ON", "enabling foreign keys");
+    retrying("enabling foreign keys", [&] { exec("PRAGMA foreign_keys = ON", "enabling foreign keys"); });
     retrying("setting WAL journal mode", [&] {
       sqlite_query q(*this, "PRAGMA journal_mode = WAL");
       const std::string mode = q.next() ? q.text(0) : std::string();
@@ -240,7 +241,7 @@ class sqlite_connection {
                     "sqlite database '" + path_ + "': cannot use WAL journal mode (got '" + mode + "')");
     });
     // FULL: in WAL mode NORMAL may lose the last commits on power loss; an acknowledged write must not.
-    exec("PRAGMA synchronous = FULL", "setting synchronous mode");
+    retrying("setting synchronous mode", [&] { exec("PRAGMA synchronous = FULL", "setting synchronous mode"); });
     retrying("checking the schema", [&] {
       if (schema_ready()) return;
       transaction(true, "creating the schema", [&] {

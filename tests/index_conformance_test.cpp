@@ -133,6 +133,8 @@ TEST(SqliteIndex, ReopenedStoreSeesEverything) {
   raw_connection raw(db.path());
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.text("PRAGMA page_size"), "16384");
+  EXPECT_EQ(raw.text("PRAGMA foreign_key_list(documents)").empty(), false);
 }
 
 TEST(SqliteIndex, DeletedIndexTakesItsDocumentsWithIt) {

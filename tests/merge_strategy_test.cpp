@@ -288,7 +288,8 @@ TYPED_TEST(MergeStrategy, CollectorKeepsLocalOnlyAndAdoptsRemoteOnly) {
   service expected_local = local_only;
   normalize(expected_local, environment_order{});
   EXPECT_EQ(parser.parse(*stored[0]), expected_local);
-  const TypeParam strategy{};
+  TypeParam strategy{};  // as the collector configures it: a strategy that favours the local environment learns it
+  if constexpr (requires { strategy.local_environment; }) strategy.local_environment = config.environment;
   EXPECT_EQ(parser.parse(*stored[1]), *strategy.adopt(remote_only, *remote_only.entry("prod")));
   EXPECT_EQ(parser.parse(*stored[1]).entry("dev"), nullptr);
   service expected_shared = shared_local;
@@ -382,7 +383,7 @@ TEST(PreferLocal, LocalTextFieldsWin) {
     const auto dev = random_entry(g, "dev"), staging = random_entry(g, "staging"), prod = random_entry(g, "prod");
     for (const auto& local_entry : {dev, staging}) {
       service doc = local_document(local_entry);
-      const prefer_local strategy{};
+      const prefer_local strategy{local_entry.environment};
       for (const auto& remote : {prod, dev, staging}) {
         if (remote.environment == local_entry.environment) continue;
         strategy.merge(doc, remote);
@@ -393,18 +394,74 @@ TEST(PreferLocal, LocalTextFieldsWin) {
       EXPECT_EQ(doc.summary, newest(local_entry).summary) << "seed " << seed;
       EXPECT_EQ(doc.description, newest(local_entry).description) << "seed " << seed;
       EXPECT_EQ(doc.environments.size(), 3u);
-      // Everything else is what environment_union gives.
+      // Everything else is what environment_union gives with the local environment first.
+      const environment_union local_first{strategy.effective_order()};
       service u = local_document(local_entry);
       for (const auto& remote : {prod, dev, staging})
-        if (remote.environment != local_entry.environment) environment_union{}.merge(u, remote);
-      EXPECT_EQ(doc.environments, u.environments) << "seed " << seed;
-      EXPECT_EQ(doc.type, u.type);
-      EXPECT_EQ(doc.pricing, u.pricing);
-      EXPECT_EQ(doc.data, u.data);
-      EXPECT_EQ(doc.access, u.access);
-      EXPECT_EQ(u.owner, prod.owner);  // the contrast: environment_union takes prod's
+        if (remote.environment != local_entry.environment) local_first.merge(u, remote);
+      EXPECT_EQ(doc, u) << "seed " << seed;
+      EXPECT_EQ(doc.environments.front().environment, local_entry.environment);
+      service contrast = local_document(local_entry);
+      for (const auto& remote : {prod, dev, staging})
+        if (remote.environment != local_entry.environment) environment_union{}.merge(contrast, remote);
+      EXPECT_EQ(contrast.owner, prod.owner);  // the contrast: environment_union takes prod's
+      EXPECT_EQ(contrast.type, doc.type);
+      EXPECT_EQ(contrast.pricing, doc.pricing);
+      EXPECT_EQ(contrast.data, doc.data);
+      EXPECT_EQ(contrast.access, doc.access);
     }
   }
+}
+
+TEST(PreferLocal, EveryMergeOrderGivesTheSameDocumentAndTheLocalTextWins) {
+  for (int seed = 0; seed < seeds; ++seed) {
+    std::mt19937_64 g(seed);
+    const std::vector<environment_entry> entries = {random_entry(g, "dev"), random_entry(g, "staging"),
+                                                    random_entry(g, "prod")};
+    for (const auto& local : {std::string("dev"), std::string("staging")}) {
+      const prefer_local strategy{local};
+      const auto& mine = local == "dev" ? entries[0] : entries[1];
+      std::array<int, 3> perm = {0, 1, 2};
+      std::optional<service> first;
+      do {
+        // Adopt whichever environment arrives first, as a document the local environment lacks would be.
+        service seed_doc;
+        seed_doc.id = "GOV/1/x-public/y";
+        service doc = *strategy.adopt(seed_doc, entries[static_cast<std::size_t>(perm[0])]);
+        strategy.merge(doc, entries[static_cast<std::size_t>(perm[1])]);
+        strategy.merge(doc, entries[static_cast<std::size_t>(perm[2])]);
+        if (!first) first = doc;
+        EXPECT_EQ(doc, *first) << "seed " << seed << ", local " << local;
+      } while (std::next_permutation(perm.begin(), perm.end()));
+      EXPECT_EQ(first->title, newest(mine).title);
+      EXPECT_EQ(first->owner, mine.owner);
+    }
+  }
+}
+
+TEST(PreferLocal, TheCollectorTellsItWhichEnvironmentIsLocal) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  // prod and staging publish first; dev runs last and activates.
+  for (const std::string env : {"prod", "staging", "dev"}) {
+    collector_config config;
+    config.environment = env;
+    for (const std::string peer : {"dev", "staging", "prod"})
+      if (peer != env) config.peers.push_back({peer, ""});
+    basic_collector<loopback_transport, memory_index, prefer_local, no_wait> collector(config, transport, store);
+    auto source = testing::make_source(env, 1, 1);
+    ASSERT_TRUE(collector.run(source, clock).ok);
+  }
+  const auto read = store.alias_targets("apicatalogue");
+  ASSERT_EQ(read.size(), 1u);
+  const auto docs = store.scan(read.front(), "", 10).documents;
+  ASSERT_EQ(docs.size(), 1u);
+  const auto doc = document_parser{}.parse(docs.front().json);
+  ASSERT_EQ(doc.environments.size(), 3u);
+  // environment_union would take prod's owner; dev's collector, preferring local, takes dev's.
+  EXPECT_EQ(doc.owner, "Owner of 70000 in dev");
+  EXPECT_EQ(doc.environments.front().environment, "dev");
 }
 
 // ---- versions and service codes ---------------------------------------------------------------------

@@ -75,6 +75,10 @@ class basic_collector {
       : config_(std::move(config)), transport_(transport), store_(store), merge_(std::move(merge)),
         wait_(std::move(wait)) {
     config_.validate();
+    // A strategy that favours the local environment learns which one that is.
+    if constexpr (requires { merge_.local_environment; }) {
+      if (merge_.local_environment.empty()) merge_.local_environment = config_.environment;
+    }
     if constexpr (requires { wait_.deadline; }) {
       if (std::chrono::duration_cast<std::chrono::milliseconds>(wait_.deadline) >= config_.stale_after)
         throw error(errc::invalid_config,

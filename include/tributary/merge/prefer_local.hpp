@@ -1,13 +1,17 @@
 #pragma once
 // prefer_local: the seed's semantics — the local environment's title, summary, description and owner
-// win; the remote environment's entry is added — without the reference's defects: an entry is
-// replaced, never appended twice; set-valued fields are unioned in canonical order; a document only
-// the remote has is adopted instead of crashing the run.
+// win — without the reference's defects: an entry is replaced, never appended twice; set-valued fields
+// are unioned in canonical order; a document only a peer has is adopted instead of crashing the run.
 //
-// Unlike environment_union its result depends on which environment is local, so the catalogue behind
-// the read alias depends on which collector finished last.
+// It is environment_union with the local environment moved to the front of the precedence, so it is
+// idempotent and independent of arrival order too. basic_collector fills `local_environment` from its
+// configuration when it is empty; left empty elsewhere, prefer_local behaves as environment_union.
+// Unlike environment_union, each environment's catalogue differs (each prefers its own text), so the
+// catalogue behind the read alias depends on which collector activated last.
 
+#include <algorithm>
 #include <optional>
+#include <string>
 
 #include <tributary/concepts.hpp>
 #include <tributary/document.hpp>
@@ -18,22 +22,25 @@ namespace tributary {
 struct prefer_local {
   using merge_strategy_concept = merge_strategy_tag;
 
-  environment_order order{};
+  std::string local_environment;  ///< whose text fields win
+  environment_order order{};      ///< precedence among the other environments, highest first
+
+  /// The precedence actually applied: the local environment first, then `order`.
+  [[nodiscard]] environment_order effective_order() const {
+    if (local_environment.empty()) return order;
+    std::vector<std::string> names{local_environment};
+    for (const auto& n : order.names())
+      if (n != local_environment) names.push_back(n);
+    return environment_order(std::move(names));
+  }
 
   void merge(service& local, const environment_entry& remote) const {
-    service kept;
-    kept.title = std::move(local.title), kept.summary = std::move(local.summary);
-    kept.description = std::move(local.description), kept.owner = std::move(local.owner);
     detail::put_entry(local, remote);
-    normalize(local, order);  // unions and canonical order; then the local text fields win again
-    if (!kept.title.empty() || !kept.owner.empty()) {
-      local.title = std::move(kept.title), local.summary = std::move(kept.summary);
-      local.description = std::move(kept.description), local.owner = std::move(kept.owner);
-    }
+    normalize(local, effective_order());
   }
 
   [[nodiscard]] std::optional<service> adopt(const service& remote_doc, const environment_entry& remote) const {
-    return environment_union{order}.adopt(remote_doc, remote);
+    return environment_union{effective_order()}.adopt(remote_doc, remote);
   }
 };
 

@@ -1,3 +1,7 @@
+# Skipped with -DTRIBUTARY_COMPILE_CHECKS=OFF (the sanitizer builds: they check code, not packaging).
+if(NOT TRIBUTARY_COMPILE_CHECKS)
+  return()
+endif()
 # Packaging: tributary consumed as an installed package (find_package) and as a subdirectory. Each test
 # configures, builds and runs a tiny consumer in its own directory under the build tree.
 foreach(mode find_package add_subdirectory)

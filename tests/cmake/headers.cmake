@@ -1,3 +1,7 @@
+# Skipped with -DTRIBUTARY_COMPILE_CHECKS=OFF (the sanitizer builds: they check code, not packaging).
+if(NOT TRIBUTARY_COMPILE_CHECKS)
+  return()
+endif()
 # Every public header compiles on its own: one generated translation unit per header under
 # include/tributary (detail/ excluded: private headers are compiled through the public ones), each
 # including its header twice so that a missing include guard shows too. Built by default with the

@@ -1,0 +1,730 @@
+// End to end, with the real executables: three X-Road simulators (one per environment, serving
+// examples/xroad/fixtures), the three per-environment collectors as separate processes on one SQLite
+// file, and catalogue_query. The expected catalogue is computed here from the fixture files themselves
+// (nlohmann for JSON, yaml-cpp for YAML), independently of xroad_source, and compared field by field
+// with what `apicatalogue` serves.
+//
+// Timing: nothing depends on one process being faster than another. To make an environment finish
+// last, its simulator is stopped (SIGSTOP) while the three collectors start together: the kernel still
+// accepts its collector's connection, so that collector sits in listClients, before it has a worker,
+// until the other two have exited; then the simulator is continued. The only waits on the clock are
+// the ones the protocol itself defines (the stale bound in KilledCollector...), and every wait for a
+// process has a generous timeout.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <tributary/index/sqlite.hpp>
+#include <tributary/naming.hpp>
+
+#include "support/process.hpp"
+
+#if !defined(TRIBUTARY_E2E_SIMULATOR)
+
+TEST(XroadEndToEnd, NeedsTheExamples) {
+  GTEST_SKIP() << "configure with -DTRIBUTARY_BUILD_EXAMPLES=ON to run the end-to-end test against the executables";
+}
+
+#else
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using tributary::test::child_process;
+using tributary::test::read_text_file;
+
+constexpr const char* read_alias = "apicatalogue";
+// Generous: three sanitizer-built collectors and simulators share two loaded cores.
+constexpr auto start_timeout = 60s;
+constexpr auto run_timeout = 120s;
+
+struct environment_info {
+  std::string name, instance, collector;
+};
+
+const std::vector<environment_info>& environments() {
+  static const std::vector<environment_info> envs{{"dev", "EE-DEV", TRIBUTARY_E2E_COLLECTOR_DEV},
+                                                  {"staging", "EE-TEST", TRIBUTARY_E2E_COLLECTOR_STAGING},
+                                                  {"prod", "EE", TRIBUTARY_E2E_COLLECTOR_PROD}};
+  return envs;
+}
+
+const fs::path fixtures_dir{TRIBUTARY_E2E_FIXTURES};
+
+// ---- the expected catalogue, from the fixture files --------------------------------------------------
+
+struct expected_version {
+  std::string version, title, spec_text;
+  std::string instance, member_class, member_code, subsystem_code, service_code;
+};
+
+struct expected_entry {
+  std::string owner;
+  std::vector<std::string> access;
+  std::vector<expected_version> versions;  ///< in numeric version order
+};
+
+/// id → environment → entry.
+using expected_catalogue = std::map<std::string, std::map<std::string, expected_entry>>;
+
+std::string lowercase(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+/// `getPerson-v10` → {getPerson, v10}; `searchPersons-v1.2` → {searchPersons, v1.2}; no suffix → {code, ""}.
+std::pair<std::string, std::string> split_version(const std::string& code) {
+  const auto dash = code.rfind("-v");
+  if (dash == std::string::npos || dash == 0) return {code, ""};
+  const std::string suffix = code.substr(dash + 2);
+  std::size_t dots = 0;
+  bool digits = false;
+  for (char c : suffix) {
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      digits = true;
+    } else if (c == '.' && digits) {
+      digits = false;
+      ++dots;
+    } else {
+      return {code, ""};
+    }
+  }
+  if (!digits || dots > 2) return {code, ""};
+  return {code.substr(0, dash), code.substr(dash + 1)};
+}
+
+/// v2 < v10 < v10.1; the unversioned code first.
+bool version_less(const std::string& a, const std::string& b) {
+  auto parts = [](const std::string& v) {
+    std::vector<unsigned long> out;
+    if (v.empty()) return out;
+    std::size_t pos = 1;  // after the 'v'
+    while (pos <= v.size()) {
+      const auto dot = v.find('.', pos);
+      out.push_back(std::stoul(v.substr(pos, dot - pos)));
+      if (dot == std::string::npos) break;
+      pos = dot + 1;
+    }
+    return out;
+  };
+  return parts(a) < parts(b);
+}
+
+const std::set<std::string> allowed_categories{"open", "public", "official", "personal", "health", "financial"};
+const std::set<std::string> allowed_pricing{"free", "paid"};
+
+bool all_allowed(const std::vector<std::string>& values, const std::set<std::string>& allowed) {
+  return std::all_of(values.begin(), values.end(), [&](const auto& v) { return allowed.contains(lowercase(v)); });
+}
+
+/// The catalogue title of an OpenAPI document in JSON, or nullopt when the catalogue leaves it out.
+std::optional<std::string> title_of_json_spec(const std::string& text) {
+  const json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("info") || !doc["info"].is_object()) return std::nullopt;
+  const json& info = doc["info"];
+  if (info.value("x-hide-api-catalogue", false)) return std::nullopt;
+  if (!info.contains("title") || !info["title"].is_string() || info["title"].get<std::string>().empty())
+    return std::nullopt;
+  auto strings = [&](const char* key) -> std::optional<std::vector<std::string>> {
+    if (!info.contains(key) || info[key].is_null()) return std::vector<std::string>{};
+    if (info[key].is_string()) return std::vector<std::string>{info[key].get<std::string>()};
+    if (!info[key].is_array()) return std::nullopt;
+    std::vector<std::string> out;
+    for (const auto& v : info[key]) {
+      if (!v.is_string()) return std::nullopt;
+      out.push_back(v.get<std::string>());
+    }
+    return out;
+  };
+  const auto categories = strings("x-category"), pricing = strings("x-pricing");
+  if (!categories || !pricing || !all_allowed(*categories, allowed_categories) || !all_allowed(*pricing, allowed_pricing))
+    return std::nullopt;
+  return info["title"].get<std::string>();
+}
+
+/// The same for YAML.
+std::optional<std::string> title_of_yaml_spec(const std::string& text) {
+  try {
+    const YAML::Node doc = YAML::Load(text);
+    if (!doc.IsMap() || !doc["info"] || !doc["info"].IsMap()) return std::nullopt;
+    const YAML::Node info = doc["info"];
+    if (info["x-hide-api-catalogue"] && info["x-hide-api-catalogue"].as<bool>(false)) return std::nullopt;
+    if (!info["title"] || !info["title"].IsScalar() || info["title"].Scalar().empty()) return std::nullopt;
+    auto strings = [&](const char* key) -> std::optional<std::vector<std::string>> {
+      const YAML::Node n = info[key];
+      if (!n || n.IsNull()) return std::vector<std::string>{};
+      if (n.IsScalar()) return std::vector<std::string>{n.Scalar()};
+      if (!n.IsSequence()) return std::nullopt;
+      std::vector<std::string> out;
+      for (const auto& v : n) {
+        if (!v.IsScalar()) return std::nullopt;
+        out.push_back(v.Scalar());
+      }
+      return out;
+    };
+    const auto categories = strings("x-category"), pricing = strings("x-pricing");
+    if (!categories || !pricing || !all_allowed(*categories, allowed_categories) ||
+        !all_allowed(*pricing, allowed_pricing))
+      return std::nullopt;
+    return info["title"].Scalar();
+  } catch (const YAML::Exception&) {
+    return std::nullopt;  // neither YAML nor JSON
+  }
+}
+
+expected_catalogue load_expected_catalogue() {
+  const json member_codes = json::parse(read_text_file(fixtures_dir / "member-codes.json"));
+  expected_catalogue out;
+  for (const auto& env : environments()) {
+    const fs::path root = fixtures_dir / env.name;
+    const json clients = json::parse(read_text_file(root / "clients.json"));
+    std::set<std::string> seen;
+    for (const auto& member : clients.at("member")) {
+      const json& id = member.at("id");
+      if (id.value("object_type", "") != "SUBSYSTEM") continue;
+      const std::string instance = id.at("xroad_instance"), cls = id.at("member_class"), code = id.at("member_code"),
+                        subsystem = id.at("subsystem_code");
+      const std::string kind = lowercase(subsystem);
+      // Consumers and private providers are not catalogued.
+      if (kind.ends_with("client") || kind.ends_with("private")) continue;
+      if (!seen.insert(instance + '/' + cls + '/' + code + '/' + subsystem).second) continue;
+      const fs::path provider = root / "providers" / instance / cls / code / subsystem;
+      // No directory: listMethods answers 404. Malformed methods.json: the provider fails. Both leave it out.
+      if (!fs::is_regular_file(provider / "methods.json")) continue;
+      const json methods = json::parse(read_text_file(provider / "methods.json"), nullptr, false);
+      if (methods.is_discarded()) continue;
+      std::string canonical = code;
+      if (member_codes.contains(env.name) && member_codes[env.name].contains(code))
+        canonical = member_codes[env.name][code].get<std::string>();
+      std::set<std::string> codes_seen;
+      for (const auto& s : methods.at("service")) {
+        if (s.value("object_type", "SERVICE") != "SERVICE") continue;
+        const std::string service_code = s.at("service_code");
+        if (!codes_seen.insert(service_code).second) continue;
+        std::optional<std::string> title;
+        std::string text;
+        for (const char* ext : {".yaml", ".yml", ".json"}) {  // no file: 404; a .500 file: getOpenAPI fails
+          const fs::path spec = provider / "specs" / (service_code + ext);
+          if (!fs::is_regular_file(spec)) continue;
+          text = read_text_file(spec);
+          title = std::string(ext) == ".json" ? title_of_json_spec(text) : title_of_yaml_spec(text);
+          break;
+        }
+        if (!title) continue;
+        const auto [base, version] = split_version(service_code);
+        auto& entry = out[cls + '/' + canonical + '/' + subsystem + '/' + base][env.name];
+        entry.owner = member.at("name");
+        entry.access = kind.ends_with("public") ? std::vector<std::string>{"apigw", "xroad"}
+                                                : std::vector<std::string>{"xroad"};
+        entry.versions.push_back({version, *title, text, instance, cls, code, subsystem, service_code});
+      }
+    }
+  }
+  for (auto& [id, envs] : out)
+    for (auto& [env, entry] : envs)
+      std::sort(entry.versions.begin(), entry.versions.end(),
+                [](const auto& a, const auto& b) { return version_less(a.version, b.version); });
+  return out;
+}
+
+std::vector<std::string> versions_of(const expected_catalogue& c, const std::string& id, const std::string& env) {
+  std::vector<std::string> out;
+  auto it = c.find(id);
+  if (it == c.end() || !it->second.contains(env)) return out;
+  for (const auto& v : it->second.at(env).versions) out.push_back(v.version);
+  return out;
+}
+
+std::set<std::string> environments_of(const expected_catalogue& c, const std::string& id) {
+  std::set<std::string> out;
+  if (auto it = c.find(id); it != c.end())
+    for (const auto& [env, entry] : it->second) out.insert(env);
+  return out;
+}
+
+// ---- what the store serves ------------------------------------------------------------------------
+
+struct served_catalogue {
+  std::string index;                    ///< what `apicatalogue` points to
+  std::map<std::string, json> documents;  ///< by id
+};
+
+served_catalogue read_catalogue(const fs::path& db) {
+  tributary::sqlite_index store(db.string());
+  served_catalogue out;
+  const auto targets = store.alias_targets(read_alias);
+  if (targets.size() != 1) {
+    ADD_FAILURE() << read_alias << " points to " << targets.size() << " indices";
+    return out;
+  }
+  out.index = targets.front();
+  std::string after;
+  while (true) {
+    const auto page = store.scan(out.index, after, 25);
+    for (const auto& d : page.documents) out.documents.emplace(d.id, json::parse(d.json));
+    if (page.done) break;
+    after = page.next_after;
+  }
+  return out;
+}
+
+/// The environment whose worker `index` is, or empty.
+std::string environment_of_worker(const std::string& index) {
+  for (const auto& env : environments())
+    if (tributary::protocol_names{read_alias, env.name}.worker_time(index)) return env.name;
+  return {};
+}
+
+/// The catalogue without the `collected` stamps, which differ from run to run by design.
+std::map<std::string, json> without_collected(std::map<std::string, json> docs) {
+  for (auto& [id, doc] : docs)
+    for (auto& e : doc["environments"])
+      for (auto& d : e["details"]) d.erase("collected");
+  return docs;
+}
+
+std::vector<std::string> sorted_strings(const json& array) {
+  std::vector<std::string> out;
+  for (const auto& v : array) out.push_back(v.get<std::string>());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int precedence(const std::string& env) { return env == "prod" ? 0 : env == "staging" ? 1 : env == "dev" ? 2 : 3; }
+
+/// Field by field: the ids; per document the environments (in precedence order) and the document-level
+/// owner and title; per environment owner, access and the versions in order, each with its title,
+/// `openApiString` (the spec file's text) and X-Road identifier.
+void expect_catalogue_matches(const expected_catalogue& expected, const served_catalogue& served) {
+  std::vector<std::string> missing, unexpected;
+  for (const auto& [id, envs] : expected)
+    if (!served.documents.contains(id)) missing.push_back(id);
+  for (const auto& [id, doc] : served.documents)
+    if (!expected.contains(id)) unexpected.push_back(id);
+  EXPECT_TRUE(missing.empty()) << "missing from " << served.index << ": " << testing::PrintToString(missing);
+  EXPECT_TRUE(unexpected.empty()) << "not expected in " << served.index << ": " << testing::PrintToString(unexpected);
+
+  for (const auto& [id, envs] : expected) {
+    auto it = served.documents.find(id);
+    if (it == served.documents.end()) continue;
+    SCOPED_TRACE("document " + id);
+    const json& doc = it->second;
+    EXPECT_EQ(doc.value("id", ""), id);
+    std::vector<std::string> served_envs, expected_envs;
+    for (const auto& [env, entry] : envs) expected_envs.push_back(env);
+    std::sort(expected_envs.begin(), expected_envs.end(),
+              [](const auto& a, const auto& b) { return precedence(a) < precedence(b); });
+    for (const auto& e : doc.at("environments")) served_envs.push_back(e.at("environment"));
+    EXPECT_EQ(served_envs, expected_envs);
+
+    const auto& top = envs.at(expected_envs.front());
+    EXPECT_EQ(doc.value("owner", ""), top.owner);
+    EXPECT_EQ(doc.value("title", ""), top.versions.back().title) << "the newest version of the highest environment";
+
+    for (const auto& e : doc.at("environments")) {
+      const std::string env = e.at("environment");
+      auto want = envs.find(env);
+      if (want == envs.end()) continue;
+      SCOPED_TRACE("environment " + env);
+      const expected_entry& x = want->second;
+      EXPECT_EQ(e.value("owner", ""), x.owner);
+      EXPECT_EQ(sorted_strings(e.at("access")), x.access);
+      EXPECT_FALSE(e.value("stale", false)) << "no collector timed out, so nothing may be marked stale";
+      std::vector<std::string> served_versions, expected_versions;
+      for (const auto& d : e.at("details")) served_versions.push_back(d.at("version"));
+      for (const auto& v : x.versions) expected_versions.push_back(v.version);
+      EXPECT_EQ(served_versions, expected_versions);
+      if (served_versions != expected_versions) continue;
+      for (std::size_t i = 0; i < x.versions.size(); ++i) {
+        const json& d = e.at("details")[i];
+        const expected_version& v = x.versions[i];
+        SCOPED_TRACE("version '" + v.version + "'");
+        EXPECT_EQ(d.value("title", ""), v.title);
+        EXPECT_TRUE(d.value("openApiString", "") == v.spec_text) << "openApiString differs from the spec file's text";
+        const json& xi = d.at("xroadIdentifier");
+        EXPECT_EQ(xi.value("instance", ""), v.instance);
+        EXPECT_EQ(xi.value("memberClass", ""), v.member_class);
+        EXPECT_EQ(xi.value("memberCode", ""), v.member_code);
+        EXPECT_EQ(xi.value("subsystemCode", ""), v.subsystem_code);
+        EXPECT_EQ(xi.value("serviceCode", ""), v.service_code);
+      }
+    }
+  }
+}
+
+/// The first difference between two catalogues, for a readable failure; empty when equal.
+std::string first_difference(const std::map<std::string, json>& a, const std::map<std::string, json>& b) {
+  for (const auto& [id, doc] : a) {
+    auto it = b.find(id);
+    if (it == b.end()) return "'" + id + "' only in the first";
+    if (it->second != doc) return "'" + id + "' differs:\n" + doc.dump().substr(0, 2000) + "\n" + it->second.dump().substr(0, 2000);
+  }
+  for (const auto& [id, doc] : b)
+    if (!a.contains(id)) return "'" + id + "' only in the second";
+  return {};
+}
+
+std::string tail(const std::string& text, std::size_t n = 6000) {
+  return text.size() <= n ? text : "..." + text.substr(text.size() - n);
+}
+
+// ---- the fixture: processes and files ---------------------------------------------------------------
+
+class XroadEndToEnd : public ::testing::Test {
+ protected:
+  struct simulator {
+    child_process process;
+    std::string url;
+  };
+
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() / ("tributary-e2e-" + std::to_string(::getpid()) + "-" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    db_ = dir_ / "catalogue.db";
+  }
+
+  void TearDown() override {
+    for (auto& [tag, sim] : simulators_) sim.process.terminate();
+    simulators_.clear();
+    if (HasFailure()) std::cerr << "end-to-end files kept in " << dir_ << "\n";
+    else fs::remove_all(dir_);
+  }
+
+  /// Starts a simulator of `env`'s fixtures on an ephemeral port and waits until it listens.
+  simulator& start_simulator(const std::string& tag, const std::string& env, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{TRIBUTARY_E2E_SIMULATOR, "--fixtures", (fixtures_dir / env).string(), "--port", "0",
+                                  "--threads", "16"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto process = child_process::spawn(argv, dir_ / ("simulator-" + tag + ".out"), dir_ / ("simulator-" + tag + ".err"));
+    const auto port = process.wait_for_output_line("listening on 127.0.0.1:", start_timeout);
+    if (!port) throw std::runtime_error("the " + tag + " simulator did not start: " + process.errors());
+    auto [it, fresh] = simulators_.insert_or_assign(tag, simulator{std::move(process), "http://127.0.0.1:" + *port});
+    return it->second;
+  }
+
+  static const environment_info& info_of(const std::string& env) {
+    for (const auto& e : environments())
+      if (e.name == env) return e;
+    throw std::logic_error("no environment " + env);
+  }
+
+  /// Starts `env`'s collector against the simulator `sim_tag`; its report goes to report-<tag>.json.
+  child_process start_collector(const std::string& tag, const std::string& env, const std::string& sim_tag,
+                                std::vector<std::string> extra = {}) {
+    const auto& e = info_of(env);
+    std::vector<std::string> argv{e.collector,
+                                  "--store", "sqlite://" + db_.string(),
+                                  "--xroad", simulators_.at(sim_tag).url,
+                                  "--client", e.instance + "/GOV/70000310/kmais-client",
+                                  "--member-codes", (fixtures_dir / "member-codes.json").string(),
+                                  "--poll-interval", "1",
+                                  // A stopped simulator holds its collector in listClients: never time it out.
+                                  "--timeout-ms", "300000",
+                                  "--report-json", report_path(tag).string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return child_process::spawn(argv, dir_ / ("collector-" + tag + ".out"), dir_ / ("collector-" + tag + ".err"));
+  }
+
+  [[nodiscard]] fs::path report_path(const std::string& tag) const { return dir_ / ("report-" + tag + ".json"); }
+  [[nodiscard]] json report(const std::string& tag) const {
+    return json::parse(read_text_file(report_path(tag)), nullptr, false);
+  }
+
+  /// Waits for a collector; a failure names it and shows its log.
+  static ::testing::AssertionResult finishes_ok(child_process& c, const std::string& what) {
+    const auto status = c.wait_for(run_timeout);
+    if (!status)
+      return ::testing::AssertionFailure() << what << " did not finish within " << run_timeout.count()
+                                           << " s; its log:\n" << tail(c.errors());
+    if (!status->success())
+      return ::testing::AssertionFailure() << what << " " << status->describe() << "; its log:\n" << tail(c.errors());
+    return ::testing::AssertionSuccess();
+  }
+
+  /// Starts the three collectors at once against simulators tagged by environment, waits for all.
+  void run_round(const std::string& round) {
+    std::vector<std::pair<std::string, child_process>> running;
+    for (const auto& e : environments())
+      running.emplace_back(e.name, start_collector(round + "-" + e.name, e.name, e.name));
+    for (auto& [env, c] : running) EXPECT_TRUE(finishes_ok(c, env + " collector (" + round + ")"));
+  }
+
+  fs::path dir_, db_;
+  std::map<std::string, simulator> simulators_;
+};
+
+// ---- 1. the merged catalogue, whichever environment finishes last -------------------------------------
+
+TEST_F(XroadEndToEnd, ThreeCollectorsMergeTheFixtureCatalogueWhicheverEnvironmentFinishesLast) {
+  const auto expected = load_expected_catalogue();
+
+  // The expectation itself covers the fixture cases (fixtures/README.md), so a model that read nothing
+  // or misread the fixtures cannot pass.
+  ASSERT_GE(expected.size(), 30u);
+  EXPECT_EQ(versions_of(expected, "GOV/70000562/rr-public/getPerson", "prod"),
+            (std::vector<std::string>{"v1", "v2", "v10"}));
+  EXPECT_EQ(versions_of(expected, "GOV/70000740/mnt-public/vehicleRegistry", "prod"),
+            (std::vector<std::string>{"v1", "v2", "v11"}));
+  EXPECT_EQ(environments_of(expected, "GOV/70000562/rr-public/getPerson"),
+            (std::set<std::string>{"dev", "staging", "prod"}))
+      << "member codes differ between environments; the mapping makes one id";
+  EXPECT_EQ(versions_of(expected, "GOV/70000562/rr-public/deathRecords", "prod"), (std::vector<std::string>{"v2"}))
+      << "v1 answers 500";
+  EXPECT_EQ(environments_of(expected, "COM/14000222/ht-public/appointmentBooking"),
+            (std::set<std::string>{"dev", "staging"}));
+  EXPECT_EQ(environments_of(expected, "GOV/70008440/tervis-protected/pharmacies"), (std::set<std::string>{"prod"}));
+  for (const auto& absent : {"GOV/70000562/rr-public/internalAudit", "GOV/70000562/rr-public/addressBook",
+                             "GOV/70000562/rr-public/untitled", "GOV/70000562/rr-public/secretData"})
+    EXPECT_FALSE(expected.contains(absent)) << absent;
+  for (const auto& [id, envs] : expected) {
+    EXPECT_EQ(id.find("-private/"), std::string::npos) << id;
+    EXPECT_FALSE(id.starts_with("COM/11254567/tracking-public/")) << id << ": its listMethods is malformed";
+  }
+
+  for (const auto& e : environments()) start_simulator(e.name, e.name);
+
+  std::optional<std::map<std::string, json>> first;
+  std::set<std::string> finished_last;
+  for (const auto& last : environments()) {
+    SCOPED_TRACE("round in which " + last.name + " finishes last");
+    // Hold `last` in listClients, before it has a worker, so its peers neither see it nor wait for it.
+    auto& held = simulators_.at(last.name).process;
+    ASSERT_TRUE(held.signal(SIGSTOP));
+    std::vector<std::pair<std::string, child_process>> others;
+    child_process last_collector;
+    for (const auto& e : environments()) {
+      auto c = start_collector(last.name + "-last-" + e.name, e.name, e.name);
+      if (e.name == last.name) last_collector = std::move(c);
+      else others.emplace_back(e.name, std::move(c));
+    }
+    for (auto& [env, c] : others) EXPECT_TRUE(finishes_ok(c, env + " collector"));
+    EXPECT_TRUE(last_collector.running()) << "the held collector ended early: " << last_collector.errors();
+    ASSERT_TRUE(held.signal(SIGCONT));
+    ASSERT_TRUE(finishes_ok(last_collector, last.name + " collector"));
+
+    const auto served = read_catalogue(db_);
+    EXPECT_EQ(environment_of_worker(served.index), last.name) << served.index;
+    finished_last.insert(environment_of_worker(served.index));
+    expect_catalogue_matches(expected, served);
+
+    // The last one found both peers finished and copied them, none stale.
+    const json r = report(last.name + "-last-" + last.name);
+    ASSERT_TRUE(r.is_object());
+    ASSERT_EQ(r.at("peers").size(), 2u);
+    for (const auto& p : r.at("peers")) EXPECT_EQ(p.value("outcome", ""), "copied") << p.dump();
+
+    auto snapshot = without_collected(served.documents);
+    if (!first) first = std::move(snapshot);
+    else EXPECT_EQ(first_difference(*first, snapshot), "") << "the catalogue differs between rounds";
+
+    // catalogue_query reads the same store and agrees.
+    auto query = child_process::spawn({TRIBUTARY_E2E_CATALOGUE_QUERY, "--store", "sqlite://" + db_.string(), "summary"},
+                                      dir_ / ("query-" + last.name + ".out"), dir_ / ("query-" + last.name + ".err"));
+    ASSERT_TRUE(finishes_ok(query, "catalogue_query summary"));
+    const json summary = json::parse(query.output(), nullptr, false);
+    ASSERT_TRUE(summary.is_object()) << query.output();
+    std::map<std::string, std::size_t> by_env;
+    std::size_t in_several = 0;
+    for (const auto& [id, envs] : expected) {
+      for (const auto& [env, entry] : envs) ++by_env[env];
+      if (envs.size() > 1) ++in_several;
+    }
+    EXPECT_EQ(summary.value("catalogue", 0u), expected.size());
+    for (const auto& e : environments()) EXPECT_EQ(summary.at("by_environment").value(e.name, 0u), by_env[e.name]) << e.name;
+    EXPECT_EQ(summary.value("in_several", 0u), in_several);
+    EXPECT_EQ(summary.value("activated_by", ""), last.name);
+  }
+  EXPECT_EQ(finished_last, (std::set<std::string>{"dev", "staging", "prod"}));
+}
+
+// ---- 2. a collector killed mid-run ------------------------------------------------------------------
+
+TEST_F(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldUpItsPeers) {
+  const auto expected = load_expected_catalogue();
+  for (const auto& e : environments()) start_simulator(e.name, e.name);
+  // Every answer 5 s late: the dead run's worker is 5 s old before it exists, and once it exists the
+  // staging collector is collecting for many seconds more.
+  start_simulator("staging-slow", "staging", {"--latency-ms", "5000"});
+
+  // A complete round first, so every environment has published data to copy.
+  run_round("baseline");
+  if (HasFailure()) return;
+  tributary::sqlite_index store(db_.string());
+  const auto staging = tributary::protocol_names{read_alias, "staging"};
+  const auto published_staging = store.alias_targets(staging.environment_alias());
+  ASSERT_EQ(published_staging.size(), 1u);
+
+  // The staging collector, killed with SIGKILL as soon as it has created its worker.
+  auto doomed = start_collector("doomed-staging", "staging", "staging-slow");
+  std::string dead;
+  for (auto until = std::chrono::steady_clock::now() + run_timeout; dead.empty();) {
+    const auto working = store.alias_targets(staging.working_alias());
+    if (!working.empty()) dead = working.front();
+    else if (!doomed.running() || std::chrono::steady_clock::now() > until) break;
+    else std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_FALSE(dead.empty()) << "the staging collector never created its worker: " << doomed.errors();
+  ASSERT_TRUE(doomed.signal(SIGKILL));
+  const auto killed = doomed.wait_for(run_timeout);
+  ASSERT_TRUE(killed && !killed->exited && killed->signal == SIGKILL)
+      << "it should have died mid-run, not " << (killed ? killed->describe() : "kept running");
+
+  // What the dead run left: its worker, still carrying the working alias, never published.
+  EXPECT_TRUE(store.index_exists(dead));
+  EXPECT_EQ(store.alias_targets(staging.working_alias()), std::vector<std::string>{dead});
+  EXPECT_EQ(store.alias_targets(staging.environment_alias()), published_staging);
+  const auto dead_time = staging.worker_time(dead);
+  ASSERT_TRUE(dead_time) << dead;
+
+  // dev and prod with a stale bound S = 8 s and a wait deadline D = 3 s (D < S, as the collector
+  // demands), started once the dead worker is older than S - D: their deadline then cannot come before
+  // the dead run's working alias is stale, and they look at peers before they check the deadline. So
+  // "copied" rather than "copied_stale" shows they stopped waiting for the dead run at the stale bound.
+  // (A run must itself finish within S, or it refuses to activate: S - D leaves each 5 s to collect.)
+  const std::vector<std::string> bounded{"--stale-after", "8", "--wait-deadline", "3"};
+  std::this_thread::sleep_until(*dead_time + 5300ms);  // at most 0.3 s: the slow listClients took 5 s of it
+  std::vector<std::pair<std::string, child_process>> peers;
+  for (const std::string env : {"dev", "prod"}) peers.emplace_back(env, start_collector("bounded-" + env, env, env, bounded));
+  for (auto& [env, c] : peers) ASSERT_TRUE(finishes_ok(c, env + " collector with a stale bound"));
+  for (const std::string env : {"dev", "prod"}) {
+    SCOPED_TRACE(env);
+    const json r = report("bounded-" + env);
+    ASSERT_TRUE(r.is_object());
+    bool saw_staging = false;
+    for (const auto& p : r.at("peers")) {
+      if (p.value("environment", "") != "staging") continue;
+      saw_staging = true;
+      EXPECT_EQ(p.value("outcome", ""), "copied") << p.dump();
+      EXPECT_EQ(p.value("source_index", ""), published_staging.front()) << "the last published staging data";
+    }
+    EXPECT_TRUE(saw_staging);
+    bool stale_note = false;
+    for (const auto& n : r.at("notes"))
+      stale_note = stale_note || (n.get<std::string>().find(dead) != std::string::npos &&
+                                  n.get<std::string>().find("stale") != std::string::npos);
+    EXPECT_TRUE(stale_note) << "the dead run's working alias should be reported as stale: " << r.at("notes").dump();
+  }
+  EXPECT_TRUE(store.index_exists(dead)) << "a peer must never delete another environment's worker";
+
+  // The next staging run, with the same bound and started after it, takes the working alias away from
+  // the dead worker and deletes the worker.
+  simulators_.at("staging-slow").process.terminate();
+  std::this_thread::sleep_until(*dead_time + 8s);  // already past: dev and prod waited for the bound
+  auto next = start_collector("next-staging", "staging", "staging", bounded);
+  ASSERT_TRUE(finishes_ok(next, "the next staging collector"));
+  const json r = report("next-staging");
+  ASSERT_TRUE(r.is_object());
+  const std::string fresh = r.value("worker", "");
+  EXPECT_FALSE(store.index_exists(dead)) << dead << " survived the next run";
+  EXPECT_TRUE(store.alias_targets(staging.working_alias()).empty());
+  EXPECT_NE(std::find(r.at("deleted").begin(), r.at("deleted").end(), dead), r.at("deleted").end()) << r.at("deleted");
+  EXPECT_EQ(store.alias_targets(staging.environment_alias()), std::vector<std::string>{fresh});
+  for (const std::string env : {"dev", "prod"})
+    EXPECT_TRUE(store.alias_targets(tributary::protocol_names{read_alias, env}.working_alias()).empty()) << env;
+
+  const auto served = read_catalogue(db_);
+  EXPECT_EQ(served.index, fresh);
+  expect_catalogue_matches(expected, served);
+}
+
+// ---- 3. a reader throughout ---------------------------------------------------------------------------
+
+TEST_F(XroadEndToEnd, AReaderNeverSeesAnErrorOrAnEmptyCatalogueAcrossTwoRounds) {
+  const auto expected = load_expected_catalogue();
+  for (const auto& e : environments()) start_simulator(e.name, e.name);
+
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> reads{0}, looks{0};
+  std::vector<std::string> problems;  // the reader's; read after join
+  std::set<std::string> indices_seen;
+  bool looked_before_activation = false;
+  std::thread reader([&] {
+    try {
+      tributary::sqlite_index reader_store(db_.string());  // its own connection to the same file
+      bool activated = false;
+      auto problem = [&](std::string what) {
+        if (problems.size() < 20) problems.push_back(std::move(what));
+      };
+      while (!stop.load()) {
+        try {
+          const auto targets = reader_store.alias_targets(read_alias);
+          if (targets.empty()) {
+            if (activated) problem("apicatalogue vanished after it had been activated");
+            else looked_before_activation = true;
+          } else if (targets.size() != 1) {
+            problem("apicatalogue points to " + std::to_string(targets.size()) + " indices");
+          } else {
+            activated = true;
+            std::size_t documents = 0;
+            std::string after;
+            while (true) {
+              const auto page = reader_store.scan(targets.front(), after, 16);
+              for (const auto& d : page.documents) {
+                const json doc = json::parse(d.json, nullptr, false);
+                if (doc.is_discarded() || doc.value("id", "") != d.id) problem("unreadable document '" + d.id + "'");
+                ++documents;
+              }
+              if (page.done) break;
+              after = page.next_after;
+            }
+            if (documents == 0) problem("empty catalogue behind " + targets.front());
+            indices_seen.insert(targets.front());
+            reads.fetch_add(1);
+          }
+        } catch (const std::exception& e) {
+          problem(e.what());
+        }
+        looks.fetch_add(1);
+        std::this_thread::sleep_for(2ms);  // leave the two cores to the collectors
+      }
+    } catch (const std::exception& e) {
+      problems.push_back(std::string("the reader could not open the store: ") + e.what());
+    }
+  });
+  auto reads_after = [&](std::size_t n) {
+    const auto from = reads.load();
+    const auto until = std::chrono::steady_clock::now() + run_timeout;
+    while (reads.load() < from + n && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
+    return reads.load() >= from + n;
+  };
+  // The reader has looked at least once before any collector starts, so it reads from before the
+  // first activation to after the last.
+  while (looks.load() == 0) std::this_thread::sleep_for(1ms);
+
+  run_round("first");
+  EXPECT_TRUE(reads_after(3)) << "the reader stopped reading";
+  run_round("second");
+  EXPECT_TRUE(reads_after(3)) << "the reader stopped reading";
+  stop = true;
+  reader.join();
+
+  EXPECT_TRUE(problems.empty()) << testing::PrintToString(problems);
+  EXPECT_TRUE(looked_before_activation);
+  EXPECT_GE(reads.load(), 6u);
+  EXPECT_GE(indices_seen.size(), 2u) << "each round activates a new index, and the reader saw both";
+  expect_catalogue_matches(expected, read_catalogue(db_));
+}
+
+}  // namespace
+
+#endif

@@ -93,29 +93,40 @@ inline void append_json(std::string& out, const service& s) {
 class document_parser {
  public:
   [[nodiscard]] service parse(std::string_view json) {
+    service s;
+    parse(json, s);
+    return s;
+  }
+
+  /// Parses into `out`, reusing the storage its strings and vectors already hold: parsing many
+  /// documents into the same few services allocates little. Every field of `out` is overwritten.
+  void parse(std::string_view json, service& out) {
     buffer_.assign(json.data(), json.size());
     buffer_.append(simdjson::SIMDJSON_PADDING, ' ');
     try {
       simdjson::ondemand::document doc = parser_.iterate(buffer_.data(), json.size(), buffer_.size());
-      service s;
-      for (auto field : doc.get_object()) {
-        const std::string_view key = field.unescaped_key();
+      service& s = out;
+      s.id.clear(), s.title.clear(), s.summary.clear(), s.description.clear(), s.owner.clear();
+      s.type.clear(), s.pricing.clear(), s.data.clear(), s.access.clear();
+      std::size_t environments = 0;
+      for (simdjson::ondemand::field field : doc.get_object()) {
+        const std::string_view key = key_of(field);
         value_t value = field.value();
-        if (key == "id") s.id = string_of(value);
-        else if (key == "title") s.title = string_of(value);
-        else if (key == "summary") s.summary = string_of(value);
-        else if (key == "description") s.description = string_of(value);
-        else if (key == "owner") s.owner = string_of(value);
+        if (key == "id") assign_string(value, s.id);
+        else if (key == "title") assign_string(value, s.title);
+        else if (key == "summary") assign_string(value, s.summary);
+        else if (key == "description") assign_string(value, s.description);
+        else if (key == "owner") assign_string(value, s.owner);
         else if (key == "type") strings_of(value, s.type);
         else if (key == "pricing") strings_of(value, s.pricing);
         else if (key == "data") strings_of(value, s.data);
         else if (key == "access") strings_of(value, s.access);
         else if (key == "environments") {
-          for (value_t e : value.get_array()) s.environments.push_back(entry_of(e));
+          for (value_t e : value.get_array()) entry_of(e, slot(s.environments, environments++));
         }
       }
+      s.environments.resize(environments);
       if (s.id.empty()) throw error(errc::bad_document, "document has no id");
-      return s;
     } catch (const simdjson::simdjson_error& e) {
       throw error(errc::bad_document, std::string("malformed catalogue document: ") + e.what());
     }
@@ -124,10 +135,42 @@ class document_parser {
  private:
   using value_t = simdjson::ondemand::value;
 
-  static std::string string_of(value_t v) { return std::string(std::string_view(v.get_string())); }
+  /// The element at `at`, reused when the vector already has one (its strings keep their capacity).
+  template <class T>
+  static T& slot(std::vector<T>& v, std::size_t at) {
+    if (at == v.size()) v.emplace_back();
+    return v[at];
+  }
+
+  /// A key as written: keys without escapes (all of ours) are read in place instead of unescaped.
+  std::string_view key_of(simdjson::ondemand::field& field) {
+    const char* raw = field.key().raw();
+    for (std::size_t n = 0;; ++n) {
+      if (raw[n] == '"') return {raw, n};
+      if (raw[n] == '\\') return field.unescaped_key();
+    }
+  }
+
+  /// A string value. One without escapes is copied straight from the document, skipping the decode.
+  static void assign_string(value_t v, std::string& out) {
+    std::string_view token = v.raw_json_token();
+    if (!token.empty() && token.front() == '"') {
+      while (token.back() != '"') token.remove_suffix(1);  // trailing whitespace
+      if (token.size() >= 2) {
+        const std::string_view body = token.substr(1, token.size() - 2);
+        if (body.find('\\') == std::string_view::npos) {
+          out.assign(body.data(), body.size());
+          return;
+        }
+      }
+    }
+    const std::string_view decoded = v.get_string();  // throws for a value that is not a string
+    out.assign(decoded.data(), decoded.size());
+  }
   static void strings_of(value_t v, std::vector<std::string>& out) {
-    out.clear();
-    for (auto item : v.get_array()) out.emplace_back(std::string_view(item.get_string()));
+    std::size_t n = 0;
+    for (auto item : v.get_array()) assign_string(item.value(), slot(out, n++));
+    out.resize(n);
   }
   /// The escaped body of a string value, copied without decoding.
   static json_string raw_string_of(value_t v) {
@@ -136,32 +179,38 @@ class document_parser {
     if (token.size() < 2 || token.front() != '"') throw error(errc::bad_document, "openApiString is not a string");
     return json_string::from_escaped(std::string(token.substr(1, token.size() - 2)));
   }
-  static environment_entry entry_of(value_t v) {
-    environment_entry e;
-    for (auto field : v.get_object()) {
-      const std::string_view key = field.unescaped_key();
+  void entry_of(value_t v, environment_entry& e) {
+    e.environment.clear(), e.owner.clear(), e.access.clear();
+    e.stale = false;
+    std::size_t details = 0;
+    for (simdjson::ondemand::field field : v.get_object()) {
+      const std::string_view key = key_of(field);
       value_t value = field.value();
-      if (key == "environment") e.environment = string_of(value);
-      else if (key == "owner") e.owner = string_of(value);
+      if (key == "environment") assign_string(value, e.environment);
+      else if (key == "owner") assign_string(value, e.owner);
       else if (key == "access") strings_of(value, e.access);
       else if (key == "stale") e.stale = bool(value.get_bool());
       else if (key == "details") {
-        for (value_t d : value.get_array()) e.details.push_back(detail_of(d));
+        for (value_t d : value.get_array()) detail_of(d, slot(e.details, details++));
       }
     }
+    e.details.resize(details);
     if (e.environment.empty()) throw error(errc::bad_document, "environment entry has no environment");
-    return e;
   }
-  static service_detail detail_of(value_t v) {
-    service_detail d;
-    for (auto field : v.get_object()) {
-      const std::string_view key = field.unescaped_key();
+  void detail_of(value_t v, service_detail& d) {
+    d.version.clear(), d.title.clear(), d.summary.clear(), d.description.clear(), d.type.clear();
+    d.pricing.clear(), d.data.clear(), d.links.clear(), d.collected.clear();
+    d.openapi = json_string();
+    d.xroad.instance.clear(), d.xroad.member_class.clear(), d.xroad.member_code.clear();
+    d.xroad.subsystem_code.clear(), d.xroad.service_code.clear();
+    for (simdjson::ondemand::field field : v.get_object()) {
+      const std::string_view key = key_of(field);
       value_t value = field.value();
-      if (key == "version") d.version = string_of(value);
-      else if (key == "title") d.title = string_of(value);
-      else if (key == "summary") d.summary = string_of(value);
-      else if (key == "description") d.description = string_of(value);
-      else if (key == "type") d.type = string_of(value);
+      if (key == "version") assign_string(value, d.version);
+      else if (key == "title") assign_string(value, d.title);
+      else if (key == "summary") assign_string(value, d.summary);
+      else if (key == "description") assign_string(value, d.description);
+      else if (key == "type") assign_string(value, d.type);
       else if (key == "pricing") strings_of(value, d.pricing);
       else if (key == "data") strings_of(value, d.data);
       else if (key == "links") {
@@ -178,22 +227,21 @@ class document_parser {
         }
         while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' || raw.back() == '\r'))
           raw.remove_suffix(1);
-        d.links = std::string(raw);
+        d.links.assign(raw.data(), raw.size());
       } else if (key == "openApiString") d.openapi = raw_string_of(value);
-      else if (key == "collected") d.collected = string_of(value);
+      else if (key == "collected") assign_string(value, d.collected);
       else if (key == "xroadIdentifier") {
-        for (auto x : value.get_object()) {
-          const std::string_view k = x.unescaped_key();
+        for (simdjson::ondemand::field x : value.get_object()) {
+          const std::string_view k = key_of(x);
           value_t xv = x.value();
-          if (k == "instance") d.xroad.instance = string_of(xv);
-          else if (k == "memberClass") d.xroad.member_class = string_of(xv);
-          else if (k == "memberCode") d.xroad.member_code = string_of(xv);
-          else if (k == "subsystemCode") d.xroad.subsystem_code = string_of(xv);
-          else if (k == "serviceCode") d.xroad.service_code = string_of(xv);
+          if (k == "instance") assign_string(xv, d.xroad.instance);
+          else if (k == "memberClass") assign_string(xv, d.xroad.member_class);
+          else if (k == "memberCode") assign_string(xv, d.xroad.member_code);
+          else if (k == "subsystemCode") assign_string(xv, d.xroad.subsystem_code);
+          else if (k == "serviceCode") assign_string(xv, d.xroad.service_code);
         }
       }
     }
-    return d;
   }
 
   simdjson::ondemand::parser parser_;

@@ -34,43 +34,61 @@ class peer_page_merger {
   /// Parses a page of the peer's documents and keeps the peer's own entries. Returns the ids whose
   /// local documents `merge` needs, in order. Throws errc::bad_document for a malformed document.
   [[nodiscard]] const std::vector<std::string>& take(std::span<const stored_document> page) {
-    ids_.clear(), entries_.clear(), remote_.clear();
+    // The parsed documents, ids and writes live in pools reused page after page: their strings keep
+    // their capacity, so a steady state of pages allocates little beyond what the merge itself copies.
+    taken_ = 0;
+    std::size_t parsed = 0;
     for (const auto& d : page) {
-      service remote = parser_.parse(d.json);
+      if (parsed == remote_.size()) remote_.emplace_back();
+      service& remote = remote_[parsed];
+      parser_.parse(d.json, remote);
       ++counts_.read;
       auto* entry = remote.entry(environment_);
       if (!entry) continue;
       entry->stale = stale_;
-      ids_.push_back(remote.id);
-      entries_.push_back(std::move(*entry));
-      remote_.push_back(std::move(remote));
+      if (taken_ == ids_.size()) ids_.emplace_back();
+      ids_[taken_].assign(remote.id);
+      if (taken_ == taken_of_.size()) taken_of_.emplace_back();
+      taken_of_[taken_] = {parsed, static_cast<std::size_t>(entry - remote.environments.data()), d.json.size()};
+      ++taken_, ++parsed;
     }
+    ids_.resize(taken_);
     return ids_;
   }
 
   /// Given the local documents for the ids `take` returned (nullopt where there is none), returns the
   /// documents to write.
   [[nodiscard]] const std::vector<stored_document>& merge(std::span<const std::optional<std::string>> locals) {
-    if (locals.size() != ids_.size())
+    if (locals.size() != taken_)
       throw error(errc::bad_document, "peer_page_merger: got " + std::to_string(locals.size()) +
-                                          " local documents for " + std::to_string(ids_.size()) + " ids");
-    writes_.clear();
-    for (std::size_t i = 0; i < ids_.size(); ++i) {
-      std::optional<service> merged;
+                                          " local documents for " + std::to_string(taken_) + " ids");
+    std::size_t written = 0;
+    for (std::size_t i = 0; i < taken_; ++i) {
+      const auto& t = taken_of_[i];
+      const service& remote = remote_[t.document];
+      const environment_entry& entry = remote.environments[t.entry];
+      std::optional<service> adopted;
+      const service* merged = nullptr;
+      std::size_t local_size = 0;
       if (locals[i]) {
-        merged = parser_.parse(*locals[i]);
-        merge_.merge(*merged, entries_[i]);
+        parser_.parse(*locals[i], local_);
+        merge_.merge(local_, entry);
+        merged = &local_;
+        local_size = locals[i]->size();
         ++counts_.merged;
-      } else {
-        merged = merge_.adopt(remote_[i], entries_[i]);
-        if (merged) ++counts_.added;
+      } else if ((adopted = merge_.adopt(remote, entry))) {
+        merged = &*adopted;
+        ++counts_.added;
       }
-      if (merged) {
-        stored_document out{merged->id, {}};
-        append_json(out.json, *merged);
-        writes_.push_back(std::move(out));
-      }
+      if (!merged) continue;
+      if (written == writes_.size()) writes_.emplace_back();
+      auto& out = writes_[written++];
+      out.id.assign(merged->id);
+      out.json.clear();
+      out.json.reserve(local_size + t.json_size + 64);  // the merge of both, in one allocation
+      append_json(out.json, *merged);
     }
+    writes_.resize(written);
     return writes_;
   }
 
@@ -82,9 +100,16 @@ class peer_page_merger {
   bool stale_;
   document_parser parser_;
   counts counts_;
+  struct taken {
+    std::size_t document;   ///< position in remote_
+    std::size_t entry;      ///< position of the peer's own entry in its environments
+    std::size_t json_size;  ///< size of the peer's JSON, to size the write
+  };
+  std::vector<service> remote_;  ///< the page's parsed documents (a pool: may hold more than the page)
+  std::vector<taken> taken_of_;
+  std::size_t taken_ = 0;
   std::vector<std::string> ids_;
-  std::vector<environment_entry> entries_;
-  std::vector<service> remote_;
+  service local_;  ///< the local document being merged, reused
   std::vector<stored_document> writes_;
 };
 

@@ -1,0 +1,1068 @@
+#pragma once
+// postgres_index: an index backend in a PostgreSQL database (libpq) that collectors on many hosts share.
+//
+// Link tributary::postgres. Open it from a store URL:
+//
+//   auto store = tributary::postgres_index::open_url("postgres://collector@db.example:5432/catalogue");
+//   tributary::postgres_index store("postgresql://...", {.schema = "apicatalogue"});
+//
+// The URL goes to libpq unchanged, so every libpq URL parameter works (sslmode, sslrootcert, passfile,
+// target_session_attrs, ...) and so do PG* environment variables and ~/.pgpass. Errors name the server
+// as postgres://user@host:port/dbname: never with the password.
+//
+// Schema (version 1, in <schema>.meta; every table lives in one schema, "tributary" unless configured):
+//   indices(name)                          concrete indices
+//   documents(idx, id, json, body)         keyed by (idx, id); `json` is the text exactly as written,
+//                                          `body` the same document as JSONB (generated), which the
+//                                          search index reads
+//   aliases(alias, idx)                    keyed by (alias, idx)
+// Names and ids are `text COLLATE "C"`: they compare bytewise, as std::string does, so keyset paging
+// and prefix listing agree with memory_index. A name or id must be valid UTF-8 without NUL to be stored.
+//
+// Consistency. Each read is one statement, so it sees one committed state: an alias update is seen whole
+// or not at all. Every write is one transaction. The writes that change names (create_index,
+// update_aliases, delete_indices) first take a lock on the alias table that only they take, so they run
+// one at a time across every process; readers never wait for it. A bulk write holds a key-share lock on
+// its index's row, so the index cannot be deleted under it.
+//
+// Connection loss. A read that meets a dropped connection reconnects and runs again, once. A write whose
+// connection dropped before COMMIT was sent was not applied, so it reconnects and runs again, once; one
+// that lost the connection after sending COMMIT has an unknown outcome and throws errc::store_unavailable
+// saying so, except bulk_write, an idempotent upsert, which runs again. Serialization failures and
+// deadlocks (rolled back by the server) are retried a few times; waiting longer than
+// `postgres_options::lock_timeout` for another transaction's lock throws errc::timed_out.
+//
+// One instance may be shared by the threads of a process (a mutex guards its connection). Open a new one
+// in a child process after fork(): a libpq connection must not be used by two processes.
+//
+// Every name and value reaches SQL as a parameter; the only identifier in SQL text is the schema name,
+// which must match [a-z_][a-z0-9_]* and is quoted with PQescapeIdentifier.
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <tributary/concepts.hpp>
+#include <tributary/error.hpp>
+#include <tributary/index/alias_table.hpp>
+#include <tributary/index/types.hpp>
+#include <tributary/naming.hpp>
+
+namespace tributary {
+
+/// How bulk_write sends documents. Both upsert in one transaction; bench/postgres_bench.cpp compares them.
+enum class postgres_bulk_method {
+  copy,           ///< binary COPY into a session temp table, then INSERT ... SELECT ... ON CONFLICT
+  array_insert,   ///< INSERT ... SELECT FROM unnest($ids, $jsons) ON CONFLICT, binary text[] parameters
+};
+
+struct postgres_options {
+  /// The schema holding tributary's tables, created if missing: [a-z_][a-z0-9_]*, at most 63 bytes.
+  std::string schema = "tributary";
+  /// libpq's connect_timeout, unless the URL sets one. libpq waits at least 2 s.
+  std::chrono::seconds connect_timeout{10};
+  /// How long a statement waits for another transaction's lock before errc::timed_out.
+  std::chrono::milliseconds lock_timeout{std::chrono::seconds(10)};
+  /// application_name, unless the URL sets one: names this connection in pg_stat_activity.
+  std::string application_name = "tributary";
+  postgres_bulk_method bulk_method = postgres_bulk_method::copy;
+};
+
+namespace detail {
+
+inline constexpr int postgres_schema_version = 1;
+
+/// Tables of schema version 1; `{s}` is the quoted schema name.
+inline constexpr const char* postgres_schema_ddl = R"sql(
+CREATE TABLE {s}.meta (
+  key   text COLLATE "C" PRIMARY KEY,
+  value text NOT NULL
+);
+CREATE TABLE {s}.indices (
+  name text COLLATE "C" PRIMARY KEY
+);
+CREATE TABLE {s}.documents (
+  idx  text COLLATE "C" NOT NULL,
+  id   text COLLATE "C" NOT NULL,
+  json text NOT NULL,
+  body jsonb GENERATED ALWAYS AS (json::jsonb) STORED,
+  PRIMARY KEY (idx, id)
+);
+CREATE INDEX documents_search ON {s}.documents USING gin ((
+  to_tsvector('simple'::regconfig, coalesce(body->>'title', '') || ' ' || coalesce(body->>'summary', '') || ' ' ||
+                                   coalesce(body->>'description', ''))));
+CREATE TABLE {s}.aliases (
+  alias text COLLATE "C" NOT NULL,
+  idx   text COLLATE "C" NOT NULL REFERENCES {s}.indices(name),
+  PRIMARY KEY (alias, idx)
+);
+CREATE INDEX aliases_by_index ON {s}.aliases(idx);
+INSERT INTO {s}.meta(key, value) VALUES ('schema_version', '1');
+)sql";
+
+/// The search expression, exactly as the documents_search index spells it, so the planner can use it.
+inline constexpr std::string_view postgres_search_vector =
+  "to_tsvector('simple'::regconfig, coalesce(body->>'title', '') || ' ' || coalesce(body->>'summary', '') || ' ' || "
+  "coalesce(body->>'description', ''))";
+
+// Type OIDs of the parameters we send (pg_type.dat; stable across versions).
+inline constexpr Oid pg_oid_bytea = 17;
+inline constexpr Oid pg_oid_int8 = 20;
+inline constexpr Oid pg_oid_text = 25;
+inline constexpr Oid pg_oid_text_array = 1009;
+
+/// True when PostgreSQL can store `s` as text: valid UTF-8 (no overlongs, surrogates or values past
+/// U+10FFFF) without NUL bytes.
+[[nodiscard]] inline bool pg_storable_text(std::string_view s) noexcept {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1Fu;
+    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0Fu;
+    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07u;
+    else return false;
+    if (n - i < len) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+/// The smallest byte string greater than every string starting with `prefix`; nullopt when there is none.
+[[nodiscard]] inline std::optional<std::string> pg_prefix_successor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) == 0xFF) s.pop_back();
+  if (s.empty()) return std::nullopt;
+  s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
+  return s;
+}
+
+inline void pg_put_u32(std::string& out, std::uint32_t v) {
+  const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                     static_cast<char>(v)};
+  out.append(b, 4);
+}
+inline void pg_put_u16(std::string& out, std::uint16_t v) {
+  const char b[2] = {static_cast<char>(v >> 8), static_cast<char>(v)};
+  out.append(b, 2);
+}
+
+/// A one-dimensional text[] in PostgreSQL's binary array format (array_recv): no quoting, no escaping.
+[[nodiscard]] inline std::string pg_binary_text_array(std::span<const std::string_view> items) {
+  std::size_t bytes = 20;
+  for (auto v : items) bytes += 4 + v.size();
+  std::string out;
+  out.reserve(bytes);
+  pg_put_u32(out, items.empty() ? 0 : 1);  // dimensions
+  pg_put_u32(out, 0);                      // no NULL elements
+  pg_put_u32(out, pg_oid_text);
+  if (!items.empty()) {
+    pg_put_u32(out, static_cast<std::uint32_t>(items.size()));
+    pg_put_u32(out, 1);  // lower bound
+  }
+  for (auto v : items) {
+    pg_put_u32(out, static_cast<std::uint32_t>(v.size()));
+    out.append(v);
+  }
+  return out;
+}
+
+/// Parameters of one statement, all sent in binary format with explicit types: text needs neither a
+/// terminating NUL nor escaping, and the server still checks its encoding.
+class pg_params {
+ public:
+  pg_params& text(std::string_view v) { return add(pg_oid_text, v); }
+  pg_params& bytea(std::string_view v) { return add(pg_oid_bytea, v); }
+  pg_params& int8(std::int64_t v) {
+    std::string b;
+    pg_put_u32(b, static_cast<std::uint32_t>(static_cast<std::uint64_t>(v) >> 32));
+    pg_put_u32(b, static_cast<std::uint32_t>(static_cast<std::uint64_t>(v)));
+    return add(pg_oid_int8, owned_.emplace_back(std::move(b)));
+  }
+  pg_params& text_array(std::span<const std::string_view> items) {
+    return add(pg_oid_text_array, owned_.emplace_back(pg_binary_text_array(items)));
+  }
+
+  [[nodiscard]] int size() const noexcept { return static_cast<int>(types_.size()); }
+  [[nodiscard]] const Oid* types() const noexcept { return types_.data(); }
+  [[nodiscard]] const char* const* values() const noexcept { return values_.data(); }
+  [[nodiscard]] const int* lengths() const noexcept { return lengths_.data(); }
+  [[nodiscard]] const int* formats() const noexcept { return formats_.data(); }
+
+ private:
+  pg_params& add(Oid type, std::string_view v) {
+    if (v.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+      throw error(errc::invalid_config, "a PostgreSQL parameter is larger than 2 GB");
+    types_.push_back(type);
+    values_.push_back(v.data() != nullptr ? v.data() : "");  // a null pointer would mean SQL NULL
+    lengths_.push_back(static_cast<int>(v.size()));
+    formats_.push_back(1);
+    return *this;
+  }
+
+  std::vector<Oid> types_;
+  std::vector<const char*> values_;
+  std::vector<int> lengths_;
+  std::vector<int> formats_;
+  std::deque<std::string> owned_;  // a deque: growing it never moves the strings values_ points into
+};
+
+struct pg_result_deleter {
+  void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using pg_result = std::unique_ptr<PGresult, pg_result_deleter>;
+
+[[nodiscard]] inline int pg_rows(const pg_result& r) { return PQntuples(r.get()); }
+[[nodiscard]] inline std::string pg_text(const pg_result& r, int row, int column) {
+  return std::string(PQgetvalue(r.get(), row, column), static_cast<std::size_t>(PQgetlength(r.get(), row, column)));
+}
+[[nodiscard]] inline bool pg_null(const pg_result& r, int row, int column) {
+  return PQgetisnull(r.get(), row, column) != 0;
+}
+[[nodiscard]] inline bool pg_bool(const pg_result& r, int row, int column) {
+  return !pg_null(r, row, column) && PQgetvalue(r.get(), row, column)[0] == 't';
+}
+[[nodiscard]] inline std::uint64_t pg_affected(const pg_result& r) {
+  const char* n = PQcmdTuples(r.get());
+  return n == nullptr || *n == '\0' ? 0 : std::stoull(n);
+}
+
+/// The connection dropped: libpq reports CONNECTION_BAD. Never leaves postgres_index.
+struct pg_lost {
+  std::string message;
+};
+
+/// The server refused a statement; the connection is still good. Never leaves postgres_index.
+struct pg_server_error {
+  std::string sqlstate;
+  std::string message;
+};
+
+/// A bulk write met a document the server refuses (bad JSON, a NUL byte, ...): find it item by item.
+struct pg_bad_item {};
+
+[[nodiscard]] inline std::string pg_trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+[[nodiscard]] inline bool pg_retryable(std::string_view sqlstate) {
+  return sqlstate == "40001" || sqlstate == "40P01";  // serialization failure, deadlock: rolled back
+}
+
+/// Replaces every occurrence of `secret` in `text`.
+[[nodiscard]] inline std::string pg_scrub(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) text.replace(at, secret.size(), "***");
+  return text;
+}
+
+/// The password of a URL's userinfo, found without libpq (whose parse errors may quote the URL).
+[[nodiscard]] inline std::string pg_url_password(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  const auto rest = url.substr(scheme_end + 3);
+  const auto authority = rest.substr(0, rest.find_first_of("/?"));
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return {};
+  const auto userinfo = authority.substr(0, at);
+  const auto colon = userinfo.find(':');
+  return colon == std::string_view::npos ? std::string() : std::string(userinfo.substr(colon + 1));
+}
+
+/// What errors call the server: postgres://user@host:port/dbname, from libpq's own parse of the URL.
+struct pg_target {
+  std::string description;
+  std::string password;  // to scrub from messages; empty when none was given
+};
+
+[[nodiscard]] inline pg_target pg_parse_target(const std::string& url) {
+  pg_target t;
+  t.password = pg_url_password(url);
+  char* message = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &message);
+  if (options == nullptr) {
+    std::string why = message != nullptr ? pg_trim(message) : "out of memory";
+    PQfreemem(message);
+    why = pg_scrub(pg_scrub(std::move(why), url), t.password);
+    throw error(errc::invalid_config, "postgres store URL is malformed: " + why);
+  }
+  std::map<std::string, std::string, std::less<>> found;
+  for (auto* o = options; o->keyword != nullptr; ++o)
+    if (o->val != nullptr) found[o->keyword] = o->val;
+  PQconninfoFree(options);
+  if (auto it = found.find("password"); it != found.end()) t.password = it->second;
+  auto get = [&](std::string_view key) { auto it = found.find(key); return it == found.end() ? std::string() : it->second; };
+  const auto user = get("user"), host = get("host"), port = get("port"), dbname = get("dbname");
+  t.description = "postgres://" + (user.empty() ? std::string() : user + "@") + host +
+                  (port.empty() ? std::string() : ":" + port) + "/" + dbname;
+  t.description = pg_scrub(std::move(t.description), t.password);
+  return t;
+}
+
+inline void validate_postgres_schema(std::string_view schema) {
+  const bool ok = !schema.empty() && schema.size() <= 63 && !(schema.front() >= '0' && schema.front() <= '9') &&
+                  !schema.starts_with("pg_") &&
+                  std::all_of(schema.begin(), schema.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                  });
+  if (!ok)
+    throw error(errc::invalid_config, "postgres schema name '" + std::string(schema) +
+                                          "' is not valid: use [a-z_][a-z0-9_]*, at most 63 bytes, not starting with pg_");
+}
+
+enum class pg_txn {
+  none,   ///< one statement, autocommit
+  read,   ///< REPEATABLE READ, READ ONLY: several statements, one snapshot
+  write,  ///< READ COMMITTED; writers serialise through explicit locks
+};
+
+class pg_connection {
+ public:
+  pg_connection(std::string url, postgres_options options)
+      : url_(std::move(url)), options_(std::move(options)), target_(pg_parse_target(url_)) {
+    validate_postgres_schema(options_.schema);
+    if (options_.connect_timeout.count() < 0 || options_.lock_timeout.count() < 0)
+      throw error(errc::invalid_config, "postgres timeouts must not be negative");
+    connect();
+  }
+  pg_connection(const pg_connection&) = delete;
+  pg_connection& operator=(const pg_connection&) = delete;
+  ~pg_connection() { drop(); }
+
+  [[nodiscard]] std::mutex& mutex() noexcept { return mu_; }
+  [[nodiscard]] const std::string& description() const noexcept { return target_.description; }
+  [[nodiscard]] const postgres_options& options() const noexcept { return options_; }
+  [[nodiscard]] int backend_pid() const noexcept { return conn_ != nullptr ? PQbackendPID(conn_) : 0; }
+
+  /// `sql` with `{s}` replaced by the quoted schema name.
+  [[nodiscard]] std::string sql(std::string_view text) const {
+    std::string out;
+    out.reserve(text.size() + 32);
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text.compare(i, 3, "{s}") == 0) {
+        out += schema_sql_;
+        i += 2;
+      } else {
+        out += text[i];
+      }
+    }
+    return out;
+  }
+
+  /// Runs one statement; throws pg_lost or pg_server_error.
+  pg_result exec(std::string_view statement, const pg_params& params = {}) {
+    const std::string text = sql(statement);
+    return check(PQexecParams(conn_, text.c_str(), params.size(), params.types(), params.values(), params.lengths(),
+                              params.formats(), 0));
+  }
+
+  /// Runs statements without parameters (several allowed).
+  pg_result exec_simple(std::string_view statements) {
+    const std::string text = sql(statements);
+    return check(PQexec(conn_, text.c_str()));
+  }
+
+  /// COPY ... FROM STDIN. `produce(buffer, send)` appends the stream to `buffer` and calls
+  /// `send(view)` whenever it likes: the buffer goes out, then `view` (empty: nothing more) unbuffered.
+  template <class Producer>
+  void copy_in(std::string_view statement, Producer&& produce) {
+    auto started = exec(statement);
+    if (PQresultStatus(started.get()) != PGRES_COPY_IN)
+      throw pg_server_error{"XX000", "the server did not start a COPY"};
+    std::string buffer;
+    bool ok = true;
+    auto put = [&](std::string_view bytes) {
+      if (ok && !bytes.empty() && PQputCopyData(conn_, bytes.data(), static_cast<int>(bytes.size())) != 1) ok = false;
+    };
+    auto send = [&](std::string_view direct) {
+      put(buffer);
+      buffer.clear();
+      put(direct);
+    };
+    produce(buffer, send);
+    send({});
+    if (PQputCopyEnd(conn_, ok ? nullptr : "tributary could not send the data") != 1 || !ok) {
+      if (PQstatus(conn_) == CONNECTION_BAD) throw pg_lost{pg_trim(PQerrorMessage(conn_))};
+    }
+    // The COPY's own result, then nullptr.
+    std::optional<pg_server_error> failure;
+    std::optional<pg_lost> lost;
+    while (PGresult* r = PQgetResult(conn_)) {
+      try {
+        check(r);
+      } catch (const pg_server_error& e) {
+        if (!failure) failure = e;
+      } catch (const pg_lost& e) {
+        lost = e;
+        break;
+      }
+    }
+    if (lost) throw *lost;
+    if (PQstatus(conn_) == CONNECTION_BAD) throw pg_lost{pg_trim(PQerrorMessage(conn_))};
+    if (failure) throw *failure;
+    if (!ok) throw pg_server_error{"XX000", "the COPY data could not be sent"};
+  }
+
+  /// `f` in a transaction of the given kind (none: as it is). Reconnects and runs `f` again once when
+  /// the connection dropped, unless a COMMIT was sent and `idempotent` is false; retries rolled-back
+  /// serialization failures and deadlocks. Maps server errors to tributary::error.
+  template <class F>
+  auto transact(pg_txn kind, bool idempotent, std::string_view what, F&& f) -> decltype(f()) {
+    bool reconnected = false;
+    int conflicts = 0;
+    auto pause = std::chrono::milliseconds(1);
+    while (true) {
+      bool commit_sent = false;
+      try {
+        ensure_connected();
+        if (kind == pg_txn::read) exec_simple("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        if (kind == pg_txn::write) exec_simple("BEGIN");
+        if constexpr (std::is_void_v<decltype(f())>) {
+          f();
+          if (kind != pg_txn::none) {
+            commit_sent = true;
+            exec_simple("COMMIT");
+          }
+          return;
+        } else {
+          auto result = f();
+          if (kind != pg_txn::none) {
+            commit_sent = true;
+            exec_simple("COMMIT");
+          }
+          return result;
+        }
+      } catch (const pg_lost& e) {
+        drop();
+        if (commit_sent && !idempotent)
+          throw error(errc::store_unavailable,
+                      prefix(what) + "the connection was lost while committing, so whether the change was applied is "
+                                     "unknown: " + e.message);
+        if (reconnected)
+          throw error(errc::store_unavailable, prefix(what) + "the connection was lost again after reconnecting: " + e.message);
+        reconnected = true;
+      } catch (const pg_server_error& e) {
+        rollback_quietly();
+        if (pg_retryable(e.sqlstate) && ++conflicts < 20) {
+          std::this_thread::sleep_for(pause);
+          pause = std::min(pause * 2, std::chrono::milliseconds(50));
+          continue;
+        }
+        throw to_error(what, e);
+      } catch (...) {
+        rollback_quietly();
+        throw;
+      }
+    }
+  }
+
+  [[nodiscard]] error to_error(std::string_view what, const pg_server_error& e) const {
+    std::string text = prefix(what) + e.message + " (SQLSTATE " + e.sqlstate + ")";
+    if (e.sqlstate == "55P03" || e.sqlstate == "57014")  // lock_not_available (lock_timeout), query_canceled
+      return error(errc::timed_out, text + "; waited longer than the lock timeout (" +
+                                        std::to_string(options_.lock_timeout.count()) + " ms)");
+    return error(errc::store_unavailable, text);
+  }
+
+  [[nodiscard]] std::string prefix(std::string_view what) const {
+    return "postgres store '" + target_.description + "' (schema " + options_.schema + "): " + std::string(what) + ": ";
+  }
+
+ private:
+  pg_result check(PGresult* raw) {
+    pg_result r(raw);
+    const auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN) return r;
+    if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD)
+      throw pg_lost{pg_scrub(pg_trim(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_)), target_.password)};
+    const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+    const char* primary = r ? PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    const char* detail = r ? PQresultErrorField(r.get(), PG_DIAG_MESSAGE_DETAIL) : nullptr;
+    std::string message = primary != nullptr ? primary : pg_trim(PQerrorMessage(conn_));
+    if (detail != nullptr) message += std::string(" (") + detail + ")";
+    throw pg_server_error{state != nullptr ? state : "XX000", pg_scrub(std::move(message), target_.password)};
+  }
+
+  void ensure_connected() {
+    if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) {
+      if (PQtransactionStatus(conn_) != PQTRANS_IDLE) rollback_quietly();
+      if (conn_ != nullptr) return;
+    }
+    drop();
+    connect();
+  }
+
+  void rollback_quietly() noexcept {
+    if (conn_ == nullptr) return;
+    if (PQstatus(conn_) != CONNECTION_OK) return drop();
+    if (PQtransactionStatus(conn_) == PQTRANS_IDLE) return;
+    PQclear(PQexec(conn_, "ROLLBACK"));
+    if (PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) != PQTRANS_IDLE) drop();
+  }
+
+  void drop() noexcept {
+    if (conn_ != nullptr) PQfinish(conn_);
+    conn_ = nullptr;
+  }
+
+  void connect() {
+    const std::string timeout = std::to_string(options_.connect_timeout.count());
+    // Processed in order, later ones win: ours first, so that the URL may override them; the client
+    // encoding last, since every text we send is UTF-8.
+    const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", "client_encoding", nullptr};
+    const char* values[] = {timeout.c_str(), options_.application_name.c_str(), url_.c_str(), "UTF8", nullptr};
+    conn_ = PQconnectdbParams(keywords, values, 1);
+    if (conn_ == nullptr)
+      throw error(errc::store_unavailable, "cannot connect to postgres store '" + target_.description + "': out of memory");
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      std::string why = pg_scrub(pg_trim(PQerrorMessage(conn_)), target_.password);
+      drop();
+      throw error(errc::store_unavailable, "cannot connect to postgres store '" + target_.description + "': " + why);
+    }
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);  // "already exists, skipping" is not news
+    try {
+      if (schema_sql_.empty()) {
+        char* quoted = PQescapeIdentifier(conn_, options_.schema.data(), options_.schema.size());
+        if (quoted == nullptr) throw pg_server_error{"XX000", pg_trim(PQerrorMessage(conn_))};
+        schema_sql_ = quoted;
+        PQfreemem(quoted);
+      }
+      exec("SELECT set_config('lock_timeout', $1, false)", pg_params().text(std::to_string(options_.lock_timeout.count())));
+      if (!schema_ready_) {
+        prepare_schema();
+        schema_ready_ = true;
+      }
+      // The staging table of COPY bulk writes: one per session, emptied at every commit.
+      exec_simple("CREATE TEMP TABLE IF NOT EXISTS tributary_load (id text COLLATE \"C\" NOT NULL, json text NOT NULL) "
+                  "ON COMMIT DELETE ROWS");
+    } catch (const pg_lost& e) {
+      drop();
+      throw error(errc::store_unavailable, prefix("setting up the connection") + e.message);
+    } catch (const pg_server_error& e) {
+      rollback_quietly();
+      drop();
+      throw to_error("setting up the connection", e);
+    } catch (...) {
+      rollback_quietly();
+      drop();
+      throw;
+    }
+  }
+
+  /// Creates the schema and its tables unless they exist; refuses a schema of another application or
+  /// of a newer version. An advisory lock serialises processes that start at once.
+  void prepare_schema() {
+    exec_simple("BEGIN");
+    exec("SELECT pg_advisory_xact_lock(1953655138, hashtext($1))", pg_params().text("tributary schema " + options_.schema));
+    auto state = exec("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1), to_regclass($2) IS NOT NULL",
+                      pg_params().text(options_.schema).text(schema_sql_ + ".meta"));
+    const bool schema_exists = pg_bool(state, 0, 0), meta_exists = pg_bool(state, 0, 1);
+    if (meta_exists) {
+      auto v = exec("SELECT value FROM {s}.meta WHERE key = 'schema_version'");
+      const std::string version = pg_rows(v) == 1 ? pg_text(v, 0, 0) : std::string("none");
+      if (version != std::to_string(postgres_schema_version)) {
+        const bool newer = std::all_of(version.begin(), version.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                           !version.empty() && std::stoll(version) > postgres_schema_version;
+        throw error(errc::store_unavailable,
+                    prefix("checking the schema") + "schema version " + version +
+                      (newer ? ", newer than version " + std::to_string(postgres_schema_version) +
+                                 " that this tributary understands; upgrade tributary"
+                             : " is not one this tributary knows"));
+      }
+    } else {
+      if (schema_exists) {
+        auto n = exec("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
+                      pg_params().text(options_.schema));
+        if (pg_text(n, 0, 0) != "0")
+          throw error(errc::store_unavailable, prefix("checking the schema") +
+                                                 "the schema exists and holds tables of another application; "
+                                                 "choose another schema in postgres_options");
+      } else {
+        exec_simple("CREATE SCHEMA {s}");
+      }
+      exec_simple(postgres_schema_ddl);
+    }
+    exec_simple("COMMIT");
+  }
+
+  std::string url_;
+  postgres_options options_;
+  pg_target target_;
+  std::string schema_sql_;
+  bool schema_ready_ = false;
+  PGconn* conn_ = nullptr;
+  std::mutex mu_;
+};
+
+}  // namespace detail
+
+class postgres_index {
+ public:
+  using index_backend_concept = index_backend_tag;
+
+  /// Connects to the server `url` names: a postgres:// or postgresql:// URL, or any other connection
+  /// string libpq accepts. Creates the schema's tables if missing. Throws errc::invalid_config for a
+  /// malformed URL or schema name, errc::store_unavailable with the server's message when it cannot
+  /// connect or the schema belongs to someone else.
+  explicit postgres_index(std::string url, postgres_options options = {})
+      : conn_(std::make_unique<detail::pg_connection>(std::move(url), std::move(options))) {}
+
+  /// `postgres://[user[:password]@][host][:port][/dbname][?param=value&...]`, or postgresql://. Anything
+  /// else is refused with errc::invalid_config.
+  [[nodiscard]] static postgres_index open_url(std::string_view url, postgres_options options = {}) {
+    if (!is_postgres_url(url))
+      throw error(errc::invalid_config, "postgres store URL '" + detail::pg_scrub(std::string(url), detail::pg_url_password(url)) +
+                                            "' does not start with postgres:// or postgresql://");
+    return postgres_index(std::string(url), std::move(options));
+  }
+
+  /// True when `url` starts with postgres:// or postgresql:// (any case).
+  [[nodiscard]] static bool is_postgres_url(std::string_view url) noexcept {
+    auto starts = [&](std::string_view scheme) {
+      return url.size() >= scheme.size() && std::equal(scheme.begin(), scheme.end(), url.begin(), [](char a, char b) {
+               return a == (b >= 'A' && b <= 'Z' ? static_cast<char>(b - 'A' + 'a') : b);
+             });
+    };
+    return starts("postgres://") || starts("postgresql://");
+  }
+
+  postgres_index(postgres_index&&) noexcept = default;
+  postgres_index& operator=(postgres_index&&) noexcept = default;
+  postgres_index(const postgres_index&) = delete;
+  postgres_index& operator=(const postgres_index&) = delete;
+  ~postgres_index() = default;
+
+  /// The server as errors name it: postgres://user@host:port/dbname (never the password).
+  [[nodiscard]] const std::string& description() const { return conn().description(); }
+  [[nodiscard]] const std::string& schema() const { return conn().options().schema; }
+
+  void create_index(std::string_view name) {
+    validate_index_name(name);
+    require_storable(name, "index");
+    write("creating an index", false, [&](detail::pg_connection& c) {
+      lock_names(c);
+      auto r = c.exec("INSERT INTO {s}.indices(name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM {s}.aliases WHERE alias = $1) "
+                      "ON CONFLICT DO NOTHING",
+                      detail::pg_params().text(name));
+      if (detail::pg_affected(r) == 0) throw error(errc::already_exists, "index '" + std::string(name) + "' already exists");
+    });
+  }
+
+  [[nodiscard]] bool index_exists(std::string_view name) const {
+    if (!detail::pg_storable_text(name)) return false;
+    return read("checking an index", [&](detail::pg_connection& c) {
+      auto r = c.exec("SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1)", detail::pg_params().text(name));
+      return detail::pg_bool(r, 0, 0);
+    });
+  }
+
+  bulk_result bulk_write(std::string_view index, std::span<const stored_document> docs) {
+    // What the server would refuse anyway is reported here, item by item; the rest is sent.
+    bulk_result checked;
+    std::vector<std::size_t> sendable;
+    sendable.reserve(docs.size());
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+      const auto& d = docs[i];
+      if (d.id.empty()) checked.failures.push_back({i, {}, "document has an empty id", false});
+      else if (!detail::pg_storable_text(d.id))
+        checked.failures.push_back({i, d.id, "document id is not valid UTF-8 text (or holds a NUL byte)", false});
+      else if (d.json.size() > max_document_bytes)
+        checked.failures.push_back({i, d.id, "document is larger than PostgreSQL's 1 GB field limit", false});
+      else sendable.push_back(i);
+    }
+    // The last write of an id wins, as if the items were written in order; one upsert per id (a
+    // statement cannot update a row twice), sent in id order so concurrent writers lock rows alike.
+    std::vector<std::size_t> rows = sendable;
+    std::stable_sort(rows.begin(), rows.end(), [&](std::size_t a, std::size_t b) { return docs[a].id < docs[b].id; });
+    std::vector<std::size_t> last;
+    last.reserve(rows.size());
+    for (std::size_t k = 0; k < rows.size(); ++k)
+      if (k + 1 == rows.size() || docs[rows[k + 1]].id != docs[rows[k]].id) last.push_back(rows[k]);
+
+    try {
+      write("writing documents", true, [&](detail::pg_connection& c) {
+        lock_index_for_write(c, index);
+        if (c.options().bulk_method == postgres_bulk_method::copy) copy_rows(c, index, docs, last);
+        else insert_rows(c, index, docs, last);
+      });
+      checked.written = sendable.size();
+      return checked;
+    } catch (const detail::pg_bad_item&) {
+    }
+    // Some document was refused: write item by item, each under a savepoint, to say which.
+    return write("writing documents one by one", true, [&](detail::pg_connection& c) {
+      bulk_result result = checked;
+      lock_index_for_write(c, index);
+      for (const auto i : sendable) {
+        c.exec_simple("SAVEPOINT tributary_item");
+        try {
+          c.exec("INSERT INTO {s}.documents(idx, id, json) VALUES ($1, $2, $3) "
+                 "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json",
+                 detail::pg_params().text(index).text(docs[i].id).text(docs[i].json));
+          c.exec_simple("RELEASE SAVEPOINT tributary_item");
+          ++result.written;
+        } catch (const detail::pg_server_error& e) {
+          if (!item_error(e.sqlstate)) throw;
+          c.exec_simple("ROLLBACK TO SAVEPOINT tributary_item");
+          result.failures.push_back({i, docs[i].id, "PostgreSQL refused the document: " + e.message, false});
+        }
+      }
+      std::sort(result.failures.begin(), result.failures.end(),
+                [](const auto& a, const auto& b) { return a.position < b.position; });
+      return result;
+    });
+  }
+
+  [[nodiscard]] std::vector<std::optional<std::string>> get(std::string_view index,
+                                                           std::span<const std::string> ids) const {
+    std::vector<std::string_view> wanted;
+    wanted.reserve(ids.size());
+    for (const auto& id : ids)
+      if (detail::pg_storable_text(id)) wanted.push_back(id);
+    std::unordered_map<std::string, std::string> found;
+    read("reading documents", [&](detail::pg_connection& c) {
+      found.clear();
+      if (!detail::pg_storable_text(index)) missing(index);
+      // One statement, one snapshot: whether the index exists and its documents agree.
+      auto r = c.exec("SELECT i.found, d.id, d.json FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
+                      "LEFT JOIN {s}.documents d ON i.found AND d.idx = $1 AND d.id = ANY ($2::text[])",
+                      detail::pg_params().text(index).text_array(wanted));
+      if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+      for (int row = 0; row < detail::pg_rows(r); ++row)
+        if (!detail::pg_null(r, row, 1)) found.emplace(detail::pg_text(r, row, 1), detail::pg_text(r, row, 2));
+    });
+    std::vector<std::optional<std::string>> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+      auto it = found.find(id);
+      out.push_back(it == found.end() ? std::nullopt : std::optional<std::string>(it->second));
+    }
+    return out;
+  }
+
+  [[nodiscard]] scan_page scan(std::string_view index, std::string_view after_id, std::size_t limit) const {
+    if (limit == 0) throw error(errc::invalid_config, "scan page size must be positive");
+    // One row more than asked tells whether anything follows the page.
+    const auto capped = std::min<std::size_t>(limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max() - 1));
+    // An id that cannot be stored (bad UTF-8) still orders among stored ones bytewise: compare bytes.
+    const bool text_after = detail::pg_storable_text(after_id);
+    return read("scanning documents", [&](detail::pg_connection& c) {
+      if (!detail::pg_storable_text(index)) missing(index);
+      detail::pg_params p;
+      p.text(index);
+      if (text_after) p.text(after_id);
+      else p.bytea(after_id);
+      p.int8(static_cast<std::int64_t>(capped) + 1);
+      auto r = c.exec(text_after
+                        ? "SELECT i.found, d.id, d.json FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
+                          "LEFT JOIN LATERAL (SELECT id, json FROM {s}.documents WHERE i.found AND idx = $1 AND id > $2 "
+                          "ORDER BY id LIMIT $3) d ON true ORDER BY d.id"
+                        : "SELECT i.found, d.id, d.json FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
+                          "LEFT JOIN LATERAL (SELECT id, json FROM {s}.documents WHERE i.found AND idx = $1 "
+                          "AND convert_to(id, 'UTF8') > $2 ORDER BY id LIMIT $3) d ON true ORDER BY d.id",
+                      p);
+      if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+      scan_page page;
+      page.done = true;
+      for (int row = 0; row < detail::pg_rows(r); ++row) {
+        if (detail::pg_null(r, row, 1)) continue;
+        if (page.documents.size() == capped) {
+          page.done = false;
+          break;
+        }
+        page.documents.push_back({detail::pg_text(r, row, 1), detail::pg_text(r, row, 2)});
+      }
+      if (!page.documents.empty()) page.next_after = page.documents.back().id;
+      return page;
+    });
+  }
+
+  [[nodiscard]] std::vector<std::string> list_indices(std::string_view prefix) const {
+    // A byte range, not LIKE: '_' and '%' are LIKE wildcards and valid in index names, and a prefix may
+    // end inside a UTF-8 sequence.
+    const auto upper = detail::pg_prefix_successor(prefix);
+    return read("listing indices", [&](detail::pg_connection& c) {
+      detail::pg_params p;
+      p.bytea(prefix);
+      if (upper) p.bytea(*upper);
+      auto r = c.exec(upper ? "SELECT name FROM {s}.indices WHERE convert_to(name, 'UTF8') >= $1 "
+                              "AND convert_to(name, 'UTF8') < $2 ORDER BY name"
+                            : "SELECT name FROM {s}.indices WHERE convert_to(name, 'UTF8') >= $1 ORDER BY name",
+                      p);
+      std::vector<std::string> out;
+      for (int row = 0; row < detail::pg_rows(r); ++row) out.push_back(detail::pg_text(r, row, 0));
+      return out;
+    });
+  }
+
+  [[nodiscard]] std::vector<std::string> alias_targets(std::string_view alias) const {
+    if (!detail::pg_storable_text(alias)) return {};
+    return read("reading an alias", [&](detail::pg_connection& c) {
+      auto r = c.exec("SELECT idx FROM {s}.aliases WHERE alias = $1 ORDER BY idx", detail::pg_params().text(alias));
+      std::vector<std::string> out;
+      for (int row = 0; row < detail::pg_rows(r); ++row) out.push_back(detail::pg_text(r, row, 0));
+      return out;
+    });
+  }
+
+  [[nodiscard]] std::vector<alias_entry> aliases() const {
+    return read("reading aliases", [&](detail::pg_connection& c) {
+      auto r = c.exec("SELECT alias, idx FROM {s}.aliases ORDER BY alias, idx");
+      std::vector<alias_entry> out;
+      for (int row = 0; row < detail::pg_rows(r); ++row) out.push_back({detail::pg_text(r, row, 0), detail::pg_text(r, row, 1)});
+      return out;
+    });
+  }
+
+  /// All actions in one transaction: on any failure none of them is applied.
+  void update_aliases(std::span<const alias_action> actions) {
+    validate_alias_actions(actions);
+    for (const auto& a : actions)
+      if (a.op == alias_action::kind::add) require_storable(a.alias, "alias");
+    write("updating aliases", false, [&](detail::pg_connection& c) {
+      lock_names(c);
+      for (const auto& a : actions) {
+        const bool index_text = detail::pg_storable_text(a.index);
+        switch (a.op) {
+          case alias_action::kind::add: {
+            bool index_found = false, shadows = false;
+            if (index_text) {
+              auto r = c.exec("SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1), "
+                              "EXISTS (SELECT 1 FROM {s}.indices WHERE name = $2)",
+                              detail::pg_params().text(a.index).text(a.alias));
+              index_found = detail::pg_bool(r, 0, 0);
+              shadows = detail::pg_bool(r, 0, 1);
+            }
+            if (!index_found)
+              throw error(errc::not_found, "cannot add alias '" + a.alias + "' to missing index '" + a.index + "'");
+            if (shadows) throw error(errc::conflict, "alias '" + a.alias + "' would shadow an index of the same name");
+            c.exec("INSERT INTO {s}.aliases(alias, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                   detail::pg_params().text(a.alias).text(a.index));
+            break;
+          }
+          case alias_action::kind::remove: {
+            std::uint64_t removed = 0;
+            if (index_text && detail::pg_storable_text(a.alias))
+              removed = detail::pg_affected(c.exec("DELETE FROM {s}.aliases WHERE alias = $1 AND idx = $2",
+                                                   detail::pg_params().text(a.alias).text(a.index)));
+            if (removed == 0 && a.must_exist)
+              throw error(errc::conflict, "alias '" + a.alias + "' is not on index '" + a.index + "'");
+            break;
+          }
+          case alias_action::kind::remove_everywhere:
+            if (detail::pg_storable_text(a.alias))
+              c.exec("DELETE FROM {s}.aliases WHERE alias = $1", detail::pg_params().text(a.alias));
+            break;
+        }
+      }
+    });
+  }
+
+  /// Every name is checked before any index is deleted: a failure deletes nothing.
+  void delete_indices(std::span<const std::string> names) {
+    for (const auto& name : names) validate_index_name(name);
+    if (names.empty()) return;
+    std::vector<std::string_view> storable;
+    for (const auto& name : names)
+      if (detail::pg_storable_text(name)) storable.push_back(name);
+    write("deleting indices", false, [&](detail::pg_connection& c) {
+      lock_names(c);
+      // Row locks first: a bulk write holding its index's row finishes before the documents go, and
+      // none starts after.
+      auto present = c.exec("SELECT name FROM {s}.indices WHERE name = ANY ($1::text[]) ORDER BY name FOR UPDATE",
+                            detail::pg_params().text_array(storable));
+      std::set<std::string, std::less<>> existing;
+      for (int row = 0; row < detail::pg_rows(present); ++row) existing.insert(detail::pg_text(present, row, 0));
+      auto carried = c.exec("SELECT idx, min(alias) FROM {s}.aliases WHERE idx = ANY ($1::text[]) GROUP BY idx",
+                            detail::pg_params().text_array(storable));
+      std::map<std::string, std::string, std::less<>> alias_of;
+      for (int row = 0; row < detail::pg_rows(carried); ++row)
+        alias_of.emplace(detail::pg_text(carried, row, 0), detail::pg_text(carried, row, 1));
+      for (const auto& name : names) {
+        if (!existing.contains(name)) throw error(errc::not_found, "cannot delete index '" + name + "': no such index");
+        if (auto it = alias_of.find(name); it != alias_of.end())
+          throw error(errc::conflict, "refusing to delete index '" + name + "': it carries alias '" + it->second + "'");
+      }
+      c.exec("DELETE FROM {s}.documents WHERE idx = ANY ($1::text[])", detail::pg_params().text_array(storable));
+      c.exec("DELETE FROM {s}.indices WHERE name = ANY ($1::text[])", detail::pg_params().text_array(storable));
+    });
+  }
+
+  /// Catalogue search: documents of `index` whose title, summary or description hold the words of `text`
+  /// (web-search syntax: words are ANDed, "quoted phrases", `or`, -excluded; case-insensitive, no
+  /// stemming), best ranked first, ties by id; at most `limit`. Served by the documents_search GIN index.
+  [[nodiscard]] std::vector<stored_document> search(std::string_view index, std::string_view text, std::size_t limit) const {
+    if (limit == 0) throw error(errc::invalid_config, "search limit must be positive");
+    if (!detail::pg_storable_text(text)) throw error(errc::invalid_config, "search text is not valid UTF-8 text");
+    const auto capped = std::min<std::size_t>(limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()));
+    const std::string tsv(detail::postgres_search_vector);
+    const std::string statement =
+      "SELECT i.found, d.id, d.json FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
+      "LEFT JOIN LATERAL (SELECT id, json, ts_rank(" + tsv + ", q) AS rank FROM {s}.documents, "
+      "websearch_to_tsquery('simple'::regconfig, $2) q WHERE i.found AND idx = $1 AND " + tsv + " @@ q "
+      "ORDER BY rank DESC, id LIMIT $3) d ON true ORDER BY d.rank DESC, d.id";
+    return read("searching documents", [&](detail::pg_connection& c) {
+      if (!detail::pg_storable_text(index)) missing(index);
+      auto r = c.exec(statement, detail::pg_params().text(index).text(text).int8(static_cast<std::int64_t>(capped)));
+      if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+      std::vector<stored_document> out;
+      for (int row = 0; row < detail::pg_rows(r); ++row)
+        if (!detail::pg_null(r, row, 1)) out.push_back({detail::pg_text(r, row, 1), detail::pg_text(r, row, 2)});
+      return out;
+    });
+  }
+
+  /// The server process of this instance's connection (pg_stat_activity.pid), 0 when not connected.
+  [[nodiscard]] int backend_pid() const {
+    auto& c = conn();
+    std::lock_guard lock(c.mutex());
+    return c.backend_pid();
+  }
+
+ private:
+  // PostgreSQL's largest field is 1 GB; the margin leaves room for the row around it.
+  static constexpr std::size_t max_document_bytes = (std::size_t{1} << 30) - (std::size_t{1} << 20);
+  // Bytes of documents per INSERT statement with the array_insert method.
+  static constexpr std::size_t insert_batch_bytes = std::size_t{32} << 20;
+
+  detail::pg_connection& conn() const {
+    if (!conn_) throw error(errc::store_unavailable, "postgres_index used after it was moved from");
+    return *conn_;
+  }
+
+  template <class F>
+  auto write(std::string_view what, bool idempotent, F&& f) -> decltype(f(std::declval<detail::pg_connection&>())) {
+    auto& c = conn();
+    std::lock_guard lock(c.mutex());
+    return c.transact(detail::pg_txn::write, idempotent, what, [&] { return f(c); });
+  }
+
+  template <class F>
+  auto read(std::string_view what, F&& f) const -> decltype(f(std::declval<detail::pg_connection&>())) {
+    auto& c = conn();
+    std::lock_guard lock(c.mutex());
+    return c.transact(detail::pg_txn::none, true, what, [&] { return f(c); });
+  }
+
+  [[noreturn]] static void missing(std::string_view index) {
+    throw error(errc::not_found, "no such index '" + std::string(index) + "'");
+  }
+
+  static void require_storable(std::string_view name, std::string_view kind) {
+    if (!detail::pg_storable_text(name))
+      throw error(errc::invalid_name, std::string(kind) + " name '" + std::string(name) +
+                                        "' is not valid UTF-8, which a PostgreSQL store cannot hold");
+  }
+
+  /// The lock every name-changing write takes first: they run one at a time, readers never wait.
+  static void lock_names(detail::pg_connection& c) { c.exec_simple("LOCK TABLE {s}.aliases IN SHARE ROW EXCLUSIVE MODE"); }
+
+  static void lock_index_for_write(detail::pg_connection& c, std::string_view index) {
+    if (!detail::pg_storable_text(index)) missing(index);
+    auto r = c.exec("SELECT 1 FROM {s}.indices WHERE name = $1 FOR KEY SHARE", detail::pg_params().text(index));
+    if (detail::pg_rows(r) == 0) missing(index);
+  }
+
+  /// Errors that blame one document rather than the store: data exceptions (bad JSON, a NUL byte, an
+  /// unsupported escape) and limits (a tsvector or index row too large).
+  [[nodiscard]] static bool item_error(std::string_view sqlstate) {
+    return sqlstate.starts_with("22") || sqlstate.starts_with("54");
+  }
+
+  static void copy_rows(detail::pg_connection& c, std::string_view index, std::span<const stored_document> docs,
+                        std::span<const std::size_t> rows) {
+    try {
+      // Binary COPY: every field is a length and raw bytes, so nothing is escaped.
+      c.copy_in("COPY pg_temp.tributary_load (id, json) FROM STDIN (FORMAT binary)", [&](std::string& buffer, auto&& send) {
+        buffer.append("PGCOPY\n\xff\r\n\0", 11);
+        detail::pg_put_u32(buffer, 0);  // flags
+        detail::pg_put_u32(buffer, 0);  // header extension length
+        for (const auto i : rows) {
+          const auto& d = docs[i];
+          detail::pg_put_u16(buffer, 2);
+          detail::pg_put_u32(buffer, static_cast<std::uint32_t>(d.id.size()));
+          buffer.append(d.id);
+          detail::pg_put_u32(buffer, static_cast<std::uint32_t>(d.json.size()));
+          if (d.json.size() >= (std::size_t{1} << 16)) send(d.json);  // a large document goes out uncopied
+          else buffer.append(d.json);
+          if (buffer.size() >= (std::size_t{1} << 20)) send({});
+        }
+        detail::pg_put_u16(buffer, 0xFFFF);  // trailer
+      });
+      c.exec("INSERT INTO {s}.documents(idx, id, json) SELECT $1, id, json FROM pg_temp.tributary_load "
+             "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json",
+             detail::pg_params().text(index));
+    } catch (const detail::pg_server_error& e) {
+      if (item_error(e.sqlstate)) throw detail::pg_bad_item{};
+      throw;
+    }
+  }
+
+  static void insert_rows(detail::pg_connection& c, std::string_view index, std::span<const stored_document> docs,
+                          std::span<const std::size_t> rows) {
+    std::vector<std::string_view> ids, jsons;
+    std::size_t bytes = 0;
+    auto send = [&] {
+      if (ids.empty()) return;
+      try {
+        c.exec("INSERT INTO {s}.documents(idx, id, json) SELECT $1, d.id, d.json FROM unnest($2::text[], $3::text[]) "
+               "AS d(id, json) ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json",
+               detail::pg_params().text(index).text_array(ids).text_array(jsons));
+      } catch (const detail::pg_server_error& e) {
+        if (item_error(e.sqlstate)) throw detail::pg_bad_item{};
+        throw;
+      }
+      ids.clear();
+      jsons.clear();
+      bytes = 0;
+    };
+    for (const auto i : rows) {
+      if (bytes > 0 && bytes + docs[i].json.size() > insert_batch_bytes) send();
+      ids.push_back(docs[i].id);
+      jsons.push_back(docs[i].json);
+      bytes += docs[i].id.size() + docs[i].json.size();
+    }
+    send();
+  }
+
+  std::unique_ptr<detail::pg_connection> conn_;
+};
+
+static_assert(index_backend<postgres_index>);
+
+}  // namespace tributary

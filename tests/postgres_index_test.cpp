@@ -1,0 +1,508 @@
+// postgres_index against a live PostgreSQL server: the index backend conformance suite (with both bulk
+// write methods), and what only a server store has: dropped connections, unreachable servers, URLs,
+// schemas, catalogue search, and processes racing on aliases.
+//
+// The server comes from TRIBUTARY_POSTGRES_URL (scripts/services start writes it to build/services/env;
+// scripts/test exports it). Without it every test here is skipped. Each test works in a schema of its
+// own, tributary_test_<pid>_<random>, dropped at the end, so parallel runs never meet.
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <tributary/index/postgres.hpp>
+
+#include "support/backend_conformance.hpp"
+
+namespace tributary::testing {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::optional<std::string> postgres_url() {
+  const char* url = std::getenv("TRIBUTARY_POSTGRES_URL");
+  if (url == nullptr || *url == '\0') return std::nullopt;
+  return std::string(url);
+}
+
+constexpr const char* no_server_message =
+  "TRIBUTARY_POSTGRES_URL is not set: start the test server with `scripts/services start`, then "
+  "`set -a; source build/services/env; set +a` (scripts/test does both)";
+
+/// Marks the running test skipped (from a fixture constructor too: GoogleTest then skips its body).
+void skip_without_server() { GTEST_SKIP() << no_server_message; }
+
+/// A fresh schema name for one test.
+std::string fresh_schema() {
+  std::random_device rd;
+  std::ostringstream name;
+  name << "tributary_test_" << ::getpid() << "_" << std::hex << rd() << rd();
+  return name.str();
+}
+
+/// A plain libpq connection, to look at and poke the server behind postgres_index's back.
+class raw_connection {
+ public:
+  explicit raw_connection(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
+    if (PQstatus(conn_) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(conn_));
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  }
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+  ~raw_connection() { PQfinish(conn_); }
+
+  /// Every row of the first column, with parameters as text.
+  std::vector<std::string> column(const std::string& sql, std::vector<std::string> params = {}) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p.c_str());
+    PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                               nullptr, 0);
+    const auto status = PQresultStatus(r);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      std::string message = PQresultErrorMessage(r);
+      PQclear(r);
+      throw std::runtime_error(sql + ": " + message);
+    }
+    std::vector<std::string> out;
+    for (int i = 0; i < PQntuples(r); ++i) out.emplace_back(PQgetvalue(r, i, 0));
+    PQclear(r);
+    return out;
+  }
+  std::string value(const std::string& sql, std::vector<std::string> params = {}) {
+    auto rows = column(sql, std::move(params));
+    return rows.empty() ? std::string() : rows.front();
+  }
+  void exec(const std::string& sql) { (void)column(sql); }
+
+ private:
+  PGconn* conn_;
+};
+
+/// A schema of this test's own, dropped (with everything in it) on destruction.
+class scratch_schema {
+ public:
+  explicit scratch_schema(std::string url) : url_(std::move(url)), name_(fresh_schema()) {}
+  scratch_schema(const scratch_schema&) = delete;
+  scratch_schema& operator=(const scratch_schema&) = delete;
+  ~scratch_schema() {
+    try {
+      raw_connection(url_).exec("DROP SCHEMA IF EXISTS \"" + name_ + "\" CASCADE");
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "could not drop schema " << name_ << ": " << e.what();
+    }
+  }
+  [[nodiscard]] const std::string& name() const { return name_; }
+  [[nodiscard]] const std::string& url() const { return url_; }
+
+  [[nodiscard]] postgres_options options(postgres_bulk_method method = postgres_bulk_method::copy) const {
+    postgres_options o;
+    o.schema = name_;
+    o.application_name = name_;  // finds this test's connections in pg_stat_activity
+    o.bulk_method = method;
+    return o;
+  }
+
+ private:
+  std::string url_;
+  std::string name_;
+};
+
+template <postgres_bulk_method Method>
+struct postgres_factory {
+  using backend = postgres_index;
+  std::optional<scratch_schema> schema_ = postgres_url() ? std::optional<scratch_schema>(std::in_place, *postgres_url())
+                                                         : std::nullopt;
+  std::shared_ptr<postgres_index> open() {
+    if (!schema_) {
+      skip_without_server();
+      return nullptr;
+    }
+    return std::make_shared<postgres_index>(schema_->url(), schema_->options(Method));  // a new connection
+  }
+};
+
+using postgres_copy_factory = postgres_factory<postgres_bulk_method::copy>;
+using postgres_array_factory = postgres_factory<postgres_bulk_method::array_insert>;
+
+}  // namespace
+
+INSTANTIATE_TYPED_TEST_SUITE_P(PostgresCopy, IndexConformance, ::testing::Types<postgres_copy_factory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(PostgresArrayInsert, IndexConformance, ::testing::Types<postgres_array_factory>);
+
+namespace {
+
+/// The error `f` threw; fails the test when it threw none.
+template <class F>
+error thrown_by(F&& f) {
+  try {
+    f();
+  } catch (const error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no tributary::error was thrown";
+  return error(errc::invalid_config, "<nothing thrown>");
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+/// `url` with its database replaced through a query parameter (libpq applies those after the path).
+std::string with_database(const std::string& url, const std::string& db) {
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "dbname=" + db;
+}
+
+/// A loopback port nothing listens on: bound, then closed.
+int closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error("cannot find a free port");
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class PostgresIndex : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!url_) GTEST_SKIP() << no_server_message;
+    schema_.emplace(*url_);
+  }
+  void TearDown() override { schema_.reset(); }
+
+  [[nodiscard]] postgres_index open(postgres_bulk_method method = postgres_bulk_method::copy) const {
+    return postgres_index(*url_, schema_->options(method));
+  }
+
+  /// Waits until backend `pid` has left pg_stat_activity; false if it is still there after 5 s.
+  bool wait_until_gone(raw_connection& raw, int pid) {
+    for (int i = 0; i < 500; ++i) {
+      if (raw.value("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", {std::to_string(pid)}) == "0") return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  std::optional<std::string> url_ = postgres_url();
+  std::optional<scratch_schema> schema_;
+};
+
+TEST_F(PostgresIndex, ReadsAndWritesReconnectAfterTheBackendIsTerminated) {
+  auto store = open();
+  store.create_index("blue");
+  const std::vector<stored_document> docs{{"a", R"({"n":1})"}, {"b", R"({"n":2})"}};
+  ASSERT_TRUE(store.bulk_write("blue", docs).ok());
+  const std::vector<alias_action> add{alias_action::add("blue", "live")};
+  store.update_aliases(add);
+  raw_connection raw(schema_->url());
+
+  // Each kind of operation meets a connection that the server closed while it was idle.
+  auto drop = [&]() -> int {
+    const int pid = store.backend_pid();
+    if (pid == 0) throw std::runtime_error("the store has no connection to drop");
+    if (raw.value("SELECT pg_terminate_backend($1)", {std::to_string(pid)}) != "t")
+      throw std::runtime_error("pg_terminate_backend refused");
+    if (!wait_until_gone(raw, pid)) throw std::runtime_error("the terminated backend did not go away");
+    return pid;
+  };
+  int old_pid = drop();
+  const std::vector<std::string> ids{"b", "a"};
+  const auto got = store.get("blue", ids);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], std::optional<std::string>(R"({"n":2})"));
+  EXPECT_EQ(got[1], std::optional<std::string>(R"({"n":1})"));
+  EXPECT_NE(store.backend_pid(), old_pid);  // a new server process
+
+  old_pid = drop();
+  EXPECT_EQ(store.scan("blue", "", 10).documents, docs);
+  EXPECT_NE(store.backend_pid(), old_pid);
+  drop();
+  EXPECT_EQ(store.alias_targets("live"), names({"blue"}));
+  drop();
+  EXPECT_EQ(store.list_indices(""), names({"blue"}));
+  drop();
+  EXPECT_EQ(store.aliases(), (std::vector<alias_entry>{{"live", "blue"}}));
+
+  // A write that found the connection gone before it committed anything runs again, once.
+  drop();
+  const std::vector<stored_document> more{{"c", R"({"n":3})"}};
+  EXPECT_TRUE(store.bulk_write("blue", more).ok());
+  drop();
+  store.create_index("green");
+  drop();
+  const std::vector<alias_action> flip{alias_action::remove("blue", "live", true), alias_action::add("green", "live")};
+  store.update_aliases(flip);
+  EXPECT_EQ(store.alias_targets("live"), names({"green"}));
+  EXPECT_EQ(store.scan("blue", "", 10).documents.size(), 3u);
+  // Exactly one connection of this store is left on the server.
+  EXPECT_EQ(raw.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", {schema_->name()}), "1");
+}
+
+TEST_F(PostgresIndex, UnreachableServerIsStoreUnavailableAtOnceWithoutThePassword) {
+  const int port = closed_port();
+  const std::string url = "postgres://tributary:sekrit-pw@127.0.0.1:" + std::to_string(port) + "/tributary";
+  const auto start = std::chrono::steady_clock::now();
+  const auto e = thrown_by([&] { (void)postgres_index::open_url(url, schema_->options()); });
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_LT(took, 2s);  // refused, not timed out
+  EXPECT_TRUE(contains(e.what(), "postgres://tributary@127.0.0.1:" + std::to_string(port) + "/tributary")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "Connection refused")) << e.what();
+  EXPECT_FALSE(contains(e.what(), "sekrit")) << e.what();
+}
+
+TEST_F(PostgresIndex, UnknownDatabaseIsStoreUnavailableWithTheServersMessage) {
+  const std::string db = "tributary_no_such_db_" + std::to_string(::getpid());
+  const auto e = thrown_by([&] { postgres_index store(with_database(*url_, db), schema_->options()); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(e.what(), "database \"" + db + "\" does not exist")) << e.what();
+}
+
+TEST_F(PostgresIndex, MalformedAndForeignUrlsAndBadSchemasAreInvalidConfig) {
+  for (const std::string url : {"", "mysql://localhost/db", "sqlite:///tmp/x.db", "http://localhost:9200", "postgres:/x"}) {
+    const auto e = thrown_by([&] { (void)postgres_index::open_url(url); });
+    EXPECT_EQ(e.code(), errc::invalid_config) << url;
+  }
+  const auto e = thrown_by([&] { (void)postgres_index::open_url("postgresql://me:hunter2@[::1/db"); });
+  EXPECT_EQ(e.code(), errc::invalid_config);
+  EXPECT_FALSE(contains(e.what(), "hunter2")) << e.what();
+  EXPECT_TRUE(postgres_index::is_postgres_url("PostgreSQL://h/db"));
+  EXPECT_TRUE(postgres_index::is_postgres_url("postgres://h/db"));
+  EXPECT_FALSE(postgres_index::is_postgres_url("postgresx://h/db"));
+
+  for (const std::string& schema : std::vector<std::string>{"", "Upper", "a-b", "pg_catalog", "1abc",
+                                                             "x;drop schema public", "a\"b", std::string(64, 'a')}) {
+    auto options = schema_->options();
+    options.schema = schema;
+    const auto bad = thrown_by([&] { postgres_index store(*url_, options); });
+    EXPECT_EQ(bad.code(), errc::invalid_config) << schema;
+  }
+  postgres_index fine(*url_, schema_->options());  // the schema of this test is a valid name
+  EXPECT_TRUE(fine.list_indices("").empty());
+}
+
+TEST_F(PostgresIndex, SchemaOfAnotherApplicationOrNewerVersionIsRefused) {
+  raw_connection raw(schema_->url());
+  raw.exec("CREATE SCHEMA \"" + schema_->name() + "\"");
+  raw.exec("CREATE TABLE \"" + schema_->name() + "\".accounts (id int PRIMARY KEY)");
+  auto e = thrown_by([&] { (void)open(); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(e.what(), "another application")) << e.what();
+
+  raw.exec("DROP TABLE \"" + schema_->name() + "\".accounts");
+  { auto store = open(); }  // an empty schema is taken
+  raw.exec("UPDATE \"" + schema_->name() + "\".meta SET value = '7' WHERE key = 'schema_version'");
+  e = thrown_by([&] { (void)open(); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(e.what(), "schema version 7")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "newer")) << e.what();
+}
+
+TEST_F(PostgresIndex, DocumentsTheServerRefusesAreReportedItemByItem) {
+  for (const auto method : {postgres_bulk_method::copy, postgres_bulk_method::array_insert}) {
+    auto store = open(method);
+    const std::string index = method == postgres_bulk_method::copy ? "copy" : "array";
+    store.create_index(index);
+    const std::string spaced = "{ \"n\" : 1,\n  \"list\":[ ] }";  // JSONB would normalise this text
+    const std::vector<stored_document> docs{{"a", spaced},
+                                            {"b", "{not json"},
+                                            {"c", R"({"x":"\u0000"})"},  // JSONB holds no NUL character
+                                            {"d", "[1,2]"},
+                                            {"e", std::string("{\"x\":\"a\0b\"}", 12)},
+                                            {"\xff", "{}"},
+                                            {"f", "5"}};
+    const auto result = store.bulk_write(index, docs);
+    EXPECT_EQ(result.written, 3u) << index;
+    ASSERT_EQ(result.failures.size(), 4u) << index;
+    EXPECT_EQ(result.failures[0].position, 1u);
+    EXPECT_EQ(result.failures[0].id, "b");
+    EXPECT_TRUE(contains(result.failures[0].reason, "json")) << result.failures[0].reason;
+    EXPECT_EQ(result.failures[1].position, 2u);
+    EXPECT_EQ(result.failures[2].position, 4u);
+    EXPECT_EQ(result.failures[3].position, 5u);
+    for (const auto& f : result.failures) EXPECT_FALSE(f.retryable);
+    const std::vector<stored_document> stored{{"a", spaced}, {"d", "[1,2]"}, {"f", "5"}};
+    EXPECT_EQ(store.scan(index, "", 10).documents, stored) << index;
+  }
+}
+
+TEST_F(PostgresIndex, NamesAndIdsCompareAsBytes) {
+  auto store = open();
+  for (const char* n : {"\xc3\xa9t\xc3\xa9", "e", "\xe2\x82\xac"}) store.create_index(n);
+  EXPECT_EQ(store.list_indices("\xc3"), names({"\xc3\xa9t\xc3\xa9"}));  // a prefix that ends inside a character
+  EXPECT_EQ(store.list_indices(""), names({"e", "\xc3\xa9t\xc3\xa9", "\xe2\x82\xac"}));
+  EXPECT_EQ(thrown_by([&] { store.create_index("\xff"); }).code(), errc::invalid_name);
+  EXPECT_FALSE(store.index_exists("\xff"));
+  EXPECT_EQ(thrown_by([&] { (void)store.scan("\xff", "", 1); }).code(), errc::not_found);
+
+  const std::vector<stored_document> docs{{"a", "{}"}, {"\xc3\xa9", "{}"}, {"z", "{}"}};
+  ASSERT_TRUE(store.bulk_write("e", docs).ok());
+  // Resuming after ids that cannot be stored still follows byte order.
+  auto page = store.scan("e", "\xc3", 10);
+  ASSERT_EQ(page.documents.size(), 1u);
+  EXPECT_EQ(page.documents[0].id, "\xc3\xa9");
+  page = store.scan("e", std::string("a\0", 2), 10);
+  ASSERT_EQ(page.documents.size(), 2u);
+  EXPECT_EQ(page.documents[0].id, "z");
+  EXPECT_EQ(store.get("e", names({"\xff", "a"})), (std::vector<std::optional<std::string>>{std::nullopt, "{}"}));
+}
+
+TEST_F(PostgresIndex, SearchFindsDocumentsByTitleWords) {
+  auto store = open();
+  store.create_index("catalogue");
+  store.create_index("other");
+  const std::vector<stored_document> docs{
+    {"s1", R"({"id":"s1","title":"Vehicle Registry","description":"Cars and their owners"})"},
+    {"s2", R"({"id":"s2","title":"Population register","summary":"persons","description":"Who lives where"})"},
+    {"s3", R"({"id":"s3","title":"Vehicle inspections","description":"Vehicle roadworthiness; vehicle history"})"},
+    {"s4", R"({"id":"s4","title":"Tax","description":"Vehicle tax is not here"})"},
+    {"s5", "[1,2,3]"},
+    {"s6", "\"just text\""},
+  };
+  ASSERT_TRUE(store.bulk_write("catalogue", docs).ok());
+  const std::vector<stored_document> elsewhere{{"x1", R"({"title":"Vehicle elsewhere"})"}};
+  ASSERT_TRUE(store.bulk_write("other", elsewhere).ok());
+
+  auto ids = [](const std::vector<stored_document>& found) {
+    std::vector<std::string> out;
+    for (const auto& d : found) out.push_back(d.id);
+    return out;
+  };
+  const auto vehicle = store.search("catalogue", "VEHICLE", 10);
+  EXPECT_EQ(ids(vehicle), names({"s3", "s1", "s4"}));  // s3 says it three times
+  EXPECT_EQ(vehicle[1].json, docs[0].json);
+  EXPECT_EQ(ids(store.search("catalogue", "vehicle registry", 10)), names({"s1"}));  // words are ANDed
+  EXPECT_EQ(ids(store.search("catalogue", "persons", 10)), names({"s2"}));           // the summary counts
+  auto excluded = ids(store.search("catalogue", "vehicle -tax", 10));
+  std::sort(excluded.begin(), excluded.end());  // ts_rank orders queries with negation its own way
+  EXPECT_EQ(excluded, names({"s1", "s3"}));
+  EXPECT_EQ(ids(store.search("catalogue", "vehicle", 1)), names({"s3"}));
+  EXPECT_TRUE(store.search("catalogue", "nothing-like-this", 10).empty());
+  EXPECT_TRUE(store.search("catalogue", "", 10).empty());
+  EXPECT_EQ(ids(store.search("other", "vehicle", 10)), names({"x1"}));
+  EXPECT_EQ(thrown_by([&] { (void)store.search("missing", "vehicle", 10); }).code(), errc::not_found);
+  EXPECT_EQ(thrown_by([&] { (void)store.search("catalogue", "vehicle", 0); }).code(), errc::invalid_config);
+
+  // The GIN index serves the search expression as postgres_index writes it.
+  raw_connection raw(schema_->url());
+  raw.exec("SET enable_seqscan = off");
+  const auto plan = raw.column("EXPLAIN SELECT id FROM \"" + schema_->name() + "\".documents WHERE " +
+                               std::string(detail::postgres_search_vector) +
+                               " @@ websearch_to_tsquery('simple'::regconfig, 'vehicle')");
+  std::string text;
+  for (const auto& line : plan) text += line + "\n";
+  EXPECT_TRUE(contains(text, "documents_search")) << text;
+}
+
+/// Forks a child that runs `body` with its own connection and exits 0, or 1 printing what it threw.
+pid_t fork_child(const std::function<void()>& body) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  int code = 0;
+  try {
+    body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "child %d: %s\n", static_cast<int>(::getpid()), e.what());
+    code = 1;
+  }
+  std::fflush(stderr);
+  ::_exit(code);  // no destructors: the parent's objects are not the child's to close
+}
+
+TEST_F(PostgresIndex, AliasFlipsInOtherProcessesNeverShowZeroOrTwoTargets) {
+  {
+    auto setup = open();
+    for (const char* n : {"a0", "a1", "b0", "b1"}) setup.create_index(n);
+    const std::vector<alias_action> first{alias_action::add("a0", "live")};
+    setup.update_aliases(first);
+  }
+  // Two writers in two processes: one moves `live` with remove(must_exist)+add (and loses races with
+  // errc::conflict, which is fine), the other with remove_everywhere+add, which read committed without
+  // a lock would turn into two targets.
+  constexpr int flips = 150;
+  const auto url = *url_;
+  const auto options = schema_->options();
+  std::vector<pid_t> children;
+  children.push_back(fork_child([&] {
+    postgres_index own(url, options);
+    for (int i = 0; i < flips; ++i) {
+      const auto targets = own.alias_targets("live");
+      if (targets.size() != 1) throw std::runtime_error("child saw " + std::to_string(targets.size()) + " targets");
+      const std::string to = i % 2 == 0 ? "b0" : "b1";
+      const std::vector<alias_action> move{alias_action::remove(targets[0], "live", true), alias_action::add(to, "live")};
+      try {
+        own.update_aliases(move);
+      } catch (const error& e) {
+        if (e.code() != errc::conflict) throw;  // the other writer moved it first
+      }
+    }
+  }));
+  children.push_back(fork_child([&] {
+    postgres_index own(url, options);
+    for (int i = 0; i < flips; ++i) {
+      const std::vector<alias_action> move{alias_action::remove_everywhere("live"),
+                                           alias_action::add(i % 2 == 0 ? "a1" : "a0", "live")};
+      own.update_aliases(move);
+    }
+  }));
+
+  auto reader = open();
+  std::size_t reads = 0, violations = 0;
+  std::string first_violation;
+  std::set<std::string> seen;
+  std::vector<int> statuses;
+  auto running = children;
+  while (!running.empty()) {
+    const auto targets = reader.alias_targets("live");
+    std::size_t in_table = 0;
+    for (const auto& e : reader.aliases()) in_table += e.alias == "live";
+    ++reads;
+    if (targets.size() != 1 || in_table != 1) {
+      if (violations++ == 0)
+        first_violation = std::to_string(targets.size()) + " targets, " + std::to_string(in_table) + " table rows";
+    } else {
+      seen.insert(targets.front());
+    }
+    std::erase_if(running, [&](pid_t pid) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) != pid) return false;
+      statuses.push_back(status);
+      return true;
+    });
+  }
+  for (const int status : statuses) EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  EXPECT_EQ(violations, 0u) << "first seen: " << first_violation << " (of " << reads << " reads)";
+  EXPECT_GE(seen.size(), 3u) << "the reader should have seen the alias move between the writers' targets";
+  EXPECT_EQ(reader.alias_targets("live").size(), 1u);
+}
+
+TEST_F(PostgresIndex, MovedStoreKeepsWorking) {
+  auto first = open();
+  first.create_index("blue");
+  postgres_index second(std::move(first));
+  EXPECT_TRUE(second.index_exists("blue"));
+  EXPECT_EQ(thrown_by([&] { (void)first.index_exists("blue"); }).code(), errc::store_unavailable);  // NOLINT
+  EXPECT_EQ(second.schema(), schema_->name());
+  EXPECT_TRUE(contains(second.description(), "postgres://")) << second.description();
+}
+
+}  // namespace
+}  // namespace tributary::testing

@@ -13,19 +13,19 @@
 namespace tributary {
 
 namespace detail {
-inline void append_field(std::string& out, std::string_view key, std::string_view value) {
+/// `prefix` is the literal text before the value, e.g. `,"title":"`: one append for the punctuation
+/// and the key together.
+inline void append_field(std::string& out, std::string_view prefix, std::string_view value) {
+  out.append(prefix);
+  append_escaped(out, value);
   out += '"';
-  out += key;
-  out += "\":";
-  append_quoted(out, value);
 }
-inline void append_array(std::string& out, std::string_view key, const std::vector<std::string>& values) {
-  out += '"';
-  out += key;
-  out += "\":[";
+inline void append_array(std::string& out, std::string_view prefix, const std::vector<std::string>& values) {
+  out.append(prefix);
   for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    append_quoted(out, values[i]);
+    out.append(i ? ",\"" : "\"", i ? 2 : 1);
+    append_escaped(out, values[i]);
+    out += '"';
   }
   out += ']';
 }
@@ -34,51 +34,46 @@ inline void append_array(std::string& out, std::string_view key, const std::vect
 /// Appends the JSON of `s` to `out`.
 inline void append_json(std::string& out, const service& s) {
   using detail::append_array, detail::append_field;
-  out += '{';
-  append_field(out, "id", s.id), out += ',';
-  append_field(out, "title", s.title), out += ',';
-  append_field(out, "summary", s.summary), out += ',';
-  append_field(out, "description", s.description), out += ',';
-  append_field(out, "owner", s.owner), out += ',';
-  append_array(out, "type", s.type), out += ',';
-  append_array(out, "pricing", s.pricing), out += ',';
-  append_array(out, "data", s.data), out += ',';
-  append_array(out, "access", s.access), out += ',';
-  out += "\"environments\":[";
+  append_field(out, R"({"id":")", s.id);
+  append_field(out, R"(,"title":")", s.title);
+  append_field(out, R"(,"summary":")", s.summary);
+  append_field(out, R"(,"description":")", s.description);
+  append_field(out, R"(,"owner":")", s.owner);
+  append_array(out, R"(,"type":[)", s.type);
+  append_array(out, R"(,"pricing":[)", s.pricing);
+  append_array(out, R"(,"data":[)", s.data);
+  append_array(out, R"(,"access":[)", s.access);
+  out.append(R"(,"environments":[)");
   for (std::size_t i = 0; i < s.environments.size(); ++i) {
     const auto& e = s.environments[i];
-    if (i) out += ',';
-    out += '{';
-    append_field(out, "environment", e.environment), out += ',';
-    append_field(out, "owner", e.owner), out += ',';
-    append_array(out, "access", e.access), out += ',';
-    if (e.stale) out += "\"stale\":true,";
-    out += "\"details\":[";
+    append_field(out, i ? R"(,{"environment":")" : R"({"environment":")", e.environment);
+    append_field(out, R"(,"owner":")", e.owner);
+    append_array(out, R"(,"access":[)", e.access);
+    if (e.stale) out.append(R"(,"stale":true)");
+    out.append(R"(,"details":[)");
     for (std::size_t j = 0; j < e.details.size(); ++j) {
       const auto& d = e.details[j];
-      if (j) out += ',';
-      out += '{';
-      append_field(out, "version", d.version), out += ',';
-      append_field(out, "title", d.title), out += ',';
-      append_field(out, "summary", d.summary), out += ',';
-      append_field(out, "description", d.description), out += ',';
-      append_field(out, "type", d.type), out += ',';
-      append_array(out, "pricing", d.pricing), out += ',';
-      append_array(out, "data", d.data), out += ',';
-      if (!d.links.empty()) out += "\"links\":", out += d.links, out += ',';
-      out += "\"openApiString\":\"", out += d.openapi.escaped(), out += "\",";
-      append_field(out, "collected", d.collected), out += ',';
-      out += "\"xroadIdentifier\":{";
-      append_field(out, "instance", d.xroad.instance), out += ',';
-      append_field(out, "memberClass", d.xroad.member_class), out += ',';
-      append_field(out, "memberCode", d.xroad.member_code), out += ',';
-      append_field(out, "subsystemCode", d.xroad.subsystem_code), out += ',';
-      append_field(out, "serviceCode", d.xroad.service_code);
-      out += "}}";
+      append_field(out, j ? R"(,{"version":")" : R"({"version":")", d.version);
+      append_field(out, R"(,"title":")", d.title);
+      append_field(out, R"(,"summary":")", d.summary);
+      append_field(out, R"(,"description":")", d.description);
+      append_field(out, R"(,"type":")", d.type);
+      append_array(out, R"(,"pricing":[)", d.pricing);
+      append_array(out, R"(,"data":[)", d.data);
+      if (!d.links.empty()) out.append(R"(,"links":)").append(d.links);
+      // Kept escaped since it was read: copied, never decoded and encoded again.
+      out.append(R"(,"openApiString":")").append(d.openapi.escaped()) += '"';
+      append_field(out, R"(,"collected":")", d.collected);
+      append_field(out, R"(,"xroadIdentifier":{"instance":")", d.xroad.instance);
+      append_field(out, R"(,"memberClass":")", d.xroad.member_class);
+      append_field(out, R"(,"memberCode":")", d.xroad.member_code);
+      append_field(out, R"(,"subsystemCode":")", d.xroad.subsystem_code);
+      append_field(out, R"(,"serviceCode":")", d.xroad.service_code);
+      out.append("}}");
     }
-    out += "]}";
+    out.append("]}");
   }
-  out += "]}";
+  out.append("]}");
 }
 
 [[nodiscard]] inline std::string to_json(const service& s) {

@@ -2,6 +2,7 @@
 // Minimal JSON text helpers: escaping into a buffer and unescaping a JSON string body.
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -9,15 +10,42 @@
 
 namespace tributary::detail {
 
+/// True when none of the 8 bytes in `w` needs escaping in a JSON string (control characters, '"'
+/// and '\\'). Bytes of UTF-8 sequences (0x80 and up) pass.
+[[nodiscard]] inline bool plain_json_word(std::uint64_t w) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+  const std::uint64_t control = (w - ones * 0x20) & ~w & high;  // some byte < 0x20
+  const std::uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+  const std::uint64_t quote = (q - ones) & ~q & high, backslash = (b - ones) & ~b & high;
+  return (control | quote | backslash) == 0;
+}
+
+/// Position of the first character of `s` at or after `from` that needs escaping, or s.size().
+/// Scans a word at a time: most text needs no escape at all.
+[[nodiscard]] inline std::size_t find_escape(std::string_view s, std::size_t from) noexcept {
+  std::size_t i = from;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (!plain_json_word(w)) break;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '"' || c == '\\') return i;
+  }
+  return s.size();
+}
+
 /// Appends `s` to `out` as the body of a JSON string (no quotes), escaping what JSON requires.
 inline void append_escaped(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   std::size_t run = 0;  // start of the current run of characters that need no escaping
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+  while (true) {
+    const std::size_t i = find_escape(s, run);
     out.append(s.data() + run, i - run);
+    if (i == s.size()) return;
     run = i + 1;
+    const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -26,13 +54,12 @@ inline void append_escaped(std::string& out, std::string_view s) {
       case '\t': out += "\\t"; break;
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out += hex[c >> 4];
-        out += hex[c & 0xF];
+      default: {
+        const char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
+        out.append(u, 6);
+      }
     }
   }
-  out.append(s.data() + run, s.size() - run);
 }
 
 inline void append_quoted(std::string& out, std::string_view s) {

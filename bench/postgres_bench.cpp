@@ -1,0 +1,223 @@
+// postgres_index bulk-write throughput next to a plain COPY of the same rows, measured in one run.
+//
+//   TRIBUTARY_POSTGRES_URL=postgres://... postgres_bench [google benchmark flags]
+//
+// Every iteration writes one generated catalogue's local documents (bench/catalogue_generator.hpp) into
+// empty tables: postgres_index gets a fresh schema (its tables, primary keys, the JSONB column and the
+// search index), the baseline a fresh table `plain(idx text, id text, json text)` without keys or
+// indexes that one binary COPY fills in one transaction. Schema and table setup are outside the timing.
+// After the suites, the ratios of postgres_index's items/s to the plain COPY's are printed.
+// Without TRIBUTARY_POSTGRES_URL the program says how to start the server and exits 0.
+
+#include <benchmark/benchmark.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include <tributary/index/postgres.hpp>
+
+#include "catalogue_generator.hpp"
+
+namespace {
+
+using namespace tributary;
+using namespace tributary::bench;
+
+std::string server_url() {
+  const char* url = std::getenv("TRIBUTARY_POSTGRES_URL");
+  return url != nullptr ? url : "";
+}
+
+const catalogue& catalogue_for(profile p, std::size_t services) {
+  static std::unique_ptr<catalogue> current;
+  if (!current || current->kind != p || current->services != services) {
+    current.reset();
+    current = std::make_unique<catalogue>(generate_catalogue(p, services));
+  }
+  return *current;
+}
+
+/// A plain libpq connection for the baseline and for cleaning up.
+class raw_connection {
+ public:
+  explicit raw_connection(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
+    if (PQstatus(conn_) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(conn_));
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  }
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+  ~raw_connection() { PQfinish(conn_); }
+
+  void exec(const std::string& sql) {
+    PGresult* r = PQexec(conn_, sql.c_str());
+    const auto status = PQresultStatus(r);
+    std::string message = PQresultErrorMessage(r);
+    PQclear(r);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw std::runtime_error(sql + ": " + message);
+  }
+
+  /// One binary COPY of (idx, id, json) rows into `table`, in one transaction.
+  void copy(const std::string& table, const std::string& idx, const std::vector<stored_document>& rows) {
+    exec("BEGIN");
+    PGresult* r = PQexec(conn_, ("COPY " + table + " (idx, id, json) FROM STDIN (FORMAT binary)").c_str());
+    const bool started = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    if (!started) throw std::runtime_error(PQerrorMessage(conn_));
+    std::string buffer("PGCOPY\n\xff\r\n\0", 11);
+    tributary::detail::pg_put_u32(buffer, 0);
+    tributary::detail::pg_put_u32(buffer, 0);
+    auto put = [&](std::string_view bytes) {
+      if (PQputCopyData(conn_, bytes.data(), static_cast<int>(bytes.size())) != 1)
+        throw std::runtime_error(PQerrorMessage(conn_));
+    };
+    for (const auto& d : rows) {
+      tributary::detail::pg_put_u16(buffer, 3);
+      for (const std::string* field : {&idx, &d.id, &d.json}) {
+        tributary::detail::pg_put_u32(buffer, static_cast<std::uint32_t>(field->size()));
+        buffer.append(*field);
+      }
+      if (buffer.size() >= (std::size_t{1} << 20)) {
+        put(buffer);
+        buffer.clear();
+      }
+    }
+    tributary::detail::pg_put_u16(buffer, 0xFFFF);
+    put(buffer);
+    if (PQputCopyEnd(conn_, nullptr) != 1) throw std::runtime_error(PQerrorMessage(conn_));
+    bool ok = true;
+    while (PGresult* done = PQgetResult(conn_)) {
+      ok = ok && PQresultStatus(done) == PGRES_COMMAND_OK;
+      PQclear(done);
+    }
+    if (!ok) throw std::runtime_error(PQerrorMessage(conn_));
+    exec("COMMIT");
+  }
+
+ private:
+  PGconn* conn_;
+};
+
+std::string fresh_name(std::string_view what) {
+  static std::mt19937_64 rng(std::random_device{}());
+  std::ostringstream name;
+  name << "tributary_bench_" << what << "_" << ::getpid() << "_" << std::hex << rng();
+  return name.str();
+}
+
+void set_counters(benchmark::State& state, const std::vector<stored_document>& rows) {
+  std::size_t bytes = 0;
+  for (const auto& d : rows) bytes += d.id.size() + d.json.size();
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * rows.size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+}
+
+void bm_postgres_index(benchmark::State& state, profile p, postgres_bulk_method method) {
+  const auto& c = catalogue_for(p, static_cast<std::size_t>(state.range(0)));
+  raw_connection admin(server_url());
+  for (auto _ : state) {
+    state.PauseTiming();
+    postgres_options options;
+    options.schema = fresh_name("index");
+    options.bulk_method = method;
+    {
+      postgres_index store(server_url(), options);
+      store.create_index("apicatalogue-dev20210219_121308620");
+      state.ResumeTiming();
+      const auto result = store.bulk_write("apicatalogue-dev20210219_121308620", c.local);
+      state.PauseTiming();
+      if (!result.ok() || result.written != c.local.size()) state.SkipWithError("bulk write failed");
+    }
+    admin.exec("DROP SCHEMA \"" + options.schema + "\" CASCADE");
+    state.ResumeTiming();
+  }
+  set_counters(state, c.local);
+}
+
+void bm_plain_copy(benchmark::State& state, profile p) {
+  const auto& c = catalogue_for(p, static_cast<std::size_t>(state.range(0)));
+  raw_connection admin(server_url());
+  raw_connection writer(server_url());
+  for (auto _ : state) {
+    state.PauseTiming();
+    const auto table = fresh_name("plain");
+    admin.exec("CREATE TABLE public." + table + " (idx text, id text, json text)");
+    state.ResumeTiming();
+    writer.copy("public." + table, "apicatalogue-dev20210219_121308620", c.local);
+    state.PauseTiming();
+    admin.exec("DROP TABLE public." + table);
+    state.ResumeTiming();
+  }
+  set_counters(state, c.local);
+}
+
+/// Prints the console report and keeps each benchmark's items/s for the ratios.
+class collecting_reporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& run : runs) {
+      if (run.error_occurred) continue;
+      if (auto it = run.counters.find("items_per_second"); it != run.counters.end())
+        items_per_second_[run.benchmark_name()] = it->second.value;
+    }
+  }
+  [[nodiscard]] const std::map<std::string, double>& items_per_second() const { return items_per_second_; }
+
+ private:
+  std::map<std::string, double> items_per_second_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (server_url().empty()) {
+    std::cout << "postgres_bench: TRIBUTARY_POSTGRES_URL is not set; start the server with `scripts/services start` "
+                 "and `set -a; source build/services/env; set +a`\n";
+    return 0;
+  }
+  const struct {
+    profile kind;
+    std::int64_t services;
+  } plans[] = {{profile::compact, 20000}, {profile::realistic, 2000}};
+  for (const auto& plan : plans) {
+    const std::string suffix = "/" + std::string(profile_name(plan.kind));
+    const auto p = plan.kind;
+    for (auto* b : {benchmark::RegisterBenchmark(("postgres_index_copy" + suffix).c_str(), bm_postgres_index, p,
+                                                 postgres_bulk_method::copy),
+                    benchmark::RegisterBenchmark(("postgres_index_array_insert" + suffix).c_str(), bm_postgres_index, p,
+                                                 postgres_bulk_method::array_insert),
+                    benchmark::RegisterBenchmark(("plain_copy" + suffix).c_str(), bm_plain_copy, p)})
+      b->Arg(plan.services)->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  collecting_reporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+
+  std::cout << "\nbulk_write items/s relative to a plain COPY of the same rows (same run):\n";
+  const auto& ips = reporter.items_per_second();
+  for (const auto& plan : plans) {
+    const std::string suffix = "/" + std::string(profile_name(plan.kind)) + "/" + std::to_string(plan.services) +
+                               "/real_time";
+    const auto plain = ips.find("plain_copy" + suffix);
+    if (plain == ips.end()) continue;
+    for (const char* method : {"postgres_index_copy", "postgres_index_array_insert"}) {
+      const auto mine = ips.find(method + suffix);
+      if (mine == ips.end()) continue;
+      std::printf("  %-28s %-10s %10.0f items/s vs plain COPY %10.0f items/s: %.2f\n", method,
+                  std::string(profile_name(plan.kind)).c_str(), mine->second, plain->second,
+                  mine->second / plain->second);
+    }
+  }
+  return 0;
+}

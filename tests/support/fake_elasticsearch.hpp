@@ -382,7 +382,9 @@ class fake_elasticsearch {
     if (is_alias(index))
       return error_response(400, "invalid_index_name_exception", "Invalid index name [" + index + "], already exists as alias",
                             {{"index_uuid", "_na_"}, {"index", index}});
-    if (!rec.body.empty()) (void)nlohmann::json::parse(rec.body);
+    if (!rec.body.empty()) {
+      [[maybe_unused]] const auto settings = nlohmann::json::parse(rec.body);  // a 400 when malformed
+    }
     indices_[index].create_body = rec.body.empty() ? "{}" : rec.body;
     return json_response(200, nlohmann::json{{"acknowledged", true}, {"shards_acknowledged", true}, {"index", index}});
   }

@@ -1004,8 +1004,8 @@ class elasticsearch_index {
       if (items.size() != sent.size())
         throw error(errc::store_unavailable, "elasticsearch: _bulk answered " + std::to_string(items.size()) +
                                                  " items for " + std::to_string(sent.size()) + " documents");
-      bool errors = false;
-      (void)doc["errors"].get(errors);
+      bool errors = true;  // absent: look at every item
+      if (doc["errors"].get(errors) != simdjson::SUCCESS) errors = true;
       std::size_t k = 0;
       for (simdjson::dom::element entry : items) {
         Item& it = sent[k++];

@@ -15,8 +15,8 @@
 #include <tributary/clock/manual.hpp>
 #include <tributary/index/memory.hpp>
 #include <tributary/index/sqlite.hpp>
-#include <tributary/index/elasticsearch.hpp>
 #include <tributary/index/postgres.hpp>
+#include <tributary/index/elasticsearch.hpp>
 #include <tributary/merge/environment_union.hpp>
 #include <tributary/merge/prefer_local.hpp>
 #include <tributary/wait/fixed_interval.hpp>

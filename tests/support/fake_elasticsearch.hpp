@@ -467,7 +467,9 @@ class fake_elasticsearch {
     const auto body = nlohmann::json::parse(rec.body);
     auto next = aliases_;
     for (const auto& entry : body.at("actions")) {
-      const auto& [verb, spec] = *entry.items().begin();
+      const auto first = entry.items().begin();
+      const std::string verb = first.key();
+      const nlohmann::json& spec = first.value();  // a reference, not a binding: clang 14 lambdas cannot capture bindings
       auto list = [&](const char* one, const char* many) {
         std::vector<std::string> out;
         if (spec.contains(one)) out.push_back(spec.at(one).get<std::string>());

@@ -4,14 +4,15 @@
 // (nlohmann for JSON, yaml-cpp for YAML), independently of xroad_source, and compared field by field
 // with what `apicatalogue` serves.
 //
-// Timing: nothing depends on one process being faster than another. To make an environment finish
+// Timing: no outcome depends on one process being faster than another. To make an environment finish
 // last, its simulator is stopped (SIGSTOP) while the three collectors start together: the kernel still
 // accepts its collector's connection, so that collector sits in listClients, before it has a worker,
 // until the other two have exited; then the simulator is continued. The only waits on the clock are
-// the ones the protocol itself defines (the stale bound in KilledCollector...), and every wait for a
+// the ones the protocol defines (the stale bound, in the killed-collector test), and every wait for a
 // process has a generous timeout.
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,18 +21,15 @@
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
-#include <utility>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
-
 #include <tributary/index/sqlite.hpp>
 #include <tributary/naming.hpp>
+#include <utility>
+#include <vector>
 
 #include "support/process.hpp"
 
@@ -155,7 +153,8 @@ std::optional<std::string> title_of_json_spec(const std::string& text) {
     return out;
   };
   const auto categories = strings("x-category"), pricing = strings("x-pricing");
-  if (!categories || !pricing || !all_allowed(*categories, allowed_categories) || !all_allowed(*pricing, allowed_pricing))
+  if (!categories || !pricing || !all_allowed(*categories, allowed_categories) ||
+      !all_allowed(*pricing, allowed_pricing))
     return std::nullopt;
   return info["title"].get<std::string>();
 }
@@ -232,8 +231,8 @@ expected_catalogue load_expected_catalogue() {
         const auto [base, version] = split_version(service_code);
         auto& entry = out[cls + '/' + canonical + '/' + subsystem + '/' + base][env.name];
         entry.owner = member.at("name");
-        entry.access = kind.ends_with("public") ? std::vector<std::string>{"apigw", "xroad"}
-                                                : std::vector<std::string>{"xroad"};
+        entry.access =
+            kind.ends_with("public") ? std::vector<std::string>{"apigw", "xroad"} : std::vector<std::string>{"xroad"};
         entry.versions.push_back({version, *title, text, instance, cls, code, subsystem, service_code});
       }
     }
@@ -263,7 +262,7 @@ std::set<std::string> environments_of(const expected_catalogue& c, const std::st
 // ---- what the store serves ------------------------------------------------------------------------
 
 struct served_catalogue {
-  std::string index;                    ///< what `apicatalogue` points to
+  std::string index;                      ///< what `apicatalogue` points to
   std::map<std::string, json> documents;  ///< by id
 };
 
@@ -375,7 +374,8 @@ std::string first_difference(const std::map<std::string, json>& a, const std::ma
   for (const auto& [id, doc] : a) {
     auto it = b.find(id);
     if (it == b.end()) return "'" + id + "' only in the first";
-    if (it->second != doc) return "'" + id + "' differs:\n" + doc.dump().substr(0, 2000) + "\n" + it->second.dump().substr(0, 2000);
+    if (it->second != doc)
+      return "'" + id + "' differs:\n" + doc.dump().substr(0, 2000) + "\n" + it->second.dump().substr(0, 2000);
   }
   for (const auto& [id, doc] : b)
     if (!a.contains(id)) return "'" + id + "' only in the second";
@@ -406,20 +406,22 @@ class XroadEndToEnd : public ::testing::Test {
   void TearDown() override {
     for (auto& [tag, sim] : simulators_) sim.process.terminate();
     simulators_.clear();
-    if (HasFailure()) std::cerr << "end-to-end files kept in " << dir_ << "\n";
-    else fs::remove_all(dir_);
+    if (HasFailure())
+      std::cerr << "end-to-end files kept in " << dir_ << "\n";
+    else
+      fs::remove_all(dir_);
   }
 
   /// Starts a simulator of `env`'s fixtures on an ephemeral port and waits until it listens.
   simulator& start_simulator(const std::string& tag, const std::string& env, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{TRIBUTARY_E2E_SIMULATOR, "--fixtures", (fixtures_dir / env).string(), "--port", "0",
-                                  "--threads", "16"};
+    std::vector<std::string> argv{
+        TRIBUTARY_E2E_SIMULATOR, "--fixtures", (fixtures_dir / env).string(), "--port", "0", "--threads", "16"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    auto process = child_process::spawn(argv, dir_ / ("simulator-" + tag + ".out"), dir_ / ("simulator-" + tag + ".err"));
+    auto process =
+        child_process::spawn(argv, dir_ / ("simulator-" + tag + ".out"), dir_ / ("simulator-" + tag + ".err"));
     const auto port = process.wait_for_output_line("listening on 127.0.0.1:", start_timeout);
     if (!port) throw std::runtime_error("the " + tag + " simulator did not start: " + process.errors());
-    auto [it, fresh] = simulators_.insert_or_assign(tag, simulator{std::move(process), "http://127.0.0.1:" + *port});
-    return it->second;
+    return simulators_.insert_or_assign(tag, simulator{std::move(process), "http://127.0.0.1:" + *port}).first->second;
   }
 
   static const environment_info& info_of(const std::string& env) {
@@ -432,15 +434,18 @@ class XroadEndToEnd : public ::testing::Test {
   child_process start_collector(const std::string& tag, const std::string& env, const std::string& sim_tag,
                                 std::vector<std::string> extra = {}) {
     const auto& e = info_of(env);
-    std::vector<std::string> argv{e.collector,
-                                  "--store", "sqlite://" + db_.string(),
-                                  "--xroad", simulators_.at(sim_tag).url,
-                                  "--client", e.instance + "/GOV/70000310/kmais-client",
-                                  "--member-codes", (fixtures_dir / "member-codes.json").string(),
-                                  "--poll-interval", "1",
-                                  // A stopped simulator holds its collector in listClients: never time it out.
-                                  "--timeout-ms", "300000",
-                                  "--report-json", report_path(tag).string()};
+    std::vector<std::string> argv{e.collector};
+    auto option = [&](std::string flag, std::string value) {
+      argv.push_back(std::move(flag));
+      argv.push_back(std::move(value));
+    };
+    option("--store", "sqlite://" + db_.string());
+    option("--xroad", simulators_.at(sim_tag).url);
+    option("--client", e.instance + "/GOV/70000310/kmais-client");
+    option("--member-codes", (fixtures_dir / "member-codes.json").string());
+    option("--poll-interval", "1");
+    option("--timeout-ms", "300000");  // a stopped simulator holds its collector in listClients: no timeout
+    option("--report-json", report_path(tag).string());
     argv.insert(argv.end(), extra.begin(), extra.end());
     return child_process::spawn(argv, dir_ / ("collector-" + tag + ".out"), dir_ / ("collector-" + tag + ".err"));
   }
@@ -454,8 +459,9 @@ class XroadEndToEnd : public ::testing::Test {
   static ::testing::AssertionResult finishes_ok(child_process& c, const std::string& what) {
     const auto status = c.wait_for(run_timeout);
     if (!status)
-      return ::testing::AssertionFailure() << what << " did not finish within " << run_timeout.count()
-                                           << " s; its log:\n" << tail(c.errors());
+      return ::testing::AssertionFailure()
+             << what << " did not finish within " << run_timeout.count() << " s; its log:\n"
+             << tail(c.errors());
     if (!status->success())
       return ::testing::AssertionFailure() << what << " " << status->describe() << "; its log:\n" << tail(c.errors());
     return ::testing::AssertionSuccess();
@@ -514,8 +520,10 @@ TEST_F(XroadEndToEnd, ThreeCollectorsMergeTheFixtureCatalogueWhicheverEnvironmen
     child_process last_collector;
     for (const auto& e : environments()) {
       auto c = start_collector(last.name + "-last-" + e.name, e.name, e.name);
-      if (e.name == last.name) last_collector = std::move(c);
-      else others.emplace_back(e.name, std::move(c));
+      if (e.name == last.name)
+        last_collector = std::move(c);
+      else
+        others.emplace_back(e.name, std::move(c));
     }
     for (auto& [env, c] : others) EXPECT_TRUE(finishes_ok(c, env + " collector"));
     EXPECT_TRUE(last_collector.running()) << "the held collector ended early: " << last_collector.errors();
@@ -534,8 +542,10 @@ TEST_F(XroadEndToEnd, ThreeCollectorsMergeTheFixtureCatalogueWhicheverEnvironmen
     for (const auto& p : r.at("peers")) EXPECT_EQ(p.value("outcome", ""), "copied") << p.dump();
 
     auto snapshot = without_collected(served.documents);
-    if (!first) first = std::move(snapshot);
-    else EXPECT_EQ(first_difference(*first, snapshot), "") << "the catalogue differs between rounds";
+    if (!first)
+      first = std::move(snapshot);
+    else
+      EXPECT_EQ(first_difference(*first, snapshot), "") << "the catalogue differs between rounds";
 
     // catalogue_query reads the same store and agrees.
     auto query = child_process::spawn({TRIBUTARY_E2E_CATALOGUE_QUERY, "--store", "sqlite://" + db_.string(), "summary"},
@@ -550,7 +560,8 @@ TEST_F(XroadEndToEnd, ThreeCollectorsMergeTheFixtureCatalogueWhicheverEnvironmen
       if (envs.size() > 1) ++in_several;
     }
     EXPECT_EQ(summary.value("catalogue", 0u), expected.size());
-    for (const auto& e : environments()) EXPECT_EQ(summary.at("by_environment").value(e.name, 0u), by_env[e.name]) << e.name;
+    for (const auto& e : environments())
+      EXPECT_EQ(summary.at("by_environment").value(e.name, 0u), by_env[e.name]) << e.name;
     EXPECT_EQ(summary.value("in_several", 0u), in_several);
     EXPECT_EQ(summary.value("activated_by", ""), last.name);
   }
@@ -579,9 +590,12 @@ TEST_F(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldUpIts
   std::string dead;
   for (auto until = std::chrono::steady_clock::now() + run_timeout; dead.empty();) {
     const auto working = store.alias_targets(staging.working_alias());
-    if (!working.empty()) dead = working.front();
-    else if (!doomed.running() || std::chrono::steady_clock::now() > until) break;
-    else std::this_thread::sleep_for(5ms);
+    if (!working.empty())
+      dead = working.front();
+    else if (!doomed.running() || std::chrono::steady_clock::now() > until)
+      break;
+    else
+      std::this_thread::sleep_for(5ms);
   }
   ASSERT_FALSE(dead.empty()) << "the staging collector never created its worker: " << doomed.errors();
   ASSERT_TRUE(doomed.signal(SIGKILL));
@@ -604,7 +618,8 @@ TEST_F(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldUpIts
   const std::vector<std::string> bounded{"--stale-after", "8", "--wait-deadline", "3"};
   std::this_thread::sleep_until(*dead_time + 5300ms);  // at most 0.3 s: the slow listClients took 5 s of it
   std::vector<std::pair<std::string, child_process>> peers;
-  for (const std::string env : {"dev", "prod"}) peers.emplace_back(env, start_collector("bounded-" + env, env, env, bounded));
+  for (const std::string env : {"dev", "prod"})
+    peers.emplace_back(env, start_collector("bounded-" + env, env, env, bounded));
   for (auto& [env, c] : peers) ASSERT_TRUE(finishes_ok(c, env + " collector with a stale bound"));
   for (const std::string env : {"dev", "prod"}) {
     SCOPED_TRACE(env);
@@ -669,8 +684,10 @@ TEST_F(XroadEndToEnd, AReaderNeverSeesAnErrorOrAnEmptyCatalogueAcrossTwoRounds) 
         try {
           const auto targets = reader_store.alias_targets(read_alias);
           if (targets.empty()) {
-            if (activated) problem("apicatalogue vanished after it had been activated");
-            else looked_before_activation = true;
+            if (activated)
+              problem("apicatalogue vanished after it had been activated");
+            else
+              looked_before_activation = true;
           } else if (targets.size() != 1) {
             problem("apicatalogue points to " + std::to_string(targets.size()) + " indices");
           } else {

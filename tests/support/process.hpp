@@ -7,12 +7,13 @@
 // while its child still runs kills the child (SIGCONT first, in case the test stopped it) and reaps it,
 // so a failed assertion never leaves processes behind.
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -44,8 +45,10 @@ struct exit_status {
   }
   [[nodiscard]] static exit_status from_wait(int status) noexcept {
     exit_status s;
-    if (WIFEXITED(status)) s.exited = true, s.code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) s.signal = WTERMSIG(status);
+    if (WIFEXITED(status))
+      s.exited = true, s.code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+      s.signal = WTERMSIG(status);
     return s;
   }
 };
@@ -74,8 +77,10 @@ class child_process {
     } guard{&actions};
     const std::string out = stdout_file.string(), err = stderr_file.string();
     int rc = posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    if (rc == 0) rc = posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (rc == 0) rc = posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (rc == 0)
+      rc = posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (rc == 0)
+      rc = posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (rc != 0) throw std::runtime_error(std::string("posix_spawn_file_actions_addopen: ") + std::strerror(rc));
 
     std::vector<char*> args;
@@ -166,9 +171,11 @@ class child_process {
     if (pid_ <= 0) return true;
     int status = 0;
     const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == 0) return false;
-    if (r == pid_) status_ = exit_status::from_wait(status);
-    else status_ = exit_status{false, 0, 0};  // not our child any more (ECHILD): nothing to wait for
+    if (r == 0 || (r < 0 && errno == EINTR)) return false;
+    if (r == pid_)
+      status_ = exit_status::from_wait(status);
+    else
+      status_ = exit_status{false, 0, 0};  // not our child any more (ECHILD): nothing to wait for
     return true;
   }
 

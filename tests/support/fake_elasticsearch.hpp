@@ -467,7 +467,7 @@ class fake_elasticsearch {
     const auto body = nlohmann::json::parse(rec.body);
     auto next = aliases_;
     for (const auto& entry : body.at("actions")) {
-      const auto first = entry.items().begin();
+      const auto first = entry.begin();
       const std::string verb = first.key();
       const nlohmann::json& spec = first.value();  // a reference, not a binding: clang 14 lambdas cannot capture bindings
       auto list = [&](const char* one, const char* many) {
@@ -540,7 +540,10 @@ class fake_elasticsearch {
     try {
       while (next_line(action_line)) {
         const auto action = nlohmann::json::parse(action_line);
-        const auto& [verb, meta] = *action.items().begin();
+        if (!action.is_object() || action.empty()) throw std::runtime_error("malformed action/metadata line");
+        const auto first = action.begin();
+        const std::string verb = first.key();
+        const nlohmann::json& meta = first.value();
         if (verb != "index") return error_response(400, "illegal_argument_exception", "the fake supports only index actions");
         if (!next_line(source_line)) throw std::runtime_error("the bulk request must be terminated by a newline [\\n]");
         std::string target = meta.contains("_index") ? meta.at("_index").get<std::string>() : path_index;
@@ -652,7 +655,7 @@ class fake_elasticsearch {
     std::string field;
     if (sort.is_array() && !sort.empty()) {
       const auto& first = sort.front();
-      field = first.is_string() ? first.get<std::string>() : first.items().begin().key();
+      field = first.is_string() ? first.get<std::string>() : first.begin().key();
     }
     std::vector<std::tuple<std::string, std::string, std::string, doc_ptr>> hits;  // key, index, id, doc
     for (const auto& [index, docs] : snapshot) {

@@ -24,6 +24,8 @@ class simulator_server {
     // Hanging requests hold a worker each; a large pool keeps the rest answering.
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.set_keep_alive_timeout(2);
+    // Without TCP_NODELAY every answer on a reused connection waits ~40 ms for delayed ACKs (Nagle).
+    server_.set_tcp_nodelay(true);
     auto handle = [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); };
     server_.Get(".*", handle);
     server_.Post(".*", handle);

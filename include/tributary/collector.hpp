@@ -228,19 +228,28 @@ class basic_collector {
   template <class St, class Source>
   void collect_services(St& st, Source& source, const std::vector<provider>& providers) {
     std::size_t done = 0;
-    std::string body_error;
+    // Services are written in batches of bulk_batch across providers, not one write per provider:
+    // each acknowledged write is a durable commit, and thousands of small commits would dominate.
+    std::vector<service> pending;
     source.collect(transport_, std::span<const provider>(providers), config_.concurrency,
                    [&](const provider& p, provider_outcome&& outcome) {
                      provider_report pr{p.id, outcome.ok(), outcome.failure, 0, std::move(outcome.warnings)};
                      if (outcome.ok()) {
-                       for (auto& s : outcome.services) normalize(s, environment_order_of());
-                       write_services(st.worker, outcome.services);
                        pr.services = outcome.services.size();
                        st.report.services += pr.services;
+                       for (auto& s : outcome.services) {
+                         normalize(s, environment_order_of());
+                         pending.push_back(std::move(s));
+                       }
+                       if (pending.size() >= config_.bulk_batch) {
+                         write_services(st.worker, pending);
+                         pending.clear();
+                       }
                      }
                      st.report.providers.push_back(std::move(pr));
                      emit({"collect_services", ++done, providers.size(), st.report.services, {}});
                    });
+    write_services(st.worker, pending);
   }
 
   /// The merge strategy's environment precedence when it has one, the default otherwise.

@@ -17,6 +17,8 @@
 
 #include <tributary/clock/wall.hpp>
 #include <tributary/collector.hpp>
+#include <tributary/index/elasticsearch.hpp>
+#include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/merge/environment_union.hpp>
 #include <tributary/source/xroad.hpp>
@@ -33,7 +35,8 @@ inline constexpr std::string_view collector_usage =
     "Collects the environment's X-Road services into a fresh worker index, publishes it, waits for the\n"
     "other environments' collectors, merges their services in and switches `apicatalogue` to it.\n"
     "\n"
-    "  --store URL            where the catalogue lives: sqlite:///path/catalogue.db\n"
+    "  --store URL            where the catalogue lives: sqlite:///path/catalogue.db,\n"
+    "                         postgres://user@host:port/db, or http(s)://user:pass@elasticsearch:9200\n"
     "  --xroad URL            the security server, e.g. http://127.0.0.1:8080\n"
     "  --client ID            this collector's X-Road client {instance}/{class}/{code}/{subsystem}\n"
     "  --member-codes FILE    JSON mapping of member codes that differ between environments\n"
@@ -185,8 +188,8 @@ class progress_display {
 
 /// Composes the collector for one store type and runs it once.
 template <class IndexBackend>
-int run_collector(const collector_options& o, IndexBackend& store, std::map<std::string, IndexBackend>& peer_stores) {
-  curl_library curl;
+int run_collector(const collector_options& o, const curl_library& curl, IndexBackend& store,
+                  std::map<std::string, IndexBackend>& peer_stores) {
   curl_options transport_options;
   transport_options.total_timeout = std::chrono::milliseconds(o.timeout_ms);
   transport_options.max_concurrent = o.concurrency;
@@ -244,12 +247,32 @@ inline int collector_main(int argc, char** argv, const std::string& env) {
     for (const auto& [peer, url] : o.peer_stores)
       if (store_scheme_of(url) != scheme)
         throw error(errc::invalid_config, "--peer-store " + peer + " uses a different kind of store than --store");
+    curl_library curl;  // libcurl's global state, once, before any transport
     switch (scheme) {
       case store_scheme::sqlite: {
         auto store = sqlite_index::open_url(o.store);
         std::map<std::string, sqlite_index> peers;
         for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, sqlite_index::open_url(url));
-        return run_collector(o, store, peers);
+        return run_collector(o, curl, store, peers);
+      }
+      case store_scheme::postgres: {
+        auto store = postgres_index::open_url(o.store);
+        std::map<std::string, postgres_index> peers;
+        for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, postgres_index::open_url(url));
+        return run_collector(o, curl, store, peers);
+      }
+      case store_scheme::elasticsearch: {
+        // The store's requests travel on a transport of their own: one transport serves one thread of
+        // work at a time, and the source has the collector's.
+        curl_options store_options;
+        store_options.ca_file = o.ca_file;
+        store_options.insecure_skip_verify = o.insecure;
+        curl_transport store_transport(curl, store_options);
+        elasticsearch_index<curl_transport> store(store_transport, elasticsearch_options::from_url(o.store));
+        std::map<std::string, elasticsearch_index<curl_transport>> peers;
+        for (const auto& [peer, url] : o.peer_stores)
+          peers.try_emplace(peer, store_transport, elasticsearch_options::from_url(url));
+        return run_collector(o, curl, store, peers);
       }
     }
     throw error(errc::invalid_config, "unsupported store '" + o.store + "'");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <tributary/tributary.hpp>
 
 #include "support/catalogue.hpp"
@@ -80,6 +82,60 @@ TEST(Collector, ListingFailureTouchesNothing) {
   EXPECT_NE(report.failure.find("fetch providers"), std::string::npos) << report.failure;
   EXPECT_TRUE(store.list_indices("").empty());
   EXPECT_TRUE(store.aliases().empty());
+}
+
+
+/// memory_index whose bulk writes fail some items: retryably (as an Elasticsearch 429) the first
+/// `retryable_rounds` times an id is seen, or for good when the id contains `poison`.
+class flaky_index : public memory_index {
+ public:
+  using index_backend_concept = index_backend_tag;
+  int retryable_rounds = 0;
+  std::string poison;
+  std::map<std::string, int> seen;
+
+  bulk_result bulk_write(std::string_view index, std::span<const stored_document> docs) {
+    bulk_result result;
+    std::vector<stored_document> pass;
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+      if (!poison.empty() && docs[i].id.find(poison) != std::string::npos) {
+        result.failures.push_back({i, docs[i].id, "mapper_parsing_exception", false});
+      } else if (seen[docs[i].id]++ < retryable_rounds) {
+        result.failures.push_back({i, docs[i].id, "es_rejected_execution_exception (429)", true});
+      } else {
+        pass.push_back(docs[i]);
+      }
+    }
+    result.written = memory_index::bulk_write(index, pass).written;
+    return result;
+  }
+};
+
+TEST(Collector, RetryableBulkItemsAreWrittenAgainAndOthersFailTheRun) {
+  loopback_transport transport;
+  manual_clock clock;
+  {
+    flaky_index store;
+    store.retryable_rounds = 2;
+    auto source = testing::make_source("dev", 2, 3);
+    basic_collector<loopback_transport, flaky_index> collector(config_for("dev"), transport, store);
+    auto report = collector.run(source, clock);
+    ASSERT_TRUE(report.ok) << report.summary();
+    EXPECT_EQ(store.scan(report.worker, "", 100).documents.size(), 6u);
+    for (const auto& [id, n] : store.seen) EXPECT_EQ(n, 3) << id;  // two rejections, then written
+  }
+  {
+    flaky_index store;
+    store.poison = "devonly1";
+    auto source = testing::make_source("dev", 2, 3);
+    basic_collector<loopback_transport, flaky_index> collector(config_for("dev"), transport, store);
+    auto report = collector.run(source, clock);
+    EXPECT_FALSE(report.ok);
+    EXPECT_NE(report.failure.find("devonly1"), std::string::npos) << report.failure;
+    EXPECT_NE(report.failure.find("mapper_parsing_exception"), std::string::npos) << report.failure;
+    EXPECT_TRUE(store.aliases().empty());  // the unpublished worker was taken out of the way
+    EXPECT_TRUE(store.list_indices("").empty());
+  }
 }
 
 }  // namespace

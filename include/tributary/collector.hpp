@@ -264,23 +264,25 @@ class basic_collector {
     for (auto chunk : services | ranges::views::chunk(config_.bulk_batch)) {
       batch.clear();
       for (const auto& s : chunk) batch.push_back({s.id, to_json(s)});
-      write_batch(index, std::move(batch));
-      batch = {};
+      write_batch(index, batch);
     }
   }
 
-  void write_batch(const std::string& index, std::vector<stored_document> batch) {
+  /// Writes one batch; only the items that failed retryably are copied, to be written again.
+  void write_batch(const std::string& index, std::span<const stored_document> batch) {
+    std::vector<stored_document> retry;
     for (std::size_t attempt = 0;; ++attempt) {
       auto result = store_.bulk_write(index, batch);
       if (result.ok()) return;
-      std::vector<stored_document> retry;
+      std::vector<stored_document> next;
       for (const auto& f : result.failures) {
         if (!f.retryable || attempt >= config_.bulk_retries)
           throw error(errc::store_unavailable, "bulk write into '" + index + "' failed for document '" + f.id +
                                                    "': " + f.reason);
-        retry.push_back(std::move(batch[f.position]));
+        next.push_back(batch[f.position]);
       }
-      batch = std::move(retry);
+      retry = std::move(next);
+      batch = retry;
     }
   }
 
@@ -409,8 +411,8 @@ class basic_collector {
         const auto& ids = from_peer([&]() -> const std::vector<std::string>& { return merger.take(page.documents); });
         const auto locals = store_.get(st.worker, ids);
         const auto& writes = merger.merge(locals);
-        for (auto chunk : writes | ranges::views::chunk(config_.bulk_batch))
-          write_batch(st.worker, std::vector<stored_document>(chunk.begin(), chunk.end()));
+        for (std::size_t at = 0; at < writes.size(); at += config_.bulk_batch)
+          write_batch(st.worker, std::span<const stored_document>(writes).subspan(at, std::min(config_.bulk_batch, writes.size() - at)));
         if (page.done) break;
         after = page.next_after;
       }

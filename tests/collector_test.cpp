@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include <tributary/tributary.hpp>
+#include <tributary/all.hpp>
 
 #include "support/catalogue.hpp"
 

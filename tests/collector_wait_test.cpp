@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include <tributary/tributary.hpp>
+#include <tributary/all.hpp>
 
 #include "support/catalogue.hpp"
 

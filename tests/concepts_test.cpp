@@ -12,7 +12,7 @@
 #include <vector>
 
 #include <tributary/archetypes.hpp>
-#include <tributary/tributary.hpp>
+#include <tributary/all.hpp>
 
 #if __has_include(<tributary/index/sqlite.hpp>)
 #include <tributary/index/sqlite.hpp>

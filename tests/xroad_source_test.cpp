@@ -16,7 +16,7 @@
 
 #include <simdjson.h>
 
-#include <tributary/tributary.hpp>
+#include <tributary/all.hpp>
 #include <tributary/source/xroad.hpp>
 
 #include "../examples/xroad/simulator.hpp"

@@ -1,6 +1,6 @@
 // ODR translation unit b: includes the umbrella header and every other public header (generated list).
 
-#include <tributary/tributary.hpp>
+#include <tributary/all.hpp>
 #include <tributary_all_headers.hpp>
 
 #include "odr/odr.hpp"

@@ -27,6 +27,7 @@
 
 #include <tributary/transport/curl.hpp>
 
+#include "support/common.hpp"
 #include "support/tls.hpp"
 
 // Debian's libcpp-httplib.so (the test servers) is not built with ThreadSanitizer, so TSan cannot see
@@ -36,13 +37,13 @@ extern "C" const char* __tsan_default_suppressions() { return "race:libcpp-httpl
 
 namespace tributary {
 namespace {
+using tributary::testing::closed_port;
+using tributary::testing::contains;
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 // --- helpers ------------------------------------------------------------------------------------
-
-bool contains(std::string_view haystack, std::string_view needle) { return haystack.find(needle) != std::string_view::npos; }
 
 std::int64_t ms_between(steady::time_point a, steady::time_point b) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
@@ -86,21 +87,6 @@ std::string http_date(std::chrono::system_clock::time_point t) {
   char buf[64];
   std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
   return buf;
-}
-
-// A port on 127.0.0.1 that nothing listens on: bound once to learn a free number, then closed.
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error("closed_port: cannot bind");
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // What the handlers saw, for the tests to check.

@@ -15,6 +15,7 @@
 #include <tributary/index/elasticsearch.hpp>
 #include <tributary/transport/loopback.hpp>
 
+#include "support/common.hpp"
 #include "support/backend_conformance.hpp"
 #include "support/fake_elasticsearch.hpp"
 
@@ -95,19 +96,6 @@ std::vector<stored_document> docs(std::initializer_list<std::pair<const char*, c
   for (auto& [id, body] : list) out.push_back({id, body});
   return out;
 }
-
-template <class F>
-error thrown_by(F&& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no tributary::error was thrown";
-  return error(errc::invalid_config, "<nothing thrown>");
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 /// A transport whose answers are scripted per "METHOD /path" (query excluded); records what it got.
 struct scripted {

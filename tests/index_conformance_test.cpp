@@ -15,6 +15,7 @@
 #include <tributary/index/memory.hpp>
 #include <tributary/index/sqlite.hpp>
 
+#include "support/common.hpp"
 #include "support/backend_conformance.hpp"
 
 namespace tributary::testing {
@@ -94,20 +95,6 @@ class raw_connection {
  private:
   sqlite3* db_ = nullptr;
 };
-
-/// The error `f` threw; fails the test when it threw none.
-template <class F>
-error thrown_by(F&& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no tributary::error was thrown";
-  return error(errc::invalid_config, "<nothing thrown>");
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 TEST(SqliteIndex, ReopenedStoreSeesEverything) {
   scratch_database db;

@@ -26,6 +26,7 @@
 
 #include <tributary/index/postgres.hpp>
 
+#include "support/common.hpp"
 #include "support/backend_conformance.hpp"
 
 namespace tributary::testing {
@@ -146,38 +147,9 @@ INSTANTIATE_TYPED_TEST_SUITE_P(PostgresArrayInsert, IndexConformance, ::testing:
 
 namespace {
 
-/// The error `f` threw; fails the test when it threw none.
-template <class F>
-error thrown_by(F&& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no tributary::error was thrown";
-  return error(errc::invalid_config, "<nothing thrown>");
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 /// `url` with its database replaced through a query parameter (libpq applies those after the path).
 std::string with_database(const std::string& url, const std::string& db) {
   return url + (url.find('?') == std::string::npos ? "?" : "&") + "dbname=" + db;
-}
-
-/// A loopback port nothing listens on: bound, then closed.
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error("cannot find a free port");
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 class PostgresIndex : public ::testing::Test {

@@ -1,0 +1,47 @@
+#pragma once
+// Small helpers shared by the test files.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string_view>
+
+#include <tributary/error.hpp>
+
+namespace tributary::testing {
+
+/// The tributary::error `f` threw; fails the test when it threw none.
+template <class F>
+error thrown_by(F&& f) {
+  try {
+    f();
+  } catch (const error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no tributary::error was thrown";
+  return error(errc::invalid_config, "<nothing thrown>");
+}
+
+inline bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
+
+/// A port on 127.0.0.1 that nothing listens on: bound once to learn a free number, then closed.
+inline int closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error("closed_port: cannot bind a loopback socket");
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace tributary::testing

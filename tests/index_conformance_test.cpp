@@ -23,31 +23,6 @@ namespace tributary::testing {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-/// A fresh path in the temp directory; the database and its -wal, -shm and -journal files are removed
-/// on destruction.
-class scratch_database {
- public:
-  scratch_database() {
-    std::random_device rd;
-    std::ostringstream name;
-    name << "tributary-test-" << ::getpid() << "-" << std::hex << rd() << rd() << ".db";
-    path_ = (fs::temp_directory_path() / name.str()).string();
-  }
-  scratch_database(const scratch_database&) = delete;
-  scratch_database& operator=(const scratch_database&) = delete;
-  ~scratch_database() {
-    std::error_code ec;
-    for (const auto& f : files()) fs::remove(f, ec);
-  }
-  [[nodiscard]] const std::string& path() const { return path_; }
-  [[nodiscard]] std::vector<std::string> files() const {
-    return {path_, path_ + "-wal", path_ + "-shm", path_ + "-journal"};
-  }
-
- private:
-  std::string path_;
-};
-
 struct memory_factory {
   using backend = memory_index;
   std::shared_ptr<memory_index> store_ = std::make_shared<memory_index>();

@@ -24,31 +24,15 @@
 
 #include <tributary/index/sqlite.hpp>
 
+#include "support/common.hpp"
+
 namespace tributary {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class scratch_database {
- public:
-  scratch_database() {
-    std::random_device rd;
-    std::ostringstream name;
-    name << "tributary-mp-" << ::getpid() << "-" << std::hex << rd() << rd() << ".db";
-    path_ = (fs::temp_directory_path() / name.str()).string();
-  }
-  scratch_database(const scratch_database&) = delete;
-  scratch_database& operator=(const scratch_database&) = delete;
-  ~scratch_database() {
-    std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path_ + suffix, ec);
-  }
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::scratch_database;
 
 /// A pipe from a child to the parent.
 struct channel {

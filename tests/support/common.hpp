@@ -8,8 +8,14 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <random>
+#include <sstream>
 #include <stdexcept>
+#include <string>
 #include <string_view>
+#include <system_error>
+#include <vector>
 
 #include <tributary/error.hpp>
 
@@ -43,5 +49,30 @@ inline int closed_port() {
   ::close(fd);
   return ntohs(addr.sin_port);
 }
+
+/// A fresh database path in the temp directory; the database and its -wal, -shm and -journal files
+/// are removed on destruction.
+class scratch_database {
+ public:
+  scratch_database() {
+    std::random_device rd;
+    std::ostringstream name;
+    name << "tributary-test-" << ::getpid() << "-" << std::hex << rd() << rd() << ".db";
+    path_ = (std::filesystem::temp_directory_path() / name.str()).string();
+  }
+  scratch_database(const scratch_database&) = delete;
+  scratch_database& operator=(const scratch_database&) = delete;
+  ~scratch_database() {
+    std::error_code ec;
+    for (const auto& f : files()) std::filesystem::remove(f, ec);
+  }
+  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] std::vector<std::string> files() const {
+    return {path_, path_ + "-wal", path_ + "-shm", path_ + "-journal"};
+  }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace tributary::testing

@@ -99,6 +99,30 @@ std::vector<stored_document> everything(const sqlite_index& store, const std::st
   }
 }
 
+TEST(SqliteMultiprocess, ProcessesOpeningANewFileAtOnceAllSeeOneSchema) {
+  // Three collectors started together on a path that does not exist yet: each opens the file while
+  // another may be creating the schema. None may mistake a half-seen schema for a foreign database.
+  constexpr int rounds = 60, children = 6;
+  for (int round = 0; round < rounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    scratch_database db;
+    channel gate;
+    std::vector<pid_t> pids;
+    for (int c = 0; c < children; ++c)
+      pids.push_back(spawn([&, c] {
+        gate.close_write_end();
+        char ignored = 0;
+        (void)gate.receive(ignored);  // end of file: the parent opened the gate
+        sqlite_index store(db.path());
+        store.create_index("child-" + std::to_string(c));
+      }));
+    gate.close_write_end();
+    for (const pid_t pid : pids) EXPECT_EQ(wait_for(pid), 0) << "a child failed to open the new file (its error is above)";
+    sqlite_index store(db.path());
+    for (int c = 0; c < children; ++c) EXPECT_TRUE(store.index_exists("child-" + std::to_string(c)));
+  }
+}
+
 TEST(SqliteMultiprocess, ConcurrentWritersAndAliasFlipsAcrossProcesses) {
   constexpr int children = 3, rounds = 120, per_batch = 10;
   scratch_database db;

@@ -246,7 +246,9 @@ class sqlite_connection {
     // FULL: in WAL mode NORMAL may lose the last commits on power loss; an acknowledged write must not.
     retrying("setting synchronous mode", [&] { exec("PRAGMA synchronous = FULL", "setting synchronous mode"); });
     retrying("checking the schema", [&] {
-      if (schema_ready()) return;
+      // The three reads of schema_ready() in one snapshot: read one by one, they could straddle
+      // another process's schema creation and see its tables without its application id.
+      if (transaction(false, "reading the schema", [&] { return schema_ready(); })) return;
       transaction(true, "creating the schema", [&] {
         if (schema_ready()) return;  // another process created it while we waited for the lock
         check(sqlite3_exec(db_, sqlite_schema, nullptr, nullptr, nullptr), "creating the schema");

@@ -27,6 +27,7 @@
 #include <tributary/index/postgres.hpp>
 
 #include "support/common.hpp"
+#include "support/postgres.hpp"
 #include "support/backend_conformance.hpp"
 
 namespace tributary::testing {
@@ -34,94 +35,6 @@ namespace tributary::testing {
 using namespace std::chrono_literals;
 
 namespace {
-
-std::optional<std::string> postgres_url() {
-  const char* url = std::getenv("TRIBUTARY_POSTGRES_URL");
-  if (url == nullptr || *url == '\0') return std::nullopt;
-  return std::string(url);
-}
-
-constexpr const char* no_server_message =
-  "TRIBUTARY_POSTGRES_URL is not set: start the test server with `scripts/services start`, then "
-  "`set -a; source build/services/env; set +a` (scripts/test does both)";
-
-/// Marks the running test skipped (from a fixture constructor too: GoogleTest then skips its body).
-void skip_without_server() { GTEST_SKIP() << no_server_message; }
-
-/// A fresh schema name for one test.
-std::string fresh_schema() {
-  std::random_device rd;
-  std::ostringstream name;
-  name << "tributary_test_" << ::getpid() << "_" << std::hex << rd() << rd();
-  return name.str();
-}
-
-/// A plain libpq connection, to look at and poke the server behind postgres_index's back.
-class raw_connection {
- public:
-  explicit raw_connection(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
-    if (PQstatus(conn_) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(conn_));
-    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
-  }
-  raw_connection(const raw_connection&) = delete;
-  raw_connection& operator=(const raw_connection&) = delete;
-  ~raw_connection() { PQfinish(conn_); }
-
-  /// Every row of the first column, with parameters as text.
-  std::vector<std::string> column(const std::string& sql, std::vector<std::string> params = {}) {
-    std::vector<const char*> values;
-    for (const auto& p : params) values.push_back(p.c_str());
-    PGresult* r = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                               nullptr, 0);
-    const auto status = PQresultStatus(r);
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-      std::string message = PQresultErrorMessage(r);
-      PQclear(r);
-      throw std::runtime_error(sql + ": " + message);
-    }
-    std::vector<std::string> out;
-    for (int i = 0; i < PQntuples(r); ++i) out.emplace_back(PQgetvalue(r, i, 0));
-    PQclear(r);
-    return out;
-  }
-  std::string value(const std::string& sql, std::vector<std::string> params = {}) {
-    auto rows = column(sql, std::move(params));
-    return rows.empty() ? std::string() : rows.front();
-  }
-  void exec(const std::string& sql) { (void)column(sql); }
-
- private:
-  PGconn* conn_;
-};
-
-/// A schema of this test's own, dropped (with everything in it) on destruction.
-class scratch_schema {
- public:
-  explicit scratch_schema(std::string url) : url_(std::move(url)), name_(fresh_schema()) {}
-  scratch_schema(const scratch_schema&) = delete;
-  scratch_schema& operator=(const scratch_schema&) = delete;
-  ~scratch_schema() {
-    try {
-      raw_connection(url_).exec("DROP SCHEMA IF EXISTS \"" + name_ + "\" CASCADE");
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "could not drop schema " << name_ << ": " << e.what();
-    }
-  }
-  [[nodiscard]] const std::string& name() const { return name_; }
-  [[nodiscard]] const std::string& url() const { return url_; }
-
-  [[nodiscard]] postgres_options options(postgres_bulk_method method = postgres_bulk_method::copy) const {
-    postgres_options o;
-    o.schema = name_;
-    o.application_name = name_;  // finds this test's connections in pg_stat_activity
-    o.bulk_method = method;
-    return o;
-  }
-
- private:
-  std::string url_;
-  std::string name_;
-};
 
 template <postgres_bulk_method Method>
 struct postgres_factory {
@@ -269,6 +182,40 @@ TEST_F(PostgresIndex, MalformedAndForeignUrlsAndBadSchemasAreInvalidConfig) {
   }
   postgres_index fine(*url_, schema_->options());  // the schema of this test is a valid name
   EXPECT_TRUE(fine.list_indices("").empty());
+}
+
+TEST(PostgresUrl, TheSchemaParameterIsTributarysAndTheRestGoesToLibpq) {
+  auto taken = [](std::string url) -> std::pair<std::optional<std::string>, std::string> {
+    auto schema = detail::pg_take_schema_parameter(url);
+    return {schema, url};
+  };
+  using result = std::pair<std::optional<std::string>, std::string>;
+  EXPECT_EQ(taken("postgres://h/db"), result(std::nullopt, "postgres://h/db"));
+  EXPECT_EQ(taken("postgres://h/db?schema=e2e"), result("e2e", "postgres://h/db"));
+  EXPECT_EQ(taken("postgres://h/db?sslmode=require&schema=e2e&application_name=x"),
+            result("e2e", "postgres://h/db?sslmode=require&application_name=x"));
+  EXPECT_EQ(taken("postgres://h/db?connect_timeout=3&schema=e2e"), result("e2e", "postgres://h/db?connect_timeout=3"));
+  EXPECT_EQ(taken("postgres://h/db?searchschema=x"), result(std::nullopt, "postgres://h/db?searchschema=x"));
+  EXPECT_EQ(taken("host=h dbname=db"), result(std::nullopt, "host=h dbname=db"));  // keyword form: not a URL
+  const auto twice = thrown_by([&] { (void)taken("postgres://h/db?schema=a&schema=b"); });
+  EXPECT_EQ(twice.code(), errc::invalid_config);
+  EXPECT_TRUE(contains(twice.what(), "twice")) << twice.what();
+}
+
+TEST_F(PostgresIndex, TheUrlChoosesTheSchema) {
+  const std::string url = *url_ + (url_->find('?') == std::string::npos ? "?" : "&") +
+                          "application_name=" + schema_->name() + "&schema=" + schema_->name();
+  {
+    auto store = postgres_index::open_url(url);  // default options: the schema comes from the URL alone
+    store.create_index("from-url");
+    raw_connection raw(schema_->url());
+    EXPECT_EQ(raw.column("SELECT name FROM \"" + schema_->name() + "\".indices"), names({"from-url"}));
+    // The other parameters reached libpq.
+    EXPECT_EQ(raw.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", {schema_->name()}), "1");
+  }
+  const auto bad = thrown_by([&] { (void)postgres_index::open_url(*url_ + "?schema=Not-A-Name"); });
+  EXPECT_EQ(bad.code(), errc::invalid_config);
+  EXPECT_TRUE(contains(bad.what(), "Not-A-Name")) << bad.what();
 }
 
 TEST_F(PostgresIndex, SchemaOfAnotherApplicationOrNewerVersionIsRefused) {

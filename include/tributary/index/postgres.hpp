@@ -6,8 +6,11 @@
 //   auto store = tributary::postgres_index::open_url("postgres://collector@db.example:5432/catalogue");
 //   tributary::postgres_index store("postgresql://...", {.schema = "apicatalogue"});
 //
-// The URL goes to libpq unchanged, so every libpq URL parameter works (sslmode, sslrootcert, passfile,
-// target_session_attrs, ...) and so do PG* environment variables and ~/.pgpass. Errors name the server
+//   tributary::postgres_index store("postgres://collector@db.example/catalogue?schema=apicatalogue");
+//
+// The URL goes to libpq unchanged but for tributary's own `schema` parameter, so every libpq URL
+// parameter works (sslmode, sslrootcert, passfile, target_session_attrs, ...) and so do PG* environment
+// variables and ~/.pgpass. Errors name the server
 // as postgres://user@host:port/dbname: never with the password.
 //
 // Schema (version 1, in <schema>.meta; every table lives in one schema, "tributary" unless configured):
@@ -302,6 +305,33 @@ struct pg_bad_item {};
   const auto userinfo = authority.substr(0, at);
   const auto colon = userinfo.find(':');
   return colon == std::string_view::npos ? std::string() : std::string(userinfo.substr(colon + 1));
+}
+
+/// Takes tributary's own `schema` query parameter out of a postgres:// URL (libpq refuses parameters it
+/// does not know) and returns its value, or nullopt when the URL has none. The other parameters stay,
+/// in order. One URL then names everything a collector needs, also for a peer's store.
+[[nodiscard]] inline std::optional<std::string> pg_take_schema_parameter(std::string& url) {
+  const auto query = url.find('?');
+  if (query == std::string::npos || url.find("://") == std::string::npos) return std::nullopt;
+  std::optional<std::string> schema;
+  std::string kept;
+  std::string_view rest = std::string_view(url).substr(query + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const auto pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.starts_with("schema=")) {
+      if (schema)
+        throw error(errc::invalid_config, "postgres store URL names the schema twice (?schema=" + *schema + " and " +
+                                              std::string(pair) + ")");
+      schema = std::string(pair.substr(7));
+    } else if (!pair.empty()) {
+      kept += kept.empty() ? "" : "&";
+      kept += pair;
+    }
+  }
+  if (schema) url = url.substr(0, kept.empty() ? query : query + 1) + kept;
+  return schema;
 }
 
 /// What errors call the server: postgres://user@host:port/dbname, from libpq's own parse of the URL.
@@ -648,8 +678,12 @@ class postgres_index {
   /// string libpq accepts. Creates the schema's tables if missing. Throws errc::invalid_config for a
   /// malformed URL or schema name, errc::store_unavailable with the server's message when it cannot
   /// connect or the schema belongs to someone else.
-  explicit postgres_index(std::string url, postgres_options options = {})
-      : conn_(std::make_unique<detail::pg_connection>(std::move(url), std::move(options))) {}
+  /// A URL's `schema` query parameter (`postgres://host/db?schema=catalogue`) is tributary's, not
+  /// libpq's: it chooses the schema, over `options.schema`.
+  explicit postgres_index(std::string url, postgres_options options = {}) {
+    if (auto schema = detail::pg_take_schema_parameter(url)) options.schema = std::move(*schema);
+    conn_ = std::make_unique<detail::pg_connection>(std::move(url), std::move(options));
+  }
 
   /// `postgres://[user[:password]@][host][:port][/dbname][?param=value&...]`, or postgresql://. Anything
   /// else is refused with errc::invalid_config.

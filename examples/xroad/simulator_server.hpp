@@ -3,6 +3,8 @@
 // errors, hangs and malformed bodies. Hangs and latency wait on a condition variable, so stop()
 // releases them at once instead of waiting out their sleep.
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -19,13 +21,31 @@ namespace xroad_sim {
 
 class simulator_server {
  public:
+  /// `threads` bounds the connections served at once: cpp-httplib gives each connection a worker for
+  /// its whole keep-alive life, and a connection beyond the pool waits for one to close.
   explicit simulator_server(simulator sim, fault_options faults = {}, std::size_t threads = 64)
       : sim_(std::move(sim)), faults_(faults) {
     // Hanging requests hold a worker each; a large pool keeps the rest answering.
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.set_keep_alive_timeout(2);
+    // cpp-httplib closes a connection after 5 requests by default: clients would reconnect every fifth
+    // request, and a burst of reconnects overflows the listen backlog (below).
+    server_.set_keep_alive_max_count(1u << 20);
+    // The listening socket is remembered so that start() can widen its backlog.
+    server_.set_socket_options([this](::socket_t sock) {
+      httplib::default_socket_options(sock);
+      listen_socket_ = sock;
+    });
     // Without TCP_NODELAY every answer on a reused connection waits ~40 ms for delayed ACKs (Nagle).
     server_.set_tcp_nodelay(true);
+    // Answers go out uncompressed: cpp-httplib would brotli-compress them at quality 11 for a client
+    // that accepts br (curl does), which costs ~1.4 s of CPU for a 1000-provider listClients and
+    // milliseconds for each OpenAPI document, so the simulator, not the latency, would bound a run.
+    // The request is cpp-httplib's own mutable object, handed to this hook as const.
+    server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+      const_cast<httplib::Request&>(req).headers.erase("Accept-Encoding");
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
     auto handle = [this](const httplib::Request& req, httplib::Response& res) { serve(req, res); };
     server_.Get(".*", handle);
     server_.Post(".*", handle);
@@ -40,6 +60,10 @@ class simulator_server {
     port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
     if (port_ <= 0) throw std::runtime_error("simulator_server: cannot bind 127.0.0.1:" + std::to_string(port));
     base_url_ = "http://127.0.0.1:" + std::to_string(port_);
+    // cpp-httplib listens with a backlog of 5: when more clients connect at once, Linux drops the
+    // handshakes beyond it and each one costs the client a 1 s SYN retransmission. Listening again
+    // on the bound socket only changes the backlog.
+    if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // stop() is a no-op until the server runs: wait for it, or a quick stop() would leave it running.
     for (int waited = 0; !server_.is_running(); ++waited) {
@@ -112,6 +136,7 @@ class simulator_server {
   std::size_t requests_ = 0;
   int port_ = -1;
   std::string base_url_;
+  ::socket_t listen_socket_ = -1;
 };
 
 }  // namespace xroad_sim

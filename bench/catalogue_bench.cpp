@@ -279,9 +279,8 @@ int peak_memory(profile p, std::size_t services, bool resident) {
   peer_page_merger<environment_union> merger(merge, std::string(peer_environment), false);
   auto copy_page = [&](std::span<const stored_document> page) {
     const auto& ids = merger.take(page);
-    const auto locals = store.get(worker_name, ids);
-    const auto& writes = merger.merge(locals);
-    (void)store.bulk_write(worker_name, writes);
+    auto& writes = merger.merge(store.get(worker_name, ids));
+    (void)store.bulk_write(worker_name, std::move(writes));
   };
   if (resident) {
     constexpr std::string_view peer_index = "apicatalogue-staging20210219_121308620";

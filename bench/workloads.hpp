@@ -55,9 +55,10 @@ inline merger_counts engine_copy_merge(memory_index& store, std::string_view wor
   peer_page_merger<environment_union> merger(merge, std::string(peer_environment), false);
   for (const auto page : pages) {
     const auto& ids = merger.take(page);
-    const auto locals = store.get(worker, ids);
-    const auto& writes = merger.merge(locals);
-    const auto result = store.bulk_write(worker, writes);
+    // The local documents' text is handed to the merger and the merged text to the store: moved, not
+    // copied (the rvalue overloads of peer_page_merger::merge and memory_index::bulk_write).
+    auto& writes = merger.merge(store.get(worker, ids));
+    const auto result = store.bulk_write(worker, std::move(writes));
     if (!result.ok()) throw error(errc::store_unavailable, "bench: bulk write failed: " + result.failures.front().reason);
   }
   return merger.totals();

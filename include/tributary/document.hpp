@@ -6,6 +6,7 @@
 #include <charconv>
 #include <compare>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,27 +22,52 @@
 namespace tributary {
 
 /// A JSON string kept in its escaped form, so large opaque strings (`openApiString`) pass through
-/// parse, merge and serialize without being decoded and encoded again.
+/// parse, merge and serialize without being decoded and encoded again. The escaped text is immutable
+/// and shared: a copy shares it instead of copying it, and a parsed document's strings are slices of
+/// the document's own buffer (which they keep alive), so a megabyte of OpenAPI text is never copied
+/// between being read and being written.
 class json_string {
  public:
   json_string() = default;
+  json_string(const json_string&) = default;
+  json_string& operator=(const json_string&) = default;
+  // A moved-from string is empty, never a view into a buffer it no longer owns.
+  json_string(json_string&& other) noexcept
+      : buffer_(std::move(other.buffer_)), escaped_(std::exchange(other.escaped_, {})) {}
+  json_string& operator=(json_string&& other) noexcept {
+    buffer_ = std::move(other.buffer_);
+    escaped_ = std::exchange(other.escaped_, {});
+    return *this;
+  }
+  ~json_string() = default;
+
   [[nodiscard]] static json_string from_text(std::string_view text) {
-    json_string s;
-    detail::append_escaped(s.escaped_, text);
-    return s;
+    std::string escaped;
+    escaped.reserve(text.size() + text.size() / 16);
+    detail::append_escaped(escaped, text);
+    return from_escaped(std::move(escaped));
   }
   [[nodiscard]] static json_string from_escaped(std::string escaped) {
-    json_string s;
-    s.escaped_ = std::move(escaped);
-    return s;
+    if (escaped.empty()) return {};
+    auto buffer = std::make_shared<const std::string>(std::move(escaped));
+    const std::string_view view(*buffer);
+    return json_string(std::move(buffer), view);
+  }
+  /// A slice of `buffer`, which must hold the escaped text `slice` points into; it is kept alive.
+  [[nodiscard]] static json_string from_shared(std::shared_ptr<const std::string> buffer, std::string_view slice) {
+    return slice.empty() ? json_string() : json_string(std::move(buffer), slice);
   }
   [[nodiscard]] std::string_view escaped() const noexcept { return escaped_; }
   [[nodiscard]] std::string text() const { return detail::unescape(escaped_); }
   [[nodiscard]] bool empty() const noexcept { return escaped_.empty(); }
-  friend bool operator==(const json_string&, const json_string&) = default;
+  friend bool operator==(const json_string& a, const json_string& b) noexcept { return a.escaped_ == b.escaped_; }
 
  private:
-  std::string escaped_;
+  json_string(std::shared_ptr<const std::string> buffer, std::string_view escaped)
+      : buffer_(std::move(buffer)), escaped_(escaped) {}
+
+  std::shared_ptr<const std::string> buffer_;  ///< owns the bytes `escaped_` views
+  std::string_view escaped_;
 };
 
 struct xroad_identifier {

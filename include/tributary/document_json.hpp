@@ -2,6 +2,7 @@
 // The catalogue document as JSON: a writer that appends to a buffer and a reusable simdjson parser.
 // `openApiString` and `links` are carried as raw JSON text, never decoded and encoded again.
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,8 @@
 namespace tributary {
 
 namespace detail {
+static_assert(parse_padding >= simdjson::SIMDJSON_PADDING, "detail::parse_padding must cover simdjson's padding");
+
 /// `prefix` is the literal text before the value, e.g. `,"title":"`: one append for the punctuation
 /// and the key together.
 inline void append_field(std::string& out, std::string_view prefix, std::string_view value) {
@@ -96,10 +99,44 @@ class document_parser {
   /// Parses into `out`, reusing the storage its strings and vectors already hold: parsing many
   /// documents into the same few services allocates little. Every field of `out` is overwritten.
   void parse(std::string_view json, service& out) {
-    buffer_.assign(json.data(), json.size());
-    buffer_.append(simdjson::SIMDJSON_PADDING, ' ');
+    auto buffer = reusable_buffer();
+    buffer->reserve(json.size() + simdjson::SIMDJSON_PADDING);
+    buffer->assign(json.data(), json.size());
+    parse_buffer(std::move(buffer), out);
+  }
+
+  /// As parse, taking over `json`'s storage: `out`'s `openApiString`s are slices of it, so the text is
+  /// not copied at all when `json` already has room for simdjson's padding (memory_index::get leaves it).
+  void parse_owned(std::string&& json, service& out) {
+    parse_buffer(std::make_shared<std::string>(std::move(json)), out);
+  }
+
+ private:
+  /// The buffer of the previous document when nothing parsed from it is still alive, else a new one.
+  [[nodiscard]] std::shared_ptr<std::string> reusable_buffer() {
+    if (document_ && document_.use_count() == 1) return std::move(document_);
+    document_.reset();
+    return std::make_shared<std::string>();
+  }
+
+  void parse_buffer(std::shared_ptr<std::string> buffer, service& out) {
+    const std::size_t size = buffer->size();
+    // simdjson reads up to SIMDJSON_PADDING bytes past the end; they are written, never indeterminate.
+    buffer->append(simdjson::SIMDJSON_PADDING, ' ');
+    buffer->resize(size);
+    document_ = std::move(buffer);
     try {
-      simdjson::ondemand::document doc = parser_.iterate(buffer_.data(), json.size(), buffer_.size());
+      parse_document(out);
+    } catch (...) {
+      document_.reset();  // do not keep a malformed document's buffer
+      throw;
+    }
+  }
+
+  void parse_document(service& out) {
+    const std::string& text = *document_;
+    try {
+      simdjson::ondemand::document doc = parser_.iterate(text.data(), text.size(), text.capacity());
       service& s = out;
       s.id.clear(), s.title.clear(), s.summary.clear(), s.description.clear(), s.owner.clear();
       s.type.clear(), s.pricing.clear(), s.data.clear(), s.access.clear();
@@ -127,7 +164,6 @@ class document_parser {
     }
   }
 
- private:
   using value_t = simdjson::ondemand::value;
 
   /// The element at `at`, reused when the vector already has one (its strings keep their capacity).
@@ -167,12 +203,12 @@ class document_parser {
     for (auto item : v.get_array()) assign_string(item.value(), slot(out, n++));
     out.resize(n);
   }
-  /// The escaped body of a string value, copied without decoding.
-  static json_string raw_string_of(value_t v) {
+  /// The escaped body of a string value: a slice of the document, neither decoded nor copied.
+  [[nodiscard]] json_string raw_string_of(value_t v) const {
     std::string_view token = v.raw_json_token();
     while (!token.empty() && token.back() != '"') token.remove_suffix(1);  // trailing whitespace
     if (token.size() < 2 || token.front() != '"') throw error(errc::bad_document, "openApiString is not a string");
-    return json_string::from_escaped(std::string(token.substr(1, token.size() - 2)));
+    return json_string::from_shared(document_, token.substr(1, token.size() - 2));
   }
   void entry_of(value_t v, environment_entry& e) {
     e.environment.clear(), e.owner.clear(), e.access.clear();
@@ -240,7 +276,7 @@ class document_parser {
   }
 
   simdjson::ondemand::parser parser_;
-  std::string buffer_;
+  std::shared_ptr<std::string> document_;  ///< the text being parsed; its slices share it
 };
 
 }  // namespace tributary

@@ -57,26 +57,40 @@ class peer_page_merger {
   }
 
   /// Given the local documents for the ids `take` returned (nullopt where there is none), returns the
-  /// documents to write.
-  [[nodiscard]] const std::vector<stored_document>& merge(std::span<const std::optional<std::string>> locals) {
+  /// documents to write. The caller may move from them: they are rebuilt on every call.
+  [[nodiscard]] std::vector<stored_document>& merge(std::span<const std::optional<std::string>> locals) {
+    return merge_page(locals, [&](const std::optional<std::string>& local) { parser_.parse(*local, local_); });
+  }
+  /// As merge, taking the local documents' text over instead of copying it (see parse_owned).
+  [[nodiscard]] std::vector<stored_document>& merge(std::vector<std::optional<std::string>>&& locals) {
+    return merge_page(std::span<std::optional<std::string>>(locals),
+                      [&](std::optional<std::string>& local) { parser_.parse_owned(std::move(*local), local_); });
+  }
+
+  [[nodiscard]] const counts& totals() const noexcept { return counts_; }
+
+ private:
+  template <class Local, class Parse>
+  std::vector<stored_document>& merge_page(std::span<Local> locals, Parse parse_local) {
     if (locals.size() != taken_)
       throw error(errc::bad_document, "peer_page_merger: got " + std::to_string(locals.size()) +
                                           " local documents for " + std::to_string(taken_) + " ids");
     std::size_t written = 0;
     for (std::size_t i = 0; i < taken_; ++i) {
       const auto& t = taken_of_[i];
-      const service& remote = remote_[t.document];
-      const environment_entry& entry = remote.environments[t.entry];
+      service& remote = remote_[t.document];
+      // The peer's entry is not needed after this document: it is moved, never copied.
+      environment_entry& entry = remote.environments[t.entry];
       std::optional<service> adopted;
       const service* merged = nullptr;
       std::size_t local_size = 0;
       if (locals[i]) {
-        parser_.parse(*locals[i], local_);
-        merge_.merge(local_, entry);
-        merged = &local_;
         local_size = locals[i]->size();
+        parse_local(locals[i]);
+        merge_.merge(local_, std::move(entry));
+        merged = &local_;
         ++counts_.merged;
-      } else if ((adopted = merge_.adopt(remote, entry))) {
+      } else if ((adopted = merge_.adopt(remote, std::move(entry)))) {
         merged = &*adopted;
         ++counts_.added;
       }
@@ -92,9 +106,6 @@ class peer_page_merger {
     return writes_;
   }
 
-  [[nodiscard]] const counts& totals() const noexcept { return counts_; }
-
- private:
   const MergeStrategy& merge_;
   std::string environment_;
   bool stale_;

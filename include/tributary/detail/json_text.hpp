@@ -10,6 +10,10 @@
 
 namespace tributary::detail {
 
+/// Bytes a JSON parser may read past the end of a text (simdjson's SIMDJSON_PADDING): text handed to
+/// document_parser with this much spare capacity is parsed where it is, without a padded copy.
+inline constexpr std::size_t parse_padding = 64;
+
 /// True when none of the 8 bytes in `w` needs escaping in a JSON string (control characters, '"'
 /// and '\\'). Bytes of UTF-8 sequences (0x80 and up) pass.
 [[nodiscard]] inline bool plain_json_word(std::uint64_t w) noexcept {

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <tributary/concepts.hpp>
@@ -38,18 +39,12 @@ class memory_index {
   }
 
   bulk_result bulk_write(std::string_view index, std::span<const stored_document> docs) {
-    std::lock_guard lock(mu_);
-    auto& target = existing(index);
-    bulk_result result;
-    for (std::size_t i = 0; i < docs.size(); ++i) {
-      if (docs[i].id.empty()) {
-        result.failures.push_back({i, {}, "document has an empty id", false});
-        continue;
-      }
-      target.insert_or_assign(docs[i].id, docs[i].json);
-      ++result.written;
-    }
-    return result;
+    return write(index, docs, [](const stored_document& d) -> const std::string& { return d.json; });
+  }
+  /// As bulk_write, moving the documents' text into the index instead of copying it.
+  bulk_result bulk_write(std::string_view index, std::vector<stored_document>&& docs) {
+    return write(index, std::span<stored_document>(docs),
+                 [](stored_document& d) -> std::string&& { return std::move(d.json); });
   }
 
   [[nodiscard]] std::vector<std::optional<std::string>> get(std::string_view index,
@@ -60,7 +55,15 @@ class memory_index {
     out.reserve(ids.size());
     for (const auto& id : ids) {
       auto it = source.find(id);
-      out.push_back(it == source.end() ? std::nullopt : std::optional<std::string>(it->second));
+      if (it == source.end()) {
+        out.emplace_back();
+        continue;
+      }
+      // Room for a parser's padding (detail::parse_padding): document_parser::parse_owned then parses
+      // the text where it is instead of copying it once more.
+      auto& text = out.emplace_back(std::in_place);
+      text->reserve(it->second.size() + detail::parse_padding);
+      text->assign(it->second);
     }
     return out;
   }
@@ -113,6 +116,22 @@ class memory_index {
   }
 
  private:
+  template <class Document, class Text>
+  bulk_result write(std::string_view index, std::span<Document> docs, Text text_of) {
+    std::lock_guard lock(mu_);
+    auto& target = existing(index);
+    bulk_result result;
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+      if (docs[i].id.empty()) {
+        result.failures.push_back({i, {}, "document has an empty id", false});
+        continue;
+      }
+      target.insert_or_assign(docs[i].id, text_of(docs[i]));
+      ++result.written;
+    }
+    return result;
+  }
+
   using documents = std::map<std::string, std::string, std::less<>>;
 
   documents& existing(std::string_view index) {

@@ -13,9 +13,10 @@
 namespace tributary {
 
 namespace detail {
-inline void put_entry(service& doc, const environment_entry& entry) {
-  if (auto* existing = doc.entry(entry.environment)) *existing = entry;
-  else doc.environments.push_back(entry);
+/// `entry` by value: a caller done with its entry moves it in, and nothing is copied.
+inline void put_entry(service& doc, environment_entry entry) {
+  if (auto* existing = doc.entry(entry.environment)) *existing = std::move(entry);
+  else doc.environments.push_back(std::move(entry));
 }
 }  // namespace detail
 
@@ -24,16 +25,22 @@ struct environment_union {
 
   environment_order order{};  ///< precedence for document-level fields, highest first
 
-  void merge(service& local, const environment_entry& remote) const {
-    detail::put_entry(local, remote);
+  void merge(service& local, const environment_entry& remote) const { merge(local, environment_entry(remote)); }
+  /// As merge, moving from `remote` (peer_page_merger is done with the entry it hands over).
+  void merge(service& local, environment_entry&& remote) const {
+    detail::put_entry(local, std::move(remote));
     normalize(local, order);
   }
 
   [[nodiscard]] std::optional<service> adopt(const service& remote_doc, const environment_entry& remote) const {
-    service doc;
-    doc.id = remote_doc.id;
-    doc.environments.push_back(remote);
-    normalize(doc, order);
+    return adopt(remote_doc, environment_entry(remote));
+  }
+  /// As adopt, moving from `remote`.
+  [[nodiscard]] std::optional<service> adopt(const service& remote_doc, environment_entry&& remote) const {
+    std::optional<service> doc(std::in_place);
+    doc->id = remote_doc.id;
+    doc->environments.push_back(std::move(remote));
+    normalize(*doc, order);
     return doc;
   }
 };

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <tributary/concepts.hpp>
 #include <tributary/document.hpp>
@@ -34,13 +36,19 @@ struct prefer_local {
     return environment_order(std::move(names));
   }
 
-  void merge(service& local, const environment_entry& remote) const {
-    detail::put_entry(local, remote);
+  void merge(service& local, const environment_entry& remote) const { merge(local, environment_entry(remote)); }
+  /// As merge, moving from `remote`.
+  void merge(service& local, environment_entry&& remote) const {
+    detail::put_entry(local, std::move(remote));
     normalize(local, effective_order());
   }
 
   [[nodiscard]] std::optional<service> adopt(const service& remote_doc, const environment_entry& remote) const {
     return environment_union{effective_order()}.adopt(remote_doc, remote);
+  }
+  /// As adopt, moving from `remote`.
+  [[nodiscard]] std::optional<service> adopt(const service& remote_doc, environment_entry&& remote) const {
+    return environment_union{effective_order()}.adopt(remote_doc, std::move(remote));
   }
 };
 

@@ -1,0 +1,200 @@
+// The copy-saving paths of parse, merge and write: json_string shares its escaped text, a parsed
+// document's openApiString is a slice of the document that outlives the parser's next document and the
+// caller's text, document_parser::parse_owned takes the text over, the merge strategies' rvalue
+// overloads and peer_page_merger's rvalue locals give exactly what the copying paths give, and
+// memory_index moves documents in and hands them out with room for the parser's padding.
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <tributary/all.hpp>
+
+#include "support/catalogue.hpp"
+#include "support/common.hpp"
+
+namespace tributary {
+namespace {
+
+std::string document_with_spec(std::string_view id, std::string_view spec_escaped) {
+  return R"({"id":")" + std::string(id) +
+         R"(","environments":[{"environment":"staging","owner":"o","access":["xroad"],"details":[{"version":"v1",)"
+         R"("title":"t","openApiString":")" +
+         std::string(spec_escaped) + R"(","xroadIdentifier":{"instance":"EE","serviceCode":"s-v1"}}]}]})";
+}
+
+TEST(JsonString, CopiesShareTheTextAndAMovedFromStringIsEmpty) {
+  const auto a = json_string::from_text("line \"one\"\nline two");
+  EXPECT_EQ(a.escaped(), R"(line \"one\"\nline two)");
+  const json_string b = a;  // NOLINT(performance-unnecessary-copy-initialization): the copy is the point
+  EXPECT_EQ(b.escaped().data(), a.escaped().data()) << "a copy shares the escaped text";
+  EXPECT_EQ(b, a);
+  json_string c = b;
+  json_string d = std::move(c);
+  EXPECT_TRUE(c.empty());  // NOLINT(bugprone-use-after-move): moved-from state is specified
+  EXPECT_EQ(c.escaped(), "");
+  EXPECT_EQ(d.text(), "line \"one\"\nline two");
+  d = json_string::from_escaped("x");
+  EXPECT_EQ(b.text(), "line \"one\"\nline two") << "reassigning a copy leaves the others alone";
+  EXPECT_TRUE(json_string::from_escaped("").empty());
+  EXPECT_TRUE(json_string::from_text("").empty());
+}
+
+TEST(JsonString, AParsedSpecOutlivesTheParsersNextDocumentAndTheCallersText) {
+  document_parser parser;
+  std::optional<service> first;
+  {
+    std::string json = document_with_spec("a", R"(first \"spec\"\n\u00e9)");
+    first = parser.parse(json);
+    json.assign(json.size(), 'x');  // the caller's text is overwritten, then destroyed
+  }
+  // The same parser, reused: its buffer must not be the one `first` still points into.
+  const service second = parser.parse(document_with_spec("b", "second spec"));
+  EXPECT_EQ(first->environments.at(0).details.at(0).openapi.escaped(), R"(first \"spec\"\n\u00e9)");
+  EXPECT_EQ(first->environments.at(0).details.at(0).openapi.text(), "first \"spec\"\né");
+  EXPECT_EQ(second.environments.at(0).details.at(0).openapi.text(), "second spec");
+
+  // Parsing into the same service again releases the old document and keeps the new one whole.
+  service reused = second;
+  parser.parse(document_with_spec("c", "third"), reused);
+  EXPECT_EQ(reused.id, "c");
+  EXPECT_EQ(reused.environments.at(0).details.at(0).openapi.text(), "third");
+  EXPECT_EQ(second.environments.at(0).details.at(0).openapi.text(), "second spec");
+}
+
+TEST(DocumentParser, ParseOwnedGivesWhatParseGivesWithOrWithoutSpareCapacity) {
+  const service s = testing::make_service("dev", "1", "s", "owned");
+  const std::string json = to_json(s);
+  document_parser parser;
+  const service copied = parser.parse(json);
+
+  std::string exact = json;
+  exact.shrink_to_fit();
+  service from_exact;
+  parser.parse_owned(std::move(exact), from_exact);
+  EXPECT_EQ(from_exact, copied);
+
+  std::string roomy;
+  roomy.reserve(json.size() + detail::parse_padding);
+  roomy.assign(json);
+  const char* const storage = roomy.data();
+  service from_roomy;
+  parser.parse_owned(std::move(roomy), from_roomy);
+  EXPECT_EQ(from_roomy, copied);
+  const auto& spec = from_roomy.environments.at(0).details.at(0).openapi.escaped();
+  EXPECT_GE(spec.data(), storage) << "the spec is a slice of the text handed over, not a copy";
+  EXPECT_LT(spec.data(), storage + json.size());
+  EXPECT_EQ(to_json(from_roomy), json);
+}
+
+TEST(DocumentParser, ParseOwnedRejectsAMalformedDocumentAndStaysUsable) {
+  document_parser parser;
+  service out;
+  try {
+    parser.parse_owned(std::string(R"({"id": "a", "environments": [)"), out);
+    FAIL() << "a truncated document was accepted";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::bad_document);
+    EXPECT_NE(std::string(e.what()).find("malformed catalogue document"), std::string::npos) << e.what();
+  }
+  parser.parse_owned(document_with_spec("fine", "ok"), out);
+  EXPECT_EQ(out.id, "fine");
+}
+
+template <class Strategy>
+class RvalueMerge : public ::testing::Test {};
+using strategies = ::testing::Types<environment_union, prefer_local>;
+TYPED_TEST_SUITE(RvalueMerge, strategies);
+
+TYPED_TEST(RvalueMerge, MovingTheEntryGivesWhatCopyingGives) {
+  TypeParam strategy{};
+  if constexpr (requires { strategy.local_environment; }) strategy.local_environment = "dev";
+  const service local = testing::make_service("dev", "1", "s", "moved");
+  const service remote = testing::make_service("staging", "1", "s", "moved");
+  const environment_entry& entry = remote.environments.at(0);
+
+  service by_copy = local, by_move = local;
+  strategy.merge(by_copy, entry);
+  environment_entry moving = entry;
+  strategy.merge(by_move, std::move(moving));
+  EXPECT_EQ(by_move, by_copy);
+  ASSERT_NE(by_move.entry("staging"), nullptr);
+  EXPECT_EQ(*by_move.entry("staging"), entry);
+
+  const auto adopted_by_copy = strategy.adopt(remote, entry);
+  environment_entry adopting = entry;
+  const auto adopted_by_move = strategy.adopt(remote, std::move(adopting));
+  ASSERT_TRUE(adopted_by_copy && adopted_by_move);
+  EXPECT_EQ(*adopted_by_move, *adopted_by_copy);
+  EXPECT_EQ(adopted_by_move->id, remote.id);
+}
+
+TEST(PeerPageMerger, MovedLocalsGiveTheSameWritesAsCopiedLocals) {
+  // Peer documents: two the local side has too, one it lacks; each peer document carries a prod entry
+  // that is not the peer's to give.
+  std::vector<stored_document> page;
+  std::vector<std::optional<std::string>> locals;
+  for (const char* code : {"alpha", "beta", "gamma"}) {
+    service peer = testing::make_service("staging", "1", "s", code);
+    peer.environments.push_back(testing::make_service("prod", "1", "s", code).environments.at(0));
+    normalize(peer, environment_order{});
+    page.push_back({peer.id, to_json(peer)});
+    if (std::string_view(code) != "gamma") locals.emplace_back(to_json(testing::make_service("dev", "1", "s", code)));
+    else locals.emplace_back();
+  }
+  const environment_union merge;
+  peer_page_merger<environment_union> copying(merge, "staging", false), moving(merge, "staging", false);
+  ASSERT_EQ(copying.take(page).size(), 3u);
+  ASSERT_EQ(moving.take(page).size(), 3u);
+  const std::vector<stored_document> copied = copying.merge(std::span<const std::optional<std::string>>(locals));
+  auto moved_locals = locals;
+  const std::vector<stored_document> moved = moving.merge(std::move(moved_locals));
+  EXPECT_EQ(moved, copied);
+  ASSERT_EQ(moved.size(), 3u);
+  EXPECT_EQ(moving.totals().merged, 2u);
+  EXPECT_EQ(moving.totals().added, 1u);
+  document_parser parser;
+  for (const auto& w : moved) {
+    const service s = parser.parse(w.json);
+    EXPECT_NE(s.entry("staging"), nullptr) << w.id;
+    EXPECT_EQ(s.entry("prod"), nullptr) << w.id;
+  }
+  // A wrong number of locals is refused on the moving path too.
+  (void)moving.take(page);
+  std::vector<std::optional<std::string>> short_locals(2);
+  EXPECT_THROW((void)moving.merge(std::move(short_locals)), error);
+}
+
+TEST(MemoryIndex, BulkWriteOfAnRvalueBatchMovesTheTextAndReportsPerItem) {
+  memory_index store;
+  store.create_index("docs");
+  std::vector<stored_document> batch{{"a", R"({"n":1})"}, {"", "{}"}, {"b", std::string(4000, ' ') + "{}"}};
+  const char* const b_text = batch[2].json.data();
+  const auto result = store.bulk_write("docs", std::move(batch));
+  EXPECT_EQ(result.written, 2u);
+  ASSERT_EQ(result.failures.size(), 1u);
+  EXPECT_EQ(result.failures[0].position, 1u);
+
+  const std::vector<std::string> ids{"b", "missing", "a"};
+  const auto got = store.get("docs", ids);
+  ASSERT_EQ(got.size(), 3u);
+  ASSERT_TRUE(got[0] && got[2]);
+  EXPECT_FALSE(got[1]);
+  EXPECT_EQ(*got[2], R"({"n":1})");
+  EXPECT_EQ(*got[0], std::string(4000, ' ') + "{}");
+  EXPECT_NE(got[0]->data(), b_text) << "get hands out a copy, never the stored text";
+  EXPECT_GE(got[0]->capacity(), got[0]->size() + detail::parse_padding) << "room for the parser's padding";
+
+  // An lvalue batch is copied: the caller's documents are left as they were.
+  const std::vector<stored_document> kept{{"a", R"({"n":2})"}};
+  EXPECT_TRUE(store.bulk_write("docs", kept).ok());
+  EXPECT_EQ(kept[0].json, R"({"n":2})");
+  EXPECT_EQ(*store.get("docs", std::vector<std::string>{"a"})[0], R"({"n":2})");
+  EXPECT_EQ(testing::thrown_by([&] { (void)store.bulk_write("absent", std::vector<stored_document>{{"x", "{}"}}); }).code(),
+            errc::not_found);
+}
+
+}  // namespace
+}  // namespace tributary

@@ -4,6 +4,9 @@
 //   catalogue_query --store sqlite:///tmp/catalogue.db search person
 //   catalogue_query --store sqlite:///tmp/catalogue.db show GOV/70000310/kir-public/getPerson
 //   catalogue_query --store sqlite:///tmp/catalogue.db summary      (one JSON line)
+//
+// Every store the collectors take: sqlite://, postgres:// (?schema=NAME for another schema than
+// tributary) and http(s):// (Elasticsearch or OpenSearch).
 
 #include <algorithm>
 #include <cctype>
@@ -13,7 +16,10 @@
 #include <vector>
 
 #include <tributary/document_json.hpp>
+#include <tributary/index/elasticsearch.hpp>
+#include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
+#include <tributary/transport/curl.hpp>
 #include <tributary/naming.hpp>
 
 #include "collector/store_url.hpp"
@@ -21,7 +27,11 @@
 namespace {
 
 constexpr std::string_view usage =
-    "usage: catalogue_query --store URL [--alias NAME] (list | search TEXT | show ID | summary)\n"
+    "usage: catalogue_query --store URL [--alias NAME] [--ca-file PEM] (list | search TEXT | show ID | summary)\n"
+    "\n"
+    "  --store URL   sqlite:///path/catalogue.db, postgres://user@host:port/db[?schema=NAME],\n"
+    "                or http(s)://user:pass@elasticsearch:9200\n"
+    "  --ca-file PEM CA certificates for an https:// store\n"
     "\n"
     "  list          every service: id, environments, title\n"
     "  search TEXT   services whose id, title, owner or description contains TEXT (case-insensitive)\n"
@@ -46,17 +56,69 @@ void for_each_service(const Store& store, const std::string& index, F&& f) {
   }
 }
 
+/// Answers `command` from the catalogue behind `alias` in `store`; the exit code.
+template <class Store>
+int run_query(const Store& store, const std::string& alias, const std::string& command, const std::string& argument) {
+  const auto targets = store.alias_targets(alias);
+  if (targets.size() != 1) {
+    std::cerr << "catalogue_query: alias '" << alias << "' points to " << targets.size() << " indices\n";
+    return 1;
+  }
+  const auto& index = targets.front();
+  if (command == "show") {
+    const auto docs = store.get(index, std::vector<std::string>{argument});
+    if (!docs.front()) {
+      std::cerr << "catalogue_query: no service '" << argument << "'\n";
+      return 1;
+    }
+    std::cout << *docs.front() << "\n";
+    return 0;
+  }
+  if (command == "summary") {
+    std::size_t total = 0, several = 0;
+    std::map<std::string, std::size_t> by_env;
+    for_each_service(store, index, [&](const auto&, const tributary::service& s) {
+      ++total;
+      if (s.environments.size() > 1) ++several;
+      for (const auto& e : s.environments) ++by_env[e.environment];
+    });
+    std::string activated_by;
+    for (const std::string env : {"dev", "staging", "prod"})
+      if (tributary::protocol_names{alias, env}.worker_time(index)) activated_by = env;
+    std::cout << "{\"catalogue\": " << total << ", \"by_environment\": {";
+    bool first = true;
+    for (const std::string env : {"dev", "staging", "prod"}) {
+      std::cout << (first ? "" : ", ") << "\"" << env << "\": " << by_env[env];
+      first = false;
+    }
+    std::cout << "}, \"in_several\": " << several << ", \"activated_by\": \"" << activated_by << "\"}\n";
+    return 0;
+  }
+  const auto needle = lower(argument);
+  std::size_t shown = 0;
+  for_each_service(store, index, [&](const auto&, const tributary::service& s) {
+    if (command == "search" && lower(s.id + " " + s.title + " " + s.owner + " " + s.description).find(needle) == std::string::npos)
+      return;
+    std::string envs;
+    for (const auto& e : s.environments) envs += (envs.empty() ? "" : ",") + e.environment + (e.stale ? "(stale)" : "");
+    std::cout << s.id << "  [" << envs << "]  " << s.title << "\n";
+    ++shown;
+  });
+  std::cout << shown << " service(s) in " << index << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string store_url, alias = "apicatalogue", command, argument;
+  std::string store_url, alias = "apicatalogue", ca_file, command, argument;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
       std::cout << usage;
       return 0;
-    } else if ((a == "--store" || a == "--alias") && i + 1 < argc) {
-      (a == "--store" ? store_url : alias) = argv[++i];
+    } else if ((a == "--store" || a == "--alias" || a == "--ca-file") && i + 1 < argc) {
+      (a == "--store" ? store_url : a == "--alias" ? alias : ca_file) = argv[++i];
     } else if (command.empty()) {
       command = a;
     } else if (argument.empty()) {
@@ -72,55 +134,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    (void)tributary::examples::store_scheme_of(store_url);
-    const auto store = tributary::sqlite_index::open_url(store_url);
-    const auto targets = store.alias_targets(alias);
-    if (targets.size() != 1) {
-      std::cerr << "catalogue_query: alias '" << alias << "' points to " << targets.size() << " indices\n";
-      return 1;
-    }
-    const auto& index = targets.front();
-    if (command == "show") {
-      const auto docs = store.get(index, std::vector<std::string>{argument});
-      if (!docs.front()) {
-        std::cerr << "catalogue_query: no service '" << argument << "'\n";
-        return 1;
+    switch (tributary::examples::store_scheme_of(store_url)) {
+      case tributary::examples::store_scheme::sqlite:
+        return run_query(tributary::sqlite_index::open_url(store_url), alias, command, argument);
+      case tributary::examples::store_scheme::postgres:
+        return run_query(tributary::postgres_index::open_url(store_url), alias, command, argument);
+      case tributary::examples::store_scheme::elasticsearch: {
+        tributary::curl_library curl;
+        tributary::curl_options options;
+        options.ca_file = ca_file;
+        tributary::curl_transport transport(curl, options);
+        return run_query(tributary::elasticsearch_index<tributary::curl_transport>(
+                             transport, tributary::elasticsearch_options::from_url(store_url)),
+                         alias, command, argument);
       }
-      std::cout << *docs.front() << "\n";
-      return 0;
     }
-    if (command == "summary") {
-      std::size_t total = 0, several = 0;
-      std::map<std::string, std::size_t> by_env;
-      for_each_service(store, index, [&](const auto&, const tributary::service& s) {
-        ++total;
-        if (s.environments.size() > 1) ++several;
-        for (const auto& e : s.environments) ++by_env[e.environment];
-      });
-      std::string activated_by;
-      for (const std::string env : {"dev", "staging", "prod"})
-        if (tributary::protocol_names{alias, env}.worker_time(index)) activated_by = env;
-      std::cout << "{\"catalogue\": " << total << ", \"by_environment\": {";
-      bool first = true;
-      for (const std::string env : {"dev", "staging", "prod"}) {
-        std::cout << (first ? "" : ", ") << "\"" << env << "\": " << by_env[env];
-        first = false;
-      }
-      std::cout << "}, \"in_several\": " << several << ", \"activated_by\": \"" << activated_by << "\"}\n";
-      return 0;
-    }
-    const auto needle = lower(argument);
-    std::size_t shown = 0;
-    for_each_service(store, index, [&](const auto&, const tributary::service& s) {
-      if (command == "search" && lower(s.id + " " + s.title + " " + s.owner + " " + s.description).find(needle) == std::string::npos)
-        return;
-      std::string envs;
-      for (const auto& e : s.environments) envs += (envs.empty() ? "" : ",") + e.environment + (e.stale ? "(stale)" : "");
-      std::cout << s.id << "  [" << envs << "]  " << s.title << "\n";
-      ++shown;
-    });
-    std::cout << shown << " service(s) in " << index << "\n";
-    return 0;
+    return 1;
   } catch (const tributary::error& e) {
     std::cerr << "catalogue_query: " << e.what() << "\n";
     return 1;

@@ -1,6 +1,8 @@
 // End to end, with the real executables: three X-Road simulators (one per environment, serving
-// examples/xroad/fixtures), the three per-environment collectors as separate processes on one SQLite
-// file, and catalogue_query. The expected catalogue is computed here from the fixture files themselves
+// examples/xroad/fixtures), the three per-environment collectors as separate processes on one store,
+// and catalogue_query. Every test runs on each store the executables take by URL that can run here: a
+// SQLite file, and a PostgreSQL schema of the test's own on the server TRIBUTARY_POSTGRES_URL names
+// (skipped without it). The expected catalogue is computed here from the fixture files themselves
 // (nlohmann for JSON, yaml-cpp for YAML), independently of xroad_source, and compared field by field
 // with what `apicatalogue` serves.
 //
@@ -26,11 +28,14 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <type_traits>
+#include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/naming.hpp>
 #include <utility>
 #include <vector>
 
+#include "support/postgres.hpp"
 #include "support/process.hpp"
 
 #if !defined(TRIBUTARY_E2E_SIMULATOR)
@@ -266,8 +271,8 @@ struct served_catalogue {
   std::map<std::string, json> documents;  ///< by id
 };
 
-served_catalogue read_catalogue(const fs::path& db) {
-  tributary::sqlite_index store(db.string());
+template <class Backend>
+served_catalogue read_catalogue(const Backend& store) {
   served_catalogue out;
   const auto targets = store.alias_targets(read_alias);
   if (targets.size() != 1) {
@@ -386,8 +391,40 @@ std::string tail(const std::string& text, std::size_t n = 6000) {
   return text.size() <= n ? text : "..." + text.substr(text.size() - n);
 }
 
+// ---- the stores the executables run on -----------------------------------------------------------------
+
+/// One SQLite file in the test's directory.
+struct sqlite_store {
+  fs::path file;
+  void prepare(const fs::path& dir) { file = dir / "catalogue.db"; }
+  [[nodiscard]] std::string url() const { return "sqlite://" + file.string(); }
+  [[nodiscard]] tributary::sqlite_index open() const { return tributary::sqlite_index(file.string()); }
+};
+
+/// A schema of the test's own on the PostgreSQL test server, named in the URL, dropped at the end.
+struct postgres_store {
+  std::optional<tributary::testing::scratch_schema> schema;
+  void prepare(const fs::path&) {
+    const auto server = tributary::testing::postgres_url();
+    if (!server) GTEST_SKIP() << tributary::testing::no_server_message;
+    schema.emplace(*server);
+  }
+  [[nodiscard]] std::string url() const {
+    return schema->url() + (schema->url().find('?') == std::string::npos ? "?" : "&") + "schema=" + schema->name();
+  }
+  [[nodiscard]] tributary::postgres_index open() const { return tributary::postgres_index(url()); }
+};
+
+struct store_name {
+  template <class Store>
+  static std::string GetName(int) {
+    return std::is_same_v<Store, sqlite_store> ? "Sqlite" : "Postgres";
+  }
+};
+
 // ---- the fixture: processes and files ---------------------------------------------------------------
 
+template <class Store>
 class XroadEndToEnd : public ::testing::Test {
  protected:
   struct simulator {
@@ -400,7 +437,7 @@ class XroadEndToEnd : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("tributary-e2e-" + std::to_string(::getpid()) + "-" + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    db_ = dir_ / "catalogue.db";
+    store_.prepare(dir_);
   }
 
   void TearDown() override {
@@ -439,7 +476,7 @@ class XroadEndToEnd : public ::testing::Test {
       argv.push_back(std::move(flag));
       argv.push_back(std::move(value));
     };
-    option("--store", "sqlite://" + db_.string());
+    option("--store", store_.url());
     option("--xroad", simulators_.at(sim_tag).url);
     option("--client", e.instance + "/GOV/70000310/kmais-client");
     option("--member-codes", (fixtures_dir / "member-codes.json").string());
@@ -475,13 +512,20 @@ class XroadEndToEnd : public ::testing::Test {
     for (auto& [env, c] : running) EXPECT_TRUE(finishes_ok(c, env + " collector (" + round + ")"));
   }
 
-  fs::path dir_, db_;
+  /// The catalogue behind `apicatalogue` now.
+  [[nodiscard]] served_catalogue read_catalogue() const { return ::read_catalogue(store_.open()); }
+
+  fs::path dir_;
+  Store store_;
   std::map<std::string, simulator> simulators_;
 };
 
+using stores = ::testing::Types<sqlite_store, postgres_store>;
+TYPED_TEST_SUITE(XroadEndToEnd, stores, store_name);
+
 // ---- 1. the merged catalogue, whichever environment finishes last -------------------------------------
 
-TEST_F(XroadEndToEnd, ThreeCollectorsMergeTheFixtureCatalogueWhicheverEnvironmentFinishesLast) {
+TYPED_TEST(XroadEndToEnd, ThreeCollectorsMergeTheFixtureCatalogueWhicheverEnvironmentFinishesLast) {
   const auto expected = load_expected_catalogue();
 
   // The expectation itself covers the fixture cases (fixtures/README.md), so a model that read nothing
@@ -507,36 +551,36 @@ TEST_F(XroadEndToEnd, ThreeCollectorsMergeTheFixtureCatalogueWhicheverEnvironmen
     EXPECT_FALSE(id.starts_with("COM/11254567/tracking-public/")) << id << ": its listMethods is malformed";
   }
 
-  for (const auto& e : environments()) start_simulator(e.name, e.name);
+  for (const auto& e : environments()) this->start_simulator(e.name, e.name);
 
   std::optional<std::map<std::string, json>> first;
   std::set<std::string> finished_last;
   for (const auto& last : environments()) {
     SCOPED_TRACE("round in which " + last.name + " finishes last");
     // Hold `last` in listClients, before it has a worker, so its peers neither see it nor wait for it.
-    auto& held = simulators_.at(last.name).process;
+    auto& held = this->simulators_.at(last.name).process;
     ASSERT_TRUE(held.signal(SIGSTOP));
     std::vector<std::pair<std::string, child_process>> others;
     child_process last_collector;
     for (const auto& e : environments()) {
-      auto c = start_collector(last.name + "-last-" + e.name, e.name, e.name);
+      auto c = this->start_collector(last.name + "-last-" + e.name, e.name, e.name);
       if (e.name == last.name)
         last_collector = std::move(c);
       else
         others.emplace_back(e.name, std::move(c));
     }
-    for (auto& [env, c] : others) EXPECT_TRUE(finishes_ok(c, env + " collector"));
+    for (auto& [env, c] : others) EXPECT_TRUE(this->finishes_ok(c, env + " collector"));
     EXPECT_TRUE(last_collector.running()) << "the held collector ended early: " << last_collector.errors();
     ASSERT_TRUE(held.signal(SIGCONT));
-    ASSERT_TRUE(finishes_ok(last_collector, last.name + " collector"));
+    ASSERT_TRUE(this->finishes_ok(last_collector, last.name + " collector"));
 
-    const auto served = read_catalogue(db_);
+    const auto served = this->read_catalogue();
     EXPECT_EQ(environment_of_worker(served.index), last.name) << served.index;
     finished_last.insert(environment_of_worker(served.index));
     expect_catalogue_matches(expected, served);
 
     // The last one found both peers finished and copied them, none stale.
-    const json r = report(last.name + "-last-" + last.name);
+    const json r = this->report(last.name + "-last-" + last.name);
     ASSERT_TRUE(r.is_object());
     ASSERT_EQ(r.at("peers").size(), 2u);
     for (const auto& p : r.at("peers")) EXPECT_EQ(p.value("outcome", ""), "copied") << p.dump();
@@ -548,9 +592,9 @@ TEST_F(XroadEndToEnd, ThreeCollectorsMergeTheFixtureCatalogueWhicheverEnvironmen
       EXPECT_EQ(first_difference(*first, snapshot), "") << "the catalogue differs between rounds";
 
     // catalogue_query reads the same store and agrees.
-    auto query = child_process::spawn({TRIBUTARY_E2E_CATALOGUE_QUERY, "--store", "sqlite://" + db_.string(), "summary"},
-                                      dir_ / ("query-" + last.name + ".out"), dir_ / ("query-" + last.name + ".err"));
-    ASSERT_TRUE(finishes_ok(query, "catalogue_query summary"));
+    auto query = child_process::spawn({TRIBUTARY_E2E_CATALOGUE_QUERY, "--store", this->store_.url(), "summary"},
+                                      this->dir_ / ("query-" + last.name + ".out"), this->dir_ / ("query-" + last.name + ".err"));
+    ASSERT_TRUE(this->finishes_ok(query, "catalogue_query summary"));
     const json summary = json::parse(query.output(), nullptr, false);
     ASSERT_TRUE(summary.is_object()) << query.output();
     std::map<std::string, std::size_t> by_env;
@@ -570,23 +614,23 @@ TEST_F(XroadEndToEnd, ThreeCollectorsMergeTheFixtureCatalogueWhicheverEnvironmen
 
 // ---- 2. a collector killed mid-run ------------------------------------------------------------------
 
-TEST_F(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldUpItsPeers) {
+TYPED_TEST(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldUpItsPeers) {
   const auto expected = load_expected_catalogue();
-  for (const auto& e : environments()) start_simulator(e.name, e.name);
+  for (const auto& e : environments()) this->start_simulator(e.name, e.name);
   // Every answer 5 s late: the dead run's worker is 5 s old before it exists, and once it exists the
   // staging collector is collecting for many seconds more.
-  start_simulator("staging-slow", "staging", {"--latency-ms", "5000"});
+  this->start_simulator("staging-slow", "staging", {"--latency-ms", "5000"});
 
   // A complete round first, so every environment has published data to copy.
-  run_round("baseline");
-  if (HasFailure()) return;
-  tributary::sqlite_index store(db_.string());
+  this->run_round("baseline");
+  if (this->HasFailure()) return;
+  auto store = this->store_.open();
   const auto staging = tributary::protocol_names{read_alias, "staging"};
   const auto published_staging = store.alias_targets(staging.environment_alias());
   ASSERT_EQ(published_staging.size(), 1u);
 
   // The staging collector, killed with SIGKILL as soon as it has created its worker.
-  auto doomed = start_collector("doomed-staging", "staging", "staging-slow");
+  auto doomed = this->start_collector("doomed-staging", "staging", "staging-slow");
   std::string dead;
   for (auto until = std::chrono::steady_clock::now() + run_timeout; dead.empty();) {
     const auto working = store.alias_targets(staging.working_alias());
@@ -619,11 +663,11 @@ TEST_F(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldUpIts
   std::this_thread::sleep_until(*dead_time + 5300ms);  // at most 0.3 s: the slow listClients took 5 s of it
   std::vector<std::pair<std::string, child_process>> peers;
   for (const std::string env : {"dev", "prod"})
-    peers.emplace_back(env, start_collector("bounded-" + env, env, env, bounded));
-  for (auto& [env, c] : peers) ASSERT_TRUE(finishes_ok(c, env + " collector with a stale bound"));
+    peers.emplace_back(env, this->start_collector("bounded-" + env, env, env, bounded));
+  for (auto& [env, c] : peers) ASSERT_TRUE(this->finishes_ok(c, env + " collector with a stale bound"));
   for (const std::string env : {"dev", "prod"}) {
     SCOPED_TRACE(env);
-    const json r = report("bounded-" + env);
+    const json r = this->report("bounded-" + env);
     ASSERT_TRUE(r.is_object());
     bool saw_staging = false;
     for (const auto& p : r.at("peers")) {
@@ -643,11 +687,11 @@ TEST_F(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldUpIts
 
   // The next staging run, with the same bound and started after it, takes the working alias away from
   // the dead worker and deletes the worker.
-  simulators_.at("staging-slow").process.terminate();
+  this->simulators_.at("staging-slow").process.terminate();
   std::this_thread::sleep_until(*dead_time + 8s);  // already past: dev and prod waited for the bound
-  auto next = start_collector("next-staging", "staging", "staging", bounded);
-  ASSERT_TRUE(finishes_ok(next, "the next staging collector"));
-  const json r = report("next-staging");
+  auto next = this->start_collector("next-staging", "staging", "staging", bounded);
+  ASSERT_TRUE(this->finishes_ok(next, "the next staging collector"));
+  const json r = this->report("next-staging");
   ASSERT_TRUE(r.is_object());
   const std::string fresh = r.value("worker", "");
   EXPECT_FALSE(store.index_exists(dead)) << dead << " survived the next run";
@@ -657,16 +701,16 @@ TEST_F(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldUpIts
   for (const std::string env : {"dev", "prod"})
     EXPECT_TRUE(store.alias_targets(tributary::protocol_names{read_alias, env}.working_alias()).empty()) << env;
 
-  const auto served = read_catalogue(db_);
+  const auto served = this->read_catalogue();
   EXPECT_EQ(served.index, fresh);
   expect_catalogue_matches(expected, served);
 }
 
 // ---- 3. a reader throughout ---------------------------------------------------------------------------
 
-TEST_F(XroadEndToEnd, AReaderNeverSeesAnErrorOrAnEmptyCatalogueAcrossTwoRounds) {
+TYPED_TEST(XroadEndToEnd, AReaderNeverSeesAnErrorOrAnEmptyCatalogueAcrossTwoRounds) {
   const auto expected = load_expected_catalogue();
-  for (const auto& e : environments()) start_simulator(e.name, e.name);
+  for (const auto& e : environments()) this->start_simulator(e.name, e.name);
 
   std::atomic<bool> stop{false};
   std::atomic<std::size_t> reads{0}, looks{0};
@@ -675,7 +719,7 @@ TEST_F(XroadEndToEnd, AReaderNeverSeesAnErrorOrAnEmptyCatalogueAcrossTwoRounds) 
   bool looked_before_activation = false;
   std::thread reader([&] {
     try {
-      tributary::sqlite_index reader_store(db_.string());  // its own connection to the same file
+      auto reader_store = this->store_.open();  // its own connection to the same store
       bool activated = false;
       auto problem = [&](std::string what) {
         if (problems.size() < 20) problems.push_back(std::move(what));
@@ -728,9 +772,9 @@ TEST_F(XroadEndToEnd, AReaderNeverSeesAnErrorOrAnEmptyCatalogueAcrossTwoRounds) 
   // first activation to after the last.
   while (looks.load() == 0) std::this_thread::sleep_for(1ms);
 
-  run_round("first");
+  this->run_round("first");
   EXPECT_TRUE(reads_after(3)) << "the reader stopped reading";
-  run_round("second");
+  this->run_round("second");
   EXPECT_TRUE(reads_after(3)) << "the reader stopped reading";
   stop = true;
   reader.join();
@@ -739,7 +783,7 @@ TEST_F(XroadEndToEnd, AReaderNeverSeesAnErrorOrAnEmptyCatalogueAcrossTwoRounds) 
   EXPECT_TRUE(looked_before_activation);
   EXPECT_GE(reads.load(), 6u);
   EXPECT_GE(indices_seen.size(), 2u) << "each round activates a new index, and the reader saw both";
-  expect_catalogue_matches(expected, read_catalogue(db_));
+  expect_catalogue_matches(expected, this->read_catalogue());
 }
 
 }  // namespace

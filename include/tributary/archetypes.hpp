@@ -19,6 +19,11 @@ struct transport {
   void perform_all(std::vector<http_request>, F&&) {}
 };
 
+struct streaming_transport : transport {
+  template <class G, class F>
+  void perform_stream(G&&, F&&) {}
+};
+
 struct index_backend {
   using index_backend_concept = index_backend_tag;
   void create_index(std::string_view) {}

@@ -44,6 +44,22 @@ concept transport = detail::opts_in<T, transport_tag, typename T::transport_conc
     { t.perform_all(std::move(reqs), on_done) } -> std::same_as<void>;
   };
 
+/// StreamingTransport (optional refinement of Transport): requests are made while earlier ones finish,
+/// so a caller whose next requests depend on earlier answers keeps the transport full instead of
+/// waiting for the slowest request of a batch.
+///   void perform_stream(G next, F on_done)
+///     next() -> std::optional<http_request>    asked whenever the transport has room for one more;
+///                                              nullopt: nothing right now (asked again after each on_done)
+///     on_done(std::size_t ticket, http_response&&)   ticket: the request's position in the order next()
+///                                              gave them (0, 1, 2, ...)
+///   Returns once next() has nothing and no request is outstanding. Both run on the calling thread.
+template <class T>
+concept streaming_transport =
+  transport<T> && requires(T& t, std::function<std::optional<http_request>()> next,
+                           std::function<void(std::size_t, http_response&&)> on_done) {
+    { t.perform_stream(next, on_done) } -> std::same_as<void>;
+  };
+
 /// IndexBackend: named indices of JSON documents and aliases naming them. Every operation either
 /// completes (durably, for writes) or throws tributary::error.
 ///   using index_backend_concept = index_backend_tag;

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -371,16 +372,26 @@ class xroad_source {
     }
   }
 
-  /// Collects `providers` in waves of at most `concurrency`; `on_outcome(const provider&, provider_outcome&&)`
-  /// runs on the calling thread once per provider, in the order given.
+  /// Collects `providers`, at most `concurrency` of them in flight at once; `on_outcome(const provider&,
+  /// provider_outcome&&)` runs on the calling thread once per provider, in the order given.
+  /// Over a streaming_transport a provider starts as soon as another finishes (a sliding window);
+  /// over any other transport providers go in waves of `concurrency`, each waiting for its slowest.
   template <class Transport, class F>
   void collect(Transport& transport, std::span<const provider> providers, std::size_t concurrency, F&& on_outcome) {
-    const std::size_t wave = std::max<std::size_t>(concurrency, 1);
-    for (std::size_t start = 0; start < providers.size(); start += wave) {
-      const auto batch = providers.subspan(start, std::min(wave, providers.size() - start));
-      collect_wave(transport, batch, on_outcome);
+    const std::size_t window = std::max<std::size_t>(concurrency, 1);
+    if constexpr (streaming_transport<Transport>) {
+      collect_streaming(transport, providers, window, on_outcome);
+    } else {
+      for (std::size_t start = 0; start < providers.size(); start += window) {
+        const auto batch = providers.subspan(start, std::min(window, providers.size() - start));
+        collect_wave(transport, batch, on_outcome);
+      }
     }
   }
+
+  /// Over a streaming transport, how many providers may have finished and wait for an earlier, slower
+  /// one to be reported first, as a multiple of the concurrency: a bound on the outcomes held in memory.
+  static constexpr std::size_t held_outcomes_per_slot = 4;
 
  private:
   struct pending {
@@ -390,6 +401,8 @@ class xroad_source {
     std::vector<std::string> codes;
     std::vector<std::optional<http_response>> specs;  ///< by code
     provider_outcome outcome;
+    std::size_t outstanding = 0;  ///< getOpenAPI answers still to come (streaming)
+    bool done = false;            ///< outcome final, waiting to be reported (streaming)
   };
 
   http_request get(std::string url) const {
@@ -399,40 +412,54 @@ class xroad_source {
     return req;
   }
 
+  /// Parses the provider's id and builds its URL prefix; false (with the failure recorded) when invalid.
+  bool prepare(pending& w, const provider& p) const {
+    w.who = &p;
+    auto id = xroad_subsystem_id::parse(p.id);
+    if (!id) {
+      w.outcome.failure = "provider id '" + p.id + "' is not {instance}/{class}/{code}/{subsystem}";
+      return false;
+    }
+    w.id = std::move(*id);
+    w.prefix = config_.base_url + "/r1/" + detail::percent_encode(w.id.instance) + '/' +
+               detail::percent_encode(w.id.member_class) + '/' + detail::percent_encode(w.id.member_code) + '/' +
+               detail::percent_encode(w.id.subsystem_code);
+    return true;
+  }
+
+  [[nodiscard]] http_request list_methods_request(const pending& w) const { return get(w.prefix + "/listMethods"); }
+  [[nodiscard]] http_request spec_request(const pending& w, std::size_t k) const {
+    return get(w.prefix + "/getOpenAPI?serviceCode=" + detail::percent_encode(w.codes[k]));
+  }
+
+  /// Reads a listMethods answer into w.codes, or records why the provider failed.
+  static void take_methods(pending& w, const http_response& res) {
+    if (!res.ok()) {
+      w.outcome.failure = "listMethods " + w.prefix + "/listMethods failed: " + detail::describe_failure(res);
+      return;
+    }
+    try {
+      w.codes = parse_methods(res.body);
+    } catch (const simdjson::simdjson_error& e) {
+      w.outcome.failure = "listMethods " + w.prefix + "/listMethods answered malformed JSON: " + e.what();
+    }
+    w.specs.resize(w.codes.size());
+  }
+
   template <class Transport, class F>
   void collect_wave(Transport& transport, std::span<const provider> batch, F& on_outcome) {
     std::vector<pending> work(batch.size());
     std::vector<http_request> requests;
     std::vector<std::size_t> owner;  // request position → index in work
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto& w = work[i];
-      w.who = &batch[i];
-      auto id = xroad_subsystem_id::parse(batch[i].id);
-      if (!id) {
-        w.outcome.failure = "provider id '" + batch[i].id + "' is not {instance}/{class}/{code}/{subsystem}";
-        continue;
-      }
-      w.id = std::move(*id);
-      w.prefix = config_.base_url + "/r1/" + detail::percent_encode(w.id.instance) + '/' +
-                 detail::percent_encode(w.id.member_class) + '/' + detail::percent_encode(w.id.member_code) + '/' +
-                 detail::percent_encode(w.id.subsystem_code);
-      requests.push_back(get(w.prefix + "/listMethods"));
+      if (!prepare(work[i], batch[i])) continue;
+      requests.push_back(list_methods_request(work[i]));
       owner.push_back(i);
     }
 
     // Stage 1: every provider's listMethods at once.
-    transport.perform_all(std::move(requests), [&](std::size_t pos, http_response&& res) {
-      auto& w = work[owner[pos]];
-      if (!res.ok()) {
-        w.outcome.failure = "listMethods " + w.prefix + "/listMethods failed: " + detail::describe_failure(res);
-        return;
-      }
-      try {
-        w.codes = parse_methods(res.body);
-      } catch (const simdjson::simdjson_error& e) {
-        w.outcome.failure = "listMethods " + w.prefix + "/listMethods answered malformed JSON: " + e.what();
-      }
-    });
+    transport.perform_all(std::move(requests),
+                          [&](std::size_t pos, http_response&& res) { take_methods(work[owner[pos]], res); });
 
     // Stage 2: every version's OpenAPI document of the wave at once.
     requests.clear();
@@ -440,9 +467,8 @@ class xroad_source {
     for (std::size_t i = 0; i < work.size(); ++i) {
       auto& w = work[i];
       if (!w.outcome.ok()) continue;
-      w.specs.resize(w.codes.size());
       for (std::size_t k = 0; k < w.codes.size(); ++k) {
-        requests.push_back(get(w.prefix + "/getOpenAPI?serviceCode=" + detail::percent_encode(w.codes[k])));
+        requests.push_back(spec_request(w, k));
         spec_owner.emplace_back(i, k);
       }
     }
@@ -457,6 +483,86 @@ class xroad_source {
       if (w.outcome.ok()) build_services(w);
       on_outcome(*w.who, std::move(w.outcome));
     }
+  }
+
+  /// The sliding window: a provider's getOpenAPI requests are made as soon as its listMethods answers,
+  /// and a new provider starts as soon as one finishes. Its documents are built when its last answer
+  /// arrives, while the others' requests are in flight.
+  template <class Transport, class F>
+  void collect_streaming(Transport& transport, std::span<const provider> providers, std::size_t concurrency,
+                         F& on_outcome) {
+    static constexpr std::size_t list_methods = static_cast<std::size_t>(-1);
+    struct ticket {
+      std::size_t provider;  // index into providers
+      std::size_t code;      // into its codes, or list_methods
+    };
+    std::deque<pending> work;    // providers[reported ..] that have started; deque: references stay valid
+    std::size_t reported = 0;    // providers whose outcome went to on_outcome
+    std::size_t active = 0;      // started providers with requests outstanding
+    std::deque<ticket> queue;    // requests not yet handed to the transport, oldest provider first
+    std::vector<ticket> tickets; // by the transport's ticket number
+    const std::size_t held = concurrency * held_outcomes_per_slot;
+    auto at = [&](std::size_t p) -> pending& { return work[p - reported]; };
+    auto report_ready = [&] {
+      while (!work.empty() && work.front().done) {
+        pending& w = work.front();
+        on_outcome(*w.who, std::move(w.outcome));
+        work.pop_front();
+        ++reported;
+      }
+    };
+    auto finish = [&](pending& w) {
+      if (w.outcome.ok()) build_services(w);
+      w.specs.clear();
+      w.done = true;
+      --active;
+    };
+
+    auto next = [&]() -> std::optional<http_request> {
+      // A new provider only when none of the started ones has a request waiting.
+      while (queue.empty() && active < concurrency && reported + work.size() < providers.size() &&
+             work.size() < held) {
+        const std::size_t p = reported + work.size();
+        pending& w = work.emplace_back();
+        if (!prepare(w, providers[p])) {
+          w.done = true;
+          report_ready();  // or enough of them would fill the held outcomes and stall the window
+          continue;
+        }
+        ++active;
+        queue.push_back({p, list_methods});
+      }
+      if (queue.empty()) return std::nullopt;
+      const ticket t = queue.front();
+      queue.pop_front();
+      tickets.push_back(t);
+      const pending& w = at(t.provider);
+      return t.code == list_methods ? list_methods_request(w) : spec_request(w, t.code);
+    };
+
+    auto on_done = [&](std::size_t number, http_response&& res) {
+      const ticket t = tickets[number];
+      pending& w = at(t.provider);
+      if (t.code == list_methods) {
+        take_methods(w, res);
+        if (!w.outcome.ok() || w.codes.empty()) {
+          finish(w);
+        } else {
+          w.outstanding = w.codes.size();
+          for (std::size_t k = 0; k < w.codes.size(); ++k) queue.push_back({t.provider, k});
+        }
+      } else {
+        w.specs[t.code] = std::move(res);
+        if (--w.outstanding == 0) finish(w);
+      }
+      report_ready();
+    };
+
+    transport.perform_stream(next, on_done);
+    report_ready();
+    if (reported != providers.size())
+      throw error(errc::source_failed, "xroad_source: the transport's stream ended with " +
+                                           std::to_string(providers.size() - reported) + " providers not collected");
   }
 
   void build_services(pending& w) const {

@@ -18,6 +18,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -183,6 +184,50 @@ class curl_transport {
     }
   }
 
+  /// Models streaming_transport: asks next() for a request whenever fewer than max_concurrent are
+  /// in flight or queued here, so requests made late (from earlier answers) never wait behind a batch.
+  /// on_done(ticket, http_response&&) runs on this thread as each finishes; tickets count the requests
+  /// in the order next() gave them. Retries, bounds and the exception rule are those of perform_all.
+  template <class G, class F>
+  void perform_stream(G&& next, F&& on_done) {
+    batch b;
+    batch_guard guard{*this, b};
+    bool asking = true;  // next() may have more; asked again after each delivery
+    while (true) {
+      while (asking && in_flight_ + ready_.size() < options_.max_concurrent) {
+        std::optional<http_request> request = next();
+        if (!request) {
+          asking = false;
+          break;
+        }
+        auto t = std::make_unique<transfer>();
+        t->owner = &b;
+        t->position = b.transfers.size();
+        t->request = std::move(*request);
+        b.transfers.push_back(std::move(t));
+        ++b.unfinished;
+        admit(*b.transfers.back());
+      }
+      if (!b.finished.empty()) {
+        // New requests go on the wire before the caller spends time on an answer.
+        if (!ready_.empty()) advance();
+        transfer* t = b.finished.front();
+        b.finished.pop_front();
+        --b.unfinished;
+        t->state = transfer_state::delivered;
+        const std::size_t ticket = t->position;
+        http_response response = std::move(t->response);
+        b.transfers[ticket].reset();  // a long stream keeps no finished transfer alive
+        on_done(ticket, std::move(response));
+        asking = true;
+        continue;
+      }
+      if (b.unfinished == 0 && !asking) return;
+      // Ours are in flight, or (called from another batch's on_done) that batch holds every slot.
+      step();
+    }
+  }
+
   [[nodiscard]] const curl_options& options() const noexcept { return options_; }
   [[nodiscard]] const curl_transport_stats& stats() const noexcept { return stats_; }
   [[nodiscard]] const curl_library& library() const noexcept { return *library_; }
@@ -230,7 +275,8 @@ class curl_transport {
     curl_transport& self;
     batch& b;
     ~batch_guard() {
-      for (auto& t : b.transfers) self.withdraw(*t);
+      for (auto& t : b.transfers)
+        if (t) self.withdraw(*t);
     }
   };
 
@@ -281,6 +327,23 @@ class curl_transport {
   // One turn of the loop: start what the bounds allow, let curl work, collect what finished, and
   // sleep until the next socket event, curl timeout or retry timer.
   void step() {
+    if (advance()) return;  // let the caller deliver before sleeping
+    if (!ready_.empty() && in_flight_ < options_.max_concurrent && can_start_any()) return;
+    // Wait for sockets, at most until the next retry is due; curl shortens this for its own timers.
+    auto wait = std::chrono::milliseconds(1000);
+    if (!waiting_.empty()) {
+      auto next = waiting_.front()->due;
+      for (const transfer* w : waiting_) next = std::min(next, w->due);
+      const auto until = std::chrono::ceil<std::chrono::milliseconds>(next - clock_type::now());
+      wait = std::clamp(until, std::chrono::milliseconds(0), wait);
+    }
+    if (const CURLMcode rc = curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait.count()), nullptr);
+        rc != CURLM_OK)
+      throw error(errc::transport_failed, std::string("curl_multi_poll: ") + curl_multi_strerror(rc));
+  }
+
+  // Starts what the bounds allow and lets curl work without waiting; true when a transfer finished.
+  bool advance() {
     promote_due_retries(clock_type::now());
     start_ready();
     int running = 0;
@@ -295,19 +358,7 @@ class curl_transport {
       complete(*t, msg->data.result);
       any_done = true;
     }
-    if (any_done) return;  // let the caller deliver before sleeping
-    if (!ready_.empty() && in_flight_ < options_.max_concurrent && can_start_any()) return;
-    // Wait for sockets, at most until the next retry is due; curl shortens this for its own timers.
-    auto wait = std::chrono::milliseconds(1000);
-    if (!waiting_.empty()) {
-      auto next = waiting_.front()->due;
-      for (const transfer* w : waiting_) next = std::min(next, w->due);
-      const auto until = std::chrono::ceil<std::chrono::milliseconds>(next - clock_type::now());
-      wait = std::clamp(until, std::chrono::milliseconds(0), wait);
-    }
-    if (const CURLMcode rc = curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait.count()), nullptr);
-        rc != CURLM_OK)
-      throw error(errc::transport_failed, std::string("curl_multi_poll: ") + curl_multi_strerror(rc));
+    return any_done;
   }
 
   void promote_due_retries(clock_type::time_point now) {
@@ -640,5 +691,7 @@ class curl_transport {
 };
 
 static_assert(transport<curl_transport>, "curl_transport must model tributary::transport (concepts.hpp)");
+static_assert(streaming_transport<curl_transport>,
+              "curl_transport must model tributary::streaming_transport (concepts.hpp)");
 
 }  // namespace tributary

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,16 @@ class loopback_transport {
   template <class F>
   void perform_all(std::vector<http_request> reqs, F&& on_done) {
     for (std::size_t i = 0; i < reqs.size(); ++i) on_done(i, perform(std::move(reqs[i])));
+  }
+
+  /// Models streaming_transport: one request at a time, each answered before the next is asked for.
+  template <class G, class F>
+  void perform_stream(G&& next, F&& on_done) {
+    for (std::size_t ticket = 0;; ++ticket) {
+      std::optional<http_request> req = next();
+      if (!req) return;
+      on_done(ticket, perform(std::move(*req)));
+    }
   }
 
  private:

@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -91,6 +92,11 @@ class simulator_server {
     std::lock_guard lock(mu_);
     return requests_;
   }
+  /// The most requests ever being answered at once (latency and hangs included).
+  [[nodiscard]] std::size_t peak_concurrent_requests() const {
+    std::lock_guard lock(mu_);
+    return peak_in_flight_;
+  }
 
  private:
   /// Sleeps up to `d`; false when the server is stopping.
@@ -103,7 +109,15 @@ class simulator_server {
     {
       std::lock_guard lock(mu_);
       ++requests_;
+      peak_in_flight_ = std::max(peak_in_flight_, ++in_flight_);
     }
+    struct leave {
+      simulator_server& self;
+      ~leave() {
+        std::lock_guard lock(self.mu_);
+        --self.in_flight_;
+      }
+    } counted{*this};
     http_request r;
     r.method = req.method;
     r.url = base_url_ + req.target;
@@ -134,6 +148,8 @@ class simulator_server {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::size_t requests_ = 0;
+  std::size_t in_flight_ = 0;
+  std::size_t peak_in_flight_ = 0;
   int port_ = -1;
   std::string base_url_;
   ::socket_t listen_socket_ = -1;

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -526,6 +528,7 @@ struct recording_transport {
 };
 static_assert(transport<recording_transport>);
 
+// Over a transport without perform_stream the source goes in waves.
 TEST(XroadSource, CollectsInBoundedWavesAndReportsInOrder) {
   recording_transport transport;
   transport.inner.route("http://xroad.dev", xroad_sim::simulator::from_fixtures(fixtures / "dev"));
@@ -553,6 +556,146 @@ TEST(XroadSource, CollectsInBoundedWavesAndReportsInOrder) {
   xroad_source again(config_for("dev", fixture_mapping()));
   const auto one = run(again, serial, 1);
   EXPECT_EQ(one.services, r.services);
+}
+
+std::string provider_of(const std::string& url) {
+  const auto r1 = url.find("/r1/");
+  if (r1 == std::string::npos) return {};
+  return url.substr(r1 + 4, url.rfind('/') - r1 - 4);
+}
+
+/// A streaming transport with at most `slots` requests outstanding, answering them out of order: the
+/// newest first, except that requests `held` selects wait until nothing else is outstanding. It logs
+/// every request asked for and answered, and the most providers it ever had requests outstanding for.
+struct scheduled_stream_transport {
+  using transport_concept = transport_tag;
+  loopback_transport inner;
+  std::size_t slots = 4;
+  std::function<bool(const std::string&)> held = [](const std::string&) { return false; };
+  std::vector<std::string> log;  // "ask <url>" and "answer <url>", in order
+  std::size_t peak_providers = 0;
+
+  http_response perform(http_request req) { return inner.perform(std::move(req)); }
+  template <class F>
+  void perform_all(std::vector<http_request> reqs, F&& on_done) {
+    inner.perform_all(std::move(reqs), on_done);
+  }
+  template <class G, class F>
+  void perform_stream(G&& next, F&& on_done) {
+    struct outstanding_request {
+      std::size_t ticket;
+      http_request req;
+    };
+    std::vector<outstanding_request> outstanding;
+    std::size_t tickets = 0;
+    bool asking = true;
+    while (true) {
+      while (asking && outstanding.size() < slots) {
+        std::optional<http_request> req = next();
+        if (!req) {
+          asking = false;
+          break;
+        }
+        log.push_back("ask " + req->url);
+        outstanding.push_back({tickets++, std::move(*req)});
+      }
+      std::set<std::string> providers;
+      for (const auto& o : outstanding) providers.insert(provider_of(o.req.url));
+      peak_providers = std::max(peak_providers, providers.size());
+      if (outstanding.empty()) return;
+      auto pick = outstanding.begin();  // the oldest held one when all are held
+      for (auto it = outstanding.end(); it != outstanding.begin();) {
+        --it;
+        if (!held(it->req.url)) {
+          pick = it;
+          break;
+        }
+      }
+      outstanding_request o = std::move(*pick);
+      outstanding.erase(pick);
+      log.push_back("answer " + o.req.url);
+      on_done(o.ticket, inner.perform(std::move(o.req)));
+      asking = true;
+    }
+  }
+};
+static_assert(streaming_transport<scheduled_stream_transport>);
+
+xroad_sim::simulator synthetic_sixty() {
+  xroad_sim::synthetic_options o;
+  o.providers = 60;
+  o.services = 500;
+  o.seed = 7;
+  return xroad_sim::simulator::synthetic(o);
+}
+
+TEST(XroadSource, SlidingWindowKeepsTheBoundAndReportsInOrder) {
+  scheduled_stream_transport transport;
+  transport.slots = 8;
+  transport.inner.route("http://xroad.dev", synthetic_sixty());
+  xroad_source source(config_for("dev"));
+  const auto r = run(source, transport, 3);
+  std::vector<std::string> expected;
+  for (const auto& p : r.providers) expected.push_back(p.id);
+  EXPECT_EQ(r.order, expected) << "one outcome per provider, in the order given, whatever the answer order";
+  EXPECT_EQ(transport.peak_providers, 3u) << "at most `concurrency` providers in flight, and the window is used";
+  std::vector<std::string> asked, answered;
+  for (const auto& entry : transport.log) (entry.starts_with("ask ") ? asked : answered).push_back(entry.substr(entry.find(' ') + 1));
+  EXPECT_EQ(asked.size(), r.providers.size() + 500);
+  EXPECT_NE(asked, answered) << "answers really came out of order";
+  // The same documents as one provider at a time in order.
+  loopback_transport serial;
+  serial.route("http://xroad.dev", synthetic_sixty());
+  xroad_source again(config_for("dev"));
+  EXPECT_EQ(run(again, serial, 1).services, r.services);
+}
+
+TEST(XroadSource, SlowProviderDoesNotHoldBackTheOthers) {
+  scheduled_stream_transport transport;
+  transport.slots = 2;
+  transport.inner.route("http://xroad.dev", synthetic_sixty());
+  xroad_source source(config_for("dev"));
+  const auto providers = source.list_providers(transport);
+  ASSERT_EQ(providers.size(), 60u);
+  const std::string slow = providers.front().id;
+  transport.held = [&](const std::string& url) { return provider_of(url) == slow; };
+  std::vector<std::string> order;
+  source.collect(transport, std::span<const provider>(providers), 2, [&](const provider& p, provider_outcome&& o) {
+    EXPECT_TRUE(o.ok()) << p.id << ": " << o.failure;
+    order.push_back(p.id);
+  });
+  ASSERT_EQ(order.size(), providers.size());
+  EXPECT_EQ(order.front(), slow) << "reported first all the same";
+  // Providers started while the slow one's listMethods was outstanding: the window slid on past it
+  // (waves of two would have stopped at one more) until the outcomes held for it reached their bound.
+  std::set<std::string> started;
+  for (const auto& entry : transport.log) {
+    if (entry == "answer " + transport.log.front().substr(4)) break;
+    if (entry.starts_with("ask ") && entry.ends_with("/listMethods")) started.insert(provider_of(entry.substr(4)));
+  }
+  ASSERT_TRUE(transport.log.front().ends_with(slow + "/listMethods")) << transport.log.front();
+  EXPECT_EQ(started.size(), 2 * xroad_source::held_outcomes_per_slot);
+}
+
+TEST(XroadSource, ManyMalformedProviderIdsDoNotStallTheWindow) {
+  loopback_transport transport;
+  simulate(transport);
+  xroad_source source(config_for("dev"));
+  std::vector<provider> ps;
+  for (int i = 0; i < 12; ++i) ps.push_back({"EE-DEV/GOV/bad" + std::to_string(i), "three parts"});
+  ps.push_back({"EE-DEV/GOV/10000562/rr-protected", "ok"});
+  for (int i = 12; i < 15; ++i) ps.push_back({"EE-DEV/GOV/bad" + std::to_string(i), "three parts"});
+  std::vector<std::string> order;
+  std::size_t failed = 0, documents = 0;
+  source.collect(transport, std::span<const provider>(ps), 1, [&](const provider& p, provider_outcome&& o) {
+    order.push_back(p.id);
+    failed += o.ok() ? 0 : 1;
+    documents += o.services.size();
+  });
+  ASSERT_EQ(order.size(), ps.size());
+  for (std::size_t i = 0; i < ps.size(); ++i) EXPECT_EQ(order[i], ps[i].id);
+  EXPECT_EQ(failed, 15u);
+  EXPECT_EQ(documents, 1u);
 }
 
 TEST(XroadSource, CollectsASyntheticInstance) {

@@ -16,9 +16,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <ctime>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -627,6 +629,129 @@ TEST_F(CurlTransport, ExceptionFromOnDoneCancelsTheBatchAndLeavesTheTransportUsa
                std::runtime_error);
   EXPECT_EQ(calls, 1);
   const auto res = transport.perform(get(server_.url("/echo")));
+  EXPECT_TRUE(res.ok()) << res.error;
+}
+
+static_assert(streaming_transport<curl_transport>);
+
+TEST_F(CurlTransport, PerformStreamMakesRequestsFromEarlierAnswers) {
+  curl_options o = quick();
+  o.max_concurrent = 3;
+  curl_transport transport(library_, o);
+  // A binary tree of requests four levels deep: each answer asks for its two children.
+  std::deque<std::string> todo = {"r"};
+  std::vector<std::string> label;  // by ticket
+  std::vector<int> delivered;
+  std::size_t outstanding = 0, most_outstanding_when_asked = 0;  // given and not yet answered
+  const auto caller = std::this_thread::get_id();
+  transport.perform_stream(
+    [&]() -> std::optional<http_request> {
+      most_outstanding_when_asked = std::max(most_outstanding_when_asked, outstanding);
+      if (todo.empty()) return std::nullopt;
+      http_request r = get(server_.url("/echo"));
+      r.method = "POST";
+      r.body = todo.front();
+      todo.pop_front();
+      label.push_back(r.body);
+      delivered.push_back(0);
+      ++outstanding;
+      return r;
+    },
+    [&](std::size_t ticket, http_response&& res) {
+      EXPECT_EQ(std::this_thread::get_id(), caller);
+      ASSERT_LT(ticket, label.size());
+      ++delivered[ticket];
+      --outstanding;
+      EXPECT_EQ(res.body, "echo:" + label[ticket]);
+      if (label[ticket].size() < 4) {
+        todo.push_back(label[ticket] + "0");
+        todo.push_back(label[ticket] + "1");
+      }
+    });
+  EXPECT_EQ(label.size(), 15u);
+  EXPECT_EQ(delivered, std::vector<int>(15, 1));
+  EXPECT_GE(most_outstanding_when_asked, 2u) << "asked for more while earlier requests were outstanding";
+  EXPECT_EQ(transport.stats().requests, 15u);
+}
+
+TEST_F(CurlTransport, PerformStreamKeepsTheConcurrencyBound) {
+  curl_options o = quick();
+  o.max_concurrent = 4;
+  o.max_per_host = 16;
+  curl_transport transport(library_, o);
+  int made = 0, ok = 0;
+  transport.perform_stream(
+    [&]() -> std::optional<http_request> {
+      if (made == 12) return std::nullopt;
+      ++made;
+      return get(server_.url("/busy"));
+    },
+    [&](std::size_t, http_response&& r) { ok += r.ok() ? 1 : 0; });
+  EXPECT_EQ(ok, 12);
+  EXPECT_EQ(state_.peak.load(), 4);
+  EXPECT_EQ(transport.stats().peak_in_flight, 4u);
+}
+
+TEST_F(CurlTransport, PerformStreamGoesOnWhileOneRequestIsSlow) {
+  curl_options o = quick();
+  o.max_concurrent = 2;
+  curl_transport transport(library_, o);
+  // /slow answers only once released, and that happens after the tenth echo is answered: the echoes
+  // must be asked for and answered while /slow is outstanding.
+  int made = 0, echoes = 0;
+  std::vector<std::size_t> order;
+  transport.perform_stream(
+    [&]() -> std::optional<http_request> {
+      if (made == 11) return std::nullopt;
+      return get(server_.url(made++ == 0 ? "/slow" : "/echo"));
+    },
+    [&](std::size_t ticket, http_response&& res) {
+      EXPECT_TRUE(res.ok()) << ticket << ": " << res.error;
+      order.push_back(ticket);
+      if (ticket != 0 && ++echoes == 10) state_.release();
+    });
+  ASSERT_EQ(order.size(), 11u);
+  EXPECT_EQ(order.back(), 0u) << "the slow request finished last";
+  EXPECT_EQ(state_.count("slow"), 1u);
+}
+
+TEST_F(CurlTransport, PerformStreamReportsInvalidUrlsAndStopsOnAnException) {
+  curl_transport transport(library_, quick());
+  std::vector<http_request> reqs = {get("gopher://127.0.0.1/"), get(server_.url("/echo"))};
+  std::vector<http_response> answers(2);
+  std::size_t given = 0;
+  transport.perform_stream(
+    [&]() -> std::optional<http_request> {
+      if (given == reqs.size()) return std::nullopt;
+      return reqs[given++];
+    },
+    [&](std::size_t ticket, http_response&& res) { answers.at(ticket) = std::move(res); });
+  EXPECT_EQ(answers[0].status, 0);
+  EXPECT_TRUE(contains(answers[0].error, "gopher")) << answers[0].error;
+  EXPECT_TRUE(answers[1].ok()) << answers[1].error;
+  EXPECT_EQ(transport.stats().attempts, 1u) << "no attempt for the invalid URL";
+
+  // Then a stream whose first answer throws: it propagates, and nothing more is asked for.
+  curl_options two = quick();
+  two.max_concurrent = 2;
+  curl_transport small(library_, two);
+  int calls = 0, asked = 0, asked_when_thrown = -1;
+  EXPECT_THROW(small.perform_stream(
+                 [&]() -> std::optional<http_request> {
+                   if (asked == 20) return std::nullopt;
+                   ++asked;
+                   return get(server_.url("/busy"));
+                 },
+                 [&](std::size_t, http_response&&) {
+                   ++calls;
+                   asked_when_thrown = asked;
+                   throw std::runtime_error("stop");
+                 }),
+               std::runtime_error);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(asked, asked_when_thrown) << "nothing more asked for once on_done threw";
+  EXPECT_LT(asked, 20);
+  const auto res = small.perform(get(server_.url("/echo")));
   EXPECT_TRUE(res.ok()) << res.error;
 }
 

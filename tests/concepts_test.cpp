@@ -25,6 +25,9 @@ namespace {
 // ---- archetypes model their concepts ----------------------------------------------------------------
 
 static_assert(transport<archetypes::transport>);
+static_assert(streaming_transport<archetypes::streaming_transport>);
+static_assert(transport<archetypes::streaming_transport>, "a streaming transport is a transport");
+static_assert(!streaming_transport<archetypes::transport>, "streaming is optional");
 static_assert(index_backend<archetypes::index_backend>);
 static_assert(merge_strategy<archetypes::merge_strategy>);
 static_assert(wait_strategy<archetypes::wait_strategy>);
@@ -35,6 +38,7 @@ static_assert(source<archetypes::source, loopback_transport>);
 // ---- shipped policies model their concepts ----------------------------------------------------------
 
 static_assert(transport<loopback_transport>);
+static_assert(streaming_transport<loopback_transport>);
 static_assert(index_backend<memory_index>);
 #ifdef TRIBUTARY_TEST_HAS_SQLITE
 static_assert(index_backend<sqlite_index>);
@@ -57,6 +61,12 @@ struct transport_lookalike {
   void perform_all(std::vector<http_request>, F&&) {}
 };
 static_assert(!transport<transport_lookalike>);
+
+struct streaming_transport_lookalike : transport_lookalike {
+  template <class G, class F>
+  void perform_stream(G&&, F&&) {}
+};
+static_assert(!streaming_transport<streaming_transport_lookalike>, "perform_stream alone does not opt in");
 
 struct index_backend_lookalike {
   void create_index(std::string_view) {}

@@ -31,11 +31,7 @@
 
 #include "support/common.hpp"
 #include "support/tls.hpp"
-
-// Debian's libcpp-httplib.so (the test servers) is not built with ThreadSanitizer, so TSan cannot see
-// the synchronisation inside it and reports races between its own worker threads under load. The
-// transport under test runs on the test's thread and is instrumented; only the server library is exempt.
-extern "C" const char* __tsan_default_suppressions() { return "race:libcpp-httplib.so\n"; }
+#include "support/tsan_httplib.hpp"
 
 namespace tributary {
 namespace {

@@ -109,6 +109,7 @@ struct curl_transport_stats {
   std::uint64_t retries = 0;
   std::chrono::milliseconds backoff{0};  ///< the sum of the waits scheduled before retries
   std::size_t peak_in_flight = 0;        ///< the most transfers in flight at once
+  std::uint64_t connections = 0;         ///< new connections opened (the rest reused one, or an HTTP/2 stream)
 };
 
 /// Models `transport`. One transport is used by one thread at a time; transports share nothing, so
@@ -625,10 +626,21 @@ class curl_transport {
     curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
     curl_off_t retry_after_s = 0;
     curl_easy_getinfo(t.easy, CURLINFO_RETRY_AFTER, &retry_after_s);
+    long version = CURL_HTTP_VERSION_NONE;
+    curl_easy_getinfo(t.easy, CURLINFO_HTTP_VERSION, &version);
+    long connects = 0;
+    curl_easy_getinfo(t.easy, CURLINFO_NUM_CONNECTS, &connects);
+    stats_.connections += static_cast<std::uint64_t>(std::max(connects, 0L));
     std::string failure = code == CURLE_OK ? std::string() : describe(t, code);
     leave_multi(t);
 
     t.response.status = code == CURLE_OK ? static_cast<int>(status) : 0;
+    t.response.protocol = code != CURLE_OK                        ? ""
+                          : version == CURL_HTTP_VERSION_3        ? "HTTP/3"
+                          : version == CURL_HTTP_VERSION_2_0      ? "HTTP/2"
+                          : version == CURL_HTTP_VERSION_1_1      ? "HTTP/1.1"
+                          : version == CURL_HTTP_VERSION_1_0      ? "HTTP/1.0"
+                                                                  : "";
     const bool retry_status = code == CURLE_OK && (status == 429 || (status >= 500 && status <= 599));
     const bool may_retry = t.request.idempotent && t.attempts < options_.max_attempts;
     if (may_retry && (retryable(code) || retry_status)) {

@@ -26,6 +26,8 @@ struct http_response {
   std::string body;
   std::string error;  ///< transport-level failure (connection refused, timeout, TLS), empty on success
   std::chrono::milliseconds elapsed{0};
+  /// The HTTP version the answer came in ("HTTP/1.1", "HTTP/2"), when the transport knows it.
+  std::string protocol;
 
   [[nodiscard]] bool ok() const noexcept { return error.empty() && status >= 200 && status < 300; }
   /// Case-insensitive header lookup; empty when absent.

@@ -65,7 +65,10 @@ TEST(JsonString, AParsedSpecOutlivesTheParsersNextDocumentAndTheCallersText) {
 }
 
 TEST(DocumentParser, ParseOwnedGivesWhatParseGivesWithOrWithoutSpareCapacity) {
-  const service s = testing::make_service("dev", "1", "s", "owned");
+  // A spec long enough to be kept as a slice of the document (see ShortSpecsAreCopied for short ones).
+  service s = testing::make_service("dev", "1", "s", "owned");
+  s.environments.at(0).details.at(0).openapi =
+      json_string::from_text("openapi: 3.0.0\n" + std::string(document_parser::shared_slice_min, 'y'));
   const std::string json = to_json(s);
   document_parser parser;
   const service copied = parser.parse(json);
@@ -87,6 +90,47 @@ TEST(DocumentParser, ParseOwnedGivesWhatParseGivesWithOrWithoutSpareCapacity) {
   EXPECT_GE(spec.data(), storage) << "the spec is a slice of the text handed over, not a copy";
   EXPECT_LT(spec.data(), storage + json.size());
   EXPECT_EQ(to_json(from_roomy), json);
+}
+
+TEST(DocumentParser, ShortSpecsAreCopiedAndKeepNoDocumentAlive) {
+  document_parser parser;
+  const std::string long_spec(document_parser::shared_slice_min, 'L');
+  std::string text = document_with_spec("short", R"(a \"short\" spec)");
+  text.reserve(text.size() + detail::parse_padding);
+  const char* const storage = text.data();
+  const std::size_t size = text.size();
+  service parsed;
+  parser.parse_owned(std::move(text), parsed);
+  const json_string& spec = parsed.environments.at(0).details.at(0).openapi;
+  EXPECT_EQ(spec.escaped(), R"(a \"short\" spec)");
+  EXPECT_FALSE(spec.shared()) << "a short spec is held by value";
+  EXPECT_FALSE(spec.escaped().data() >= storage && spec.escaped().data() < storage + size)
+      << "a short spec is a copy, not a slice of the document";
+
+  // Copies and moves of a held-by-value spec (short enough to live inside the string object too) view
+  // their own characters, never the source's.
+  service copied = parsed;
+  service moved = std::move(copied);
+  service assigned;
+  assigned = moved;
+  parsed.environments.at(0).details.at(0).openapi.assign_copy("overwritten");
+  EXPECT_EQ(moved.environments.at(0).details.at(0).openapi.text(), "a \"short\" spec");
+  EXPECT_EQ(assigned.environments.at(0).details.at(0).openapi.text(), "a \"short\" spec");
+  json_string tiny;
+  tiny.assign_copy("t");
+  json_string target;
+  target.assign_copy("a longer text than any inline buffer holds, to be given back");
+  target = std::move(tiny);
+  EXPECT_EQ(target.escaped(), "t");
+  EXPECT_TRUE(tiny.empty());  // NOLINT(bugprone-use-after-move): moved-from state is specified
+  EXPECT_EQ(tiny.escaped(), "");
+
+  // The long spec of a later document is a slice again, and parsing it into the same service drops
+  // nothing the earlier copies hold.
+  parser.parse(document_with_spec("long", long_spec), parsed);
+  EXPECT_TRUE(parsed.environments.at(0).details.at(0).openapi.shared());
+  EXPECT_EQ(parsed.environments.at(0).details.at(0).openapi.escaped(), long_spec);
+  EXPECT_EQ(to_json(moved), to_json(parser.parse(document_with_spec("short", R"(a \"short\" spec)"))));
 }
 
 TEST(DocumentParser, ParseOwnedRejectsAMalformedDocumentAndStaysUsable) {

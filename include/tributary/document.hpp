@@ -22,21 +22,36 @@
 namespace tributary {
 
 /// A JSON string kept in its escaped form, so large opaque strings (`openApiString`) pass through
-/// parse, merge and serialize without being decoded and encoded again. The escaped text is immutable
-/// and shared: a copy shares it instead of copying it, and a parsed document's strings are slices of
-/// the document's own buffer (which they keep alive), so a megabyte of OpenAPI text is never copied
-/// between being read and being written.
+/// parse, merge and serialize without being decoded and encoded again. The escaped text is immutable.
+/// It is either shared (a copy shares it instead of copying it, and a parsed document's large strings
+/// are slices of the document's own buffer, which they keep alive, so a megabyte of OpenAPI text is
+/// never copied between being read and being written) or, for a short string the parser read, held
+/// by value: a document whose strings are all short then keeps no buffer of its own alive, and the
+/// parser reuses one buffer for every such document.
 class json_string {
  public:
   json_string() = default;
-  json_string(const json_string&) = default;
-  json_string& operator=(const json_string&) = default;
+  json_string(const json_string& other) : buffer_(other.buffer_), owned_(other.owned_) { view_from(other); }
+  json_string& operator=(const json_string& other) {
+    if (this != &other) {
+      buffer_ = other.buffer_;
+      owned_ = other.owned_;
+      view_from(other);
+    }
+    return *this;
+  }
   // A moved-from string is empty, never a view into a buffer it no longer owns.
-  json_string(json_string&& other) noexcept
-      : buffer_(std::move(other.buffer_)), escaped_(std::exchange(other.escaped_, {})) {}
+  json_string(json_string&& other) noexcept : buffer_(std::move(other.buffer_)), owned_(std::move(other.owned_)) {
+    view_from(other);
+    other.clear();
+  }
   json_string& operator=(json_string&& other) noexcept {
-    buffer_ = std::move(other.buffer_);
-    escaped_ = std::exchange(other.escaped_, {});
+    if (this != &other) {
+      buffer_ = std::move(other.buffer_);
+      owned_.swap(other.owned_);  // the other keeps our storage for its next short string
+      view_from(other);
+      other.clear();
+    }
     return *this;
   }
   ~json_string() = default;
@@ -57,16 +72,47 @@ class json_string {
   [[nodiscard]] static json_string from_shared(std::shared_ptr<const std::string> buffer, std::string_view slice) {
     return slice.empty() ? json_string() : json_string(std::move(buffer), slice);
   }
+
+  /// Makes this string a slice of `buffer` (see from_shared), keeping the storage of a value it held.
+  void assign_shared(std::shared_ptr<const std::string> buffer, std::string_view slice) {
+    owned_.clear();
+    if (slice.empty()) buffer.reset();
+    buffer_ = std::move(buffer);
+    escaped_ = slice;
+  }
+  /// Makes this string hold a copy of `escaped`, reusing the storage it has: for short strings, where
+  /// a copy is cheaper than keeping a whole document alive.
+  void assign_copy(std::string_view escaped) {
+    buffer_.reset();
+    owned_.assign(escaped.data(), escaped.size());
+    escaped_ = owned_;
+  }
+  /// Empties the string; a value's storage is kept for the next assign_copy.
+  void clear() noexcept {
+    buffer_.reset();
+    owned_.clear();
+    escaped_ = {};
+  }
+
   [[nodiscard]] std::string_view escaped() const noexcept { return escaped_; }
   [[nodiscard]] std::string text() const { return detail::unescape(escaped_); }
   [[nodiscard]] bool empty() const noexcept { return escaped_.empty(); }
+  /// True when the text is shared with a buffer (a copy of this string copies no text).
+  [[nodiscard]] bool shared() const noexcept { return buffer_ != nullptr; }
   friend bool operator==(const json_string& a, const json_string& b) noexcept { return a.escaped_ == b.escaped_; }
 
  private:
   json_string(std::shared_ptr<const std::string> buffer, std::string_view escaped)
       : buffer_(std::move(buffer)), escaped_(escaped) {}
 
-  std::shared_ptr<const std::string> buffer_;  ///< owns the bytes `escaped_` views
+  /// After buffer_ and owned_ were taken from `other`: a shared slice is the same view, a value is
+  /// our own owned_ (its characters may have moved, as short strings live inside the object).
+  void view_from(const json_string& other) noexcept {
+    escaped_ = buffer_ ? other.escaped_ : std::string_view(owned_);
+  }
+
+  std::shared_ptr<const std::string> buffer_;  ///< owns the bytes `escaped_` views, when shared
+  std::string owned_;                          ///< the text, when held by value
   std::string_view escaped_;
 };
 

@@ -99,17 +99,27 @@ class document_parser {
   /// Parses into `out`, reusing the storage its strings and vectors already hold: parsing many
   /// documents into the same few services allocates little. Every field of `out` is overwritten.
   void parse(std::string_view json, service& out) {
+    release_slices(out);
     auto buffer = reusable_buffer();
     buffer->reserve(json.size() + simdjson::SIMDJSON_PADDING);
     buffer->assign(json.data(), json.size());
     parse_buffer(std::move(buffer), out);
   }
 
-  /// As parse, taking over `json`'s storage: `out`'s `openApiString`s are slices of it, so the text is
-  /// not copied at all when `json` already has room for simdjson's padding (memory_index::get leaves it).
+  /// As parse, taking over `json`'s storage: `out`'s large `openApiString`s are slices of it, so the
+  /// text is not copied at all when `json` already has room for simdjson's padding (memory_index::get
+  /// leaves it).
   void parse_owned(std::string&& json, service& out) {
-    parse_buffer(std::make_shared<std::string>(std::move(json)), out);
+    release_slices(out);
+    auto buffer = reusable_buffer();
+    *buffer = std::move(json);
+    parse_buffer(std::move(buffer), out);
   }
+
+  /// Strings at least this long (escaped) are slices of the parsed document, which they keep alive;
+  /// shorter ones are copied, so a document with only short strings (1.5 KB documents with 300-byte
+  /// specs) leaves the parser's buffer free for the next document instead of needing one of its own.
+  static constexpr std::size_t shared_slice_min = 1024;
 
  private:
   /// The buffer of the previous document when nothing parsed from it is still alive, else a new one.
@@ -117,6 +127,14 @@ class document_parser {
     if (document_ && document_.use_count() == 1) return std::move(document_);
     document_.reset();
     return std::make_shared<std::string>();
+  }
+
+  /// Lets go of the slices `out` holds before it is parsed into again: when they were the previous
+  /// document's only users, its buffer is reused.
+  static void release_slices(service& out) noexcept {
+    for (auto& e : out.environments)
+      for (auto& d : e.details)
+        if (d.openapi.shared()) d.openapi.clear();
   }
 
   void parse_buffer(std::shared_ptr<std::string> buffer, service& out) {
@@ -203,12 +221,15 @@ class document_parser {
     for (auto item : v.get_array()) assign_string(item.value(), slot(out, n++));
     out.resize(n);
   }
-  /// The escaped body of a string value: a slice of the document, neither decoded nor copied.
-  [[nodiscard]] json_string raw_string_of(value_t v) const {
+  /// The escaped body of a string value, neither decoded nor unescaped: a slice of the document when
+  /// it is long, else a copy into `out`'s own storage.
+  void raw_string_of(value_t v, json_string& out) const {
     std::string_view token = v.raw_json_token();
     while (!token.empty() && token.back() != '"') token.remove_suffix(1);  // trailing whitespace
     if (token.size() < 2 || token.front() != '"') throw error(errc::bad_document, "openApiString is not a string");
-    return json_string::from_shared(document_, token.substr(1, token.size() - 2));
+    const std::string_view body = token.substr(1, token.size() - 2);
+    if (body.size() >= shared_slice_min) out.assign_shared(document_, body);
+    else out.assign_copy(body);
   }
   void entry_of(value_t v, environment_entry& e) {
     e.environment.clear(), e.owner.clear(), e.access.clear();
@@ -231,7 +252,7 @@ class document_parser {
   void detail_of(value_t v, service_detail& d) {
     d.version.clear(), d.title.clear(), d.summary.clear(), d.description.clear(), d.type.clear();
     d.pricing.clear(), d.data.clear(), d.links.clear(), d.collected.clear();
-    d.openapi = json_string();
+    d.openapi.clear();
     d.xroad.instance.clear(), d.xroad.member_class.clear(), d.xroad.member_code.clear();
     d.xroad.subsystem_code.clear(), d.xroad.service_code.clear();
     for (simdjson::ondemand::field field : v.get_object()) {
@@ -259,7 +280,7 @@ class document_parser {
         while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' || raw.back() == '\r'))
           raw.remove_suffix(1);
         d.links.assign(raw.data(), raw.size());
-      } else if (key == "openApiString") d.openapi = raw_string_of(value);
+      } else if (key == "openApiString") raw_string_of(value, d.openapi);
       else if (key == "collected") assign_string(value, d.collected);
       else if (key == "xroadIdentifier") {
         for (simdjson::ondemand::field x : value.get_object()) {

@@ -101,6 +101,10 @@ class peer_page_merger {
       out.json.clear();
       out.json.reserve(local_size + t.json_size + 64);  // the merge of both, in one allocation
       append_json(out.json, *merged);
+      // The entry goes back to the page's pool once written: parsing the next page into it then reuses
+      // its strings' storage instead of allocating them all again.
+      service& holder = merged == &local_ ? local_ : *adopted;
+      if (auto* moved = holder.entry(environment_)) std::swap(*moved, entry);
     }
     writes_.resize(written);
     return writes_;

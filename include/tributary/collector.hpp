@@ -409,10 +409,28 @@ class basic_collector {
       while (true) {
         const auto page = from_peer([&] { return peer_store.scan(pr.source_index, after, config_.scan_page); });
         const auto& ids = from_peer([&]() -> const std::vector<std::string>& { return merger.take(page.documents); });
-        const auto locals = store_.get(st.worker, ids);
-        const auto& writes = merger.merge(locals);
-        for (std::size_t at = 0; at < writes.size(); at += config_.bulk_batch)
-          write_batch(st.worker, std::span<const stored_document>(writes).subspan(at, std::min(config_.bulk_batch, writes.size() - at)));
+        // The local documents' text is handed to the merger, not copied (its rvalue overload).
+        auto& writes = merger.merge(store_.get(st.worker, ids));
+        // A backend that takes rvalue batches (memory_index) gets the page's writes moved in, in one
+        // batch; it leaves the documents it did not write as they were, so those are retried or
+        // reported as write_batch does. Others (sqlite, postgres, elasticsearch) take spans, batched.
+        constexpr bool moves_batches = requires {
+          static_cast<bulk_result (IndexBackend::*)(std::string_view, std::vector<stored_document>&&)>(
+              &IndexBackend::bulk_write);
+        };
+        if (moves_batches && writes.size() <= config_.bulk_batch) {
+          if constexpr (moves_batches) {
+            const auto result = store_.bulk_write(st.worker, std::move(writes));
+            if (!result.ok()) {
+              std::vector<stored_document> failed;
+              for (const auto& f : result.failures) failed.push_back(writes[f.position]);
+              write_batch(st.worker, failed);
+            }
+          }
+        } else {
+          for (std::size_t at = 0; at < writes.size(); at += config_.bulk_batch)
+            write_batch(st.worker, std::span<const stored_document>(writes).subspan(at, std::min(config_.bulk_batch, writes.size() - at)));
+        }
         if (page.done) break;
         after = page.next_after;
       }

@@ -13,7 +13,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -90,21 +92,26 @@ void bm_merge(benchmark::State& state, profile p) {
 
 void bm_copy_merge(benchmark::State& state, profile p) {
   const auto& c = catalogue_for(p, static_cast<std::size_t>(state.range(0)));
-  const auto pages = pages_of(c.peer);
+  // Each round: a fresh worker holding the local documents, and the peer's pages as its store's scan
+  // hands them out (neither is part of the copy-merge).
   auto round = [&] {
     auto store = std::make_unique<memory_index>();
     load_worker(*store, worker_name, c.local);
-    return store;
+    return std::pair(std::move(store), scan_pages_of(c.peer));
   };
-  (void)engine_copy_merge(*round(), worker_name, pages);  // warm-up, untimed (see steady_state_allocator)
+  {
+    auto [store, pages] = round();  // warm-up, untimed (see steady_state_allocator)
+    (void)engine_copy_merge(*store, worker_name, std::move(pages));
+  }
   for (auto _ : state) {
     state.PauseTiming();
-    auto store = round();
+    auto [store, pages] = round();
     state.ResumeTiming();
-    const auto counts = engine_copy_merge(*store, worker_name, pages);
+    const auto counts = engine_copy_merge(*store, worker_name, std::move(pages));
     benchmark::DoNotOptimize(counts);
     state.PauseTiming();
-    store.reset();  // freeing the worker is not part of the copy-merge
+    store.reset();  // freeing the worker and the emptied pages is not part of the copy-merge
+    pages = {};
     state.ResumeTiming();
   }
   set_counters(state, c.peer.size(), c.merge_input_bytes());
@@ -303,8 +310,8 @@ int peak_memory(profile p, std::size_t services, bool resident) {
   // and the merge does not depend on page order, so the streamed peer keeps generation order.
   const environment_union merge;
   peer_page_merger<environment_union> merger(merge, std::string(peer_environment), false);
-  auto copy_page = [&](std::span<const stored_document> page) {
-    const auto& ids = merger.take(page);
+  auto copy_page = [&](auto&& page) {
+    const auto& ids = merger.take(std::forward<decltype(page)>(page));
     auto& writes = merger.merge(store.get(worker_name, ids));
     (void)store.bulk_write(worker_name, std::move(writes));
   };
@@ -321,8 +328,8 @@ int peak_memory(profile p, std::size_t services, bool resident) {
     flush(peer_index);
     std::string after;
     while (true) {
-      const auto page = store.scan(peer_index, after, scan_page_size);
-      copy_page(page.documents);
+      auto page = store.scan(peer_index, after, scan_page_size);
+      copy_page(std::move(page.documents));
       if (page.done) break;
       after = page.next_after;
     }
@@ -333,8 +340,8 @@ int peak_memory(profile p, std::size_t services, bool resident) {
         chunk.push_back(std::move(*d));
       }
       if (chunk.size() == scan_page_size || (i + 1 == services && !chunk.empty())) {
-        copy_page(chunk);
-        chunk.clear();
+        copy_page(std::move(chunk));
+        chunk.clear();  // taken over: its documents are empty
       }
     }
   }
@@ -353,20 +360,28 @@ int peak_memory(profile p, std::size_t services, bool resident) {
 
 /// One copy-merge round, out of line so that a profiler can be pointed at it
 /// (valgrind --tool=callgrind --toggle-collect=profile_round).
-[[gnu::noinline]] merger_counts profile_round(memory_index& store, std::span<const std::span<const stored_document>> pages) {
-  return engine_copy_merge(store, worker_name, pages);
+[[gnu::noinline]] merger_counts profile_round(memory_index& store, scanned_pages&& pages) {
+  return engine_copy_merge(store, worker_name, std::move(pages));
 }
 
 int profile_rounds(profile p, std::size_t services, int rounds) {
   const auto c = generate_catalogue(p, services);
-  const auto pages = pages_of(c.peer);
   std::vector<std::unique_ptr<memory_index>> stores;
+  std::vector<scanned_pages> pages;
   for (int r = 0; r < rounds; ++r) {
     stores.push_back(std::make_unique<memory_index>());
     load_worker(*stores.back(), worker_name, c.local);
+    pages.push_back(scan_pages_of(c.peer));
   }
   std::size_t read = 0;
-  for (auto& store : stores) read += profile_round(*store, pages).read;
+  for (int r = 0; r < rounds; ++r) {
+    const auto began = std::chrono::steady_clock::now();
+    const auto cpu = std::clock();
+    read += profile_round(*stores[static_cast<std::size_t>(r)], std::move(pages[static_cast<std::size_t>(r)])).read;
+    std::printf("round %d: %.1f ms wall, %.1f ms CPU\n", r,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count(),
+                1000.0 * static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC);
+  }
   std::printf("%zu peer documents read\n", read);
   return 0;
 }

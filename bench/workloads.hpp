@@ -44,17 +44,31 @@ inline constexpr std::size_t scan_page_size = 1000;  // the collector's default 
   return out;
 }
 
+/// The peer's documents cut into scan pages as the peer's store's scan hands them out: each page the
+/// reader's own, each text with room for a parser's padding (detail::padded_text).
+using scanned_pages = std::vector<std::vector<stored_document>>;
+[[nodiscard]] inline scanned_pages scan_pages_of(const std::vector<stored_document>& docs,
+                                                 std::size_t page = scan_page_size) {
+  scanned_pages out;
+  for (const auto part : pages_of(docs, page)) {
+    auto& p = out.emplace_back();
+    p.reserve(part.size());
+    for (const auto& d : part) p.push_back({d.id, tributary::detail::padded_text(d.json)});
+  }
+  return out;
+}
+
 // ---- engine -----------------------------------------------------------------------------------------
 
 using merger_counts = peer_page_merger<environment_union>::counts;
 
-/// Copies one peer's pages into `worker` of `store`, as collector.hpp's copy_peer does.
-inline merger_counts engine_copy_merge(memory_index& store, std::string_view worker,
-                                       std::span<const std::span<const stored_document>> pages,
+/// Copies one peer's pages into `worker` of `store`, as collector.hpp's copy_peer does: each page
+/// taken over by the merger, which parses its text where the scan left it.
+inline merger_counts engine_copy_merge(memory_index& store, std::string_view worker, scanned_pages&& pages,
                                        const environment_union& merge = {}) {
   peer_page_merger<environment_union> merger(merge, std::string(peer_environment), false);
-  for (const auto page : pages) {
-    const auto& ids = merger.take(page);
+  for (auto& page : pages) {
+    const auto& ids = merger.take(std::move(page));
     // The local documents' text is handed to the merger and the merged text to the store: moved, not
     // copied (the rvalue overloads of peer_page_merger::merge and memory_index::bulk_write).
     auto& writes = merger.merge(store.get(worker, ids));

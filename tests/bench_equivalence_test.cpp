@@ -68,7 +68,7 @@ TEST_P(CopyMerge, EngineAndBaselineWriteTheSameDocuments) {
 
   memory_index store;
   load_worker(store, worker, c.local);
-  const auto engine_counts = engine_copy_merge(store, worker, pages);
+  const auto engine_counts = engine_copy_merge(store, worker, scan_pages_of(c.peer, 64));
 
   std::unordered_map<std::string, std::string> baseline_worker;
   for (const auto& d : c.local) baseline_worker.emplace(d.id, d.json);
@@ -104,7 +104,7 @@ TEST_P(CopyMerge, MergeSuiteGivesWhatTheCopyMergeWrote) {
   const auto c = generate_catalogue(GetParam(), GetParam() == profile::realistic ? 80 : 400);
   memory_index store;
   load_worker(store, worker, c.local);
-  (void)engine_copy_merge(store, worker, pages_of(c.peer));
+  (void)engine_copy_merge(store, worker, scan_pages_of(c.peer));
   const auto written = contents(store, worker);
 
   document_parser parser;

@@ -2,7 +2,8 @@
 // document's openApiString is a slice of the document that outlives the parser's next document and the
 // caller's text, document_parser::parse_owned takes the text over, the merge strategies' rvalue
 // overloads and peer_page_merger's rvalue locals give exactly what the copying paths give, and
-// memory_index moves documents in and hands them out with room for the parser's padding.
+// memory_index moves documents in and hands them out (get and scan) with room for the parser's padding,
+// and peer_page_merger takes a scanned page over instead of copying it.
 
 #include <gtest/gtest.h>
 
@@ -209,6 +210,52 @@ TEST(PeerPageMerger, MovedLocalsGiveTheSameWritesAsCopiedLocals) {
   (void)moving.take(page);
   std::vector<std::optional<std::string>> short_locals(2);
   EXPECT_THROW((void)moving.merge(std::move(short_locals)), error);
+}
+
+TEST(PeerPageMerger, ATakenOverPageGivesWhatACopiedPageGives) {
+  // A page as a store's scan hands it out (room for the parser's padding); one document with a spec
+  // long enough to be kept as a slice of its text, one with a short spec, one the peer has no entry in.
+  const std::string spec(3000, 'y');
+  std::vector<stored_document> page{{"a", detail::padded_text(document_with_spec("a", spec))},
+                                    {"b", detail::padded_text(document_with_spec("b", "short"))}};
+  service other = testing::make_service("prod", "1", "s", "c");
+  page.push_back({other.id, detail::padded_text(to_json(other))});
+  const char* const a_text = page[0].json.data();
+
+  const environment_union merge;
+  peer_page_merger<environment_union> copying(merge, "staging", false), taking(merge, "staging", false);
+  const std::vector<std::string> copied_ids = copying.take(page);
+  auto handed_over = page;
+  const std::vector<std::string> taken_ids = taking.take(std::move(handed_over));
+  EXPECT_EQ(taken_ids, copied_ids);
+  EXPECT_EQ(taken_ids, (std::vector<std::string>{"a", "b"}));
+  for (const auto& d : handed_over) EXPECT_TRUE(d.json.empty()) << "the page's text was taken over: " << d.id;
+  EXPECT_EQ(page[0].json.data(), a_text) << "a copied page is left as it was";
+
+  const std::vector<std::optional<std::string>> locals{std::nullopt, to_json(testing::make_service("dev", "1", "s", "b"))};
+  const std::vector<stored_document> from_copy = copying.merge(std::span<const std::optional<std::string>>(locals));
+  const std::vector<stored_document> from_taken = taking.merge(std::span<const std::optional<std::string>>(locals));
+  EXPECT_EQ(from_taken, from_copy);
+  ASSERT_EQ(from_taken.size(), 2u);
+  EXPECT_NE(from_taken[0].json.find(spec), std::string::npos) << "the long spec is written whole";
+
+  // A page without spare capacity is taken over too (the parser makes its own room).
+  std::vector<stored_document> tight{{"a", document_with_spec("a", spec)}};
+  tight[0].json.shrink_to_fit();
+  EXPECT_EQ(taking.take(std::move(tight)), (std::vector<std::string>{"a"}));
+  // A malformed document in a taken-over page is refused like in a copied one.
+  std::vector<stored_document> bad{{"x", detail::padded_text(R"({"id":"x","environments":[)")}};
+  EXPECT_EQ(testing::thrown_by([&] { (void)taking.take(std::move(bad)); }).code(), errc::bad_document);
+}
+
+TEST(MemoryIndex, ScanHandsOutTextWithRoomForTheParsersPadding) {
+  memory_index store;
+  store.create_index("docs");
+  ASSERT_TRUE(store.bulk_write("docs", std::vector<stored_document>{{"a", R"({"n":1})"}, {"b", std::string(5000, ' ') + "{}"}}).ok());
+  const auto page = store.scan("docs", "", 10);
+  ASSERT_EQ(page.documents.size(), 2u);
+  for (const auto& d : page.documents) EXPECT_GE(d.json.capacity(), d.json.size() + detail::parse_padding) << d.id;
+  EXPECT_EQ(page.documents[1].json, std::string(5000, ' ') + "{}");
 }
 
 TEST(MemoryIndex, BulkWriteOfAnRvalueBatchMovesTheTextAndReportsPerItem) {

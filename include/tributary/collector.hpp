@@ -407,8 +407,11 @@ class basic_collector {
       if (stale) pr.detail = "still running at the deadline; copied its last published data, marked stale";
       std::string after;
       while (true) {
-        const auto page = from_peer([&] { return peer_store.scan(pr.source_index, after, config_.scan_page); });
-        const auto& ids = from_peer([&]() -> const std::vector<std::string>& { return merger.take(page.documents); });
+        auto page = from_peer([&] { return peer_store.scan(pr.source_index, after, config_.scan_page); });
+        // The page's text is handed to the merger, which parses it where it is (stores hand it out with
+        // room for the parser's padding).
+        const auto& ids =
+            from_peer([&]() -> const std::vector<std::string>& { return merger.take(std::move(page.documents)); });
         // The local documents' text is handed to the merger, not copied (its rvalue overload).
         auto& writes = merger.merge(store_.get(st.worker, ids));
         // A backend that takes rvalue batches (memory_index) gets the page's writes moved in, in one

@@ -34,26 +34,14 @@ class peer_page_merger {
   /// Parses a page of the peer's documents and keeps the peer's own entries. Returns the ids whose
   /// local documents `merge` needs, in order. Throws errc::bad_document for a malformed document.
   [[nodiscard]] const std::vector<std::string>& take(std::span<const stored_document> page) {
-    // The parsed documents, ids and writes live in pools reused page after page: their strings keep
-    // their capacity, so a steady state of pages allocates little beyond what the merge itself copies.
-    taken_ = 0;
-    std::size_t parsed = 0;
-    for (const auto& d : page) {
-      if (parsed == remote_.size()) remote_.emplace_back();
-      service& remote = remote_[parsed];
-      parser_.parse(d.json, remote);
-      ++counts_.read;
-      auto* entry = remote.entry(environment_);
-      if (!entry) continue;
-      entry->stale = stale_;
-      if (taken_ == ids_.size()) ids_.emplace_back();
-      ids_[taken_].assign(remote.id);
-      if (taken_ == taken_of_.size()) taken_of_.emplace_back();
-      taken_of_[taken_] = {parsed, static_cast<std::size_t>(entry - remote.environments.data()), d.json.size()};
-      ++taken_, ++parsed;
-    }
-    ids_.resize(taken_);
-    return ids_;
+    return take_page(page, [&](const stored_document& d, service& into) { parser_.parse(d.json, into); });
+  }
+  /// As take, taking the page's text over instead of copying it: a page a store handed out with room
+  /// for the parser's padding (detail::padded_text) is parsed where it is, and its large specs are
+  /// never copied before they are written. The page's documents are left empty.
+  [[nodiscard]] const std::vector<std::string>& take(std::vector<stored_document>&& page) {
+    return take_page(std::span<stored_document>(page),
+                     [&](stored_document& d, service& into) { parser_.parse_owned(std::move(d.json), into); });
   }
 
   /// Given the local documents for the ids `take` returned (nullopt where there is none), returns the
@@ -70,6 +58,31 @@ class peer_page_merger {
   [[nodiscard]] const counts& totals() const noexcept { return counts_; }
 
  private:
+  template <class Document, class Parse>
+  const std::vector<std::string>& take_page(std::span<Document> page, Parse parse) {
+    // The parsed documents, ids and writes live in pools reused page after page: their strings keep
+    // their capacity, so a steady state of pages allocates little beyond what the merge itself copies.
+    taken_ = 0;
+    std::size_t parsed = 0;
+    for (auto& d : page) {
+      if (parsed == remote_.size()) remote_.emplace_back();
+      service& remote = remote_[parsed];
+      const std::size_t json_size = d.json.size();
+      parse(d, remote);
+      ++counts_.read;
+      auto* entry = remote.entry(environment_);
+      if (!entry) continue;
+      entry->stale = stale_;
+      if (taken_ == ids_.size()) ids_.emplace_back();
+      ids_[taken_].assign(remote.id);
+      if (taken_ == taken_of_.size()) taken_of_.emplace_back();
+      taken_of_[taken_] = {parsed, static_cast<std::size_t>(entry - remote.environments.data()), json_size};
+      ++taken_, ++parsed;
+    }
+    ids_.resize(taken_);
+    return ids_;
+  }
+
   template <class Local, class Parse>
   std::vector<stored_document>& merge_page(std::span<Local> locals, Parse parse_local) {
     if (locals.size() != taken_)

@@ -14,6 +14,15 @@ namespace tributary::detail {
 /// document_parser with this much spare capacity is parsed where it is, without a padded copy.
 inline constexpr std::size_t parse_padding = 64;
 
+/// A copy of `text` with room for a parser's padding: what a store hands out, so that the reader parses
+/// the text where it is (document_parser::parse_owned, peer_page_merger::take of an rvalue page).
+[[nodiscard]] inline std::string padded_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + parse_padding);
+  out.assign(text.data(), text.size());
+  return out;
+}
+
 /// True when none of the 8 bytes in `w` needs escaping in a JSON string (control characters, '"'
 /// and '\\'). Bytes of UTF-8 sequences (0x80 and up) pass.
 [[nodiscard]] inline bool plain_json_word(std::uint64_t w) noexcept {

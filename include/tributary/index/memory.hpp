@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <tributary/concepts.hpp>
+#include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/alias_table.hpp>
 #include <tributary/naming.hpp>
@@ -59,11 +60,9 @@ class memory_index {
         out.emplace_back();
         continue;
       }
-      // Room for a parser's padding (detail::parse_padding): document_parser::parse_owned then parses
-      // the text where it is instead of copying it once more.
-      auto& text = out.emplace_back(std::in_place);
-      text->reserve(it->second.size() + detail::parse_padding);
-      text->assign(it->second);
+      // Room for a parser's padding: document_parser::parse_owned then parses the text where it is
+      // instead of copying it once more.
+      out.emplace_back(detail::padded_text(it->second));
     }
     return out;
   }
@@ -74,7 +73,7 @@ class memory_index {
     const auto& source = existing(index);
     scan_page page;
     auto it = after_id.empty() ? source.begin() : source.upper_bound(after_id);
-    for (; it != source.end() && page.documents.size() < limit; ++it) page.documents.push_back({it->first, it->second});
+    for (; it != source.end() && page.documents.size() < limit; ++it) page.documents.push_back({it->first, detail::padded_text(it->second)});
     page.done = it == source.end();
     if (!page.documents.empty()) page.next_after = page.documents.back().id;
     return page;

@@ -65,6 +65,7 @@
 #include <vector>
 
 #include <tributary/concepts.hpp>
+#include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/alias_table.hpp>
 #include <tributary/index/types.hpp>
@@ -250,9 +251,10 @@ struct pg_result_deleter {
 using pg_result = std::unique_ptr<PGresult, pg_result_deleter>;
 
 [[nodiscard]] inline int pg_rows(const pg_result& r) { return PQntuples(r.get()); }
-[[nodiscard]] inline std::string pg_text(const pg_result& r, int row, int column) {
-  return std::string(PQgetvalue(r.get(), row, column), static_cast<std::size_t>(PQgetlength(r.get(), row, column)));
+[[nodiscard]] inline std::string_view pg_view(const pg_result& r, int row, int column) {
+  return {PQgetvalue(r.get(), row, column), static_cast<std::size_t>(PQgetlength(r.get(), row, column))};
 }
+[[nodiscard]] inline std::string pg_text(const pg_result& r, int row, int column) { return std::string(pg_view(r, row, column)); }
 [[nodiscard]] inline bool pg_null(const pg_result& r, int row, int column) {
   return PQgetisnull(r.get(), row, column) != 0;
 }
@@ -813,7 +815,7 @@ class postgres_index {
     out.reserve(ids.size());
     for (const auto& id : ids) {
       auto it = found.find(id);
-      out.push_back(it == found.end() ? std::nullopt : std::optional<std::string>(it->second));
+      out.push_back(it == found.end() ? std::nullopt : std::optional<std::string>(detail::padded_text(it->second)));
     }
     return out;
   }
@@ -848,7 +850,7 @@ class postgres_index {
           page.done = false;
           break;
         }
-        page.documents.push_back({detail::pg_text(r, row, 1), detail::pg_text(r, row, 2)});
+        page.documents.push_back({detail::pg_text(r, row, 1), detail::padded_text(detail::pg_view(r, row, 2))});
       }
       if (!page.documents.empty()) page.next_after = page.documents.back().id;
       return page;

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include <tributary/concepts.hpp>
+#include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/alias_table.hpp>
 #include <tributary/index/types.hpp>
@@ -112,6 +113,12 @@ class sqlite_query {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
     if (p == nullptr) return {};
     return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+  }
+  /// A document's text, with room for a parser's padding (detail::padded_text).
+  [[nodiscard]] std::string document_text(int column) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    if (p == nullptr) return {};
+    return detail::padded_text({p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))});
   }
   [[nodiscard]] std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
 
@@ -438,7 +445,7 @@ class sqlite_index {
       for (const auto& id : ids) {
         auto q = query("SELECT json FROM documents WHERE idx = ?1 AND id = ?2");
         q.bind(1, index).bind(2, id);
-        out.push_back(q.next() ? std::optional<std::string>(q.text(0)) : std::nullopt);
+        out.push_back(q.next() ? std::optional<std::string>(q.document_text(0)) : std::nullopt);
       }
       return out;
     });
@@ -459,7 +466,7 @@ class sqlite_index {
           page.done = false;
           break;
         }
-        page.documents.push_back({q.text(0), q.text(1)});
+        page.documents.push_back({q.text(0), q.document_text(1)});
       }
       if (!page.documents.empty()) page.next_after = page.documents.back().id;
       return page;

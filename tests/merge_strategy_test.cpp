@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -504,6 +506,39 @@ TEST(CompareVersions, IsAStrictTotalOrder) {
       }
     }
   }
+}
+
+/// The order compare_versions documents, spelled out with vectors of components.
+int reference_cmp(std::string_view a, std::string_view b) {
+  auto components = [](std::string_view v) -> std::optional<std::vector<unsigned long>> {
+    if (!v.empty() && (v.front() == 'v' || v.front() == 'V')) v.remove_prefix(1);
+    std::vector<unsigned long> out;
+    if (v.empty()) return out;
+    for (std::size_t at = 0;;) {
+      const auto dot = v.find('.', at);
+      const auto part = v.substr(at, dot == std::string_view::npos ? std::string_view::npos : dot - at);
+      if (part.empty() || part.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+      unsigned long n = 0;
+      if (std::from_chars(part.data(), part.data() + part.size(), n).ec != std::errc{}) return std::nullopt;
+      out.push_back(n);
+      if (dot == std::string_view::npos) return out;
+      at = dot + 1;
+    }
+  };
+  const auto ca = components(a), cb = components(b);
+  const auto sign = [](auto c) { return c < 0 ? -1 : c > 0 ? 1 : 0; };
+  if (ca && cb) return *ca != *cb ? sign(*ca <=> *cb) : sign(a <=> b);
+  if (ca || cb) return ca ? -1 : 1;
+  return sign(a <=> b);
+}
+
+TEST(CompareVersions, AgreesWithTheDocumentedOrderOnAWidePool) {
+  const std::vector<std::string> pool = {"",      "v",   "V",      "v0",    "v00",   "v1",   "V1",     "v01",  "v1.0",
+                                         "v1.0.0", "v1.", "v.1",   "v1..2", "v1.x",  "v2",   "v10",    "v10.1", "v9.9.9",
+                                         "1",     "1.2", "beta",   "alpha", "v-1",   "v+1",  "v 1",    "v1 ",  "v2.10",
+                                         "v2.9",  "v18446744073709551615", "v18446744073709551616", "vv1", "v1.2.3.4.5"};
+  for (const auto& a : pool)
+    for (const auto& b : pool) EXPECT_EQ(cmp(a, b), reference_cmp(a, b)) << '"' << a << "\" vs \"" << b << '"';
 }
 
 TEST(SplitServiceCode, VersionSuffixes) {

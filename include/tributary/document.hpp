@@ -167,31 +167,49 @@ struct service {
 
 // ---- versions ---------------------------------------------------------------------------------------
 
+namespace detail {
+/// A version without its `v`/`V` prefix when it is numeric (`10.1`, or empty), else nullopt: every
+/// component one or more digits that fit an unsigned long, separated by single dots.
+[[nodiscard]] inline std::optional<std::string_view> numeric_version(std::string_view v) noexcept {
+  if (!v.empty() && (v.front() == 'v' || v.front() == 'V')) v.remove_prefix(1);
+  const std::string_view digits = v;
+  while (!v.empty()) {
+    unsigned long n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || p == v.data()) return std::nullopt;
+    v.remove_prefix(static_cast<std::size_t>(p - v.data()));
+    if (v.empty()) break;
+    if (v.front() != '.' || v.size() == 1) return std::nullopt;
+    v.remove_prefix(1);
+  }
+  return digits;
+}
+}  // namespace detail
+
 /// Orders versions numerically by component: v2 < v10 < v10.1; an empty version sorts first.
-/// Non-numeric versions fall back to plain string order after the numeric ones.
+/// Non-numeric versions fall back to plain string order after the numeric ones. Allocates nothing:
+/// it runs inside every sort of a document's details.
 [[nodiscard]] inline std::strong_ordering compare_versions(std::string_view a, std::string_view b) {
-  auto components = [](std::string_view v) -> std::optional<std::vector<unsigned long>> {
-    if (!v.empty() && (v.front() == 'v' || v.front() == 'V')) v.remove_prefix(1);
-    std::vector<unsigned long> out;
-    if (v.empty()) return out;
-    while (true) {
-      unsigned long n = 0;
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-      if (ec != std::errc{} || p == v.data()) return std::nullopt;
-      out.push_back(n);
-      v.remove_prefix(static_cast<std::size_t>(p - v.data()));
-      if (v.empty()) return out;
-      if (v.front() != '.') return std::nullopt;
-      v.remove_prefix(1);
+  const auto na = detail::numeric_version(a), nb = detail::numeric_version(b);
+  if (na && nb) {
+    // Component by component; a version that runs out first is the smaller (v10 < v10.1).
+    std::string_view x = *na, y = *nb;
+    while (!x.empty() || !y.empty()) {
+      if (x.empty()) return std::strong_ordering::less;
+      if (y.empty()) return std::strong_ordering::greater;
+      unsigned long cx = 0, cy = 0;
+      const char* px = std::from_chars(x.data(), x.data() + x.size(), cx).ptr;
+      const char* py = std::from_chars(y.data(), y.data() + y.size(), cy).ptr;
+      if (cx != cy) return cx <=> cy;
+      x.remove_prefix(static_cast<std::size_t>(px - x.data()));
+      y.remove_prefix(static_cast<std::size_t>(py - y.data()));
+      if (!x.empty()) x.remove_prefix(1);  // the dot
+      if (!y.empty()) y.remove_prefix(1);
     }
-  };
-  const auto ca = components(a), cb = components(b);
-  if (ca && cb) {
-    if (auto c = *ca <=> *cb; c != 0) return c;
     return a <=> b;
   }
-  if (ca) return std::strong_ordering::less;
-  if (cb) return std::strong_ordering::greater;
+  if (na) return std::strong_ordering::less;
+  if (nb) return std::strong_ordering::greater;
   return a <=> b;
 }
 

@@ -172,10 +172,10 @@ class document_parser {
         else if (key == "data") strings_of(value, s.data);
         else if (key == "access") strings_of(value, s.access);
         else if (key == "environments") {
-          for (value_t e : value.get_array()) entry_of(e, slot(s.environments, environments++));
+          for (value_t e : value.get_array()) entry_of(e, slot(s.environments, environments++, spare_entries_));
         }
       }
-      s.environments.resize(environments);
+      trim(s.environments, environments, spare_entries_);
       if (s.id.empty()) throw error(errc::bad_document, "document has no id");
     } catch (const simdjson::simdjson_error& e) {
       throw error(errc::bad_document, std::string("malformed catalogue document: ") + e.what());
@@ -189,6 +189,27 @@ class document_parser {
   static T& slot(std::vector<T>& v, std::size_t at) {
     if (at == v.size()) v.emplace_back();
     return v[at];
+  }
+  /// As slot, taking a spare that an earlier, larger document left behind before making a new one.
+  template <class T>
+  static T& slot(std::vector<T>& v, std::size_t at, std::vector<T>& spares) {
+    if (at == v.size()) {
+      if (spares.empty()) {
+        v.emplace_back();
+      } else {
+        v.push_back(std::move(spares.back()));
+        spares.pop_back();
+      }
+    }
+    return v[at];
+  }
+  /// Shrinks `v` to `n` elements, keeping those it drops as spares: documents of varying shape parsed
+  /// into the same services then pass the storage around instead of freeing and allocating it. (The
+  /// dropped details hold no slice: release_slices let go of them before the parse.)
+  template <class T>
+  static void trim(std::vector<T>& v, std::size_t n, std::vector<T>& spares) {
+    for (std::size_t i = n; i < v.size(); ++i) spares.push_back(std::move(v[i]));
+    v.resize(n);
   }
 
   /// A key as written: keys without escapes (all of ours) are read in place instead of unescaped.
@@ -243,10 +264,10 @@ class document_parser {
       else if (key == "access") strings_of(value, e.access);
       else if (key == "stale") e.stale = bool(value.get_bool());
       else if (key == "details") {
-        for (value_t d : value.get_array()) detail_of(d, slot(e.details, details++));
+        for (value_t d : value.get_array()) detail_of(d, slot(e.details, details++, spare_details_));
       }
     }
-    e.details.resize(details);
+    trim(e.details, details, spare_details_);
     if (e.environment.empty()) throw error(errc::bad_document, "environment entry has no environment");
   }
   void detail_of(value_t v, service_detail& d) {
@@ -298,6 +319,8 @@ class document_parser {
 
   simdjson::ondemand::parser parser_;
   std::shared_ptr<std::string> document_;  ///< the text being parsed; its slices share it
+  std::vector<environment_entry> spare_entries_;  ///< see trim
+  std::vector<service_detail> spare_details_;
 };
 
 }  // namespace tributary

@@ -117,7 +117,12 @@ class peer_page_merger {
       // The entry goes back to the page's pool once written: parsing the next page into it then reuses
       // its strings' storage instead of allocating them all again.
       service& holder = merged == &local_ ? local_ : *adopted;
-      if (auto* moved = holder.entry(environment_)) std::swap(*moved, entry);
+      if (auto* moved = holder.entry(environment_)) {
+        std::swap(*moved, entry);
+        // What local_ keeps in its place is the emptied entry: drop it, so that the next local document
+        // is parsed into entries that still have their storage rather than into one that has none.
+        if (&holder == &local_) local_.environments.erase(local_.environments.begin() + (moved - local_.environments.data()));
+      }
     }
     writes_.resize(written);
     return writes_;

@@ -176,6 +176,55 @@ TYPED_TEST(RvalueMerge, MovingTheEntryGivesWhatCopyingGives) {
   EXPECT_EQ(adopted_by_move->id, remote.id);
 }
 
+TYPED_TEST(RvalueMerge, AdoptingIntoAUsedDocumentGivesWhatAdoptGives) {
+  TypeParam strategy{};
+  if constexpr (requires { strategy.local_environment; }) strategy.local_environment = "dev";
+  const service remote = testing::make_service("staging", "1", "s", "adopted");
+  const auto expected = strategy.adopt(remote, remote.environments.at(0));
+  ASSERT_TRUE(expected);
+  // A document that held something else: more entries, other derived fields, another id.
+  service used = testing::make_service("prod", "1", "s", "previous");
+  strategy.merge(used, testing::make_service("dev", "1", "s", "previous").environments.at(0));
+  ASSERT_EQ(used.environments.size(), 2u);
+  environment_entry entry = remote.environments.at(0);
+  EXPECT_TRUE(strategy.adopt_into(used, remote, std::move(entry)));
+  EXPECT_EQ(used, *expected);
+}
+
+/// environment_union without adopt_into: peer_page_merger falls back to adopt.
+struct adopt_only {
+  using merge_strategy_concept = merge_strategy_tag;
+  environment_union inner;
+  void merge(service& local, const environment_entry& remote) const { inner.merge(local, remote); }
+  [[nodiscard]] std::optional<service> adopt(const service& doc, const environment_entry& remote) const {
+    return inner.adopt(doc, remote);
+  }
+};
+
+TEST(PeerPageMerger, AStrategyWithoutAdoptIntoGivesTheSameWrites) {
+  std::vector<stored_document> page;
+  std::vector<std::optional<std::string>> locals;
+  for (const char* code : {"alpha", "beta", "gamma", "delta"}) {
+    const service peer = testing::make_service("staging", "1", "s", code);
+    page.push_back({peer.id, to_json(peer)});
+    if (std::string_view(code) == "beta") locals.emplace_back(to_json(testing::make_service("dev", "1", "s", code)));
+    else locals.emplace_back();
+  }
+  const environment_union with_adopt_into;
+  const adopt_only without;
+  peer_page_merger<environment_union> a(with_adopt_into, "staging", false);
+  peer_page_merger<adopt_only> b(without, "staging", false);
+  for (int round = 0; round < 2; ++round) {  // the second round adopts into the document the first left
+    ASSERT_EQ(a.take(page), b.take(page));
+    const std::vector<stored_document> from_a = a.merge(std::span<const std::optional<std::string>>(locals));
+    const std::vector<stored_document> from_b = b.merge(std::span<const std::optional<std::string>>(locals));
+    EXPECT_EQ(from_a, from_b);
+    EXPECT_EQ(from_a.size(), 4u);
+  }
+  EXPECT_EQ(a.totals().added, 6u);
+  EXPECT_EQ(b.totals().added, 6u);
+}
+
 TEST(PeerPageMerger, MovedLocalsGiveTheSameWritesAsCopiedLocals) {
   // Peer documents: two the local side has too, one it lacks; each peer document carries a prod entry
   // that is not the peer's to give.

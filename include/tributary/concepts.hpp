@@ -94,6 +94,8 @@ concept index_backend = detail::opts_in<T, index_backend_tag, typename T::index_
 ///   using merge_strategy_concept = merge_strategy_tag;
 ///   void merge(service& local, const environment_entry& remote) const
 ///   std::optional<service> adopt(const service& remote_doc, const environment_entry& remote) const
+/// Optionally, as adopt into a given document whose storage is reused (peer_page_merger uses it):
+///   bool adopt_into(service& out, const service& remote_doc, environment_entry&& remote) const
 template <class T>
 concept merge_strategy = detail::opts_in<T, merge_strategy_tag, typename T::merge_strategy_concept> &&
   requires(const T& m, service& local, const service& remote_doc, const environment_entry& entry) {

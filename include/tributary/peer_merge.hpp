@@ -94,8 +94,8 @@ class peer_page_merger {
       service& remote = remote_[t.document];
       // The peer's entry is not needed after this document: it is moved, never copied.
       environment_entry& entry = remote.environments[t.entry];
-      std::optional<service> adopted;
-      const service* merged = nullptr;
+      std::optional<service> adopted;  // for a strategy without adopt_into
+      service* merged = nullptr;
       std::size_t local_size = 0;
       if (locals[i]) {
         local_size = locals[i]->size();
@@ -103,9 +103,15 @@ class peer_page_merger {
         merge_.merge(local_, std::move(entry));
         merged = &local_;
         ++counts_.merged;
-      } else if ((adopted = merge_.adopt(remote, std::move(entry)))) {
-        merged = &*adopted;
-        ++counts_.added;
+      } else {
+        // A strategy that can adopt into a given document adopts into one kept for the purpose, whose
+        // strings and vectors are reused document after document.
+        if constexpr (requires { { merge_.adopt_into(adopted_, remote, std::move(entry)) } -> std::same_as<bool>; }) {
+          if (merge_.adopt_into(adopted_, remote, std::move(entry))) merged = &adopted_;
+        } else if ((adopted = merge_.adopt(remote, std::move(entry)))) {
+          merged = &*adopted;
+        }
+        if (merged) ++counts_.added;
       }
       if (!merged) continue;
       if (written == writes_.size()) writes_.emplace_back();
@@ -116,7 +122,7 @@ class peer_page_merger {
       append_json(out.json, *merged);
       // The entry goes back to the page's pool once written: parsing the next page into it then reuses
       // its strings' storage instead of allocating them all again.
-      service& holder = merged == &local_ ? local_ : *adopted;
+      service& holder = *merged;
       if (auto* moved = holder.entry(environment_)) {
         std::swap(*moved, entry);
         // What local_ keeps in its place is the emptied entry: drop it, so that the next local document
@@ -143,6 +149,7 @@ class peer_page_merger {
   std::size_t taken_ = 0;
   std::vector<std::string> ids_;
   service local_;  ///< the local document being merged, reused
+  service adopted_;  ///< the document being adopted, reused (strategies with adopt_into)
   std::vector<stored_document> writes_;
 };
 

@@ -38,10 +38,18 @@ struct environment_union {
   /// As adopt, moving from `remote`.
   [[nodiscard]] std::optional<service> adopt(const service& remote_doc, environment_entry&& remote) const {
     std::optional<service> doc(std::in_place);
-    doc->id = remote_doc.id;
-    doc->environments.push_back(std::move(remote));
-    normalize(*doc, order);
+    adopt_into(*doc, remote_doc, std::move(remote));
     return doc;
+  }
+  /// As adopt, building the document in `out`, every field of which is overwritten: the storage `out`
+  /// already has is reused (peer_page_merger adopts page after page into one document). Returns whether
+  /// the document was adopted: always.
+  bool adopt_into(service& out, const service& remote_doc, environment_entry&& remote) const {
+    out.id = remote_doc.id;
+    out.environments.resize(1);
+    out.environments.front() = std::move(remote);
+    normalize(out, order);
+    return true;
   }
 };
 

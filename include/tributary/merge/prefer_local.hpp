@@ -50,6 +50,10 @@ struct prefer_local {
   [[nodiscard]] std::optional<service> adopt(const service& remote_doc, environment_entry&& remote) const {
     return environment_union{effective_order()}.adopt(remote_doc, std::move(remote));
   }
+  /// As adopt, into `out` (see environment_union::adopt_into).
+  bool adopt_into(service& out, const service& remote_doc, environment_entry&& remote) const {
+    return environment_union{effective_order()}.adopt_into(out, remote_doc, std::move(remote));
+  }
 };
 
 }  // namespace tributary

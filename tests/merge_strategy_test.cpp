@@ -655,6 +655,30 @@ TEST(DocumentJson, ReadsEscapesWhitespaceAndUnknownFields) {
   EXPECT_EQ(parser.parse(to_json(s)), s);
 }
 
+TEST(DocumentJson, NamesSpelledWithEscapesAreOursAndNearMissesAreNot) {
+  // Every name of ours escaped somewhere (JSON allows it), and names that share a first letter or a
+  // prefix with ours: those are unknown fields, ignored.
+  const std::string json = R"({"\u0069d":"GOV/1/s/x","t":"no","titles":"no","\u0074itle":"T",)"
+                           R"("environment":"not at this level","environmentsX":[],)"
+                           R"("envir\u006fnments":[{"environmen\u0074":"dev","owne\u0072":"O","acces":["no"],)"
+                           R"("det\u0061ils":[{"v\u0065rsion":"v1","openApi\u0053tring":"spec","xroadIdentifier":)"
+                           R"({"instanc\u0065":"EE","memberCod":"no","memberCode":"1","ser\u0076iceCode":"x-v1"}}]}]})";
+  const service s = document_parser{}.parse(json);
+  EXPECT_EQ(s.id, "GOV/1/s/x");
+  EXPECT_EQ(s.title, "T");
+  ASSERT_EQ(s.environments.size(), 1u);
+  const auto& e = s.environments[0];
+  EXPECT_EQ(e.environment, "dev");
+  EXPECT_EQ(e.owner, "O");
+  EXPECT_TRUE(e.access.empty());
+  ASSERT_EQ(e.details.size(), 1u);
+  EXPECT_EQ(e.details[0].version, "v1");
+  EXPECT_EQ(e.details[0].openapi.text(), "spec");
+  EXPECT_EQ(e.details[0].xroad.instance, "EE");
+  EXPECT_EQ(e.details[0].xroad.member_code, "1");
+  EXPECT_EQ(e.details[0].xroad.service_code, "x-v1");
+}
+
 TEST(DocumentJson, RejectsMalformedDocuments) {
   document_parser parser;
   auto code_of = [&](std::string_view json) -> std::optional<errc> {

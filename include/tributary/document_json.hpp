@@ -160,19 +160,22 @@ class document_parser {
       s.type.clear(), s.pricing.clear(), s.data.clear(), s.access.clear();
       std::size_t environments = 0;
       for (simdjson::ondemand::field field : doc.get_object()) {
-        const std::string_view key = key_of(field);
+        const name key = name_of(field);
         value_t value = field.value();
-        if (key == "id") assign_string(value, s.id);
-        else if (key == "title") assign_string(value, s.title);
-        else if (key == "summary") assign_string(value, s.summary);
-        else if (key == "description") assign_string(value, s.description);
-        else if (key == "owner") assign_string(value, s.owner);
-        else if (key == "type") strings_of(value, s.type);
-        else if (key == "pricing") strings_of(value, s.pricing);
-        else if (key == "data") strings_of(value, s.data);
-        else if (key == "access") strings_of(value, s.access);
-        else if (key == "environments") {
-          for (value_t e : value.get_array()) entry_of(e, slot(s.environments, environments++, spare_entries_));
+        switch (key) {
+          case name::id: assign_string(value, s.id); break;
+          case name::title: assign_string(value, s.title); break;
+          case name::summary: assign_string(value, s.summary); break;
+          case name::description: assign_string(value, s.description); break;
+          case name::owner: assign_string(value, s.owner); break;
+          case name::type: strings_of(value, s.type); break;
+          case name::pricing: strings_of(value, s.pricing); break;
+          case name::data: strings_of(value, s.data); break;
+          case name::access: strings_of(value, s.access); break;
+          case name::environments:
+            for (value_t e : value.get_array()) entry_of(e, slot(s.environments, environments++, spare_entries_));
+            break;
+          default: break;  // another object's field, or one this version does not know: ignored
         }
       }
       trim(s.environments, environments, spare_entries_);
@@ -212,13 +215,77 @@ class document_parser {
     v.resize(n);
   }
 
-  /// A key as written: keys without escapes (all of ours) are read in place instead of unescaped.
-  std::string_view key_of(simdjson::ondemand::field& field) {
-    const char* raw = field.key().raw();
-    for (std::size_t n = 0;; ++n) {
-      if (raw[n] == '"') return {raw, n};
-      if (raw[n] == '\\') return field.unescaped_key();
+  /// The field names of a catalogue document, its entries, details and X-Road identifiers.
+  enum class name : unsigned char {
+    unknown, id, title, summary, description, owner, type, pricing, data, access, environments, environment,
+    stale, details, version, links, open_api_string, collected, xroad_identifier, instance, member_class,
+    member_code, subsystem_code, service_code
+  };
+
+  /// Which of our names a field has. A name as we write it (no escapes) is recognised where it stands,
+  /// by its first character and one comparison; one spelled with escapes is unescaped first.
+  static name name_of(simdjson::ondemand::field& field) {
+    const simdjson::ondemand::raw_json_string key = field.key();
+    // unsafe_is_equal compares the raw text, then checks the closing quote; our names hold no quote or
+    // backslash, and a padded document has room to read past a shorter key.
+    auto is = [&](std::string_view n) { return key.unsafe_is_equal(n); };
+    switch (key.raw()[0]) {
+      case 'a': if (is("access")) return name::access; break;
+      case 'c': if (is("collected")) return name::collected; break;
+      case 'd':
+        if (is("description")) return name::description;
+        if (is("data")) return name::data;
+        if (is("details")) return name::details;
+        break;
+      case 'e':
+        if (is("environment")) return name::environment;
+        if (is("environments")) return name::environments;
+        break;
+      case 'i':
+        if (is("id")) return name::id;
+        if (is("instance")) return name::instance;
+        break;
+      case 'l': if (is("links")) return name::links; break;
+      case 'm':
+        if (is("memberClass")) return name::member_class;
+        if (is("memberCode")) return name::member_code;
+        break;
+      case 'o':
+        if (is("owner")) return name::owner;
+        if (is("openApiString")) return name::open_api_string;
+        break;
+      case 'p': if (is("pricing")) return name::pricing; break;
+      case 's':
+        if (is("summary")) return name::summary;
+        if (is("serviceCode")) return name::service_code;
+        if (is("subsystemCode")) return name::subsystem_code;
+        if (is("stale")) return name::stale;
+        break;
+      case 't':
+        if (is("title")) return name::title;
+        if (is("type")) return name::type;
+        break;
+      case 'v': if (is("version")) return name::version; break;
+      case 'x': if (is("xroadIdentifier")) return name::xroad_identifier; break;
+      default: break;
     }
+    for (const char* c = key.raw(); *c != '"'; ++c)
+      if (*c == '\\') return name_of_text(field.unescaped_key());
+    return name::unknown;
+  }
+  /// The slow path of name_of, for a name that had escapes.
+  static name name_of_text(std::string_view text) {
+    static constexpr std::pair<std::string_view, name> names[] = {
+      {"id", name::id}, {"title", name::title}, {"summary", name::summary}, {"description", name::description},
+      {"owner", name::owner}, {"type", name::type}, {"pricing", name::pricing}, {"data", name::data},
+      {"access", name::access}, {"environments", name::environments}, {"environment", name::environment},
+      {"stale", name::stale}, {"details", name::details}, {"version", name::version}, {"links", name::links},
+      {"openApiString", name::open_api_string}, {"collected", name::collected},
+      {"xroadIdentifier", name::xroad_identifier}, {"instance", name::instance}, {"memberClass", name::member_class},
+      {"memberCode", name::member_code}, {"subsystemCode", name::subsystem_code}, {"serviceCode", name::service_code}};
+    for (const auto& [n, id] : names)
+      if (n == text) return id;
+    return name::unknown;
   }
 
   /// A string value. One without escapes is copied straight from the document, skipping the decode.
@@ -257,14 +324,17 @@ class document_parser {
     e.stale = false;
     std::size_t details = 0;
     for (simdjson::ondemand::field field : v.get_object()) {
-      const std::string_view key = key_of(field);
+      const name key = name_of(field);
       value_t value = field.value();
-      if (key == "environment") assign_string(value, e.environment);
-      else if (key == "owner") assign_string(value, e.owner);
-      else if (key == "access") strings_of(value, e.access);
-      else if (key == "stale") e.stale = bool(value.get_bool());
-      else if (key == "details") {
-        for (value_t d : value.get_array()) detail_of(d, slot(e.details, details++, spare_details_));
+      switch (key) {
+        case name::environment: assign_string(value, e.environment); break;
+        case name::owner: assign_string(value, e.owner); break;
+        case name::access: strings_of(value, e.access); break;
+        case name::stale: e.stale = bool(value.get_bool()); break;
+        case name::details:
+          for (value_t d : value.get_array()) detail_of(d, slot(e.details, details++, spare_details_));
+          break;
+        default: break;
       }
     }
     trim(e.details, details, spare_details_);
@@ -277,16 +347,17 @@ class document_parser {
     d.xroad.instance.clear(), d.xroad.member_class.clear(), d.xroad.member_code.clear();
     d.xroad.subsystem_code.clear(), d.xroad.service_code.clear();
     for (simdjson::ondemand::field field : v.get_object()) {
-      const std::string_view key = key_of(field);
+      const name key = name_of(field);
       value_t value = field.value();
-      if (key == "version") assign_string(value, d.version);
-      else if (key == "title") assign_string(value, d.title);
-      else if (key == "summary") assign_string(value, d.summary);
-      else if (key == "description") assign_string(value, d.description);
-      else if (key == "type") assign_string(value, d.type);
-      else if (key == "pricing") strings_of(value, d.pricing);
-      else if (key == "data") strings_of(value, d.data);
-      else if (key == "links") {
+      switch (key) {
+        case name::version: assign_string(value, d.version); break;
+        case name::title: assign_string(value, d.title); break;
+        case name::summary: assign_string(value, d.summary); break;
+        case name::description: assign_string(value, d.description); break;
+        case name::type: assign_string(value, d.type); break;
+        case name::pricing: strings_of(value, d.pricing); break;
+        case name::data: strings_of(value, d.data); break;
+        case name::links: {
         std::string_view raw;
         const simdjson::ondemand::json_type type = value.type();
         if (type == simdjson::ondemand::json_type::array) {
@@ -301,18 +372,25 @@ class document_parser {
         while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' || raw.back() == '\r'))
           raw.remove_suffix(1);
         d.links.assign(raw.data(), raw.size());
-      } else if (key == "openApiString") raw_string_of(value, d.openapi);
-      else if (key == "collected") assign_string(value, d.collected);
-      else if (key == "xroadIdentifier") {
-        for (simdjson::ondemand::field x : value.get_object()) {
-          const std::string_view k = key_of(x);
-          value_t xv = x.value();
-          if (k == "instance") assign_string(xv, d.xroad.instance);
-          else if (k == "memberClass") assign_string(xv, d.xroad.member_class);
-          else if (k == "memberCode") assign_string(xv, d.xroad.member_code);
-          else if (k == "subsystemCode") assign_string(xv, d.xroad.subsystem_code);
-          else if (k == "serviceCode") assign_string(xv, d.xroad.service_code);
-        }
+        break;
+      }
+        case name::open_api_string: raw_string_of(value, d.openapi); break;
+        case name::collected: assign_string(value, d.collected); break;
+        case name::xroad_identifier:
+          for (simdjson::ondemand::field x : value.get_object()) {
+            const name k = name_of(x);
+            value_t xv = x.value();
+            switch (k) {
+              case name::instance: assign_string(xv, d.xroad.instance); break;
+              case name::member_class: assign_string(xv, d.xroad.member_class); break;
+              case name::member_code: assign_string(xv, d.xroad.member_code); break;
+              case name::subsystem_code: assign_string(xv, d.xroad.subsystem_code); break;
+              case name::service_code: assign_string(xv, d.xroad.service_code); break;
+              default: break;
+            }
+          }
+          break;
+        default: break;
       }
     }
   }

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -105,6 +106,48 @@ TYPED_TEST_P(IndexConformance, WrittenDocumentsReadBackInTheOrderAsked) {
   EXPECT_EQ(got[3], std::optional<std::string>(R"({"n":2})"));
   EXPECT_EQ(got[4], std::optional<std::string>(R"({"n":1})"));
   EXPECT_TRUE(s.get("docs", std::span<const std::string>()).empty());
+}
+
+TYPED_TEST_P(IndexConformance, GetAndUpsertAgreeWithAMapWhateverTheOrderOfTheIds) {
+  // Ids asked and written in order, in reverse, shuffled with repeats, and in order with wide gaps:
+  // a backend that follows the order of a batch (as memory_index does) must not depend on it.
+  auto& s = *this->store_;
+  s.create_index("docs");
+  auto key = [](int i) { return "k" + std::to_string(1000 + i); };
+  std::map<std::string, std::string> expected;
+  std::vector<stored_document> first;
+  for (int i = 0; i < 120; i += 2) first.push_back({key(i), "{\"v\":" + std::to_string(i) + "}"});
+  ASSERT_TRUE(this->write(s, "docs", first).ok());
+  for (const auto& d : first) expected[d.id] = d.json;
+
+  std::vector<int> ascending(130);
+  for (int i = 0; i < 130; ++i) ascending[static_cast<std::size_t>(i)] = i;
+  std::vector<int> descending(ascending.rbegin(), ascending.rend());
+  std::vector<int> shuffled = ascending;
+  shuffled.insert(shuffled.end(), ascending.begin(), ascending.begin() + 40);
+  std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937(7));
+  std::vector<int> gaps;
+  for (int i = 3; i < 130; i += 23) gaps.push_back(i), gaps.push_back(i + 1);
+  int round = 0;
+  for (const auto* order : {&ascending, &descending, &shuffled, &gaps}) {
+    std::vector<std::string> ids;
+    for (int i : *order) ids.push_back(key(i));
+    const auto got = s.get("docs", ids);
+    ASSERT_EQ(got.size(), ids.size());
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      const auto it = expected.find(ids[k]);
+      EXPECT_EQ(got[k], it == expected.end() ? std::nullopt : std::optional<std::string>(it->second)) << ids[k];
+    }
+    // The same order written: some ids new, some replaced, repeats last-wins.
+    std::vector<stored_document> batch;
+    for (int i : *order) batch.push_back({key(i), "{\"round\":" + std::to_string(round) + ",\"i\":" + std::to_string(i) + "}"});
+    ++round;
+    ASSERT_TRUE(this->write(s, "docs", batch).ok());
+    for (const auto& d : batch) expected[d.id] = d.json;
+    std::vector<stored_document> want;
+    for (const auto& [id, json] : expected) want.push_back({id, json});
+    ASSERT_EQ(this->everything(s, "docs", 37), want) << "after round " << round;
+  }
 }
 
 TYPED_TEST_P(IndexConformance, UpsertReplacesByIdAndKeepsOthers) {
@@ -483,7 +526,8 @@ TYPED_TEST_P(IndexConformance, QuotesAndSqlInNamesAndIdsAreData) {
   EXPECT_EQ(s.get(index, names({"'"}))[0], std::nullopt);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(IndexConformance, WrittenDocumentsReadBackInTheOrderAsked, UpsertReplacesByIdAndKeepsOthers,
+REGISTER_TYPED_TEST_SUITE_P(IndexConformance, WrittenDocumentsReadBackInTheOrderAsked,
+                            GetAndUpsertAgreeWithAMapWhateverTheOrderOfTheIds, UpsertReplacesByIdAndKeepsOthers,
                             BulkWriteReportsEachFailedItem, ScanPagesPastTenThousandDocumentsInIdOrder,
                             ScanIsDoneExactlyWhenNothingFollows, ListIndicesByPrefixTreatsNoCharacterAsAWildcard,
                             AliasFlipIsAtomicForAConcurrentReader, FailedMultiActionUpdateChangesNothing,

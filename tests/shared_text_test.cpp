@@ -26,6 +26,56 @@ std::string document_with_spec(std::string_view id, std::string_view spec_escape
          std::string(spec_escaped) + R"(","xroadIdentifier":{"instance":"EE","serviceCode":"s-v1"}}]}]})";
 }
 
+/// JSON escaping spelled out a character at a time: the reference for the block-at-a-time one.
+std::string plain_escape(std::string_view s) {
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"') out += "\\\"";
+    else if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\b') out += "\\b";
+    else if (c == '\f') out += "\\f";
+    else if (c < 0x20) {
+      static constexpr char hex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    } else out += ch;
+  }
+  return out;
+}
+
+TEST(JsonText, EscapingAgreesWithAPlainOneForEveryByteAtEveryPosition) {
+  // Lengths across the 16- and 8-byte blocks and their tails; every byte value at every position,
+  // with and without a second escape after it.
+  for (std::size_t length : {1u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 33u, 40u}) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string text(length, 'a');
+        text[at] = static_cast<char>(byte);
+        std::string out;
+        detail::append_escaped(out, text);
+        ASSERT_EQ(out, plain_escape(text)) << "length " << length << ", byte " << byte << " at " << at;
+        const bool needs = byte < 0x20 || byte == '"' || byte == '\\';
+        ASSERT_EQ(detail::find_escape(text, 0), needs ? at : length) << "length " << length << ", byte " << byte << " at " << at;
+        if (at + 1 < length) {
+          text[length - 1] = '"';
+          out.clear();
+          detail::append_escaped(out, text);
+          ASSERT_EQ(out, plain_escape(text)) << "length " << length << ", byte " << byte << " at " << at << " and a quote last";
+        }
+      }
+    }
+  }
+  std::string out = "kept:";
+  detail::append_escaped(out, "");
+  EXPECT_EQ(out, "kept:");
+  EXPECT_EQ(detail::find_escape("abc\"def", 4), 7u) << "from a position past the first escape";
+}
+
 TEST(JsonString, CopiesShareTheTextAndAMovedFromStringIsEmpty) {
   const auto a = json_string::from_text("line \"one\"\nline two");
   EXPECT_EQ(a.escaped(), R"(line \"one\"\nline two)");

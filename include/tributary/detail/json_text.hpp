@@ -1,15 +1,10 @@
 #pragma once
 // Minimal JSON text helpers: escaping into a buffer and unescaping a JSON string body.
 
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <tributary/error.hpp>
 
@@ -39,19 +34,9 @@ inline constexpr std::size_t parse_padding = 64;
 }
 
 /// Position of the first character of `s` at or after `from` that needs escaping, or s.size().
-/// Scans 16 bytes at a time where SSE2 is there (every x86-64), then a word at a time: most text needs
-/// no escape at all.
+/// Scans a word at a time: most text needs no escape at all.
 [[nodiscard]] inline std::size_t find_escape(std::string_view s, std::size_t from) noexcept {
   std::size_t i = from;
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), last_control = _mm_set1_epi8(0x1F);
-  for (; i + 16 <= s.size(); i += 16) {
-    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(w, last_control), w);  // unsigned w <= 0x1F
-    const __m128i hit = _mm_or_si128(control, _mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, backslash)));
-    if (const int mask = _mm_movemask_epi8(hit)) return i + static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(mask)));
-  }
-#endif
   for (; i + 8 <= s.size(); i += 8) {
     std::uint64_t w;
     std::memcpy(&w, s.data() + i, 8);

@@ -2,9 +2,11 @@
 // The catalogue document as JSON: a writer that appends to a buffer and a reusable simdjson parser.
 // `openApiString` and `links` are carried as raw JSON text, never decoded and encoded again.
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <simdjson.h>
 
@@ -15,6 +17,37 @@ namespace tributary {
 
 namespace detail {
 static_assert(parse_padding >= simdjson::SIMDJSON_PADDING, "detail::parse_padding must cover simdjson's padding");
+
+/// The field names of a catalogue document, its entries, details and X-Road identifiers.
+enum class field_name : unsigned char {
+  unknown, id, title, summary, description, owner, type, pricing, data, access, environments, environment,
+  stale, details, version, links, open_api_string, collected, xroad_identifier, instance, member_class,
+  member_code, subsystem_code, service_code
+};
+/// Our field names, grouped by first character (within a group, the order they are tried in).
+inline constexpr std::pair<std::string_view, field_name> field_names[] = {
+  {"access", field_name::access}, {"collected", field_name::collected}, {"description", field_name::description},
+  {"data", field_name::data}, {"details", field_name::details}, {"environment", field_name::environment},
+  {"environments", field_name::environments}, {"id", field_name::id}, {"instance", field_name::instance},
+  {"links", field_name::links}, {"memberClass", field_name::member_class}, {"memberCode", field_name::member_code},
+  {"owner", field_name::owner}, {"openApiString", field_name::open_api_string}, {"pricing", field_name::pricing},
+  {"summary", field_name::summary}, {"serviceCode", field_name::service_code},
+  {"subsystemCode", field_name::subsystem_code}, {"stale", field_name::stale}, {"title", field_name::title},
+  {"type", field_name::type}, {"version", field_name::version}, {"xroadIdentifier", field_name::xroad_identifier}};
+static_assert(std::size(field_names) < 256, "field_name_group holds positions in an unsigned char");
+/// Where the names with a given first character begin and end in field_names.
+struct field_name_group {
+  unsigned char begin = 0, end = 0;
+};
+inline constexpr std::array<field_name_group, 128> field_name_groups = [] {
+  std::array<field_name_group, 128> groups{};
+  for (std::size_t i = 0; i < std::size(field_names); ++i) {
+    auto& group = groups[static_cast<unsigned char>(field_names[i].first.front())];
+    if (group.end == 0) group.begin = static_cast<unsigned char>(i);
+    group.end = static_cast<unsigned char>(i + 1);
+  }
+  return groups;
+}();
 
 /// `prefix` is the literal text before the value, e.g. `,"title":"`: one append for the punctuation
 /// and the key together.
@@ -215,76 +248,27 @@ class document_parser {
     v.resize(n);
   }
 
-  /// The field names of a catalogue document, its entries, details and X-Road identifiers.
-  enum class name : unsigned char {
-    unknown, id, title, summary, description, owner, type, pricing, data, access, environments, environment,
-    stale, details, version, links, open_api_string, collected, xroad_identifier, instance, member_class,
-    member_code, subsystem_code, service_code
-  };
+  using name = detail::field_name;
 
-  /// Which of our names a field has. A name as we write it (no escapes) is recognised where it stands,
-  /// by its first character and one comparison; one spelled with escapes is unescaped first.
+  /// Which of our names a field has. A name as we write it (no escapes) is recognised where it stands:
+  /// its first character picks the few names to compare; one spelled with escapes is unescaped first.
   static name name_of(simdjson::ondemand::field& field) {
     const simdjson::ondemand::raw_json_string key = field.key();
-    // unsafe_is_equal compares the raw text, then checks the closing quote; our names hold no quote or
-    // backslash, and a padded document has room to read past a shorter key.
-    auto is = [&](std::string_view n) { return key.unsafe_is_equal(n); };
-    switch (key.raw()[0]) {
-      case 'a': if (is("access")) return name::access; break;
-      case 'c': if (is("collected")) return name::collected; break;
-      case 'd':
-        if (is("description")) return name::description;
-        if (is("data")) return name::data;
-        if (is("details")) return name::details;
-        break;
-      case 'e':
-        if (is("environment")) return name::environment;
-        if (is("environments")) return name::environments;
-        break;
-      case 'i':
-        if (is("id")) return name::id;
-        if (is("instance")) return name::instance;
-        break;
-      case 'l': if (is("links")) return name::links; break;
-      case 'm':
-        if (is("memberClass")) return name::member_class;
-        if (is("memberCode")) return name::member_code;
-        break;
-      case 'o':
-        if (is("owner")) return name::owner;
-        if (is("openApiString")) return name::open_api_string;
-        break;
-      case 'p': if (is("pricing")) return name::pricing; break;
-      case 's':
-        if (is("summary")) return name::summary;
-        if (is("serviceCode")) return name::service_code;
-        if (is("subsystemCode")) return name::subsystem_code;
-        if (is("stale")) return name::stale;
-        break;
-      case 't':
-        if (is("title")) return name::title;
-        if (is("type")) return name::type;
-        break;
-      case 'v': if (is("version")) return name::version; break;
-      case 'x': if (is("xroadIdentifier")) return name::xroad_identifier; break;
-      default: break;
+    const auto first = static_cast<unsigned char>(key.raw()[0]);
+    if (first < detail::field_name_groups.size()) {
+      // unsafe_is_equal compares the raw text, then checks the closing quote; our names hold no quote
+      // or backslash, and a padded document has room to read past a shorter key.
+      for (unsigned i = detail::field_name_groups[first].begin; i < detail::field_name_groups[first].end; ++i)
+        if (key.unsafe_is_equal(detail::field_names[i].first)) return detail::field_names[i].second;
     }
-    for (const char* c = key.raw(); *c != '"'; ++c)
-      if (*c == '\\') return name_of_text(field.unescaped_key());
-    return name::unknown;
-  }
-  /// The slow path of name_of, for a name that had escapes.
-  static name name_of_text(std::string_view text) {
-    static constexpr std::pair<std::string_view, name> names[] = {
-      {"id", name::id}, {"title", name::title}, {"summary", name::summary}, {"description", name::description},
-      {"owner", name::owner}, {"type", name::type}, {"pricing", name::pricing}, {"data", name::data},
-      {"access", name::access}, {"environments", name::environments}, {"environment", name::environment},
-      {"stale", name::stale}, {"details", name::details}, {"version", name::version}, {"links", name::links},
-      {"openApiString", name::open_api_string}, {"collected", name::collected},
-      {"xroadIdentifier", name::xroad_identifier}, {"instance", name::instance}, {"memberClass", name::member_class},
-      {"memberCode", name::member_code}, {"subsystemCode", name::subsystem_code}, {"serviceCode", name::service_code}};
-    for (const auto& [n, id] : names)
-      if (n == text) return id;
+    for (const char* c = key.raw(); *c != '"'; ++c) {
+      if (*c == '\\') {
+        const std::string_view text = field.unescaped_key();
+        for (const auto& [n, id] : detail::field_names)
+          if (n == text) return id;
+        return name::unknown;
+      }
+    }
     return name::unknown;
   }
 

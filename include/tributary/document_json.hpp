@@ -303,6 +303,23 @@ class document_parser {
     if (body.size() >= shared_slice_min) out.assign_shared(document_, body);
     else out.assign_copy(body);
   }
+  /// A value of any type as its JSON text, trailing whitespace dropped (`x-links` is kept as written).
+  static void raw_json_of(value_t value, std::string& out) {
+    std::string_view raw;
+    const simdjson::ondemand::json_type type = value.type();
+    if (type == simdjson::ondemand::json_type::array) {
+      simdjson::ondemand::array a = value.get_array();
+      raw = a.raw_json();
+    } else if (type == simdjson::ondemand::json_type::object) {
+      simdjson::ondemand::object o = value.get_object();
+      raw = o.raw_json();
+    } else {
+      raw = value.raw_json_token();
+    }
+    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' || raw.back() == '\r'))
+      raw.remove_suffix(1);
+    out.assign(raw.data(), raw.size());
+  }
   void entry_of(value_t v, environment_entry& e) {
     e.environment.clear(), e.owner.clear(), e.access.clear();
     e.stale = false;
@@ -341,23 +358,7 @@ class document_parser {
         case name::type: assign_string(value, d.type); break;
         case name::pricing: strings_of(value, d.pricing); break;
         case name::data: strings_of(value, d.data); break;
-        case name::links: {
-        std::string_view raw;
-        const simdjson::ondemand::json_type type = value.type();
-        if (type == simdjson::ondemand::json_type::array) {
-          simdjson::ondemand::array a = value.get_array();
-          raw = a.raw_json();
-        } else if (type == simdjson::ondemand::json_type::object) {
-          simdjson::ondemand::object o = value.get_object();
-          raw = o.raw_json();
-        } else {
-          raw = value.raw_json_token();
-        }
-        while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' || raw.back() == '\r'))
-          raw.remove_suffix(1);
-        d.links.assign(raw.data(), raw.size());
-        break;
-      }
+        case name::links: raw_json_of(value, d.links); break;
         case name::open_api_string: raw_string_of(value, d.openapi); break;
         case name::collected: assign_string(value, d.collected); break;
         case name::xroad_identifier:

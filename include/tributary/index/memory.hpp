@@ -57,14 +57,13 @@ class memory_index {
     auto at = source.begin();
     for (const auto& id : ids) {
       at = seek(source, at, id);
-      const auto it = at;
-      if (it == source.end() || it->first != id) {
+      if (at == source.end() || at->first != id) {
         out.emplace_back();
         continue;
       }
       // Room for a parser's padding: document_parser::parse_owned then parses the text where it is
       // instead of copying it once more.
-      out.emplace_back(detail::padded_text(it->second));
+      out.emplace_back(detail::padded_text(at->second));
     }
     return out;
   }

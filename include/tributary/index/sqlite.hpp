@@ -109,17 +109,15 @@ class sqlite_query {
     while (next()) {
     }
   }
-  [[nodiscard]] std::string text(int column) const {
+  /// The column's text, valid until the next step; empty for NULL.
+  [[nodiscard]] std::string_view view(int column) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
     if (p == nullptr) return {};
-    return std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+    return {p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
   }
+  [[nodiscard]] std::string text(int column) const { return std::string(view(column)); }
   /// A document's text, with room for a parser's padding (detail::padded_text).
-  [[nodiscard]] std::string document_text(int column) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-    if (p == nullptr) return {};
-    return detail::padded_text({p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))});
-  }
+  [[nodiscard]] std::string document_text(int column) const { return detail::padded_text(view(column)); }
   [[nodiscard]] std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
 
  private:

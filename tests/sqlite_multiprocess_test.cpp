@@ -33,6 +33,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 using testing::scratch_database;
+using testing::cat;
 
 /// A pipe from a child to the parent.
 struct channel {
@@ -146,7 +147,7 @@ TEST(SqliteMultiprocess, ConcurrentWritersAndAliasFlipsAcrossProcesses) {
       for (int round = 0; round < rounds; ++round) {
         std::vector<stored_document> batch;
         for (int k = 0; k < per_batch; ++k)
-          batch.push_back({"c" + std::to_string(c) + "-" + std::to_string(round) + "-" + std::to_string(k),
+          batch.push_back({cat("c", std::to_string(c), "-", std::to_string(round), "-", std::to_string(k)),
                            doc_json(c, round, k)});
         const auto result = store.bulk_write("docs", batch);
         if (!result.ok() || result.written != batch.size()) throw std::runtime_error("batch not fully written");

@@ -33,6 +33,8 @@
 #include <tributary/error.hpp>
 #include <tributary/index/types.hpp>
 
+#include "support/common.hpp"
+
 namespace tributary {
 /// Lets GoogleTest print an errc by name in failure messages.
 inline void PrintTo(errc c, std::ostream* os) { *os << "errc::" << to_string(c); }
@@ -113,7 +115,7 @@ TYPED_TEST_P(IndexConformance, GetAndUpsertAgreeWithAMapWhateverTheOrderOfTheIds
   // a backend that follows the order of a batch (as memory_index does) must not depend on it.
   auto& s = *this->store_;
   s.create_index("docs");
-  auto key = [](int i) { return "k" + std::to_string(1000 + i); };
+  auto key = [](int i) { return cat("k", std::to_string(1000 + i)); };
   std::map<std::string, std::string> expected;
   std::vector<stored_document> first;
   for (int i = 0; i < 120; i += 2) first.push_back({key(i), "{\"v\":" + std::to_string(i) + "}"});
@@ -486,8 +488,8 @@ TYPED_TEST_P(IndexConformance, ConcurrentWritersOnSharedAndSeparateHandles) {
         for (int b = 0; b < batches; ++b) {
           std::vector<stored_document> batch;
           for (int i = 0; i < per_batch; ++i) {
-            const auto id = "t" + std::to_string(t) + "-" + std::to_string(b * per_batch + i);
-            batch.push_back({id, "{\"by\":" + std::to_string(t) + "}"});
+            batch.push_back({cat("t", std::to_string(t), "-", std::to_string(b * per_batch + i)),
+                             cat("{\"by\":", std::to_string(t), "}")});
           }
           auto result = own->bulk_write("shared", std::span<const stored_document>(batch));
           if (!result.ok() || result.written != batch.size()) throw std::runtime_error("a write was not acknowledged");

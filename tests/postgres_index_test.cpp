@@ -9,13 +9,18 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <new>
 #include <optional>
 #include <random>
 #include <set>
@@ -356,13 +361,27 @@ TEST_F(PostgresIndex, AliasFlipsInOtherProcessesNeverShowZeroOrTwoTargets) {
   // Two writers in two processes: one moves `live` with remove(must_exist)+add (and loses races with
   // errc::conflict, which is fine), the other with remove_everywhere+add, which read committed without
   // a lock would turn into two targets.
-  constexpr int flips = 150;
+  //
+  // The writers flip at least `flips` times each, and go on until the reader has seen the alias on three
+  // of the four indices: a slow reader (under a sanitizer, on a busy machine) could otherwise look only
+  // after the writers are done and prove nothing. `max_flips` bounds a reader that never gets there.
+  struct shared_state {
+    std::atomic<bool> reader_satisfied{false};
+  };
+  static_assert(std::atomic<bool>::is_always_lock_free, "the flag is shared between processes");
+  void* const mapping = ::mmap(nullptr, sizeof(shared_state), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(mapping, MAP_FAILED) << std::strerror(errno);
+  auto* const shared = new (mapping) shared_state;
+  const auto keep_flipping = [shared](int i) {
+    constexpr int flips = 150, max_flips = 20000;
+    return i < flips || (i < max_flips && !shared->reader_satisfied.load());
+  };
   const auto url = *url_;
   const auto options = schema_->options();
   std::vector<pid_t> children;
   children.push_back(fork_child([&] {
     postgres_index own(url, options);
-    for (int i = 0; i < flips; ++i) {
+    for (int i = 0; keep_flipping(i); ++i) {
       const auto targets = own.alias_targets("live");
       if (targets.size() != 1) throw std::runtime_error("child saw " + std::to_string(targets.size()) + " targets");
       const std::string to = i % 2 == 0 ? "b0" : "b1";
@@ -376,7 +395,7 @@ TEST_F(PostgresIndex, AliasFlipsInOtherProcessesNeverShowZeroOrTwoTargets) {
   }));
   children.push_back(fork_child([&] {
     postgres_index own(url, options);
-    for (int i = 0; i < flips; ++i) {
+    for (int i = 0; keep_flipping(i); ++i) {
       const std::vector<alias_action> move{alias_action::remove_everywhere("live"),
                                            alias_action::add(i % 2 == 0 ? "a1" : "a0", "live")};
       own.update_aliases(move);
@@ -399,6 +418,7 @@ TEST_F(PostgresIndex, AliasFlipsInOtherProcessesNeverShowZeroOrTwoTargets) {
         first_violation = std::to_string(targets.size()) + " targets, " + std::to_string(in_table) + " table rows";
     } else {
       seen.insert(targets.front());
+      if (seen.size() >= 3) shared->reader_satisfied.store(true);
     }
     std::erase_if(running, [&](pid_t pid) {
       int status = 0;
@@ -407,6 +427,8 @@ TEST_F(PostgresIndex, AliasFlipsInOtherProcessesNeverShowZeroOrTwoTargets) {
       return true;
     });
   }
+  shared->~shared_state();
+  ::munmap(mapping, sizeof(shared_state));
   for (const int status : statuses) EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
   EXPECT_EQ(violations, 0u) << "first seen: " << first_violation << " (of " << reads << " reads)";
   EXPECT_GE(seen.size(), 3u) << "the reader should have seen the alias move between the writers' targets";

@@ -8,8 +8,9 @@
 //       one copy-merge in this process; prints its peak resident memory over its input bytes as JSON.
 //       `streamed`: the peer's pages come from the generator as a remote store would hand them out;
 //       `resident`: the peer's published index is a second memory_index in this process.
-//   catalogue_bench --profile <realistic|compact> <services> <rounds>
-//       copy-merge rounds for a profiler; only profile_round does the timed work.
+//   catalogue_bench --profile <realistic|compact> <services> <rounds> [cold|warm]
+//       copy-merge rounds for a profiler; only profile_round does the timed work. `cold` (the default):
+//       every round's inputs are built first; `warm`: each round's just before it, as the suites do.
 
 #include <benchmark/benchmark.h>
 
@@ -324,12 +325,7 @@ int peak_memory(profile p, std::size_t services, bool resident) {
   // Generated documents come in service order; a store scans in id order. Both sides are keyed by id,
   // and the merge does not depend on page order, so the streamed peer keeps generation order.
   const environment_union merge;
-  peer_page_merger<environment_union> merger(merge, std::string(peer_environment), false);
-  auto copy_page = [&](auto&& page) {
-    const auto& ids = merger.take(std::forward<decltype(page)>(page));
-    auto& writes = merger.merge(store.get(worker_name, ids));
-    (void)store.bulk_write(worker_name, std::move(writes));
-  };
+  engine_copier copier(store, worker_name, merge);
   if (resident) {
     constexpr std::string_view peer_index = "apicatalogue-staging20210219_121308620";
     store.create_index(peer_index);
@@ -344,7 +340,7 @@ int peak_memory(profile p, std::size_t services, bool resident) {
     std::string after;
     while (true) {
       auto page = store.scan(peer_index, after, scan_page_size);
-      copy_page(std::move(page.documents));
+      copier.copy(page.documents);
       if (page.done) break;
       after = page.next_after;
     }
@@ -355,7 +351,7 @@ int peak_memory(profile p, std::size_t services, bool resident) {
         chunk.push_back(std::move(*d));
       }
       if (chunk.size() == scan_page_size || (i + 1 == services && !chunk.empty())) {
-        copy_page(std::move(chunk));
+        copier.copy(chunk);
         chunk.clear();  // taken over: its documents are empty
       }
     }
@@ -366,7 +362,7 @@ int peak_memory(profile p, std::size_t services, bool resident) {
     "{\"profile\":\"%s\",\"services\":%zu,\"peer\":\"%s\",\"peer_documents\":%zu,\"read\":%zu,\"merged\":%zu,"
     "\"added\":%zu,\"input_bytes\":%zu,\"peak_rss_bytes\":%zu,\"peak_over_input\":%.4f}\n",
     std::string(profile_name(p)).c_str(), services, resident ? "resident" : "streamed", peer_docs,
-    merger.totals().read, merger.totals().merged, merger.totals().added, input, peak,
+    copier.totals().read, copier.totals().merged, copier.totals().added, input, peak,
     static_cast<double>(peak) / static_cast<double>(input));
   return 0;
 }
@@ -376,26 +372,33 @@ int peak_memory(profile p, std::size_t services, bool resident) {
 /// One copy-merge round, out of line so that a profiler can be pointed at it
 /// (valgrind --tool=callgrind --toggle-collect=profile_round).
 [[gnu::noinline]] merger_counts profile_round(memory_index& store, scanned_pages&& pages) {
-  return engine_copy_merge(store, worker_name, std::move(pages));
+  return engine_copy_merge(store, worker_name, std::move(pages), {}, std::getenv("TRIB_MERGE") ? std::stoull(std::getenv("TRIB_MERGE")) : collector_config{}.merge_batch);
 }
 
-int profile_rounds(profile p, std::size_t services, int rounds) {
+/// `warm`: each round's worker and pages are built just before it, as the suites do, so that a round
+/// finds what fits of them in the cache; otherwise every round's are built first, and a round finds its
+/// inputs cold.
+int profile_rounds(profile p, std::size_t services, int rounds, bool warm) {
   const auto c = generate_catalogue(p, services);
   std::vector<std::unique_ptr<memory_index>> stores;
   std::vector<scanned_pages> pages;
-  for (int r = 0; r < rounds; ++r) {
+  auto prepare = [&] {
     stores.push_back(std::make_unique<memory_index>());
     load_worker(*stores.back(), worker_name, c.local);
     pages.push_back(scan_pages_of(c.peer));
-  }
+  };
+  if (!warm)
+    for (int r = 0; r < rounds; ++r) prepare();
   std::size_t read = 0;
   for (int r = 0; r < rounds; ++r) {
+    if (warm) prepare();
     const auto began = std::chrono::steady_clock::now();
     const auto cpu = std::clock();
     read += profile_round(*stores[static_cast<std::size_t>(r)], std::move(pages[static_cast<std::size_t>(r)])).read;
     std::printf("round %d: %.1f ms wall, %.1f ms CPU\n", r,
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count(),
                 1000.0 * static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC);
+    if (warm) stores[static_cast<std::size_t>(r)].reset(), pages[static_cast<std::size_t>(r)] = {};
   }
   std::printf("%zu peer documents read\n", read);
   return 0;
@@ -412,10 +415,10 @@ int main(int argc, char** argv) {
     const profile p = std::string_view(argv[2]) == "realistic" ? profile::realistic : profile::compact;
     return peak_memory(p, std::stoull(argv[3]), std::string_view(argv[4]) == "resident");
   }
-  if (argc == 5 && std::string_view(argv[1]) == "--profile") {
+  if ((argc == 5 || argc == 6) && std::string_view(argv[1]) == "--profile") {
     steady_state_allocator();  // as the suites run (round 0 is then the warm-up)
     return profile_rounds(std::string_view(argv[2]) == "realistic" ? profile::realistic : profile::compact,
-                   std::stoull(argv[3]), std::stoi(argv[4]));
+                          std::stoull(argv[3]), std::stoi(argv[4]), argc == 6 && std::string_view(argv[5]) == "warm");
   }
   steady_state_allocator();
   register_all();

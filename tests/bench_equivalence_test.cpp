@@ -69,6 +69,11 @@ TEST_P(CopyMerge, EngineAndBaselineWriteTheSameDocuments) {
   memory_index store;
   load_worker(store, worker, c.local);
   const auto engine_counts = engine_copy_merge(store, worker, scan_pages_of(c.peer, 64));
+  // Merged in parts of another size (7, which divides no page), the worker is the same.
+  memory_index other_parts;
+  load_worker(other_parts, worker, c.local);
+  (void)engine_copy_merge(other_parts, worker, scan_pages_of(c.peer, 64), {}, 7);
+  EXPECT_EQ(contents(other_parts, worker), contents(store, worker));
 
   std::unordered_map<std::string, std::string> baseline_worker;
   for (const auto& d : c.local) baseline_worker.emplace(d.id, d.json);

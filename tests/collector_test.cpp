@@ -2,11 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
 #include <map>
+#include <optional>
 
 #include <tributary/all.hpp>
 
 #include "support/catalogue.hpp"
+#include "support/common.hpp"
 
 namespace tributary {
 namespace {
@@ -136,6 +140,91 @@ TEST(Collector, RetryableBulkItemsAreWrittenAgainAndOthersFailTheRun) {
     EXPECT_TRUE(store.aliases().empty());  // the unpublished worker was taken out of the way
     EXPECT_TRUE(store.list_indices("").empty());
   }
+}
+
+/// memory_index that records the size of every batch it is asked to read or write, on both of its
+/// bulk_write overloads (so the collector moves its batches in, as into memory_index).
+class recording_index : public memory_index {
+ public:
+  using index_backend_concept = index_backend_tag;
+  std::size_t largest_write = 0, writes = 0;
+  mutable std::size_t largest_get = 0;
+
+  bulk_result bulk_write(std::string_view index, std::span<const stored_document> docs) {
+    note(docs.size());
+    return memory_index::bulk_write(index, docs);
+  }
+  bulk_result bulk_write(std::string_view index, std::vector<stored_document>&& docs) {
+    note(docs.size());
+    return memory_index::bulk_write(index, std::move(docs));
+  }
+  [[nodiscard]] std::vector<std::optional<std::string>> get(std::string_view index, std::span<const std::string> ids) const {
+    largest_get = std::max(largest_get, ids.size());
+    return memory_index::get(index, ids);
+  }
+
+ private:
+  void note(std::size_t n) {
+    largest_write = std::max(largest_write, n);
+    ++writes;
+  }
+};
+
+/// The three environments collected in turn with `tune` applied to each configuration; the catalogue
+/// the read alias shows at the end.
+template <class Index>
+std::vector<service> three_environments(Index& store, const std::function<void(collector_config&)>& tune) {
+  loopback_transport transport;
+  manual_clock clock;
+  for (const std::string env : {"dev", "staging", "prod"}) {
+    auto source = testing::make_source(env, 5, 9);
+    auto config = config_for(env);
+    tune(config);
+    basic_collector<loopback_transport, Index> collector(config, transport, store);
+    const auto report = collector.run(source, clock);
+    EXPECT_TRUE(report.ok) << report.summary();
+    clock.advance(1s);
+  }
+  return catalogue_behind(store, "apicatalogue");
+}
+
+TEST(Collector, MergeBatchesScanPagesAndBulkBatchesDoNotChangeTheCatalogue) {
+  memory_index reference_store;
+  const auto reference = three_environments(reference_store, [](collector_config&) {});
+  ASSERT_EQ(reference.size(), 5u * 5 + 5u * 4 * 3);  // 5 shared and 4 own services per provider
+
+  struct sizes {
+    std::size_t scan_page, merge_batch, bulk_batch;
+  };
+  for (const auto& [scan_page, merge_batch, bulk_batch] :
+       {sizes{1000, 100, 500}, sizes{7, 3, 2}, sizes{7, 1, 500}, sizes{10, 10, 4}, sizes{3, 50, 1}, sizes{16, 5, 7}}) {
+    SCOPED_TRACE(testing::cat("scan_page ", std::to_string(scan_page), ", merge_batch ", std::to_string(merge_batch),
+                              ", bulk_batch ", std::to_string(bulk_batch)));
+    const auto tune = [&](collector_config& c) {
+      c.scan_page = scan_page, c.merge_batch = merge_batch, c.bulk_batch = bulk_batch;
+    };
+    recording_index moving;
+    EXPECT_EQ(three_environments(moving, tune), reference);
+    EXPECT_LE(moving.largest_write, bulk_batch);
+    EXPECT_GT(moving.writes, 0u);
+    EXPECT_LE(moving.largest_get, std::min(scan_page, merge_batch)) << "the local documents are read a merge part at a time";
+    flaky_index spans;  // takes spans only
+    EXPECT_EQ(three_environments(spans, tune), reference);
+  }
+}
+
+TEST(CollectorConfig, RejectsSizesOfZeroNamingTheSetting) {
+  for (const std::string setting : {"concurrency", "bulk_batch", "scan_page", "merge_batch"}) {
+    auto config = config_for("dev");
+    if (setting == "concurrency") config.concurrency = 0;
+    if (setting == "bulk_batch") config.bulk_batch = 0;
+    if (setting == "scan_page") config.scan_page = 0;
+    if (setting == "merge_batch") config.merge_batch = 0;
+    const auto e = testing::thrown_by([&] { config.validate(); });
+    EXPECT_EQ(e.code(), errc::invalid_config) << setting;
+    EXPECT_NE(std::string(e.what()).find(setting), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(config_for("dev").validate());
 }
 
 }  // namespace

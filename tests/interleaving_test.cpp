@@ -104,6 +104,7 @@ class world {
         config.stale_after = stale_after;
         config.bulk_batch = 5;  // several bulk writes per provider: more places to interleave and crash
         config.scan_page = 7;
+        config.merge_batch = 3;  // a page merged in parts of 3, 3 and 1
         collector_under_test collector(config, transport_, store);
         collector.on_progress([&](const progress_event& e) {
           if (e.phase == "publish_environment") complete_local_.insert(workers[i]);

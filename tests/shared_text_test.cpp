@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -345,6 +346,46 @@ TEST(PeerPageMerger, ATakenOverPageGivesWhatACopiedPageGives) {
   // A malformed document in a taken-over page is refused like in a copied one.
   std::vector<stored_document> bad{{"x", detail::padded_text(R"({"id":"x","environments":[)")}};
   EXPECT_EQ(testing::thrown_by([&] { (void)taking.take(std::move(bad)); }).code(), errc::bad_document);
+}
+
+TEST(PeerPageMerger, APageTakenOverInPartsGivesWhatItGivesWhole) {
+  // Six peer documents: two with a local document, one the peer has no entry in.
+  std::vector<stored_document> page;
+  std::map<std::string, std::string> locals;
+  for (const char* code : {"a", "b", "c", "d", "e", "f"}) {
+    const service peer = testing::make_service(std::string_view(code) == "d" ? "prod" : "staging", "1", "s", code);
+    page.push_back({peer.id, detail::padded_text(to_json(peer))});
+    if (std::string_view(code) == "a" || std::string_view(code) == "c")
+      locals[peer.id] = to_json(testing::make_service("dev", "1", "s", code));
+  }
+  const auto local_of = [&](const std::string& id) {
+    const auto it = locals.find(id);
+    return it == locals.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
+  };
+  const environment_union merge;
+  peer_page_merger<environment_union> whole(merge, "staging", false), parts(merge, "staging", false);
+  auto whole_page = page;
+  const auto whole_ids = whole.take(std::move(whole_page));
+  std::vector<std::optional<std::string>> whole_locals;
+  for (const auto& id : whole_ids) whole_locals.push_back(local_of(id));
+  const std::vector<stored_document> expected = whole.merge(std::move(whole_locals));
+  ASSERT_EQ(expected.size(), 5u);
+
+  std::vector<stored_document> written;
+  std::span<stored_document> rest(page);
+  for (const std::size_t n : {2u, 1u, 3u}) {
+    const auto part = rest.first(n);
+    rest = rest.subspan(n);
+    std::vector<std::optional<std::string>> part_locals;
+    for (const auto& id : parts.take_over(part)) part_locals.push_back(local_of(id));
+    for (auto& w : parts.merge(std::move(part_locals))) written.push_back(std::move(w));
+    for (const auto& d : part) EXPECT_TRUE(d.json.empty()) << "the part's text was taken over: " << d.id;
+  }
+  EXPECT_EQ(written, expected);
+  EXPECT_EQ(parts.totals().read, 6u);
+  EXPECT_EQ(parts.totals().merged, 2u);
+  EXPECT_EQ(parts.totals().merged, whole.totals().merged);
+  EXPECT_EQ(parts.totals().added, whole.totals().added);
 }
 
 TEST(MemoryIndex, ScanHandsOutTextWithRoomForTheParsersPadding) {

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <span>
@@ -286,6 +287,31 @@ class basic_collector {
     }
   }
 
+  /// Writes and empties `docs`, merged from a peer, in batches of bulk_batch. A backend that takes rvalue
+  /// batches (memory_index) gets them moved in; it leaves the documents it did not write as they were,
+  /// so those are retried or reported as write_batch does. Others (sqlite, postgres, elasticsearch) take
+  /// spans.
+  void write_merged(const std::string& index, std::vector<stored_document>& docs) {
+    constexpr bool moves_batches = requires {
+      static_cast<bulk_result (IndexBackend::*)(std::string_view, std::vector<stored_document>&&)>(&IndexBackend::bulk_write);
+    };
+    for (std::size_t at = 0; at < docs.size(); at += config_.bulk_batch) {
+      const auto batch = std::span<stored_document>(docs).subspan(at, std::min(config_.bulk_batch, docs.size() - at));
+      if constexpr (moves_batches) {
+        std::vector<stored_document> moved(std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+        const auto result = store_.bulk_write(index, std::move(moved));
+        if (!result.ok()) {
+          std::vector<stored_document> failed;
+          for (const auto& f : result.failures) failed.push_back(moved[f.position]);
+          write_batch(index, failed);
+        }
+      } else {
+        write_batch(index, batch);
+      }
+    }
+    docs.clear();
+  }
+
   // ---- 4 -------------------------------------------------------------------------------------------
   template <class St>
   void publish_environment(St& st) {
@@ -405,35 +431,25 @@ class basic_collector {
         throw peer_unreadable{"'" + env_alias + "' points to " + std::to_string(targets.size()) + " indices"};
       pr.source_index = targets.front();
       if (stale) pr.detail = "still running at the deadline; copied its last published data, marked stale";
+      // Each scanned page is merged a part of merge_batch documents at a time (take, the local documents
+      // of that part, merge), so that a part's documents are still in the cache from parse to write; the
+      // merged documents are written in bulk_batch, and all of a page's before the next page is read.
+      std::vector<stored_document> merged;
       std::string after;
       while (true) {
         auto page = from_peer([&] { return peer_store.scan(pr.source_index, after, config_.scan_page); });
-        // The page's text is handed to the merger, which parses it where it is (stores hand it out with
-        // room for the parser's padding).
-        const auto& ids =
-            from_peer([&]() -> const std::vector<std::string>& { return merger.take(std::move(page.documents)); });
-        // The local documents' text is handed to the merger, not copied (its rvalue overload).
-        auto& writes = merger.merge(store_.get(st.worker, ids));
-        // A backend that takes rvalue batches (memory_index) gets the page's writes moved in, in one
-        // batch; it leaves the documents it did not write as they were, so those are retried or
-        // reported as write_batch does. Others (sqlite, postgres, elasticsearch) take spans, batched.
-        constexpr bool moves_batches = requires {
-          static_cast<bulk_result (IndexBackend::*)(std::string_view, std::vector<stored_document>&&)>(
-              &IndexBackend::bulk_write);
-        };
-        if (moves_batches && writes.size() <= config_.bulk_batch) {
-          if constexpr (moves_batches) {
-            const auto result = store_.bulk_write(st.worker, std::move(writes));
-            if (!result.ok()) {
-              std::vector<stored_document> failed;
-              for (const auto& f : result.failures) failed.push_back(writes[f.position]);
-              write_batch(st.worker, failed);
-            }
-          }
-        } else {
-          for (std::size_t at = 0; at < writes.size(); at += config_.bulk_batch)
-            write_batch(st.worker, std::span<const stored_document>(writes).subspan(at, std::min(config_.bulk_batch, writes.size() - at)));
+        std::span<stored_document> documents(page.documents);
+        for (std::size_t at = 0; at < documents.size(); at += config_.merge_batch) {
+          const auto part = documents.subspan(at, std::min(config_.merge_batch, documents.size() - at));
+          // The text is handed to the merger, which parses it where it is (stores hand it out with room
+          // for the parser's padding).
+          const auto& ids = from_peer([&]() -> const std::vector<std::string>& { return merger.take_over(part); });
+          // The local documents' text is handed to the merger, not copied (its rvalue overload).
+          auto& writes = merger.merge(store_.get(st.worker, ids));
+          std::move(writes.begin(), writes.end(), std::back_inserter(merged));
+          if (merged.size() >= config_.bulk_batch) write_merged(st.worker, merged);
         }
+        write_merged(st.worker, merged);
         if (page.done) break;
         after = page.next_after;
       }

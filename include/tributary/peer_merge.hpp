@@ -40,8 +40,13 @@ class peer_page_merger {
   /// for the parser's padding (detail::padded_text) is parsed where it is, and its large specs are
   /// never copied before they are written. The page's documents are left empty.
   [[nodiscard]] const std::vector<std::string>& take(std::vector<stored_document>&& page) {
-    return take_page(std::span<stored_document>(page),
-                     [&](stored_document& d, service& into) { parser_.parse_owned(std::move(d.json), into); });
+    return take_over(std::span<stored_document>(page));
+  }
+  /// As take of an rvalue page, for a part of one: the copy loop merges a scanned page a part at a time
+  /// (collector_config::merge_batch), so that a part's documents are still in the cache when they are
+  /// merged and written. The part's documents are left empty.
+  [[nodiscard]] const std::vector<std::string>& take_over(std::span<stored_document> part) {
+    return take_page(part, [&](stored_document& d, service& into) { parser_.parse_owned(std::move(d.json), into); });
   }
 
   /// Given the local documents for the ids `take` returned (nullopt where there is none), returns the

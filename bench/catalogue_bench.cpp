@@ -372,7 +372,7 @@ int peak_memory(profile p, std::size_t services, bool resident) {
 /// One copy-merge round, out of line so that a profiler can be pointed at it
 /// (valgrind --tool=callgrind --toggle-collect=profile_round).
 [[gnu::noinline]] merger_counts profile_round(memory_index& store, scanned_pages&& pages) {
-  return engine_copy_merge(store, worker_name, std::move(pages), {}, std::getenv("TRIB_MERGE") ? std::stoull(std::getenv("TRIB_MERGE")) : collector_config{}.merge_batch);
+  return engine_copy_merge(store, worker_name, std::move(pages));
 }
 
 /// `warm`: each round's worker and pages are built just before it, as the suites do, so that a round

@@ -196,18 +196,18 @@ TEST(Collector, MergeBatchesScanPagesAndBulkBatchesDoNotChangeTheCatalogue) {
   struct sizes {
     std::size_t scan_page, merge_batch, bulk_batch;
   };
-  for (const auto& [scan_page, merge_batch, bulk_batch] :
+  for (const sizes z :
        {sizes{1000, 100, 500}, sizes{7, 3, 2}, sizes{7, 1, 500}, sizes{10, 10, 4}, sizes{3, 50, 1}, sizes{16, 5, 7}}) {
-    SCOPED_TRACE(testing::cat("scan_page ", std::to_string(scan_page), ", merge_batch ", std::to_string(merge_batch),
-                              ", bulk_batch ", std::to_string(bulk_batch)));
+    SCOPED_TRACE(testing::cat("scan_page ", std::to_string(z.scan_page), ", merge_batch ", std::to_string(z.merge_batch),
+                              ", bulk_batch ", std::to_string(z.bulk_batch)));
     const auto tune = [&](collector_config& c) {
-      c.scan_page = scan_page, c.merge_batch = merge_batch, c.bulk_batch = bulk_batch;
+      c.scan_page = z.scan_page, c.merge_batch = z.merge_batch, c.bulk_batch = z.bulk_batch;
     };
     recording_index moving;
     EXPECT_EQ(three_environments(moving, tune), reference);
-    EXPECT_LE(moving.largest_write, bulk_batch);
+    EXPECT_LE(moving.largest_write, z.bulk_batch);
     EXPECT_GT(moving.writes, 0u);
-    EXPECT_LE(moving.largest_get, std::min(scan_page, merge_batch)) << "the local documents are read a merge part at a time";
+    EXPECT_LE(moving.largest_get, std::min(z.scan_page, z.merge_batch)) << "the local documents are read a merge part at a time";
     flaky_index spans;  // takes spans only
     EXPECT_EQ(three_environments(spans, tune), reference);
   }

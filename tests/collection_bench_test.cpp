@@ -102,9 +102,15 @@ TEST(CollectionWorkload, TheSimulatorAnswersTheWholeConcurrencyAtOnce) {
   s.concurrency = 8;
   s.latency = std::chrono::milliseconds(50);
   bench::collection_simulator simulator(s);
-  const auto r = bench::collect_once(library, simulator.base_url(), s);
-  ASSERT_EQ(r.failed_requests, 0u);
-  EXPECT_EQ(simulator.peak_concurrent_requests(), s.concurrency);
+  // The peak is the simulator's running maximum: another collection can only raise it, so a peak above
+  // the concurrency still shows. A client slowed down (a sanitizer build, a loaded machine) may not
+  // fill every slot at once in one collection; collect again until it has, a bounded number of times.
+  constexpr int collections = 5;
+  for (int i = 0; i < collections && simulator.peak_concurrent_requests() < s.concurrency; ++i) {
+    const auto r = bench::collect_once(library, simulator.base_url(), s);
+    ASSERT_EQ(r.failed_requests, 0u) << "collection " << i;
+  }
+  EXPECT_EQ(simulator.peak_concurrent_requests(), s.concurrency) << "after at most " << collections << " collections";
 }
 
 TEST(CollectionWorkload, LatencyBoundIsRequestsOverConcurrencyTimesLatency) {

@@ -179,11 +179,13 @@ TEST(SqliteIndex, WriterWaitsForTheLockHolder) {
   raw_connection holder(db.path());
   holder.exec("BEGIN IMMEDIATE");
   holder.exec("INSERT INTO indices(name) VALUES ('from-holder')");
+  // Taken before the releasing thread starts: the commit comes at least 200 ms after it, however late
+  // this thread gets to create_index.
+  const auto start = std::chrono::steady_clock::now();
   std::thread release([&] {
     std::this_thread::sleep_for(200ms);
     holder.exec("COMMIT");
   });
-  const auto start = std::chrono::steady_clock::now();
   store.create_index("blue");
   const auto waited = std::chrono::steady_clock::now() - start;
   release.join();

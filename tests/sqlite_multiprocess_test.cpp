@@ -269,6 +269,15 @@ TEST(SqliteMultiprocess, AcknowledgedWritesSurviveAChildThatNeverCloses) {
   }
 }
 
+/// The connection the child's sqlite_index opens, caught by an auto extension (which SQLite runs on
+/// every connection the process opens). Set in the child only.
+sqlite3* opened_connection = nullptr;
+
+int catch_connection(sqlite3* db, const char**, const sqlite3_api_routines*) {
+  opened_connection = db;
+  return SQLITE_OK;
+}
+
 TEST(SqliteMultiprocess, WriterKilledMidBatchLeavesAllOrNothing) {
   constexpr int big = 20'000;
   scratch_database db;
@@ -278,24 +287,39 @@ TEST(SqliteMultiprocess, WriterKilledMidBatchLeavesAllOrNothing) {
     const std::vector<stored_document> first{{"acked", "{}"}};
     ASSERT_TRUE(setup.bulk_write("docs", first).ok());
   }
-  channel started;
+  channel committing;
   const pid_t pid = spawn([&] {
+    // void(*)(void) is SQLite's type for every entry point; the cast is the documented use.
+    if (sqlite3_auto_extension(reinterpret_cast<void (*)()>(&catch_connection)) != SQLITE_OK) ::_exit(5);
     sqlite_index store(db.path());
+    if (opened_connection == nullptr) ::_exit(6);
     std::vector<stored_document> batch;
     for (int i = 0; i < big; ++i) batch.push_back({"big-" + std::to_string(i), std::string(200, 'x')});
-    started.send('s');
+    // The batch's transaction, every row written, about to commit: tell the parent and stay there,
+    // holding the write lock, until killed.
+    sqlite3_commit_hook(
+      opened_connection,
+      [](void* arg) -> int {
+        static_cast<const channel*>(arg)->send('c');
+        while (true) ::pause();
+      },
+      &committing);
     (void)store.bulk_write("docs", batch);
-    ::pause();
+    ::_exit(4);  // committed after all: the parent reads end of file and fails
   });
-  started.close_write_end();
+  committing.close_write_end();
   char byte = 0;
-  ASSERT_TRUE(started.receive(byte));
-  // Kill the writer while it holds the write lock, i.e. inside its transaction: a probe connection
-  // that finds BEGIN IMMEDIATE busy proves it.
+  if (!committing.receive(byte)) {
+    const int status = wait_for(pid);
+    FAIL() << "the child never reached the commit of its batch (exit " << status << ")";
+  }
+  // The child is inside its write transaction, which a probe connection that finds BEGIN IMMEDIATE
+  // busy confirms; kill it there.
   sqlite3* probe = nullptr;
-  ASSERT_EQ(sqlite3_open(db.path().c_str(), &probe), SQLITE_OK);
+  const int probe_opened = sqlite3_open(db.path().c_str(), &probe);
   bool inside = false;
-  for (const auto until = std::chrono::steady_clock::now() + 30s; !inside && std::chrono::steady_clock::now() < until;) {
+  for (const auto until = std::chrono::steady_clock::now() + 30s;
+       probe_opened == SQLITE_OK && !inside && std::chrono::steady_clock::now() < until;) {
     const int rc = sqlite3_exec(probe, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     if (rc == SQLITE_BUSY) {
       inside = true;
@@ -304,9 +328,10 @@ TEST(SqliteMultiprocess, WriterKilledMidBatchLeavesAllOrNothing) {
       std::this_thread::sleep_for(200us);
     }
   }
-  ::kill(pid, SIGKILL);
+  ::kill(pid, SIGKILL);  // killed whatever the probe found: it would wait in its commit hook forever
   sqlite3_close(probe);
   EXPECT_EQ(wait_for(pid), -SIGKILL);
+  ASSERT_EQ(probe_opened, SQLITE_OK);
   ASSERT_TRUE(inside) << "never saw the child inside its write transaction";
 
   sqlite_index reopened(db.path());

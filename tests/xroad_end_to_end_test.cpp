@@ -654,13 +654,18 @@ TYPED_TEST(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldU
   const auto dead_time = staging.worker_time(dead);
   ASSERT_TRUE(dead_time) << dead;
 
-  // dev and prod with a stale bound S = 8 s and a wait deadline D = 3 s (D < S, as the collector
+  // dev and prod with a stale bound S = 20 s and a wait deadline D = 3 s (D < S, as the collector
   // demands), started once the dead worker is older than S - D: their deadline then cannot come before
   // the dead run's working alias is stale, and they look at peers before they check the deadline. So
   // "copied" rather than "copied_stale" shows they stopped waiting for the dead run at the stale bound.
-  // (A run must itself finish within S, or it refuses to activate: S - D leaves each 5 s to collect.)
-  const std::vector<std::string> bounded{"--stale-after", "8", "--wait-deadline", "3"};
-  std::this_thread::sleep_until(*dead_time + 5300ms);  // at most 0.3 s: the slow listClients took 5 s of it
+  // (A run must itself finish within S, or it refuses to activate: started S - D after the dead worker,
+  // each has S - D = 17 s left after the stale bound to copy and activate, room for a sanitizer build.)
+  constexpr auto stale_after = 20s, wait_deadline = 3s;
+  static_assert(wait_deadline < stale_after);
+  const std::vector<std::string> bounded{"--stale-after", std::to_string(stale_after.count()), "--wait-deadline",
+                                         std::to_string(wait_deadline.count())};
+  // The slow listClients took 5 s of the wait already.
+  std::this_thread::sleep_until(*dead_time + (stale_after - wait_deadline) + 300ms);
   std::vector<std::pair<std::string, child_process>> peers;
   for (const std::string env : {"dev", "prod"})
     peers.emplace_back(env, this->start_collector("bounded-" + env, env, env, bounded));
@@ -688,7 +693,7 @@ TYPED_TEST(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldU
   // The next staging run, with the same bound and started after it, takes the working alias away from
   // the dead worker and deletes the worker.
   this->simulators_.at("staging-slow").process.terminate();
-  std::this_thread::sleep_until(*dead_time + 8s);  // already past: dev and prod waited for the bound
+  std::this_thread::sleep_until(*dead_time + stale_after);  // already past: dev and prod waited for the bound
   auto next = this->start_collector("next-staging", "staging", "staging", bounded);
   ASSERT_TRUE(this->finishes_ok(next, "the next staging collector"));
   const json r = this->report("next-staging");

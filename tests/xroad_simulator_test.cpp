@@ -137,7 +137,7 @@ TEST(XroadSimulator, InjectsMeasurableLatency) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_GE(elapsed, 150ms);
-  EXPECT_LT(elapsed, 1500ms);
+  EXPECT_LT(elapsed, 5s);  // bounded: the latency, not a hang
 }
 
 TEST(XroadSimulator, InjectsErrorsAndMalformedBodiesIntoProviderMetaservices) {
@@ -204,7 +204,7 @@ TEST(XroadSimulator, HangingRequestsTimeOutAndStopReleasesThem) {
   auto res = c.Get(std::string(rr_public) + "/listMethods", client_header);
   EXPECT_FALSE(res) << "a hanging request never answers";
   EXPECT_EQ(res.error(), httplib::Error::Read);
-  EXPECT_LT(clock_type::now() - t0, 1s);
+  EXPECT_LT(clock_type::now() - t0, 10s);  // the 200 ms read timeout, not the hour-long hang
 
   // Another request is left hanging while the server stops: stop() must not wait it out.
   std::thread hanging([port = server->port()] {
@@ -215,7 +215,7 @@ TEST(XroadSimulator, HangingRequestsTimeOutAndStopReleasesThem) {
   while (server->requests() < 2) std::this_thread::sleep_for(1ms);
   const auto s0 = clock_type::now();
   server->stop();
-  EXPECT_LT(clock_type::now() - s0, 1s);
+  EXPECT_LT(clock_type::now() - s0, 5s);  // released, not waited out (a hang lasts an hour)
   hanging.join();
 }
 

@@ -213,6 +213,50 @@ TEST(Collector, MergeBatchesScanPagesAndBulkBatchesDoNotChangeTheCatalogue) {
   }
 }
 
+TEST(Collector, AMalformedPeerDocumentFailsThatPeerNamingItAndKeepsWhatWasMerged) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  {
+    auto source = testing::make_source("staging", 2, 6);
+    in_process_collector staging(config_for("staging"), transport, store);
+    ASSERT_TRUE(staging.run(source, clock).ok);
+  }
+  // The fifth document staging published (in id order), cut short.
+  const auto published = store.alias_targets(config_for("staging").names().environment_alias());
+  ASSERT_EQ(published.size(), 1u);
+  const auto page = store.scan(published.front(), "", 100);
+  ASSERT_EQ(page.documents.size(), 12u);
+  const std::string bad = page.documents[4].id;
+  const std::vector<stored_document> cut{{bad, page.documents[4].json.substr(0, 40)}};
+  ASSERT_TRUE(store.bulk_write(published.front(), cut).ok());
+
+  clock.advance(1s);
+  auto config = config_for("dev");
+  config.merge_batch = 2;  // parts {0, 1}, {2, 3}, {4, 5}, ...: the bad one opens the third
+  in_process_collector dev(config, transport, store);
+  auto source = testing::make_source("dev", 2, 6);
+  const auto report = dev.run(source, clock);
+  ASSERT_TRUE(report.ok) << report.summary();  // a peer that cannot be read fails that peer, not the run
+  const auto staging = std::find_if(report.peers.begin(), report.peers.end(), [](const auto& p) { return p.environment == "staging"; });
+  ASSERT_NE(staging, report.peers.end());
+  EXPECT_EQ(staging->outcome, peer_outcome::failed);
+  EXPECT_NE(staging->detail.find("peer document '" + bad + "'"), std::string::npos) << staging->detail;
+  EXPECT_NE(staging->detail.find("malformed"), std::string::npos) << staging->detail;
+
+  // Nothing of dev's own is lost, and what was merged before the bad document was written.
+  std::vector<std::string> with_staging;
+  std::size_t own = 0;
+  for (const auto& s : catalogue_behind(store, "apicatalogue")) {
+    if (s.entry("dev")) ++own;
+    if (s.entry("staging")) with_staging.push_back(s.id);
+  }
+  EXPECT_EQ(own, 12u);
+  std::vector<std::string> before;
+  for (std::size_t i = 0; i < 4; ++i) before.push_back(page.documents[i].id);
+  EXPECT_EQ(with_staging, before);
+}
+
 TEST(CollectorConfig, RejectsSizesOfZeroNamingTheSetting) {
   for (const std::string setting : {"concurrency", "bulk_batch", "scan_page", "merge_batch"}) {
     auto config = config_for("dev");

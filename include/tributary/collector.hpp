@@ -419,6 +419,7 @@ class basic_collector {
         throw peer_unreadable{e.what()};
       }
     };
+    std::vector<stored_document> merged;  // merged from the peer, not written yet
     try {
       const auto targets = from_peer([&] { return peer_store.alias_targets(env_alias); });
       if (targets.empty()) {
@@ -434,7 +435,6 @@ class basic_collector {
       // Each scanned page is merged a part of merge_batch documents at a time (take, the local documents
       // of that part, merge), so that a part's documents are still in the cache from parse to write; the
       // merged documents are written in bulk_batch, and all of a page's before the next page is read.
-      std::vector<stored_document> merged;
       std::string after;
       while (true) {
         auto page = from_peer([&] { return peer_store.scan(pr.source_index, after, config_.scan_page); });
@@ -456,6 +456,7 @@ class basic_collector {
     } catch (const peer_unreadable& e) {
       pr.outcome = peer_outcome::failed;
       pr.detail = e.reason;
+      write_merged(st.worker, merged);  // what was merged before the failure is kept, as earlier pages are
     }
     pr.read = merger.totals().read, pr.added = merger.totals().added, pr.merged = merger.totals().merged;
     st.report.peers.push_back(std::move(pr));

@@ -73,7 +73,11 @@ class peer_page_merger {
       if (parsed == remote_.size()) remote_.emplace_back();
       service& remote = remote_[parsed];
       const std::size_t json_size = d.json.size();
-      parse(d, remote);
+      try {
+        parse(d, remote);
+      } catch (const error& e) {
+        throw error(e.code(), "peer document '" + d.id + "': " + e.what());
+      }
       ++counts_.read;
       auto* entry = remote.entry(environment_);
       if (!entry) continue;
@@ -104,7 +108,11 @@ class peer_page_merger {
       std::size_t local_size = 0;
       if (locals[i]) {
         local_size = locals[i]->size();
-        parse_local(locals[i]);
+        try {
+          parse_local(locals[i]);
+        } catch (const error& e) {
+          throw error(e.code(), "local document '" + remote.id + "': " + e.what());
+        }
         merge_.merge(local_, std::move(entry));
         merged = &local_;
         ++counts_.merged;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <optional>
@@ -269,6 +271,306 @@ TEST(CollectorConfig, RejectsSizesOfZeroNamingTheSetting) {
     EXPECT_NE(std::string(e.what()).find(setting), std::string::npos) << e.what();
   }
   EXPECT_NO_THROW(config_for("dev").validate());
+}
+
+// ---- the publish guard: an outage of the source never replaces good data ----------------------------
+
+/// A source of `providers` providers for `env`, of which the first `failing` fail.
+in_process_source partly_failing_source(const std::string& env, int providers, int failing, int services_each = 4) {
+  auto healthy = testing::make_source(env, providers, services_each);
+  in_process_source out;
+  const auto listed = healthy.list_providers(*static_cast<loopback_transport*>(nullptr));
+  int i = 0;
+  healthy.collect(*static_cast<loopback_transport*>(nullptr), std::span<const provider>(listed), 1,
+                  [&](const provider& p, provider_outcome&& o) {
+                    if (i++ < failing) out.add_failing(p, "security server answered 500");
+                    else out.add(p, std::move(o.services));
+                  });
+  return out;
+}
+
+/// Runs dev once with a healthy source (3 providers, 12 services) and returns the worker it activated.
+std::string healthy_dev_run(memory_index& store, loopback_transport& transport, manual_clock& clock) {
+  auto source = testing::make_source("dev", 3, 4);
+  in_process_collector collector(config_for("dev"), transport, store);
+  const auto report = collector.run(source, clock);
+  EXPECT_TRUE(report.ok) << report.summary();
+  clock.advance(1s);
+  return report.worker;
+}
+
+/// The catalogue as a reader sees it: the aliases' targets and every index.
+struct store_state {
+  std::vector<alias_entry> aliases;
+  std::vector<std::string> indices;
+  friend bool operator==(const store_state&, const store_state&) = default;
+};
+store_state state_of(const memory_index& store) { return {store.aliases(), store.list_indices("")}; }
+
+TEST(CollectorGuard, EveryProviderFailingIsRefusedAndLeavesTheCatalogueAsItWas) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  healthy_dev_run(store, transport, clock);
+  const auto before = state_of(store);
+  auto source = partly_failing_source("dev", 3, 3);
+  in_process_collector collector(config_for("dev"), transport, store);
+  const auto report = collector.run(source, clock);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.outcome, run_outcome::refused);
+  EXPECT_TRUE(testing::contains(report.failure, "only 0 of 3 providers")) << report.failure;
+  EXPECT_EQ(state_of(store), before) << "the refused run's worker must be gone and no alias moved";
+  EXPECT_TRUE(testing::contains(report.to_json(), R"("outcome":"refused")"));
+}
+
+TEST(CollectorGuard, AShareOfFailedProvidersWithinTheBoundIsPublished) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  auto source = partly_failing_source("dev", 4, 2);  // 2 of 4 collected: exactly the default 50%
+  in_process_collector collector(config_for("dev"), transport, store);
+  const auto report = collector.run(source, clock);
+  EXPECT_TRUE(report.ok) << report.summary();
+  EXPECT_EQ(store.alias_targets("apicatalogue"), std::vector{report.worker});
+}
+
+TEST(CollectorGuard, AnEmptyProviderListIsRefusedBeforeAnythingIsCreated) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  healthy_dev_run(store, transport, clock);
+  const auto before = state_of(store);
+  in_process_source empty;
+  in_process_collector collector(config_for("dev"), transport, store);
+  const auto report = collector.run(empty, clock);
+  EXPECT_EQ(report.outcome, run_outcome::refused);
+  EXPECT_TRUE(testing::contains(report.failure, "listed no providers")) << report.failure;
+  EXPECT_EQ(state_of(store), before);
+  EXPECT_TRUE(report.alias_updates.empty());
+
+  auto allowed = config_for("dev");
+  allowed.guard.allow_no_providers = true;
+  allowed.guard.max_service_drop = 1;
+  in_process_collector permissive(allowed, transport, store);
+  EXPECT_TRUE(permissive.run(empty, clock).ok);
+}
+
+TEST(CollectorGuard, ADropBeyondTheBoundIsRefusedUnlessForced) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  const auto live = healthy_dev_run(store, transport, clock);  // 12 services of dev
+  const auto before = state_of(store);
+  auto shrunk = testing::make_source("dev", 1, 4);  // 4 services: a drop of 67%
+  {
+    in_process_collector collector(config_for("dev"), transport, store);
+    const auto report = collector.run(shrunk, clock);
+    EXPECT_EQ(report.outcome, run_outcome::refused);
+    EXPECT_TRUE(testing::contains(report.failure, "holds 12")) << report.failure;
+    EXPECT_TRUE(testing::contains(report.failure, "67%")) << report.failure;
+    EXPECT_EQ(state_of(store), before);
+  }
+  clock.advance(1s);
+  {
+    auto config = config_for("dev");
+    config.guard.max_service_drop = 0.7;  // a bound above the drop lets it through
+    in_process_collector collector(config, transport, store);
+    const auto report = collector.run(shrunk, clock);
+    EXPECT_TRUE(report.ok) << report.summary();
+  }
+  clock.advance(1s);
+  {
+    auto config = config_for("dev");
+    config.guard.min_provider_success = 1;
+    config.guard.force = true;
+    auto failing = partly_failing_source("dev", 2, 1);
+    in_process_collector collector(config, transport, store);
+    const auto report = collector.run(failing, clock);
+    EXPECT_TRUE(report.ok) << report.summary();
+    EXPECT_EQ(store.alias_targets("apicatalogue"), std::vector{report.worker});
+    EXPECT_TRUE(std::any_of(report.notes.begin(), report.notes.end(),
+                            [](const std::string& n) { return testing::contains(n, "overridden (force)"); }));
+  }
+  (void)live;
+}
+
+TEST(CollectorGuard, OnlyThisEnvironmentsServicesCountTowardsTheDrop) {
+  // dev's A-E also holds what dev merged from staging; a dev collection as large as dev's own part passes.
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  for (const std::string env : {"staging", "dev"}) {
+    auto source = testing::make_source(env, env == "staging" ? 6 : 3, 4);
+    in_process_collector collector(config_for(env), transport, store);
+    ASSERT_TRUE(collector.run(source, clock).ok);
+    clock.advance(1s);
+  }
+  auto source = testing::make_source("dev", 3, 4);
+  in_process_collector collector(config_for("dev"), transport, store);
+  const auto report = collector.run(source, clock);
+  EXPECT_TRUE(report.ok) << report.summary();
+}
+
+TEST(CollectorConfig, RejectsGuardSharesOutsideZeroToOne) {
+  for (const double bad : {-0.1, 1.5, std::nan("")}) {
+    auto config = config_for("dev");
+    config.guard.min_provider_success = bad;
+    EXPECT_NE(std::string(testing::thrown_by([&] { config.validate(); }).what()).find("min_provider_success"),
+              std::string::npos);
+    config = config_for("dev");
+    config.guard.max_service_drop = bad;
+    EXPECT_NE(std::string(testing::thrown_by([&] { config.validate(); }).what()).find("max_service_drop"),
+              std::string::npos);
+  }
+}
+
+// ---- overlapping runs of one environment: never back to older data ---------------------------------
+
+/// A clock that runs `hook` once, at the first sleep after it is set.
+struct hook_clock {
+  using clock_concept = clock_tag;
+  manual_clock& inner;
+  std::function<void()> hook;
+  [[nodiscard]] std::chrono::system_clock::time_point now() const { return inner.now(); }
+  void sleep_until(std::chrono::system_clock::time_point t) {
+    if (auto h = std::exchange(hook, nullptr)) h();
+    inner.sleep_until(t);
+  }
+};
+
+collector_config dev_alone() {
+  auto c = config_for("dev");
+  c.peers.clear();
+  return c;
+}
+
+TEST(CollectorOverlap, AnOlderRunThatWouldPublishAfterANewerOneStopsSuperseded) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  healthy_dev_run(store, transport, clock);
+  // The older run names its worker, then a newer run of dev collects, publishes and activates while
+  // the older one is still collecting.
+  auto older_source = testing::make_source("dev", 3, 5);
+  std::string newer_worker;
+  bool ran = false;
+  older_source.before_each([&](const provider&) {
+    if (std::exchange(ran, true)) return;
+    clock.advance(1s);
+    auto newer_source = testing::make_source("dev", 3, 4);
+    in_process_collector newer(dev_alone(), transport, store);
+    const auto r = newer.run(newer_source, clock);
+    ASSERT_TRUE(r.ok) << r.summary();
+    newer_worker = r.worker;
+  });
+  in_process_collector older(dev_alone(), transport, store);
+  const auto report = older.run(older_source, clock);
+  EXPECT_EQ(report.outcome, run_outcome::superseded);
+  EXPECT_TRUE(testing::contains(report.failure, newer_worker)) << report.failure;
+  EXPECT_EQ(store.alias_targets("apicatalogue-dev"), std::vector{newer_worker});
+  EXPECT_EQ(store.alias_targets("apicatalogue"), std::vector{newer_worker});
+  EXPECT_FALSE(store.index_exists(report.worker)) << "the superseded run's unpublished worker is removed";
+  EXPECT_TRUE(store.alias_targets("apicatalogue-devCollectorWorking").empty());
+}
+
+TEST(CollectorOverlap, AnOlderRunWhoseEnvironmentAliasMovedOnWhileItWaitedDoesNotActivate) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock base;
+  healthy_dev_run(store, transport, base);
+  // staging is running, so the older dev run publishes and then waits; meanwhile a newer dev run
+  // (which does not wait for anyone) publishes and activates, and staging finishes.
+  const protocol_names staging{"apicatalogue", "staging"};
+  const auto staging_worker = staging.worker_name(base.now());
+  store.create_index(staging_worker);
+  store.update_aliases(std::vector{alias_action::add(staging_worker, staging.working_alias())});
+  hook_clock clock{base, {}};
+  std::string newer_worker;
+  clock.hook = [&] {
+    base.advance(1s);
+    auto newer_source = testing::make_source("dev", 3, 4);
+    in_process_collector newer(dev_alone(), transport, store);
+    const auto r = newer.run(newer_source, base);
+    ASSERT_TRUE(r.ok) << r.summary();
+    newer_worker = r.worker;
+    store.update_aliases(std::vector{alias_action::remove(staging_worker, staging.working_alias())});
+  };
+  auto config = config_for("dev");
+  config.peers = {{"staging", ""}};
+  auto older_source = testing::make_source("dev", 3, 5);
+  in_process_collector older(config, transport, store);
+  const auto report = older.run(older_source, clock);
+  EXPECT_EQ(report.outcome, run_outcome::superseded) << report.summary();
+  EXPECT_TRUE(testing::contains(report.failure, "no longer points to")) << report.failure;
+  EXPECT_EQ(store.alias_targets("apicatalogue"), std::vector{newer_worker});
+  EXPECT_EQ(store.alias_targets("apicatalogue-dev"), std::vector{newer_worker});
+}
+
+// ---- a stop request (a signal) ends the run at a safe point ----------------------------------------
+
+TEST(CollectorStop, AStopBeforeTheRunChangesNothing) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  healthy_dev_run(store, transport, clock);
+  const auto before = state_of(store);
+  std::atomic<bool> stop{true};
+  auto source = testing::make_source("dev", 3, 4);
+  in_process_collector collector(config_for("dev"), transport, store);
+  const auto report = collector.run(source, clock, stop);
+  EXPECT_EQ(report.outcome, run_outcome::interrupted);
+  EXPECT_EQ(state_of(store), before);
+}
+
+TEST(CollectorStop, AStopWhileCollectingRemovesTheWorkerAndItsWorkingAlias) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  healthy_dev_run(store, transport, clock);
+  const auto before = state_of(store);
+  std::atomic<bool> stop{false};
+  auto source = testing::make_source("dev", 3, 4);
+  int seen = 0;
+  source.before_each([&](const provider&) {
+    if (++seen == 2) {
+      EXPECT_EQ(store.alias_targets("apicatalogue-devCollectorWorking").size(), 1u);
+      stop = true;
+    }
+  });
+  in_process_collector collector(config_for("dev"), transport, store);
+  const auto report = collector.run(source, clock, stop);
+  EXPECT_EQ(report.outcome, run_outcome::interrupted);
+  EXPECT_TRUE(testing::contains(report.failure, "collect services")) << report.failure;
+  EXPECT_EQ(state_of(store), before) << "worker and working alias gone, nothing moved";
+  EXPECT_TRUE(std::any_of(report.notes.begin(), report.notes.end(),
+                          [](const std::string& n) { return testing::contains(n, "interrupted before publishing"); }));
+}
+
+TEST(CollectorStop, AStopWhileWaitingEndsTheWaitAtOnceAndLeavesTheReadAlias) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock base;
+  const auto live = healthy_dev_run(store, transport, base);
+  const protocol_names staging{"apicatalogue", "staging"};
+  const auto staging_worker = staging.worker_name(base.now());
+  store.create_index(staging_worker);
+  store.update_aliases(std::vector{alias_action::add(staging_worker, staging.working_alias())});
+  std::atomic<bool> stop{false};
+  hook_clock clock{base, [&] { stop = true; }};
+  auto config = config_for("dev");
+  config.peers = {{"staging", ""}};
+  auto source = testing::make_source("dev", 3, 4);
+  in_process_collector collector(config, transport, store);
+  const auto began = base.now();
+  const auto report = collector.run(source, clock, stop);
+  EXPECT_EQ(report.outcome, run_outcome::interrupted);
+  EXPECT_TRUE(testing::contains(report.failure, "wait for peers")) << report.failure;
+  EXPECT_LE(base.now() - began, 1s) << "the 3-minute wait must end within a stop_poll slice";
+  EXPECT_EQ(store.alias_targets("apicatalogue"), std::vector{live});
+  EXPECT_EQ(store.alias_targets("apicatalogue-dev"), std::vector{report.worker}) << "published before the stop";
+  EXPECT_TRUE(store.alias_targets("apicatalogue-devCollectorWorking").empty());
+  EXPECT_TRUE(std::any_of(report.notes.begin(), report.notes.end(),
+                          [](const std::string& n) { return testing::contains(n, "interrupted after publishing"); }));
 }
 
 }  // namespace

@@ -15,8 +15,14 @@
 // a dead run, and an unaliased worker younger than `stale_after` may belong to a live run of the same
 // environment (it is never deleted). Runs therefore must finish within `stale_after`; one that does
 // not refuses to activate.
+//
+// A run publishes only a healthy collection (collector_config::guard), never moves A-E or A to a worker
+// older than the one its environment already published (publishing looks, activation is a compare-and-
+// set on A-E), and stops at the next safe point when its stop flag is set (a signal), taking its
+// working alias with it.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <iterator>
@@ -103,40 +109,76 @@ class basic_collector {
   /// `ok == false` and the reason in the report; anything left behind is cleaned up by a later run.
   template <class Source, class Clock>
   run_report run(Source& source, Clock& clock) {
+    return run(source, clock, nullptr);
+  }
+
+  /// As run(source, clock), and stops at the next safe point once `stop` reads true (it may be set by
+  /// a signal handler or another thread): the run then ends `interrupted`, its working alias removed and
+  /// an unpublished worker deleted. Waits are cut into slices of at most `stop_poll` to notice it.
+  template <class Source, class Clock>
+  run_report run(Source& source, Clock& clock, const std::atomic<bool>& stop) {
+    return run(source, clock, &stop);
+  }
+
+  /// How often a run with a stop flag looks at it while it waits.
+  static constexpr std::chrono::milliseconds stop_poll{100};
+
+ private:
+  /// Ends a run early for a reason that is not an error of the store or the source.
+  struct run_stopped {
+    run_outcome outcome;
+    std::string reason;
+  };
+
+  template <class Source, class Clock>
+  run_report run(Source& source, Clock& clock, const std::atomic<bool>* stop) {
     static_assert(tributary::source<Source, Transport>,
                   "basic_collector::run: Source does not model tributary::source (see concepts.hpp)");
     static_assert(tributary::clock<Clock>, "basic_collector::run: Clock does not model tributary::clock (see concepts.hpp)");
     run_state<Clock> st{clock, {}, {}, {}, clock.now()};
+    st.stop = stop;
     st.report.environment = config_.environment;
     std::string step = "configuration";
+    // Each step begins at a safe point: a stop requested meanwhile ends the run there.
+    auto begin = [&](const char* name) {
+      step = name;
+      stop_if_requested(st);
+    };
     try {
       resolve_peer_stores();
-      step = "name worker";
+      begin("name worker");
       timed(st, "name_worker", [&] { name_worker(st); });
-      step = "fetch providers";
+      begin("fetch providers");
       auto providers = timed(st, "fetch_providers", [&] { return fetch_providers(st, source); });
-      step = "create worker";
+      begin("create worker");
       timed(st, "create_worker", [&] { create_worker(st); });
-      step = "collect services";
+      begin("collect services");
       timed(st, "collect_services", [&] { collect_services(st, source, providers); });
-      step = "publish environment";
+      begin("check publish guard");
+      check_publish_guard(st, providers.size());
+      begin("publish environment");
       timed(st, "publish_environment", [&] { publish_environment(st); });
-      step = "wait for peers";
+      begin("wait for peers");
       timed(st, "wait_for_peers", [&] { wait_for_peers(st); });
-      step = "activate";
+      begin("activate");
       timed(st, "activate", [&] { activate(st); });
-      step = "clean up";
+      step = "clean up";  // the catalogue has moved: clean-up is quick and finishes the run
       timed(st, "clean_up", [&] { clean_up(st); });
       st.report.ok = true;
+      st.report.outcome = run_outcome::succeeded;
+    } catch (const run_stopped& s) {
+      st.report.outcome = s.outcome;
+      st.report.failure = step + ": " + s.reason;
+      abandon_worker(st);
+      if (s.outcome == run_outcome::interrupted) note_what_was_left(st);
     } catch (const error& e) {
-      st.report.ok = false;
+      st.report.outcome = run_outcome::failed;
       st.report.failure = step + ": " + e.what();
       abandon_worker(st);
     }
     return std::move(st.report);
   }
 
- private:
   template <class Clock>
   struct run_state {
     Clock& clock;
@@ -145,7 +187,42 @@ class basic_collector {
     time_point worker_time;
     time_point started;
     bool published = false;  // A-E points to W: W must not be abandoned any more
+    const std::atomic<bool>* stop = nullptr;
+    [[nodiscard]] bool stop_requested() const noexcept { return stop && stop->load(std::memory_order_relaxed); }
   };
+
+  template <class St>
+  void stop_if_requested(const St& st) const {
+    if (st.stop_requested()) throw run_stopped{run_outcome::interrupted, "interrupted (stop requested)"};
+  }
+
+  /// Sleeps until `t`, in slices when a stop may be requested, and stops the run if it is.
+  template <class St>
+  void sleep_until(St& st, time_point t) {
+    if (!st.stop) return st.clock.sleep_until(t);
+    for (auto now = st.clock.now(); now < t; now = st.clock.now()) {
+      stop_if_requested(st);
+      st.clock.sleep_until(std::min<time_point>(t, now + stop_poll));
+    }
+    stop_if_requested(st);
+  }
+
+  /// For an interrupted run's report: where the catalogue stands now.
+  template <class St>
+  void note_what_was_left(St& st) {
+    const auto names = config_.names();
+    if (st.worker.empty()) {
+      st.report.notes.push_back("interrupted before a worker was created: the store was not changed");
+    } else if (!st.published) {
+      st.report.notes.push_back("interrupted before publishing: '" + names.environment_alias() + "' and '" +
+                                config_.read_alias + "' were not moved; the working alias and worker " + st.worker +
+                                " were removed (see deleted)");
+    } else {
+      st.report.notes.push_back("interrupted after publishing: '" + names.environment_alias() + "' points to " +
+                                st.worker + " (this environment's complete collection), '" + config_.read_alias +
+                                "' was not moved by this run");
+    }
+  }
 
   template <class St, class F>
   decltype(auto) timed(St& st, const char* phase, F&& f) {
@@ -201,7 +278,13 @@ class basic_collector {
   std::vector<provider> fetch_providers(St& st, Source& source) {
     auto providers = source.list_providers(transport_);
     emit({"fetch_providers", 0, providers.size(), 0, {}});
-    (void)st;
+    // Found before the worker exists: nothing is created for a collection that cannot be published.
+    if (providers.empty() && !config_.guard.allow_no_providers) {
+      if (!config_.guard.force)
+        throw run_stopped{run_outcome::refused, "the source listed no providers; an empty collection is not "
+                                                "published (publish_guard.allow_no_providers, or force)"};
+      st.report.notes.push_back("publish guard overridden (force): the source listed no providers");
+    }
     return providers;
   }
 
@@ -234,6 +317,7 @@ class basic_collector {
     std::vector<service> pending;
     source.collect(transport_, std::span<const provider>(providers), config_.concurrency,
                    [&](const provider& p, provider_outcome&& outcome) {
+                     if (st.stop_requested()) return;  // the run ends after collect: nothing more is written
                      provider_report pr{p.id, outcome.ok(), outcome.failure, 0, std::move(outcome.warnings)};
                      if (outcome.ok()) {
                        pr.services = outcome.services.size();
@@ -250,7 +334,60 @@ class basic_collector {
                      st.report.providers.push_back(std::move(pr));
                      emit({"collect_services", ++done, providers.size(), st.report.services, {}});
                    });
+    stop_if_requested(st);
     write_services(st.worker, pending);
+  }
+
+  /// Before step 4: refuses a collection too poor to replace what this environment published before.
+  template <class St>
+  void check_publish_guard(St& st, std::size_t listed) {
+    const auto& guard = config_.guard;
+    std::string shortfall;
+    const std::size_t succeeded = st.report.providers.size() - st.report.providers_failed();
+    if (listed > 0 && static_cast<double>(succeeded) < guard.min_provider_success * static_cast<double>(listed)) {
+      shortfall = "only " + std::to_string(succeeded) + " of " + std::to_string(listed) +
+                  " providers were collected; publish_guard.min_provider_success requires " +
+                  percent(guard.min_provider_success);
+    } else if (guard.max_service_drop < 1) {
+      const auto env_alias = config_.names().environment_alias();
+      const auto targets = store_.alias_targets(env_alias);
+      if (targets.size() == 1) {
+        const std::size_t before = own_services_in(targets.front());
+        const auto now = st.report.services;
+        if (before > 0 && static_cast<double>(now) < (1 - guard.max_service_drop) * static_cast<double>(before))
+          shortfall = "the collection has " + std::to_string(now) + " services of " + config_.environment +
+                      " where '" + env_alias + "' (" + targets.front() + ") holds " + std::to_string(before) +
+                      ": a drop of " + percent(1 - static_cast<double>(now) / static_cast<double>(before)) +
+                      ", more than publish_guard.max_service_drop allows (" + percent(guard.max_service_drop) + ")";
+      }
+    }
+    if (shortfall.empty()) return;
+    if (guard.force) {
+      st.report.notes.push_back("publish guard overridden (force): " + shortfall);
+      return;
+    }
+    throw run_stopped{run_outcome::refused, shortfall + "; nothing was published (force to publish anyway)"};
+  }
+
+  static std::string percent(double share) {
+    return std::to_string(static_cast<int>(share * 100 + 0.5)) + "%";
+  }
+
+  /// How many documents of `index` carry an entry of this environment.
+  std::size_t own_services_in(const std::string& index) {
+    document_parser parser;
+    std::size_t n = 0;
+    std::string after;
+    while (true) {
+      auto page = store_.scan(index, after, config_.scan_page);
+      for (const auto& d : page.documents) {
+        const auto doc = parser.parse(d.json);
+        n += std::any_of(doc.environments.begin(), doc.environments.end(),
+                         [&](const environment_entry& e) { return e.environment == config_.environment; });
+      }
+      if (page.done) return n;
+      after = page.next_after;
+    }
   }
 
   /// The merge strategy's environment precedence when it has one, the default otherwise.
@@ -323,13 +460,10 @@ class basic_collector {
       // Never move A-E back to an older worker: a newer run of this environment published already.
       for (const auto& c : current) {
         const auto t = names.worker_time(c);
-        if (t && *t > st.worker_time) {
-          update_aliases(st.report, "publish_environment", {alias_action::remove(st.worker, working)});
-          st.report.notes.push_back("superseded: a newer worker of " + config_.environment + " (" + c +
-                                    ") is already published");
-          st.published = true;
-          return;
-        }
+        if (t && *t > st.worker_time)
+          throw run_stopped{run_outcome::superseded, "a newer worker of " + config_.environment + " (" + c +
+                                                         ") is already published; this run publishes and "
+                                                         "activates nothing"};
       }
       std::vector<alias_action> actions;
       for (const auto& c : current) actions.push_back(alias_action::remove(c, env_alias, true));
@@ -381,6 +515,7 @@ class basic_collector {
         return true;
       });
       if (pending.empty()) break;
+      stop_if_requested(st);
       emit({"wait_for_peers", 0, 0, st.report.services, waiting_for});
       const auto next = schedule.next(st.clock.now());
       if (!next) {
@@ -394,7 +529,7 @@ class basic_collector {
         }
         break;
       }
-      st.clock.sleep_until(*next);
+      sleep_until(st, *next);
     }
     st.report.waited = since(st, began);
   }
@@ -451,6 +586,7 @@ class basic_collector {
         }
         write_merged(st.worker, merged);
         if (page.done) break;
+        stop_if_requested(st);
         after = page.next_after;
       }
     } catch (const peer_unreadable& e) {
@@ -472,9 +608,23 @@ class basic_collector {
     if (st.clock.now() - st.worker_time >= config_.stale_after)
       throw error(errc::timed_out, "the run took longer than stale_after; its worker may already be taken for "
                                    "a dead one, so it is not activated");
+    // A compare-and-set: A moves only while A-E still points to W. If a newer run of this environment
+    // published meanwhile, A-E has left W and the whole update fails, so A never goes back to older data.
+    const auto env_alias = config_.names().environment_alias();
     const auto read_alias = config_.read_alias;
-    update_aliases(st.report, "activate",
-                   {alias_action::remove_everywhere(read_alias), alias_action::add(st.worker, read_alias)});
+    try {
+      update_aliases(st.report, "activate",
+                     {alias_action::remove(st.worker, env_alias, true), alias_action::add(st.worker, env_alias),
+                      alias_action::remove_everywhere(read_alias), alias_action::add(st.worker, read_alias)});
+    } catch (const error& e) {
+      if (e.code() != errc::conflict) throw;
+      const auto now = store_.alias_targets(env_alias);
+      throw run_stopped{run_outcome::superseded,
+                        "'" + env_alias + "' no longer points to " + st.worker + " (now: " +
+                            (now.empty() ? std::string("nothing") : now.front()) +
+                            "): a newer run of " + config_.environment + " published; '" + read_alias +
+                            "' is not moved to older data"};
+    }
   }
 
   // ---- 7 -------------------------------------------------------------------------------------------

@@ -18,6 +18,21 @@ enum class at_peer_deadline {
   skip,                 ///< leave the peer out, as the seed did
 };
 
+/// What makes a collection healthy enough to publish (step 4, which peers copy from, and then 6). A run
+/// that falls short publishes nothing, leaves the live catalogue as it is and fails, naming the reason:
+/// an outage of the source must never replace good data with less.
+struct publish_guard {
+  /// The share of listed providers (0 to 1) whose collection must succeed.
+  double min_provider_success = 0.5;
+  /// The largest drop (0 to 1) in this environment's own services relative to what `A-E` holds now;
+  /// 1 accepts any drop. Checked only when `A-E` exists.
+  double max_service_drop = 0.5;
+  /// Whether a source that lists no providers at all may publish an empty collection.
+  bool allow_no_providers = false;
+  /// Publish whatever was collected: for a deliberate shrink (`--force-publish`).
+  bool force = false;
+};
+
 struct peer_config {
   std::string environment;
   /// Where the peer's aliases and documents are read: empty for the collector's own store, otherwise
@@ -41,6 +56,7 @@ struct collector_config {
   std::size_t merge_batch = 100;
   std::size_t bulk_retries = 3;   ///< retries of retryable bulk items (Elasticsearch 429s)
   at_peer_deadline at_deadline = at_peer_deadline::copy_last_published;
+  publish_guard guard;
 
   [[nodiscard]] protocol_names names() const { return {read_alias, environment}; }
 
@@ -74,6 +90,11 @@ struct collector_config {
     if (bulk_batch == 0) fail("bulk_batch must be at least 1");
     if (scan_page == 0) fail("scan_page must be at least 1");
     if (merge_batch == 0) fail("merge_batch must be at least 1");
+    // Written as negations so that NaN fails too.
+    if (!(guard.min_provider_success >= 0 && guard.min_provider_success <= 1))
+      fail("guard.min_provider_success must be between 0 and 1");
+    if (!(guard.max_service_drop >= 0 && guard.max_service_drop <= 1))
+      fail("guard.max_service_drop must be between 0 and 1");
   }
 };
 

@@ -38,6 +38,26 @@ enum class peer_outcome {
   return "unknown";
 }
 
+/// How a run ended. Only `succeeded` switched the read alias.
+enum class run_outcome {
+  succeeded,
+  failed,       ///< the source, the store or the configuration failed; see `failure`
+  refused,      ///< the collection fell short of the publish guard; nothing was published
+  superseded,   ///< a newer run of this environment published first; this one stopped before activating
+  interrupted,  ///< stopped on request (a signal) at a safe point
+};
+
+[[nodiscard]] constexpr const char* to_string(run_outcome o) noexcept {
+  switch (o) {
+    case run_outcome::succeeded: return "succeeded";
+    case run_outcome::failed: return "failed";
+    case run_outcome::refused: return "refused";
+    case run_outcome::superseded: return "superseded";
+    case run_outcome::interrupted: return "interrupted";
+  }
+  return "unknown";
+}
+
 struct peer_report {
   std::string environment;
   peer_outcome outcome = peer_outcome::failed;
@@ -62,7 +82,8 @@ struct phase_report {
 struct run_report {
   std::string environment;
   std::string worker;
-  bool ok = false;
+  bool ok = false;       ///< outcome == succeeded
+  run_outcome outcome = run_outcome::failed;
   std::string failure;  ///< why the run stopped, with the step; empty when ok
   std::vector<provider_report> providers;
   std::size_t services = 0;
@@ -85,6 +106,7 @@ struct run_report {
     append_quoted(o, environment);
     o += ",\"worker\":", append_quoted(o, worker);
     o += ",\"ok\":", o += ok ? "true" : "false";
+    o += ",\"outcome\":", append_quoted(o, to_string(outcome));
     o += ",\"failure\":", append_quoted(o, failure);
     o += ",\"services\":" + std::to_string(services);
     o += ",\"providers\":{\"succeeded\":" + std::to_string(providers.size() - providers_failed());
@@ -152,7 +174,7 @@ struct run_report {
   }
 
   [[nodiscard]] std::string summary() const {
-    std::string s = environment + ": " + (ok ? "ok" : "FAILED (" + failure + ")") + ", worker " + worker + "\n";
+    std::string s = environment + ": " + (ok ? std::string("ok") : (outcome == run_outcome::failed ? std::string("FAILED") : std::string(to_string(outcome))) + " (" + failure + ")") + ", worker " + worker + "\n";
     s += "  providers: " + std::to_string(providers.size() - providers_failed()) + " succeeded, " +
          std::to_string(providers_failed()) + " failed; services: " + std::to_string(services) + "\n";
     for (const auto& p : providers)

@@ -373,6 +373,23 @@ TYPED_TEST_P(IndexConformance, RemoveMustExistFailsWhenTheAliasIsAbsent) {
   EXPECT_TRUE(s.aliases().empty());
 }
 
+// Activation's compare-and-set: "while env is on blue, move live to blue" is one update that removes
+// (must_exist) and re-adds env on blue; it keeps env where it is, or fails whole once env has moved.
+TYPED_TEST_P(IndexConformance, RemovingAndReAddingAPairIsACompareAndSet) {
+  auto& s = *this->store_;
+  for (const char* n : {"blue", "green", "old"}) s.create_index(n);
+  this->update(s, {alias_action::add("blue", "env"), alias_action::add("old", "live")});
+  const std::vector<alias_action> move_live_if_env_on_blue{
+      alias_action::remove("blue", "env", true), alias_action::add("blue", "env"),
+      alias_action::remove_everywhere("live"), alias_action::add("blue", "live")};
+  this->update(s, move_live_if_env_on_blue);
+  EXPECT_EQ(s.aliases(), (std::vector<alias_entry>{{"env", "blue"}, {"live", "blue"}}));
+  this->update(s, {alias_action::remove("blue", "env", true), alias_action::add("green", "env"),
+                   alias_action::remove_everywhere("live"), alias_action::add("old", "live")});
+  EXPECT_EQ(error_of([&] { this->update(s, move_live_if_env_on_blue); }), errc::conflict);
+  EXPECT_EQ(s.aliases(), (std::vector<alias_entry>{{"env", "green"}, {"live", "old"}}));
+}
+
 TYPED_TEST_P(IndexConformance, RemoveEverywhereTakesTheAliasOffEveryIndex) {
   auto& s = *this->store_;
   for (const char* n : {"a1", "a2", "a3"}) s.create_index(n);
@@ -539,7 +556,8 @@ REGISTER_TYPED_TEST_SUITE_P(IndexConformance, WrittenDocumentsReadBackInTheOrder
                             BulkWriteReportsEachFailedItem, ScanPagesPastTenThousandDocumentsInIdOrder,
                             ScanIsDoneExactlyWhenNothingFollows, ListIndicesByPrefixTreatsNoCharacterAsAWildcard,
                             AliasFlipIsAtomicForAConcurrentReader, FailedMultiActionUpdateChangesNothing,
-                            RemoveMustExistFailsWhenTheAliasIsAbsent, RemoveEverywhereTakesTheAliasOffEveryIndex,
+                            RemoveMustExistFailsWhenTheAliasIsAbsent, RemovingAndReAddingAPairIsACompareAndSet,
+                            RemoveEverywhereTakesTheAliasOffEveryIndex,
                             AliasAddNeedsAnIndexAndNeverShadowsOne, DeletionIsByExplicitNameOnly, RejectsInvalidNames,
                             CreateRefusesATakenName, DocumentOperationsOnAMissingIndexFail,
                             ConcurrentWritersOnSharedAndSeparateHandles, QuotesAndSqlInNamesAndIdsAreData);

@@ -78,6 +78,47 @@ std::string gzip_stored(const std::string& text) {
   return out;
 }
 
+// A gzip member holding `n` copies of 'x' in one fixed-Huffman deflate block: a literal, then
+// length-258 distance-1 copies, then literals for the rest. About 13 bits per 258 bytes, so the
+// decoded body is hundreds of times larger than what travels (and than any Content-Length).
+std::string gzip_repeated_x(std::size_t n) {
+  if (n == 0) throw std::invalid_argument("gzip_repeated_x: n must be positive");
+  std::string out = {'\x1f', '\x8b', '\x08', '\x00', '\x00', '\x00', '\x00', '\x00', '\x00', '\xff'};
+  std::uint32_t acc = 0;
+  int used = 0;
+  auto bits = [&](std::uint32_t v, int count) {  // deflate packs from the least significant bit
+    for (int i = 0; i < count; ++i) {
+      acc |= ((v >> i) & 1u) << used;
+      if (++used == 8) {
+        out.push_back(static_cast<char>(acc));
+        acc = 0;
+        used = 0;
+      }
+    }
+  };
+  auto code = [&](std::uint32_t c, int count) {  // but Huffman codes go most significant bit first
+    for (int i = count - 1; i >= 0; --i) bits((c >> i) & 1u, 1);
+  };
+  bits(1, 1);                        // final block
+  bits(1, 2);                        // fixed Huffman codes
+  const std::uint32_t x = 0x30 + 'x';  // literals 0-143: 8 bits from 0x30
+  code(x, 8);
+  std::size_t left = n - 1;
+  for (; left >= 258; left -= 258) {
+    code(0xC0 + (285 - 280), 8);  // length 258: symbol 285, no extra bits
+    code(0, 5);                   // distance 1: code 0, no extra bits
+  }
+  for (; left > 0; --left) code(x, 8);
+  code(0, 7);  // end of block (256)
+  if (used > 0) out.push_back(static_cast<char>(acc));
+  auto le32 = [&out](std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  };
+  le32(crc32(std::string(n, 'x')));
+  le32(static_cast<std::uint32_t>(n));
+  return out;
+}
+
 std::string http_date(std::chrono::system_clock::time_point t) {
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
@@ -196,6 +237,65 @@ void install_routes(httplib::Server& server, server_state& state) {
     // Not a type httplib compresses by itself, so the bytes on the wire are exactly ours.
     res.set_content(gzip_stored(text), "application/octet-stream");
     res.set_header("X-Plain-Length", std::to_string(text.size()));
+  });
+
+  // n bytes of 'x', framed as `mode` says: length (Content-Length), chunked, close (neither: the body
+  // ends with the connection; see bytes_request) or gzip (Content-Length of the small compressed form).
+  // application/octet-stream throughout, which httplib never compresses by itself.
+  server.Get("/bytes", [](const httplib::Request& req, httplib::Response& res) {
+    const std::size_t n = std::stoul(req.get_param_value("n"));
+    const std::string mode = req.get_param_value("mode");
+    auto provider = [n](std::size_t offset, httplib::DataSink& sink) {
+      if (offset >= n) {
+        sink.done();
+        return true;
+      }
+      const std::string piece(std::min<std::size_t>(16384, n - offset), 'x');
+      return sink.write(piece.data(), piece.size());
+    };
+    if (mode == "length") {
+      res.set_content(std::string(n, 'x'), "application/octet-stream");
+    } else if (mode == "chunked") {
+      res.set_chunked_content_provider("application/octet-stream", provider);
+    } else if (mode == "close") {
+      res.set_content_provider("application/octet-stream", provider);
+    } else if (mode == "gzip") {
+      res.set_header("Content-Encoding", "gzip");
+      res.set_content(gzip_repeated_x(n), "application/octet-stream");
+    } else {
+      res.status = 400;
+    }
+  });
+
+  // A body that does not end (chunked, or close-delimited): 16 KiB pieces until the client goes away.
+  // After 64 MiB it does end, so that a client without a bound fails its test instead of hanging it.
+  server.Get("/endless", [&state](const httplib::Request& req, httplib::Response& res) {
+    state.hit("endless");
+    auto provider = [](std::size_t offset, httplib::DataSink& sink) {
+      if (offset >= (std::size_t{64} << 20)) {
+        sink.done();
+        return true;
+      }
+      static const std::string piece(16384, 'x');
+      return sink.write(piece.data(), piece.size());
+    };
+    if (req.get_param_value("mode") == "close") {
+      res.set_content_provider("application/octet-stream", provider);
+    } else {
+      res.set_chunked_content_provider("application/octet-stream", provider);
+    }
+  });
+
+  // Declares a 1 GiB body, then sends none of it until released: only a client that judges the
+  // Content-Length alone finishes before then.
+  server.Get("/declared-huge", [&state](const httplib::Request&, httplib::Response& res) {
+    state.hit("declared-huge");
+    res.set_content_provider(std::size_t{1} << 30, "application/octet-stream",
+                             [&state](std::size_t, std::size_t, httplib::DataSink&) {
+                               std::unique_lock lock(state.mu);
+                               state.slow_cv.wait_for(lock, 60s, [&] { return state.released; });
+                               return false;
+                             });
   });
 }
 
@@ -775,6 +875,124 @@ TEST_F(CurlTransport, TransportsOnSeparateThreadsShareNothing) {
   a.join();
   b.join();
   EXPECT_EQ(ok.load(), 20);
+}
+
+// --- bounded responses --------------------------------------------------------------------------
+
+TEST(CurlOptions, MaxResponseBytesMustBePositive) {
+  EXPECT_EQ(curl_options{}.max_response_bytes, std::size_t{256} << 20);
+  curl_options o;
+  o.max_response_bytes = 0;
+  try {
+    o.validate();
+    FAIL() << "max_response_bytes = 0 accepted";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_config);
+    EXPECT_TRUE(contains(e.what(), "max_response_bytes")) << e.what();
+  }
+}
+
+// httplib ends a close-delimited body only when the request asked to close (or at its keep-alive
+// timeout, a second later).
+http_request bytes_request(const test_server& server, const std::string& mode, std::size_t n) {
+  http_request r = get(server.url("/bytes?mode=" + mode + "&n=" + std::to_string(n)));
+  if (mode == "close") r.headers = {{"Connection", "close"}};
+  return r;
+}
+
+constexpr std::size_t small_limit = 100000;
+const std::string over_small_limit = "response body exceeds max_response_bytes (100000 bytes)";
+
+curl_options limited() {
+  curl_options o = quick();
+  o.max_response_bytes = small_limit;
+  return o;
+}
+
+TEST_F(CurlTransport, BodyUpToTheLimitIsKeptHoweverItIsFramed) {
+  curl_transport transport(library_, limited());
+  std::vector<http_request> reqs;
+  for (const std::string mode : {"length", "chunked", "close", "gzip"}) {
+    reqs.push_back(bytes_request(server_, mode, small_limit));
+    reqs.push_back(bytes_request(server_, mode, small_limit - 1));
+  }
+  std::vector<std::string> urls;
+  for (const auto& r : reqs) urls.push_back(r.url);
+  int answered = 0;
+  transport.perform_all(reqs, [&](std::size_t pos, http_response&& r) {
+    ++answered;
+    EXPECT_TRUE(r.ok()) << urls[pos] << ": " << r.status << " " << r.error;
+    EXPECT_EQ(r.body.size(), pos % 2 == 0 ? small_limit : small_limit - 1) << urls[pos];
+    EXPECT_EQ(r.body.find_first_not_of('x'), std::string::npos) << urls[pos];
+  });
+  EXPECT_EQ(answered, 8);
+}
+
+TEST_F(CurlTransport, BodyOverTheLimitFailsThatRequestOnly) {
+  curl_transport transport(library_, limited());
+  const std::size_t over = small_limit + 1;
+  // gzip: under 1 KB travels and Content-Length says so; the limit is on the decoded body.
+  const std::vector<http_request> reqs = {
+    bytes_request(server_, "length", over), get(server_.url("/echo")),     bytes_request(server_, "chunked", over),
+    bytes_request(server_, "close", over),  bytes_request(server_, "gzip", over), bytes_request(server_, "length", 10)};
+  std::vector<std::string> urls;
+  for (const auto& r : reqs) urls.push_back(r.url);
+  std::vector<http_response> answers(urls.size());
+  transport.perform_all(reqs, [&](std::size_t pos, http_response&& r) { answers.at(pos) = std::move(r); });
+  for (const std::size_t pos : {0u, 2u, 3u, 4u}) {
+    const auto& r = answers[pos];
+    EXPECT_FALSE(r.ok()) << urls[pos];
+    EXPECT_TRUE(contains(r.error, over_small_limit)) << urls[pos] << ": " << r.error;
+    EXPECT_EQ(r.status, 200) << urls[pos] << ": the status had arrived";
+    EXPECT_TRUE(r.body.empty()) << urls[pos] << ": " << r.body.size() << " bytes kept";
+  }
+  EXPECT_TRUE(answers[1].ok()) << answers[1].error;
+  EXPECT_EQ(answers[1].body, "echo:");
+  EXPECT_TRUE(answers[5].ok()) << answers[5].error;
+  EXPECT_EQ(answers[5].body, std::string(10, 'x'));
+  EXPECT_EQ(transport.stats().attempts, urls.size()) << "an oversized answer is not retried";
+  EXPECT_EQ(transport.stats().retries, 0u);
+
+  // A HEAD answer's Content-Length describes a body that does not come.
+  http_request head = bytes_request(server_, "length", over);
+  head.method = "HEAD";
+  const auto res = transport.perform(head);
+  EXPECT_TRUE(res.ok()) << res.status << " " << res.error;
+  EXPECT_EQ(res.header("Content-Length"), std::to_string(over));
+}
+
+TEST_F(CurlTransport, DeclaredHugeBodyFailsOnItsHeaders) {
+  curl_options o = limited();
+  o.total_timeout = 30s;  // the server would send the body only after a minute
+  curl_transport transport(library_, o);
+  const auto start = steady::now();
+  const auto res = transport.perform(get(server_.url("/declared-huge")));
+  const auto took = ms_between(start, steady::now());
+  EXPECT_TRUE(contains(res.error, over_small_limit)) << res.error;
+  EXPECT_EQ(res.status, 200);
+  EXPECT_LT(took, 5000) << "waited for a body it had already refused";
+  EXPECT_EQ(state_.count("declared-huge"), 1u);
+  EXPECT_EQ(transport.stats().attempts, 1u);
+}
+
+TEST_F(CurlTransport, EndlessBodyIsCutOffAtTheLimit) {
+  curl_options o = limited();
+  o.total_timeout = 60s;
+  curl_transport transport(library_, o);
+  std::vector<http_request> reqs = {get(server_.url("/endless?mode=chunked")), get(server_.url("/endless?mode=close")),
+                                    get(server_.url("/echo"))};
+  std::vector<http_response> answers(reqs.size());
+  const auto start = steady::now();
+  transport.perform_all(reqs, [&](std::size_t pos, http_response&& r) { answers.at(pos) = std::move(r); });
+  const auto took = ms_between(start, steady::now());
+  for (const std::size_t pos : {0u, 1u}) {
+    EXPECT_TRUE(contains(answers[pos].error, over_small_limit)) << pos << ": " << answers[pos].error;
+    EXPECT_EQ(answers[pos].status, 200) << pos;
+    EXPECT_TRUE(answers[pos].body.empty()) << pos;
+  }
+  EXPECT_TRUE(answers[2].ok()) << answers[2].error;
+  EXPECT_LT(took, 10000);
+  EXPECT_EQ(state_.count("endless"), 2u) << "not retried";
 }
 
 // --- TLS ----------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -87,6 +88,10 @@ struct curl_options {
   http_headers default_headers;  ///< sent with every request unless the request sets the same name
   /// Receives the transport's warnings; when empty they go to std::cerr, so none is ever silent.
   std::function<void(curl_log_level, std::string_view)> logger;
+  /// The most bytes of one response body kept in memory, counted after gzip/deflate decoding. A
+  /// response whose body would exceed it (whatever its Content-Length says, or without one) fails that
+  /// request alone, unretried, with http_response::error naming the limit; the rest is not read.
+  std::size_t max_response_bytes = std::size_t{256} << 20;
 
   /// Throws error(errc::invalid_config) naming the first problem found.
   void validate() const {
@@ -99,6 +104,7 @@ struct curl_options {
     if (backoff_base < std::chrono::milliseconds::zero()) fail("backoff_base must not be negative");
     if (backoff_cap < backoff_base) fail("backoff_cap must not be below backoff_base");
     if (max_retry_after < std::chrono::milliseconds::zero()) fail("max_retry_after must not be negative");
+    if (max_response_bytes == 0) fail("max_response_bytes must be at least 1");
   }
 };
 
@@ -262,6 +268,12 @@ class curl_transport {
     curl_slist* header_list = nullptr;
     http_response response;
     char error_buffer[CURL_ERROR_SIZE] = {};
+    // The response being received, as far as bounding its body goes; reset by each status line.
+    std::size_t max_body = 0;  // options_.max_response_bytes, for the callbacks
+    int status = 0;
+    std::optional<std::uint64_t> content_length;
+    bool length_unreliable = false;  // a Content-Encoding or Transfer-Encoding: the decoded size differs
+    bool too_large = false;          // the callbacks stopped the transfer at max_body
   };
 
   struct batch {
@@ -451,10 +463,28 @@ class curl_transport {
     return list;
   }
 
+  // Returning less than it was given makes curl stop the transfer (CURLE_WRITE_ERROR).
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto* t = static_cast<transfer*>(user);
-    t->response.body.append(data, size * count);
-    return size * count;
+    const std::size_t n = size * count;
+    std::string& body = t->response.body;
+    if (n > t->max_body - body.size()) {
+      t->too_large = true;
+      return 0;
+    }
+    // Grow by doubling as usual, but never past the limit: memory stays within about max_body.
+    if (body.size() + n > body.capacity())
+      body.reserve(std::min(t->max_body, std::max(body.size() + n, 2 * body.capacity())));
+    body.append(data, n);
+    return n;
+  }
+
+  // At the end of a final response's headers: a Content-Length over the limit ends the transfer
+  // before any of the body is read, unless the body is encoded (its decoded size is unknown) or absent.
+  [[nodiscard]] static bool declared_too_large(const transfer& t) {
+    if (!t.content_length || t.length_unreliable || t.request.method == "HEAD") return false;
+    if (t.status < 200 || t.status == 204 || t.status == 304) return false;
+    return *t.content_length > t.max_body;
   }
 
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -464,6 +494,20 @@ class curl_transport {
     // A new status line (after 100 Continue, say) starts a new set of headers.
     if (line.starts_with("HTTP/")) {
       t->response.headers.clear();
+      t->status = 0;
+      t->content_length.reset();
+      t->length_unreliable = false;
+      if (const auto space = line.find(' '); space != std::string_view::npos) {
+        const std::string_view code = line.substr(space + 1, 3);
+        std::from_chars(code.data(), code.data() + code.size(), t->status);
+      }
+      return size * count;
+    }
+    if (line.empty()) {
+      if (declared_too_large(*t)) {
+        t->too_large = true;
+        return 0;
+      }
       return size * count;
     }
     const auto colon = line.find(':');
@@ -473,8 +517,17 @@ class curl_transport {
       while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
       return s;
     };
-    t->response.headers.emplace_back(std::string(trim(line.substr(0, colon))),
-                                      std::string(trim(line.substr(colon + 1))));
+    const std::string_view name = trim(line.substr(0, colon));
+    const std::string_view value = trim(line.substr(colon + 1));
+    if (same_name(name, "Content-Length")) {
+      std::uint64_t length = 0;
+      if (std::from_chars(value.data(), value.data() + value.size(), length).ec == std::errc{})
+        t->content_length = length;
+    } else if (same_name(name, "Transfer-Encoding") ||
+               (same_name(name, "Content-Encoding") && !same_name(value, "identity"))) {
+      t->length_unreliable = true;
+    }
+    t->response.headers.emplace_back(std::string(name), std::string(value));
     return size * count;
   }
 
@@ -491,6 +544,11 @@ class curl_transport {
     t.header_list = headers;
     t.response = {};
     t.error_buffer[0] = '\0';
+    t.max_body = options_.max_response_bytes;
+    t.status = 0;
+    t.content_length.reset();
+    t.length_unreliable = false;
+    t.too_large = false;
     const http_request& req = t.request;
 
     curl_easy_setopt(easy, CURLOPT_URL, req.url.c_str());
@@ -631,18 +689,24 @@ class curl_transport {
     long connects = 0;
     curl_easy_getinfo(t.easy, CURLINFO_NUM_CONNECTS, &connects);
     stats_.connections += static_cast<std::uint64_t>(std::max(connects, 0L));
-    std::string failure = code == CURLE_OK ? std::string() : describe(t, code);
+    // An oversized body is the server's answer, not a transient failure: the status stays, no retry.
+    const bool answered = code == CURLE_OK || t.too_large;
+    std::string failure = t.too_large ? "response body exceeds max_response_bytes (" +
+                                            std::to_string(options_.max_response_bytes) + " bytes)"
+                          : code == CURLE_OK ? std::string()
+                                             : describe(t, code);
     leave_multi(t);
+    if (t.too_large) t.response.body = std::string();  // a partial body is no answer; free it now
 
-    t.response.status = code == CURLE_OK ? static_cast<int>(status) : 0;
-    t.response.protocol = code != CURLE_OK                        ? ""
+    t.response.status = answered ? static_cast<int>(status) : 0;
+    t.response.protocol = !answered                               ? ""
                           : version == CURL_HTTP_VERSION_3        ? "HTTP/3"
                           : version == CURL_HTTP_VERSION_2_0      ? "HTTP/2"
                           : version == CURL_HTTP_VERSION_1_1      ? "HTTP/1.1"
                           : version == CURL_HTTP_VERSION_1_0      ? "HTTP/1.0"
                                                                   : "";
     const bool retry_status = code == CURLE_OK && (status == 429 || (status >= 500 && status <= 599));
-    const bool may_retry = t.request.idempotent && t.attempts < options_.max_attempts;
+    const bool may_retry = t.request.idempotent && t.attempts < options_.max_attempts && !t.too_large;
     if (may_retry && (retryable(code) || retry_status)) {
       std::chrono::milliseconds delay;
       // A date in the past comes back negative from older libcurl: treat it as absent.

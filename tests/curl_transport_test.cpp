@@ -297,6 +297,14 @@ void install_routes(httplib::Server& server, server_state& state) {
                                return false;
                              });
   });
+
+  // Always 503, asking for a retry in 30 s.
+  server.Get("/retry-later", [&state](const httplib::Request&, httplib::Response& res) {
+    state.hit("retry-later");
+    res.status = 503;
+    res.set_header("Retry-After", "30");
+    res.set_content("come back later", "text/plain");
+  });
 }
 
 // A cpp-httplib server on 127.0.0.1 with an ephemeral port, listening on its own thread.
@@ -993,6 +1001,136 @@ TEST_F(CurlTransport, EndlessBodyIsCutOffAtTheLimit) {
   EXPECT_TRUE(answers[2].ok()) << answers[2].error;
   EXPECT_LT(took, 10000);
   EXPECT_EQ(state_.count("endless"), 2u) << "not retried";
+}
+
+// --- the stop flag ------------------------------------------------------------------------------
+
+// Sets `flag` after `delay` on its own thread, the way a signal handler or a supervisor would.
+class delayed_stop {
+ public:
+  delayed_stop(std::atomic<bool>& flag, std::chrono::milliseconds delay)
+      : thread_([&flag, delay] {
+          std::this_thread::sleep_for(delay);
+          flag.store(true);
+        }) {}
+  ~delayed_stop() { thread_.join(); }
+  delayed_stop(const delayed_stop&) = delete;
+  delayed_stop& operator=(const delayed_stop&) = delete;
+
+ private:
+  std::thread thread_;
+};
+
+TEST_F(CurlTransport, StopFlagEndsHungRequestsPromptly) {
+  std::atomic<bool> stop{false};
+  curl_options o = quick();
+  o.total_timeout = 60s;
+  o.max_concurrent = 2;  // so that two of the four never start
+  o.stop = &stop;
+  curl_transport transport(library_, o);
+  std::vector<http_request> reqs(4, get(server_.url("/slow")));
+  std::vector<http_response> answers(reqs.size());
+  int answered = 0;
+  const auto start = steady::now();
+  {
+    delayed_stop stopper(stop, 300ms);
+    transport.perform_all(reqs, [&](std::size_t pos, http_response&& r) {
+      ++answered;
+      answers.at(pos) = std::move(r);
+    });
+  }
+  const auto took = ms_between(start, steady::now());
+  EXPECT_EQ(answered, 4);
+  for (const auto& r : answers) {
+    EXPECT_EQ(r.error, "interrupted");
+    EXPECT_EQ(r.status, 0);
+  }
+  EXPECT_GE(took, 290);
+  EXPECT_LT(took, 5000) << "bounded by the stop, not by the 60 s timeout";
+  EXPECT_EQ(state_.count("slow"), 2u);
+  EXPECT_EQ(transport.stats().attempts, 2u);
+  EXPECT_EQ(transport.stats().requests, 4u);
+}
+
+TEST_F(CurlTransport, StopFlagEndsARetryWait) {
+  std::atomic<bool> stop{false};
+  curl_options o = quick();
+  o.max_attempts = 3;
+  o.stop = &stop;
+  curl_transport transport(library_, o);
+  const auto start = steady::now();
+  http_response res;
+  {
+    delayed_stop stopper(stop, 300ms);
+    res = transport.perform(get(server_.url("/retry-later")));  // 503, Retry-After: 30
+  }
+  const auto took = ms_between(start, steady::now());
+  EXPECT_EQ(res.error, "interrupted");
+  EXPECT_EQ(res.status, 0);
+  EXPECT_LT(took, 5000) << "waited out the 30 s Retry-After";
+  EXPECT_EQ(state_.count("retry-later"), 1u);
+  EXPECT_EQ(transport.stats().retries, 1u);  // scheduled, then abandoned
+  EXPECT_EQ(transport.stats().attempts, 1u);
+}
+
+TEST_F(CurlTransport, StopFlagAlreadySetSendsNothing) {
+  std::atomic<bool> stop{true};
+  curl_options o = quick();
+  o.stop = &stop;
+  curl_transport transport(library_, o);
+  std::vector<http_request> reqs(3, get(server_.url("/status/200")));
+  int answered = 0;
+  transport.perform_all(reqs, [&](std::size_t, http_response&& r) {
+    ++answered;
+    EXPECT_EQ(r.error, "interrupted");
+    EXPECT_EQ(r.status, 0);
+  });
+  EXPECT_EQ(answered, 3);
+  const auto one = transport.perform(get(server_.url("/status/200")));
+  EXPECT_EQ(one.error, "interrupted");
+  int asked = 0;
+  transport.perform_stream(
+    [&]() -> std::optional<http_request> {
+      ++asked;
+      return get(server_.url("/status/200"));
+    },
+    [&](std::size_t, http_response&&) {});
+  EXPECT_EQ(asked, 0) << "next() asked for a request after the stop";
+  EXPECT_EQ(state_.count("GET /status/200"), 0u);
+  EXPECT_EQ(transport.stats().attempts, 0u);
+  EXPECT_EQ(transport.stats().requests, 4u);
+}
+
+TEST_F(CurlTransport, StopFlagEndsAStreamWithoutAskingForMore) {
+  std::atomic<bool> stop{false};
+  curl_options o = quick();
+  o.total_timeout = 60s;
+  o.max_concurrent = 3;
+  o.stop = &stop;
+  curl_transport transport(library_, o);
+  // An endless supply of requests that hang: only the stop ends the stream.
+  int asked = 0, asked_after_stop = 0, interrupted = 0;
+  std::size_t answered = 0;
+  const auto start = steady::now();
+  {
+    delayed_stop stopper(stop, 300ms);
+    transport.perform_stream(
+      [&]() -> std::optional<http_request> {
+        ++asked;
+        if (stop.load()) ++asked_after_stop;
+        return get(server_.url("/slow"));
+      },
+      [&](std::size_t, http_response&& r) {
+        ++answered;
+        interrupted += r.error == "interrupted" ? 1 : 0;
+      });
+  }
+  const auto took = ms_between(start, steady::now());
+  EXPECT_EQ(asked_after_stop, 0);
+  EXPECT_EQ(asked, 3);
+  EXPECT_EQ(answered, 3u);
+  EXPECT_EQ(interrupted, 3);
+  EXPECT_LT(took, 5000);
 }
 
 // --- TLS ----------------------------------------------------------------------------------------

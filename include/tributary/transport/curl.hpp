@@ -2,13 +2,15 @@
 // curl_transport: the production transport, on libcurl's multi interface. One multi handle per
 // transport drives every transfer from the calling thread: bounded concurrency overall and per host,
 // per-attempt timeouts, retries of idempotent requests with exponential backoff and full jitter
-// honouring Retry-After, TLS verification on, HTTP/2 where offered, gzip/deflate decoded.
+// honouring Retry-After, TLS verification on, HTTP/2 where offered, gzip/deflate decoded, response
+// bodies bounded (max_response_bytes), and a stop flag for graceful shutdown (curl_options::stop).
 //
 // Link tributary::curl. Needs libcurl 7.66 or newer (curl_multi_poll, CURLINFO_RETRY_AFTER).
 
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -92,6 +94,12 @@ struct curl_options {
   /// response whose body would exceed it (whatever its Content-Length says, or without one) fails that
   /// request alone, unretried, with http_response::error naming the limit; the rest is not read.
   std::size_t max_response_bytes = std::size_t{256} << 20;
+  /// Graceful shutdown: once *stop reads true (set by a signal handler or another thread; the
+  /// transport only reads it), nothing new starts, transfers in flight are aborted, retries and their
+  /// waits are skipped, and every request not yet answered ends with http_response::error
+  /// "interrupted" and status 0, within about 100 ms. perform_stream asks next() for nothing more.
+  /// Must outlive the transport. nullptr: no stop flag.
+  const std::atomic<bool>* stop = nullptr;
 
   /// Throws error(errc::invalid_config) naming the first problem found.
   void validate() const {
@@ -201,6 +209,7 @@ class curl_transport {
     batch_guard guard{*this, b};
     bool asking = true;  // next() may have more; asked again after each delivery
     while (true) {
+      if (stopping()) asking = false;
       while (asking && in_flight_ + ready_.size() < options_.max_concurrent) {
         std::optional<http_request> request = next();
         if (!request) {
@@ -293,6 +302,10 @@ class curl_transport {
     }
   };
 
+  [[nodiscard]] bool stopping() const noexcept {
+    return options_.stop != nullptr && options_.stop->load(std::memory_order_acquire);
+  }
+
   void log(curl_log_level level, std::string_view message) const {
     if (options_.logger) {
       options_.logger(level, message);
@@ -343,7 +356,8 @@ class curl_transport {
     if (advance()) return;  // let the caller deliver before sleeping
     if (!ready_.empty() && in_flight_ < options_.max_concurrent && can_start_any()) return;
     // Wait for sockets, at most until the next retry is due; curl shortens this for its own timers.
-    auto wait = std::chrono::milliseconds(1000);
+    // With a stop flag, wake often enough to see it: a signal handler cannot call curl_multi_wakeup.
+    auto wait = options_.stop ? std::chrono::milliseconds(100) : std::chrono::milliseconds(1000);
     if (!waiting_.empty()) {
       auto next = waiting_.front()->due;
       for (const transfer* w : waiting_) next = std::min(next, w->due);
@@ -357,6 +371,7 @@ class curl_transport {
 
   // Starts what the bounds allow and lets curl work without waiting; true when a transfer finished.
   bool advance() {
+    if (stopping()) return interrupt_all();
     promote_due_retries(clock_type::now());
     start_ready();
     int running = 0;
@@ -372,6 +387,28 @@ class curl_transport {
       any_done = true;
     }
     return any_done;
+  }
+
+  // The stop flag is set: ends every transfer of this transport not yet finished, whichever batch
+  // (nested calls from on_done included) it belongs to. True when there was one.
+  bool interrupt_all() {
+    const bool any = !ready_.empty() || !waiting_.empty() || !running_.empty();
+    for (transfer* t : ready_) interrupt(*t);
+    ready_.clear();
+    for (transfer* t : waiting_) interrupt(*t);
+    waiting_.clear();
+    while (!running_.empty()) {
+      transfer& t = *running_.back();
+      leave_multi(t);  // aborts the transfer; curl closes its connection
+      interrupt(t);
+    }
+    return any;
+  }
+
+  void interrupt(transfer& t) {
+    t.response = {};
+    t.response.error = "interrupted";
+    finish(t);
   }
 
   void promote_due_retries(clock_type::time_point now) {
@@ -604,6 +641,7 @@ class curl_transport {
     ++t.attempts;
     ++stats_.attempts;
     t.state = transfer_state::running;
+    running_.push_back(&t);
     ++in_flight_;
     ++per_host_[t.host_key];
     stats_.peak_in_flight = std::max(stats_.peak_in_flight, in_flight_);
@@ -620,6 +658,7 @@ class curl_transport {
   void leave_multi(transfer& t) {
     curl_multi_remove_handle(multi_, t.easy);
     release(t);
+    running_.erase(std::remove(running_.begin(), running_.end(), &t), running_.end());
     --in_flight_;
     if (auto it = per_host_.find(t.host_key); it != per_host_.end() && --it->second == 0) per_host_.erase(it);
   }
@@ -708,6 +747,11 @@ class curl_transport {
     const bool retry_status = code == CURLE_OK && (status == 429 || (status >= 500 && status <= 599));
     const bool may_retry = t.request.idempotent && t.attempts < options_.max_attempts && !t.too_large;
     if (may_retry && (retryable(code) || retry_status)) {
+      if (stopping()) {
+        // No retry will come, so the answer that asked for one is not the request's answer either.
+        interrupt(t);
+        return;
+      }
       std::chrono::milliseconds delay;
       // A date in the past comes back negative from older libcurl: treat it as absent.
       if (retry_status && retry_after_s > 0) {
@@ -763,6 +807,7 @@ class curl_transport {
   std::vector<CURL*> idle_;          // easy handles ready for reuse
   std::deque<transfer*> ready_;      // admitted, waiting for a slot
   std::vector<transfer*> waiting_;   // waiting for their retry's time
+  std::vector<transfer*> running_;   // in curl; at most max_concurrent
   std::size_t in_flight_ = 0;
   std::map<std::string, std::size_t, std::less<>> per_host_;
   std::mt19937_64 rng_;

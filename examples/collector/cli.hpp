@@ -3,8 +3,12 @@
 // collector_prod): parse options, choose the store by URL, compose a basic_collector, show progress,
 // print the report. Each executable is one line that names its environment.
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +25,7 @@
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/merge/environment_union.hpp>
+#include <tributary/redact.hpp>
 #include <tributary/source/xroad.hpp>
 #include <tributary/transport/curl.hpp>
 #include <tributary/wait/fixed_interval.hpp>
@@ -29,35 +34,15 @@
 
 namespace tributary::examples {
 
-inline constexpr std::string_view collector_usage =
-    "usage: collector_ENV --store URL --xroad URL --client ID [options]\n"
-    "\n"
+inline constexpr std::string_view collector_description =
     "Collects the environment's X-Road services into a fresh worker index, publishes it, waits for the\n"
     "other environments' collectors, merges their services in and switches `apicatalogue` to it.\n"
+    "A collection that falls short of the publish guard (--min-provider-success, --max-service-drop,\n"
+    "--allow-no-providers) is not published and the live catalogue stays as it is.\n"
+    "SIGINT or SIGTERM stops the run at the next safe point (a second one exits at once).\n"
     "\n"
-    "  --store URL            where the catalogue lives: sqlite:///path/catalogue.db,\n"
-    "                         postgres://user@host:port/db[?schema=NAME], or\n"
-    "                         http(s)://user:pass@elasticsearch:9200\n"
-    "  --xroad URL            the security server, e.g. http://127.0.0.1:8080\n"
-    "  --client ID            this collector's X-Road client {instance}/{class}/{code}/{subsystem}\n"
-    "  --member-codes FILE    JSON mapping of member codes that differ between environments\n"
-    "  --peers LIST           comma-separated peer environments (default: the others of dev,staging,prod)\n"
-    "  --peer-store ENV=URL   read peer ENV's aliases and documents from another store\n"
-    "  --read-alias NAME      the read alias (default apicatalogue)\n"
-    "  --poll-interval SEC    how often to look at running peers (default 5)\n"
-    "  --wait-deadline SEC    one deadline for all peers (default 180)\n"
-    "  --stale-after SEC      a working alias older than this is a dead run's (default 3600)\n"
-    "  --skip-late-peers      leave out peers still running at the deadline (default: copy their last\n"
-    "                         published data, marked stale)\n"
-    "  --concurrency N        providers collected at once (default 16)\n"
-    "  --timeout-ms N         per-request timeout (default 30000)\n"
-    "  --ca-file FILE         trust this PEM bundle for TLS\n"
-    "  --insecure             do not verify TLS certificates (logged as a warning; never in production)\n"
-    "  --report-json FILE     write the run report as JSON to FILE (- for stdout)\n"
-    "  --quiet                no progress output\n"
-    "  --help                 this text\n"
-    "\n"
-    "Exit status: 0 when the run succeeded, 1 when it failed (the report says why), 2 on bad usage.\n";
+    "Exit status: 0 when the run succeeded, 1 when it failed, was refused or superseded (the report says\n"
+    "why), 2 on bad usage, 128+N when stopped by signal N (130 for SIGINT, 143 for SIGTERM).";
 
 struct collector_options {
   std::string environment;
@@ -65,26 +50,15 @@ struct collector_options {
   std::vector<std::string> peers;
   std::map<std::string, std::string> peer_stores;
   long poll_interval_s = 5, wait_deadline_s = 180, stale_after_s = 3600, timeout_ms = 30000;
+  long max_response_mb = 256;
   std::size_t concurrency = 16;
   bool skip_late_peers = false, quiet = false, insecure = false;
+  publish_guard guard;
   std::string ca_file;
+  // Read while parsing, so that every usage error is found before anything is opened or created.
+  xroad_subsystem_id client_id;
+  member_code_mapping member_code_map;
 };
-
-[[noreturn]] inline void usage_error(const std::string& env, const std::string& message) {
-  std::cerr << "collector_" << env << ": " << message << "\n\n" << collector_usage;
-  std::exit(2);
-}
-
-inline long parse_number(const std::string& env, const std::string& flag, const std::string& v, long min) {
-  try {
-    std::size_t used = 0;
-    const long n = std::stol(v, &used);
-    if (used != v.size() || n < min) throw std::invalid_argument(v);
-    return n;
-  } catch (const std::exception&) {
-    usage_error(env, flag + " needs a whole number of at least " + std::to_string(min) + ", not '" + v + "'");
-  }
-}
 
 inline std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -97,53 +71,150 @@ inline std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+/// Parses the command line. Help exits 0; any usage error is printed with the option it concerns and
+/// exits 2, before a store is opened or a file created.
 inline collector_options parse_collector_options(int argc, char** argv, const std::string& env) {
   collector_options o;
   o.environment = env;
   for (const std::string other : {"dev", "staging", "prod"})
     if (other != env) o.peers.push_back(other);
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage_error(env, flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--help" || flag == "-h") {
-      std::cout << collector_usage;
-      std::exit(0);
-    } else if (flag == "--store") o.store = value();
-    else if (flag == "--xroad") o.xroad = value();
-    else if (flag == "--client") o.client = value();
-    else if (flag == "--member-codes") o.member_codes = value();
-    else if (flag == "--peers") {
-      const auto v = value();
-      o.peers = v.empty() ? std::vector<std::string>{} : split(v, ',');
-    } else if (flag == "--peer-store") {
-      const auto v = value();
-      const auto eq = v.find('=');
-      if (eq == std::string::npos || eq == 0) usage_error(env, "--peer-store needs ENV=URL, not '" + v + "'");
-      o.peer_stores[v.substr(0, eq)] = v.substr(eq + 1);
-    } else if (flag == "--read-alias") o.read_alias = value();
-    else if (flag == "--poll-interval") o.poll_interval_s = parse_number(env, flag, value(), 1);
-    else if (flag == "--wait-deadline") o.wait_deadline_s = parse_number(env, flag, value(), 0);
-    else if (flag == "--stale-after") o.stale_after_s = parse_number(env, flag, value(), 1);
-    else if (flag == "--skip-late-peers") o.skip_late_peers = true;
-    else if (flag == "--concurrency") o.concurrency = static_cast<std::size_t>(parse_number(env, flag, value(), 1));
-    else if (flag == "--timeout-ms") o.timeout_ms = parse_number(env, flag, value(), 1);
-    else if (flag == "--ca-file") o.ca_file = value();
-    else if (flag == "--insecure") o.insecure = true;
-    else if (flag == "--report-json") o.report_json = value();
-    else if (flag == "--quiet") o.quiet = true;
-    else usage_error(env, "unknown option '" + flag + "'");
+  std::string peers_list;
+  std::vector<std::string> peer_store_args;
+
+  CLI::App app{std::string(collector_description), "collector_" + env};
+  app.option_defaults()->always_capture_default();
+  app.get_formatter()->column_width(28);
+  app.add_option("--store", o.store,
+                 "where the catalogue lives: sqlite:///path/catalogue.db, postgres://user@host:port/db"
+                 "[?schema=NAME], or http(s)://user:pass@elasticsearch:9200")->required();
+  app.add_option("--xroad", o.xroad, "the security server, e.g. http://127.0.0.1:8080")->required();
+  app.add_option("--client", o.client, "this collector's X-Road client {instance}/{class}/{code}/{subsystem}")
+      ->required();
+  app.add_option("--member-codes", o.member_codes, "JSON mapping of member codes that differ between environments")
+      ->check(CLI::ExistingFile);
+  app.add_option("--peers", peers_list, "comma-separated peer environments (default: the others of dev,staging,prod)");
+  app.add_option("--peer-store", peer_store_args, "ENV=URL: read peer ENV's aliases and documents from another store");
+  app.add_option("--read-alias", o.read_alias, "the read alias");
+  app.add_option("--poll-interval", o.poll_interval_s, "seconds between looks at running peers")
+      ->check(CLI::Range(1L, 3600L));
+  app.add_option("--wait-deadline", o.wait_deadline_s, "seconds: one deadline for all peers")
+      ->check(CLI::Range(0L, 7L * 24 * 3600));
+  app.add_option("--stale-after", o.stale_after_s, "seconds after which a working alias is a dead run's")
+      ->check(CLI::Range(1L, 7L * 24 * 3600));
+  app.add_flag("--skip-late-peers", o.skip_late_peers,
+               "leave out peers still running at the deadline (default: copy their last published data, "
+               "marked stale)");
+  app.add_option("--concurrency", o.concurrency, "providers collected at once")->check(CLI::Range(1, 4096));
+  app.add_option("--timeout-ms", o.timeout_ms, "per-request timeout")->check(CLI::Range(1L, 3600L * 1000));
+  app.add_option("--max-response-mb", o.max_response_mb, "largest response body accepted from the security "
+                 "server, in MiB")->check(CLI::Range(1L, 64L * 1024));
+  app.add_option("--min-provider-success", o.guard.min_provider_success,
+                 "publish guard: share of providers (0-1) that must be collected")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--max-service-drop", o.guard.max_service_drop,
+                 "publish guard: largest drop (0-1) of this environment's services against what it published "
+                 "last; 1 accepts any")->check(CLI::Range(0.0, 1.0));
+  app.add_flag("--allow-no-providers", o.guard.allow_no_providers,
+               "publish guard: a security server listing no providers may empty this environment");
+  app.add_flag("--force-publish", o.guard.force, "publish whatever was collected (a deliberate shrink)");
+  app.add_option("--ca-file", o.ca_file, "trust this PEM bundle for TLS")->check(CLI::ExistingFile);
+  app.add_flag("--insecure", o.insecure, "do not verify TLS certificates (logged as a warning; never in production)");
+  app.add_option("--report-json", o.report_json, "write the run report as JSON to FILE (- for stdout)");
+  app.add_flag("--quiet", o.quiet, "no progress output (failures are still printed)");
+
+  auto usage_error = [&](const std::string& message) {
+    std::cerr << "collector_" << env << ": " << message << "\n" << "Run with --help for more information.\n";
+    std::exit(2);
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) std::exit(app.exit(e));  // --help
+    usage_error(e.what());
   }
-  if (o.store.empty()) usage_error(env, "--store is required");
-  if (o.xroad.empty()) usage_error(env, "--xroad is required");
-  if (o.client.empty()) usage_error(env, "--client is required");
-  for (const auto& [peer, url] : o.peer_stores)
+  if (app.count("--peers")) o.peers = peers_list.empty() ? std::vector<std::string>{} : split(peers_list, ',');
+  for (const auto& v : peer_store_args) {
+    const auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) usage_error("--peer-store needs ENV=URL, not '" + redact_url(v) + "'");
+    const auto peer = v.substr(0, eq);
     if (std::find(o.peers.begin(), o.peers.end(), peer) == o.peers.end())
-      usage_error(env, "--peer-store names '" + peer + "', which is not a peer");
+      usage_error("--peer-store names '" + peer + "', which is not a peer");
+    o.peer_stores[peer] = v.substr(eq + 1);
+  }
+  try {
+    const auto scheme = store_scheme_of(o.store);
+    for (const auto& [peer, url] : o.peer_stores)
+      if (store_scheme_of(url) != scheme)
+        usage_error("--peer-store " + peer + " uses a different kind of store than --store");
+    if (scheme == store_scheme::elasticsearch) {
+      (void)elasticsearch_options::from_url(o.store);
+      for (const auto& [peer, url] : o.peer_stores) (void)elasticsearch_options::from_url(url);
+    }
+    const auto client = xroad_subsystem_id::parse(o.client);
+    if (!client) usage_error("--client '" + o.client + "' is not {instance}/{class}/{code}/{subsystem}");
+    o.client_id = *client;
+    if (!o.member_codes.empty()) {
+      o.member_code_map = load_member_code_mapping(o.member_codes);
+      for (const auto& named : o.member_code_map.environments())
+        if (named != env && std::find(o.peers.begin(), o.peers.end(), named) == o.peers.end())
+          usage_error("--member-codes names the environment '" + named + "', which is neither this collector's (" +
+                      env + ") nor a peer");
+    }
+    collector_config check;
+    check.environment = env;
+    check.read_alias = o.read_alias;
+    check.guard = o.guard;
+    for (const auto& p : o.peers) check.peers.push_back({p, {}});
+    check.validate();
+    if (o.wait_deadline_s >= o.stale_after_s)
+      usage_error("--wait-deadline must be shorter than --stale-after, or a waiting run would be taken for a dead one");
+  } catch (const error& e) {
+    usage_error(redact_urls_in(e.what()));
+  }
   return o;
 }
+
+/// SIGINT and SIGTERM: the first asks the run to stop at its next safe point, a second exits at once.
+class stop_on_signals {
+ public:
+  stop_on_signals() {
+    struct sigaction sa {};
+    sa.sa_handler = &stop_on_signals::on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+  }
+  [[nodiscard]] static const std::atomic<bool>& flag() noexcept { return stop_; }
+  [[nodiscard]] static int signal() noexcept { return signal_.load(); }
+
+ private:
+  static void on_signal(int sig) {
+    if (stop_.exchange(true)) _exit(128 + sig);
+    signal_.store(sig);
+  }
+  static inline std::atomic<bool> stop_{false};
+  static inline std::atomic<int> signal_{0};
+};
+
+/// The report file, opened before the run so that an unwritable path is found before anything changes.
+class report_sink {
+ public:
+  explicit report_sink(const std::string& path) : path_(path) {
+    if (path_.empty() || path_ == "-") return;
+    out_.open(path_, std::ios::out | std::ios::trunc);
+    if (!out_) throw error(errc::invalid_config, "--report-json: cannot write '" + path_ + "'");
+  }
+  void write(const run_report& report) {
+    if (path_ == "-") std::cout << report.to_json() << "\n" << std::flush;
+    else if (out_.is_open()) {
+      out_ << report.to_json() << "\n" << std::flush;
+      if (!out_) std::cerr << "could not write the report to '" << path_ << "'\n";
+    }
+  }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
 
 /// Progress on a terminal: one status line rewritten in place. Otherwise: a log line per phase.
 class progress_display {
@@ -189,14 +260,16 @@ class progress_display {
 
 /// Composes the collector for one store type and runs it once.
 template <class IndexBackend>
-int run_collector(const collector_options& o, const curl_library& curl, IndexBackend& store,
-                  std::map<std::string, IndexBackend>& peer_stores) {
+run_report run_collector(const collector_options& o, const curl_library& curl, IndexBackend& store,
+                         std::map<std::string, IndexBackend>& peer_stores) {
   curl_options transport_options;
   transport_options.total_timeout = std::chrono::milliseconds(o.timeout_ms);
   transport_options.max_concurrent = o.concurrency;
   transport_options.max_per_host = o.concurrency;
   transport_options.ca_file = o.ca_file;
   transport_options.insecure_skip_verify = o.insecure;
+  transport_options.max_response_bytes = static_cast<std::size_t>(o.max_response_mb) << 20;
+  transport_options.stop = &stop_on_signals::flag();
   curl_transport transport(curl, transport_options);
 
   collector_config config;
@@ -205,6 +278,7 @@ int run_collector(const collector_options& o, const curl_library& curl, IndexBac
   config.concurrency = o.concurrency;
   config.stale_after = std::chrono::seconds(o.stale_after_s);
   config.at_deadline = o.skip_late_peers ? at_peer_deadline::skip : at_peer_deadline::copy_last_published;
+  config.guard = o.guard;
   for (const auto& p : o.peers) config.peers.push_back({p, peer_stores.contains(p) ? p : std::string()});
 
   fixed_interval wait;
@@ -218,69 +292,88 @@ int run_collector(const collector_options& o, const curl_library& curl, IndexBac
   xroad_source_config source_config;
   source_config.base_url = o.xroad;
   source_config.environment = o.environment;
-  const auto client = xroad_subsystem_id::parse(o.client);
-  if (!client) throw error(errc::invalid_config, "--client '" + o.client + "' is not {instance}/{class}/{code}/{subsystem}");
-  source_config.client = *client;
-  if (!o.member_codes.empty()) source_config.member_codes = load_member_code_mapping(o.member_codes);
+  source_config.client = o.client_id;
+  source_config.member_codes = o.member_code_map;
   xroad_source source(std::move(source_config));
 
   progress_display progress(o.environment, o.quiet);
-  collector.on_progress([&](const progress_event& e) { progress(e); });
+  // A test hook: the process stops itself (SIGSTOP) when the named phase begins, so that a test can
+  // deliver a signal at exactly that step of the protocol.
+  const char* pause_at = std::getenv("TRIBUTARY_TEST_PAUSE_AT_PHASE");
+  std::string paused_in;
+  collector.on_progress([&](const progress_event& e) {
+    if (pause_at && e.phase == pause_at && paused_in != e.phase) {
+      paused_in = e.phase;
+      raise(SIGSTOP);
+    }
+    progress(e);
+  });
   wall_clock clock;
-  const auto report = collector.run(source, clock);
+  auto report = collector.run(source, clock, stop_on_signals::flag());
   progress.finish();
+  return report;
+}
 
-  if (!o.quiet) std::cerr << report.summary();
-  if (o.report_json == "-") {
-    std::cout << report.to_json() << "\n";
-  } else if (!o.report_json.empty()) {
-    std::ofstream out(o.report_json);
-    out << report.to_json() << "\n";
-    if (!out) throw error(errc::invalid_config, "cannot write the report to '" + o.report_json + "'");
+/// Opens the stores the URLs name and runs the collector on them.
+inline run_report open_stores_and_run(const collector_options& o) {
+  curl_library curl;  // libcurl's global state, once, before any transport
+  switch (store_scheme_of(o.store)) {
+    case store_scheme::sqlite: {
+      auto store = sqlite_index::open_url(o.store);
+      std::map<std::string, sqlite_index> peers;
+      for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, sqlite_index::open_url(url));
+      return run_collector(o, curl, store, peers);
+    }
+    case store_scheme::postgres: {
+      auto store = postgres_index::open_url(o.store);
+      std::map<std::string, postgres_index> peers;
+      for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, postgres_index::open_url(url));
+      return run_collector(o, curl, store, peers);
+    }
+    case store_scheme::elasticsearch: {
+      // The store's requests travel on a transport of their own: one transport serves one thread of
+      // work at a time, and the source has the collector's.
+      curl_options store_options;
+      store_options.ca_file = o.ca_file;
+      store_options.insecure_skip_verify = o.insecure;
+      curl_transport store_transport(curl, store_options);
+      elasticsearch_index<curl_transport> store(store_transport, elasticsearch_options::from_url(o.store));
+      std::map<std::string, elasticsearch_index<curl_transport>> peers;
+      for (const auto& [peer, url] : o.peer_stores)
+        peers.try_emplace(peer, store_transport, elasticsearch_options::from_url(url));
+      return run_collector(o, curl, store, peers);
+    }
   }
-  return report.ok ? 0 : 1;
+  throw error(errc::invalid_config, "unsupported store '" + redact_url(o.store) + "'");
 }
 
 inline int collector_main(int argc, char** argv, const std::string& env) {
   const auto o = parse_collector_options(argc, argv, env);
+  stop_on_signals signals;
+  run_report report;
+  report.environment = env;
   try {
-    const auto scheme = store_scheme_of(o.store);
-    for (const auto& [peer, url] : o.peer_stores)
-      if (store_scheme_of(url) != scheme)
-        throw error(errc::invalid_config, "--peer-store " + peer + " uses a different kind of store than --store");
-    curl_library curl;  // libcurl's global state, once, before any transport
-    switch (scheme) {
-      case store_scheme::sqlite: {
-        auto store = sqlite_index::open_url(o.store);
-        std::map<std::string, sqlite_index> peers;
-        for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, sqlite_index::open_url(url));
-        return run_collector(o, curl, store, peers);
-      }
-      case store_scheme::postgres: {
-        auto store = postgres_index::open_url(o.store);
-        std::map<std::string, postgres_index> peers;
-        for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, postgres_index::open_url(url));
-        return run_collector(o, curl, store, peers);
-      }
-      case store_scheme::elasticsearch: {
-        // The store's requests travel on a transport of their own: one transport serves one thread of
-        // work at a time, and the source has the collector's.
-        curl_options store_options;
-        store_options.ca_file = o.ca_file;
-        store_options.insecure_skip_verify = o.insecure;
-        curl_transport store_transport(curl, store_options);
-        elasticsearch_index<curl_transport> store(store_transport, elasticsearch_options::from_url(o.store));
-        std::map<std::string, elasticsearch_index<curl_transport>> peers;
-        for (const auto& [peer, url] : o.peer_stores)
-          peers.try_emplace(peer, store_transport, elasticsearch_options::from_url(url));
-        return run_collector(o, curl, store, peers);
-      }
+    report_sink sink(o.report_json);
+    try {
+      report = open_stores_and_run(o);
+    } catch (const error& e) {
+      // The store could not be opened (or failed outside a run): still a report, saying so.
+      report.ok = false;
+      report.outcome = run_outcome::failed;
+      report.failure = std::string("store: ") + e.what();
     }
-    throw error(errc::invalid_config, "unsupported store '" + o.store + "'");
+    report.failure = redact_urls_in(report.failure);
+    sink.write(report);
   } catch (const error& e) {
-    std::cerr << "collector_" << env << ": " << e.what() << "\n";
-    return 1;
+    std::cerr << "collector_" << env << ": " << redact_urls_in(e.what()) << "\n";
+    return 2;
   }
+  // --quiet hides progress, never why a run failed.
+  if (!o.quiet) std::cerr << report.summary();
+  else if (!report.ok) std::cerr << "collector_" << env << ": " << to_string(report.outcome) << ": " << report.failure << "\n";
+  if (report.outcome == run_outcome::interrupted && stop_on_signals::signal() != 0)
+    return 128 + stop_on_signals::signal();
+  return report.ok ? 0 : 1;
 }
 
 }  // namespace tributary::examples

@@ -254,6 +254,13 @@ class member_code_mapping {
     return it == map_.end() ? member_code : std::string_view(it->second);
   }
   [[nodiscard]] bool empty() const noexcept { return map_.empty(); }
+  /// The environments the mapping names, sorted, each once.
+  [[nodiscard]] std::vector<std::string> environments() const {
+    std::vector<std::string> out;
+    for (const auto& [key, canonical] : map_)
+      if (out.empty() || out.back() != key.first) out.push_back(key.first);
+    return out;
+  }
 
  private:
   std::map<std::pair<std::string, std::string>, std::string> map_;

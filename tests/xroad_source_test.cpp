@@ -19,8 +19,10 @@
 #include <simdjson.h>
 
 #include <tributary/all.hpp>
+#include <tributary/redact.hpp>
 #include <tributary/source/xroad.hpp>
 
+#include "../examples/collector/store_url.hpp"
 #include "../examples/xroad/simulator.hpp"
 
 namespace tributary {
@@ -752,6 +754,188 @@ TEST(XroadSource, ThreeCollectorsOverTheSimulatorConverge) {
   ASSERT_EQ(person.environments.size(), 3u) << "one document, three environments, thanks to the member-code mapping";
   EXPECT_EQ(person.environments[0].environment, "prod");
   EXPECT_EQ(parser.parse(*got[1]).environments.size(), 1u);
+}
+
+
+// ---- credentials in URLs never reach a message -------------------------------------------------------
+
+TEST(RedactUrl, HidesTheUserinfoPasswordAndKeepsTheUser) {
+  EXPECT_EQ(redact_url("http://u:secret@host"), "http://u:***@host");
+  EXPECT_EQ(redact_url("http://u:secret@127.0.0.1:8080/listClients"), "http://u:***@127.0.0.1:8080/listClients");
+  EXPECT_EQ(redact_url("HTTPS://Admin:s3cr3t@Search.Example:9243/es/"), "HTTPS://Admin:***@Search.Example:9243/es/");
+  EXPECT_EQ(redact_url("postgres://tributary:sekrit@127.0.0.1:5432/catalogue?schema=e2e"),
+            "postgres://tributary:***@127.0.0.1:5432/catalogue?schema=e2e");
+  EXPECT_EQ(redact_url("postgresql://me:pw@db.internal/catalogue"), "postgresql://me:***@db.internal/catalogue");
+  // A user without a password, an empty password, no userinfo: nothing to hide.
+  EXPECT_EQ(redact_url("http://collector@host:9200/x"), "http://collector@host:9200/x");
+  EXPECT_EQ(redact_url("http://u:@host/"), "http://u:@host/");
+  EXPECT_EQ(redact_url("http://host:9200"), "http://host:9200");
+  EXPECT_EQ(redact_url("https://search.internal:9200/prefix/_search?q=a:b"), "https://search.internal:9200/prefix/_search?q=a:b");
+}
+
+TEST(RedactUrl, PasswordsWithEscapesOrReservedCharactersAreHiddenWhole) {
+  EXPECT_EQ(redact_url("https://collector:p%40ss%3Aw@search.example:9243/es/"), "https://collector:***@search.example:9243/es/");
+  EXPECT_EQ(redact_url("http://us%3Aer:p%2Fw@h/"), "http://us%3Aer:***@h/");
+  EXPECT_EQ(redact_url("http://u:p@ss:w@host:80/x"), "http://u:***@host:80/x") << "the userinfo ends at the last @";
+  // Not escaped as they should be: a password with / ? or # still does not show.
+  EXPECT_EQ(redact_url("http://u:pa/ss@host/x"), "http://u:***@host/x");
+  EXPECT_EQ(redact_url("http://u:pa?ss@host/x"), "http://u:***@host/x");
+  EXPECT_EQ(redact_url("http://u:pa#ss@host"), "http://u:***@host");
+  // ...while an @ in the path of a URL with a valid port is left alone.
+  EXPECT_EQ(redact_url("http://host:9200/users/@me:x"), "http://host:9200/users/@me:x");
+  EXPECT_EQ(redact_url("https://registry.example/@scope/pkg"), "https://registry.example/@scope/pkg");
+}
+
+TEST(RedactUrl, Ipv6HostsAndPorts) {
+  EXPECT_EQ(redact_url("http://u:pw@[::1]:8080/listClients"), "http://u:***@[::1]:8080/listClients");
+  EXPECT_EQ(redact_url("http://u:pw@[fe80::1%25eth0]/"), "http://u:***@[fe80::1%25eth0]/");
+  EXPECT_EQ(redact_url("http://[::1]:8080/x"), "http://[::1]:8080/x");
+  EXPECT_EQ(redact_url("http://[2001:db8::7]"), "http://[2001:db8::7]");
+  EXPECT_EQ(redact_url("postgresql://me:hunter2@[::1/db"), "postgresql://me:***@[::1/db") << "unclosed bracket";
+}
+
+TEST(RedactUrl, QueryParametersNamedAsSecretsAreHidden) {
+  EXPECT_EQ(redact_url("postgres://h/db?sslmode=require&password=hunter2&application_name=x"),
+            "postgres://h/db?sslmode=require&password=***&application_name=x");
+  EXPECT_EQ(redact_url("https://h/x?token=a&Access_Token=b&api_key=c&apikey=d&api-key=e&key=f&secret=g&pwd=h&passwd=i"),
+            "https://h/x?token=***&Access_Token=***&api_key=***&apikey=***&api-key=***&key=***&secret=***&pwd=***&passwd=***");
+  EXPECT_EQ(redact_url("https://h/x?client_secret=a&refresh_token=b&sslpassword=c&X-Api-Key=d"),
+            "https://h/x?client_secret=***&refresh_token=***&sslpassword=***&X-Api-Key=***");
+  // Names that only look alike, and parameters without a value, stay.
+  EXPECT_EQ(redact_url("https://h/x?keyword=a&monkey=b&sslkey=/etc/k.pem&tokenizer=std&token&password="),
+            "https://h/x?keyword=a&monkey=b&sslkey=/etc/k.pem&tokenizer=std&token&password=");
+  EXPECT_EQ(redact_url("https://h/cb#access_token=abc&state=1"), "https://h/cb#access_token=***&state=1");
+  EXPECT_EQ(redact_url("http://u:p@h/x?token=t#frag"), "http://u:***@h/x?token=***#frag");
+  // A URL inside a parameter's value is redacted too.
+  EXPECT_EQ(redact_url("http://h/login?next=https://u:pw@x/y&lang=et"), "http://h/login?next=https://u:***@x/y&lang=et");
+}
+
+TEST(RedactUrl, SqliteUrlsAndNonUrlsAreUnchanged) {
+  EXPECT_EQ(redact_url("sqlite:///tmp/catalogue.db"), "sqlite:///tmp/catalogue.db");
+  EXPECT_EQ(redact_url("sqlite:///tmp/odd:name@x.db"), "sqlite:///tmp/odd:name@x.db");
+  for (const std::string text : {"", "not a url", "u:secret@host", "://u:p@h", "1http://u:p@h", "host=h password=x",
+                                 "/var/lib/catalogue.db", "mailto:someone@example.org"})
+    EXPECT_EQ(redact_url(text), text);
+}
+
+TEST(RedactUrl, IsIdempotent) {
+  for (const std::string url : {"http://u:secret@host", "postgres://a:b@h/db?password=c", "https://h/x?token=t"})
+    EXPECT_EQ(redact_url(redact_url(url)), redact_url(url)) << url;
+}
+
+TEST(RedactUrlsIn, RedactsEveryUrlInATextAndNothingElse) {
+  EXPECT_EQ(redact_urls_in("listClients http://u:xs@127.0.0.1:8080/listClients failed: GET "
+                           "http://u:xs@127.0.0.1:8080/listClients: Couldn't connect to server (1 attempt)"),
+            "listClients http://u:***@127.0.0.1:8080/listClients failed: GET "
+            "http://u:***@127.0.0.1:8080/listClients: Couldn't connect to server (1 attempt)");
+  EXPECT_EQ(redact_urls_in("sqlite:///tmp/x.db and postgres://a:b@h/db\nhttps://e:f@[::1]:9200"),
+            "sqlite:///tmp/x.db and postgres://a:***@h/db\nhttps://e:***@[::1]:9200");
+  // Quoted or bracketed, the closing character stays.
+  EXPECT_EQ(redact_urls_in("store URL 'postgres://me:hunter2@h/db?password=pw2' does not start with"),
+            "store URL 'postgres://me:***@h/db?password=***' does not start with");
+  EXPECT_EQ(redact_urls_in("in URI: \"postgresql://me:hunter2@[::1/db\""), "in URI: \"postgresql://me:***@[::1/db\"");
+  EXPECT_EQ(redact_urls_in("(see http://u:pw@h/x?token=t)."), "(see http://u:***@h/x?token=***).");
+  EXPECT_EQ(redact_urls_in("<https://u:pw@h>"), "<https://u:***@h>");
+  for (const std::string text : {"", "connection refused", "ratio 3:1 at 12:00, user@host", "a :// b", "://",
+                                 "x://", "HTTP 503: maintenance"})
+    EXPECT_EQ(redact_urls_in(text), text);
+}
+
+TEST(RedactUrl, AStoreUrlOfUnknownKindIsNamedRedacted) {
+  try {
+    (void)examples::store_scheme_of("ftp://u:storesecret@files.example/x?token=qsecret");
+    ADD_FAILURE() << "store_scheme_of did not throw";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_config);
+    EXPECT_TRUE(contains(e.what(), "'ftp://u:***@files.example/x?token=***'")) << e.what();
+    EXPECT_FALSE(contains(e.what(), "storesecret")) << e.what();
+    EXPECT_FALSE(contains(e.what(), "qsecret")) << e.what();
+  }
+  // Not a URL at all: shown when it cannot hold a password.
+  for (const auto& [value, shown] : std::vector<std::pair<std::string, bool>>{
+           {"host=db password=kwsecret", false}, {"u:kwsecret@db", false}, {"we:ird:kwsecret://x", false},
+           {"/var/lib/catalogue.db", true}}) {
+    try {
+      (void)examples::store_scheme_of(value);
+      ADD_FAILURE() << "store_scheme_of did not throw";
+    } catch (const error& e) {
+      EXPECT_FALSE(contains(e.what(), "kwsecret")) << e.what();
+      EXPECT_EQ(contains(e.what(), "'" + value + "'"), shown) << e.what();
+    }
+  }
+}
+
+/// A transport that fails every request the way curl_transport does: its error quotes the URL.
+http_response refused(const http_request& req) {
+  http_response r;
+  r.error = req.method + " " + req.url + ": Couldn't connect to server (1 attempt)";
+  return r;
+}
+
+TEST(XroadSource, FailuresAndWarningsNeverCarryTheCredentialsOfTheBaseUrl) {
+  const std::string base = "http://u:xroadsecret@xroad.dev";
+  auto config = config_for("dev", fixture_mapping());
+  config.base_url = base + "/";
+
+  loopback_transport down;
+  down.route(base, refused);
+  try {
+    (void)xroad_source(config).list_providers(down);
+    ADD_FAILURE() << "list_providers did not throw";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::source_failed);
+    EXPECT_FALSE(contains(e.what(), "xroadsecret")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "http://u:***@xroad.dev/listClients")) << e.what();
+  }
+  down.route(base, [](const http_request&) {
+    http_response r;
+    r.status = 200;
+    r.body = "{\"member\": [";
+    return r;
+  });
+  try {
+    (void)xroad_source(config).list_providers(down);
+    ADD_FAILURE() << "list_providers did not throw";
+  } catch (const error& e) {
+    EXPECT_FALSE(contains(e.what(), "xroadsecret")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "malformed JSON")) << e.what();
+  }
+
+  // listMethods refused for one provider, getOpenAPI for one version, a malformed listMethods elsewhere;
+  // in waves (perform_all) and through the sliding window (perform_stream).
+  auto sim = xroad_sim::simulator::from_fixtures(fixtures / "dev");
+  auto answer = [&](const http_request& req) {
+    if (contains(req.url, "/rr-protected/listMethods") || contains(req.url, "serviceCode=getPerson-v2")) return refused(req);
+    http_request plain = req;
+    plain.url = "http://xroad.dev" + req.url.substr(base.size());
+    return sim(plain);
+  };
+  auto check = [&](const collected_run& r) {
+    std::size_t failures = 0, warnings = 0;
+    for (const auto& [id, o] : r.outcomes) {
+      failures += o.ok() ? 0 : 1;
+      EXPECT_FALSE(contains(o.failure, "xroadsecret")) << o.failure;
+      for (const auto& w : o.warnings) {
+        ++warnings;
+        EXPECT_FALSE(contains(w, "xroadsecret")) << w;
+      }
+    }
+    EXPECT_EQ(failures, 2u);
+    EXPECT_GE(warnings, 1u);
+    for (const std::string id : {"EE-DEV/GOV/10000562/rr-protected", "EE-DEV/COM/11254567/tracking-public"})
+      EXPECT_TRUE(contains(r.outcome(id).failure, "http://u:***@xroad.dev/r1/")) << r.outcome(id).failure;
+    EXPECT_TRUE(contains(warning_about(r.outcome("EE-DEV/GOV/10000562/rr-public"), "getPerson-v2"), "http://u:***@xroad.dev/r1/"))
+        << warning_about(r.outcome("EE-DEV/GOV/10000562/rr-public"), "getPerson-v2");
+  };
+  recording_transport waves;
+  waves.inner.route(base, answer);
+  xroad_source in_waves(config);
+  check(run(in_waves, waves));
+  loopback_transport streaming;
+  streaming.route(base, answer);
+  static_assert(streaming_transport<loopback_transport>);
+  xroad_source streamed(config);
+  check(run(streamed, streaming));
 }
 
 }  // namespace

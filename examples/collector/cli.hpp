@@ -154,10 +154,13 @@ inline collector_options parse_collector_options(int argc, char** argv, const st
     o.client_id = *client;
     if (!o.member_codes.empty()) {
       o.member_code_map = load_member_code_mapping(o.member_codes);
+      // One file usually serves every environment; a key that names none of them is a typo.
+      std::vector<std::string> known{"dev", "staging", "prod"};
+      known.insert(known.end(), o.peers.begin(), o.peers.end());
       for (const auto& named : o.member_code_map.environments())
-        if (named != env && std::find(o.peers.begin(), o.peers.end(), named) == o.peers.end())
-          usage_error("--member-codes names the environment '" + named + "', which is neither this collector's (" +
-                      env + ") nor a peer");
+        if (std::find(known.begin(), known.end(), named) == known.end())
+          usage_error("--member-codes names the environment '" + named + "', which is not one of dev, staging, "
+                      "prod or the peers");
     }
     collector_config check;
     check.environment = env;

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include <tributary/error.hpp>
+#include <tributary/redact.hpp>
 
 namespace tributary::examples {
 
@@ -14,9 +15,9 @@ enum class store_scheme { sqlite, postgres, elasticsearch };
   if (url.starts_with("sqlite://")) return store_scheme::sqlite;
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) return store_scheme::postgres;
   if (url.starts_with("http://") || url.starts_with("https://")) return store_scheme::elasticsearch;
-  const auto colon = url.find("://");
-  const std::string scheme = colon == std::string_view::npos ? std::string("(none)") : std::string(url.substr(0, colon));
-  throw error(errc::invalid_config, "store URL '" + std::string(url) + "' has unknown scheme '" + scheme +
+  // Quoted redacted; libpq's "host=h password=x" (not a URL here) is not quoted at all.
+  const std::string scheme = detail::is_url(url) ? std::string(url.substr(0, url.find("://"))) : std::string("(none)");
+  throw error(errc::invalid_config, "store URL " + detail::quote_url(url) + " has unknown scheme '" + scheme +
                                         "'; supported: sqlite:///path/to/catalogue.db, "
                                         "postgres://user@host:port/db, http(s)://elasticsearch-or-opensearch:9200");
 }

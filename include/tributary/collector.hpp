@@ -172,9 +172,12 @@ class basic_collector {
       abandon_worker(st);
       if (s.outcome == run_outcome::interrupted) note_what_was_left(st);
     } catch (const error& e) {
-      st.report.outcome = run_outcome::failed;
-      st.report.failure = step + ": " + e.what();
+      // A stop also ends the transport's requests early, which the source reports as an error.
+      const bool stopped = st.stop_requested();
+      st.report.outcome = stopped ? run_outcome::interrupted : run_outcome::failed;
+      st.report.failure = step + ": " + (stopped ? "interrupted (stop requested): " : "") + e.what();
       abandon_worker(st);
+      if (stopped) note_what_was_left(st);
     }
     return std::move(st.report);
   }
@@ -605,6 +608,7 @@ class basic_collector {
   // ---- 6 -------------------------------------------------------------------------------------------
   template <class St>
   void activate(St& st) {
+    stop_if_requested(st);  // the last safe point: after this update the run is complete
     if (st.clock.now() - st.worker_time >= config_.stale_after)
       throw error(errc::timed_out, "the run took longer than stale_after; its worker may already be taken for "
                                    "a dead one, so it is not activated");

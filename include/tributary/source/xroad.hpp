@@ -8,6 +8,8 @@
 // Service codes are grouped by their base (`getPerson-v2` → `getPerson`): one `service` document per
 // group, one detail per version. A provider that fails is reported and skipped; a version whose
 // OpenAPI document fails or is invalid becomes a warning and is skipped; the run goes on.
+// Failures and warnings name the URL requested through redact_url: credentials in the base URL
+// (`http://user:password@ss:8080`, sent as basic authentication by curl) never reach a report.
 // Links against tributary::xroad (yaml-cpp: OpenAPI documents may be YAML or JSON).
 
 #include <algorithm>
@@ -37,6 +39,7 @@
 #include <tributary/detail/json_text.hpp>
 #include <tributary/document.hpp>
 #include <tributary/error.hpp>
+#include <tributary/redact.hpp>
 #include <tributary/transport/http.hpp>
 
 namespace tributary {
@@ -364,11 +367,11 @@ class xroad_source {
     req.headers = {{"Accept", "application/json"}, {"X-Road-Client", client_header_}};
     const http_response res = transport.perform(std::move(req));
     if (!res.ok())
-      throw error(errc::source_failed, "listClients " + url + " failed: " + detail::describe_failure(res));
+      throw error(errc::source_failed, redact_urls_in("listClients " + url + " failed: " + detail::describe_failure(res)));
     try {
       return parse_clients(res.body);
     } catch (const simdjson::simdjson_error& e) {
-      throw error(errc::source_failed, "listClients " + url + " answered malformed JSON: " + e.what());
+      throw error(errc::source_failed, redact_urls_in("listClients " + url + " answered malformed JSON: " + e.what()));
     }
   }
 
@@ -435,13 +438,13 @@ class xroad_source {
   /// Reads a listMethods answer into w.codes, or records why the provider failed.
   static void take_methods(pending& w, const http_response& res) {
     if (!res.ok()) {
-      w.outcome.failure = "listMethods " + w.prefix + "/listMethods failed: " + detail::describe_failure(res);
+      w.outcome.failure = redact_urls_in("listMethods " + w.prefix + "/listMethods failed: " + detail::describe_failure(res));
       return;
     }
     try {
       w.codes = parse_methods(res.body);
     } catch (const simdjson::simdjson_error& e) {
-      w.outcome.failure = "listMethods " + w.prefix + "/listMethods answered malformed JSON: " + e.what();
+      w.outcome.failure = redact_urls_in("listMethods " + w.prefix + "/listMethods answered malformed JSON: " + e.what());
     }
     w.specs.resize(w.codes.size());
   }
@@ -572,12 +575,13 @@ class xroad_source {
       const std::string& code = w.codes[k];
       const http_response& res = *w.specs[k];
       if (!res.ok()) {
-        w.outcome.warnings.push_back("getOpenAPI " + code + " failed: " + detail::describe_failure(res));
+        // The transport's error quotes the URL it requested.
+        w.outcome.warnings.push_back(redact_urls_in("getOpenAPI " + code + " failed: " + detail::describe_failure(res)));
         continue;
       }
       auto reading = detail::read_openapi(res.body);
       if (reading.what == detail::openapi_reading::verdict::skip_warning) {
-        w.outcome.warnings.push_back("getOpenAPI " + code + ": " + reading.message);
+        w.outcome.warnings.push_back(redact_urls_in("getOpenAPI " + code + ": " + reading.message));
         continue;
       }
       if (reading.what == detail::openapi_reading::verdict::skip_note) {

@@ -152,6 +152,49 @@ TEST(ElasticsearchOptions, FromUrlTakesBasicCredentialsFromUserInfo) {
     EXPECT_EQ(thrown_by([&] { (void)elasticsearch_options::from_url(url); }).code(), errc::invalid_config) << url;
 }
 
+TEST(ElasticsearchOptions, ErrorsNeverQuoteTheCredentialsOfTheUrl) {
+  for (const char* url : {"http://elastic:essecret@", "ftp://elastic:essecret@search.example:9200",
+                          "https://elastic:essecret@search.example:9200?token=qsecret",
+                          "https://elastic:essecret@h:9200#access_token=qsecret"}) {
+    const auto e = thrown_by([&] { (void)elasticsearch_options::from_url(url); });
+    EXPECT_EQ(e.code(), errc::invalid_config) << url;
+    EXPECT_FALSE(contains(e.what(), "essecret")) << e.what();
+    EXPECT_FALSE(contains(e.what(), "qsecret")) << e.what();
+  }
+  EXPECT_TRUE(contains(thrown_by([] { (void)elasticsearch_options::from_url("ftp://elastic:essecret@h"); }).what(),
+                       "ftp://elastic:***@h"));
+  // The URL set directly, credentials and all: validation names it redacted.
+  loopback_transport t;
+  elasticsearch_options o;
+  o.url = "http://elastic:essecret@localhost:9200/?api_key=qsecret";
+  const auto e = thrown_by([&] { es_backend b(t, o); });
+  EXPECT_EQ(e.code(), errc::invalid_config);
+  EXPECT_FALSE(contains(e.what(), "essecret")) << e.what();
+  EXPECT_FALSE(contains(e.what(), "qsecret")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "http://elastic:***@localhost:9200/?api_key=***")) << e.what();
+}
+
+TEST(ElasticsearchErrors, TransportFailuresNeverQuoteTheCredentialsOfTheUrl) {
+  // curl_transport's error text quotes the request's URL; with credentials in elasticsearch_options::url
+  // (curl then sends them as basic authentication) that URL carries the password.
+  const std::string origin = "http://elastic:essecret@es.test:9200";
+  loopback_transport t;
+  t.route(origin, [](const http_request& req) {
+    http_response r;
+    r.error = req.method + " " + req.url + ": Couldn't connect to server (3 attempts)";
+    return r;
+  });
+  elasticsearch_options o;
+  o.url = origin;
+  o.sleep = [](std::chrono::milliseconds) {};
+  es_backend b(t, o);
+  const auto e = thrown_by([&] { (void)b.list_indices(""); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_FALSE(contains(e.what(), "essecret")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "http://elastic:***@es.test:9200/")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "Couldn't connect")) << e.what();
+}
+
 TEST(ElasticsearchAuth, HeadersForBasicApiKeyAndBearer) {
   EXPECT_EQ(elasticsearch_auth::basic("user", "pass").header_value(), "Basic dXNlcjpwYXNz");
   EXPECT_EQ(elasticsearch_auth::api_key("id", "key").header_value(), "ApiKey aWQ6a2V5");

@@ -66,6 +66,7 @@
 #include <tributary/index/alias_table.hpp>
 #include <tributary/index/types.hpp>
 #include <tributary/naming.hpp>
+#include <tributary/redact.hpp>
 #include <tributary/transport/http.hpp>
 
 namespace tributary {
@@ -415,8 +416,8 @@ inline std::string elasticsearch_auth::header_value() const {
 inline void elasticsearch_options::validate() const {
   auto fail = [](const std::string& what) { throw error(errc::invalid_config, "elasticsearch_options: " + what); };
   if (!url.starts_with("http://") && !url.starts_with("https://"))
-    fail("url '" + url + "' must start with http:// or https://");
-  if (url.find_first_of("?#") != std::string::npos) fail("url '" + url + "' must not have a query or fragment");
+    fail("url " + detail::quote_url(url) + " must start with http:// or https://");
+  if (url.find_first_of("?#") != std::string::npos) fail("url " + detail::quote_url(url) + " must not have a query or fragment");
   if (bulk_max_bytes < 1024) fail("bulk_max_bytes must be at least 1024");
   if (bulk_max_attempts == 0) fail("bulk_max_attempts must be at least 1");
   if (backoff_base < std::chrono::milliseconds::zero()) fail("backoff_base must not be negative");
@@ -437,7 +438,7 @@ inline elasticsearch_options elasticsearch_options::from_url(std::string_view ur
   std::string_view scheme;
   if (url.starts_with("http://")) scheme = "http://";
   else if (url.starts_with("https://")) scheme = "https://";
-  else throw error(errc::invalid_config, "elasticsearch URL '" + std::string(url) + "' must start with http:// or https://");
+  else throw error(errc::invalid_config, "elasticsearch URL " + detail::quote_url(url) + " must start with http:// or https://");
   std::string_view rest = url.substr(scheme.size());
   const auto slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
@@ -452,7 +453,7 @@ inline elasticsearch_options elasticsearch_options::from_url(std::string_view ur
     rest = rest.substr(at + 1);
   }
   if (rest.empty() || rest.front() == '/')
-    throw error(errc::invalid_config, "elasticsearch URL '" + std::string(url) + "' names no host");
+    throw error(errc::invalid_config, "elasticsearch URL " + detail::quote_url(url) + " names no host");
   o.url = std::string(scheme) + std::string(rest);
   while (o.url.ends_with('/')) o.url.pop_back();
   o.validate();
@@ -853,7 +854,8 @@ class elasticsearch_index {
     req.body = std::move(body);
     const std::string what = req.method + " " + target;
     auto r = transport_->perform(std::move(req));
-    if (!r.error.empty()) throw error(errc::store_unavailable, "elasticsearch: " + what + ": " + r.error);
+    // The transport's error quotes the URL, with any credentials written into options_.url.
+    if (!r.error.empty()) throw error(errc::store_unavailable, "elasticsearch: " + what + ": " + redact_urls_in(r.error));
     return r;
   }
 
@@ -868,7 +870,7 @@ class elasticsearch_index {
     if (r.status == 403) message += " (the credentials lack a privilege for this request)";
     if (!f.type.empty()) message += " " + f.type + ":";
     message += " " + f.reason;
-    throw error(code, message);
+    throw error(code, redact_urls_in(message));
   }
 
   static error not_an_index(std::string_view name) {

@@ -189,6 +189,37 @@ TEST_F(PostgresIndex, MalformedAndForeignUrlsAndBadSchemasAreInvalidConfig) {
   EXPECT_TRUE(fine.list_indices("").empty());
 }
 
+// No server needed: every message that names a URL names it redacted, by userinfo or by parameter.
+TEST(PostgresUrl, ErrorsNeverQuoteAPasswordInTheUrl) {
+  auto e = thrown_by([] { (void)postgres_index::open_url("mysql://me:hunter2@db.example/catalogue?password=qsecret"); });
+  EXPECT_EQ(e.code(), errc::invalid_config);
+  EXPECT_FALSE(contains(e.what(), "hunter2")) << e.what();
+  EXPECT_FALSE(contains(e.what(), "qsecret")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "mysql://me:***@db.example/catalogue?password=***")) << e.what();
+
+  e = thrown_by([] { (void)postgres_index::open_url("postgresql://me:hunter2@[::1/db?password=qsecret"); });
+  EXPECT_EQ(e.code(), errc::invalid_config);
+  EXPECT_FALSE(contains(e.what(), "hunter2")) << e.what();
+  EXPECT_FALSE(contains(e.what(), "qsecret")) << e.what();
+
+  // libpq quotes a malformed parameter value alone, without the URL around it.
+  e = thrown_by([] { (void)postgres_index::open_url("postgres://me:hunter2@127.0.0.1:5432/db?password=q%zzsecret"); });
+  EXPECT_EQ(e.code(), errc::invalid_config) << e.what();
+  EXPECT_FALSE(contains(e.what(), "hunter2")) << e.what();
+  EXPECT_FALSE(contains(e.what(), "zzsecret")) << e.what();
+
+  // A password as a parameter, and one %-escaped in the userinfo, against a port nobody listens on.
+  const std::string port = std::to_string(closed_port());
+  for (const std::string& url : {"postgres://tributary@127.0.0.1:" + port + "/tributary?password=qsecret",
+                                "postgres://tributary:hunter%232@127.0.0.1:" + port + "/tributary"}) {
+    e = thrown_by([&] { (void)postgres_index::open_url(url); });
+    EXPECT_EQ(e.code(), errc::store_unavailable) << e.what();
+    EXPECT_FALSE(contains(e.what(), "qsecret")) << e.what();
+    EXPECT_FALSE(contains(e.what(), "hunter")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "postgres://tributary@127.0.0.1:" + port + "/tributary")) << e.what();
+  }
+}
+
 TEST(PostgresUrl, TheSchemaParameterIsTributarysAndTheRestGoesToLibpq) {
   auto taken = [](std::string url) -> std::pair<std::optional<std::string>, std::string> {
     auto schema = detail::pg_take_schema_parameter(url);

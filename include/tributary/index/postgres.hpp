@@ -70,6 +70,7 @@
 #include <tributary/index/alias_table.hpp>
 #include <tributary/index/types.hpp>
 #include <tributary/naming.hpp>
+#include <tributary/redact.hpp>
 
 namespace tributary {
 
@@ -296,17 +297,60 @@ struct pg_bad_item {};
   return text;
 }
 
-/// The password of a URL's userinfo, found without libpq (whose parse errors may quote the URL).
-[[nodiscard]] inline std::string pg_url_password(std::string_view url) {
+/// The secrets a connection string carries as written, found without libpq: a URL's userinfo password
+/// and the values of parameters redact_url hides, or the values of secret-named keywords of libpq's
+/// `host=h password=x` form. libpq's parse errors quote the URL (redact_urls_in handles that) or a
+/// malformed part of it alone, such as `"q%zzsecret"`, which only scrubbing these catches.
+[[nodiscard]] inline std::vector<std::string> pg_url_secrets(std::string_view url) {
+  std::vector<std::string> out;
   const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return {};
+  if (scheme_end == std::string_view::npos) {
+    // keyword = value ..., a value plain or in single quotes.
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    std::size_t i = 0;
+    while (i < url.size()) {
+      while (i < url.size() && space(url[i])) ++i;
+      const auto key_begin = i;
+      while (i < url.size() && url[i] != '=' && !space(url[i])) ++i;
+      const auto key = url.substr(key_begin, i - key_begin);
+      while (i < url.size() && space(url[i])) ++i;
+      if (i >= url.size() || url[i] != '=') continue;
+      ++i;
+      while (i < url.size() && space(url[i])) ++i;
+      std::string_view value;
+      if (i < url.size() && url[i] == '\'') {
+        const auto value_begin = ++i;
+        for (; i < url.size() && url[i] != '\''; ++i)
+          if (url[i] == '\\') ++i;
+        i = std::min(i, url.size());
+        value = url.substr(value_begin, i - value_begin);
+        if (i < url.size()) ++i;
+      } else {
+        const auto value_begin = i;
+        while (i < url.size() && !space(url[i])) ++i;
+        value = url.substr(value_begin, i - value_begin);
+      }
+      if (!value.empty() && secret_parameter(key)) out.emplace_back(value);
+    }
+    return out;
+  }
   const auto rest = url.substr(scheme_end + 3);
   const auto authority = rest.substr(0, rest.find_first_of("/?"));
-  const auto at = authority.rfind('@');
-  if (at == std::string_view::npos) return {};
-  const auto userinfo = authority.substr(0, at);
-  const auto colon = userinfo.find(':');
-  return colon == std::string_view::npos ? std::string() : std::string(userinfo.substr(colon + 1));
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    const auto userinfo = authority.substr(0, at);
+    if (const auto colon = userinfo.find(':'); colon != std::string_view::npos && colon + 1 < userinfo.size())
+      out.emplace_back(userinfo.substr(colon + 1));
+  }
+  const auto query = rest.find('?');
+  for (auto params = query == std::string_view::npos ? std::string_view() : rest.substr(query + 1); !params.empty();) {
+    const auto amp = params.find('&');
+    const auto pair = params.substr(0, amp);
+    params = amp == std::string_view::npos ? std::string_view() : params.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (eq != std::string_view::npos && eq + 1 < pair.size() && secret_parameter(pair.substr(0, eq)))
+      out.emplace_back(pair.substr(eq + 1));
+  }
+  return out;
 }
 
 /// Takes tributary's own `schema` query parameter out of a postgres:// URL (libpq refuses parameters it
@@ -344,13 +388,14 @@ struct pg_target {
 
 [[nodiscard]] inline pg_target pg_parse_target(const std::string& url) {
   pg_target t;
-  t.password = pg_url_password(url);
   char* message = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.c_str(), &message);
   if (options == nullptr) {
     std::string why = message != nullptr ? pg_trim(message) : "out of memory";
     PQfreemem(message);
-    why = pg_scrub(pg_scrub(std::move(why), url), t.password);
+    // A URL is quoted redacted; libpq's keyword form, which redact_url leaves alone, not at all.
+    why = is_url(url) ? redact_urls_in(why) : pg_scrub(std::move(why), url);
+    for (const auto& secret : pg_url_secrets(url)) why = pg_scrub(std::move(why), secret);
     throw error(errc::invalid_config, "postgres store URL is malformed: " + why);
   }
   std::map<std::string, std::string, std::less<>> found;
@@ -691,7 +736,7 @@ class postgres_index {
   /// else is refused with errc::invalid_config.
   [[nodiscard]] static postgres_index open_url(std::string_view url, postgres_options options = {}) {
     if (!is_postgres_url(url))
-      throw error(errc::invalid_config, "postgres store URL '" + detail::pg_scrub(std::string(url), detail::pg_url_password(url)) +
+      throw error(errc::invalid_config, "postgres store URL " + detail::quote_url(url) +
                                             "' does not start with postgres:// or postgresql://");
     return postgres_index(std::string(url), std::move(options));
   }

@@ -220,6 +220,17 @@ TEST(PostgresUrl, ErrorsNeverQuoteAPasswordInTheUrl) {
   }
 }
 
+TEST(PostgresUrl, TheSecretsToScrubAreFoundInBothFormsOfConnectionString) {
+  using secrets = std::vector<std::string>;
+  EXPECT_EQ(detail::pg_url_secrets("postgres://me:hun%40ter2@h/db?sslmode=require&password=q2&sslpassword=q3"),
+            (secrets{"hun%40ter2", "q2", "q3"}));
+  EXPECT_EQ(detail::pg_url_secrets("postgres://me@h/db?password="), secrets{});
+  EXPECT_EQ(detail::pg_url_secrets("host=h user=me password=k1 dbname=db"), secrets{"k1"});
+  EXPECT_EQ(detail::pg_url_secrets("host = h password = 'k 2\\'s' sslpassword=k3 sslkey=/k.pem"), (secrets{"k 2\\'s", "k3"}));
+  EXPECT_EQ(detail::pg_url_secrets("password='unterminated"), secrets{"unterminated"});
+  EXPECT_EQ(detail::pg_url_secrets("host=h junk password"), secrets{});
+}
+
 TEST(PostgresUrl, TheSchemaParameterIsTributarysAndTheRestGoesToLibpq) {
   auto taken = [](std::string url) -> std::pair<std::optional<std::string>, std::string> {
     auto schema = detail::pg_take_schema_parameter(url);

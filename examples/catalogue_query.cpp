@@ -21,6 +21,7 @@
 #include <tributary/index/sqlite.hpp>
 #include <tributary/transport/curl.hpp>
 #include <tributary/naming.hpp>
+#include <tributary/redact.hpp>
 
 #include "collector/store_url.hpp"
 
@@ -151,7 +152,8 @@ int main(int argc, char** argv) {
     }
     return 1;
   } catch (const tributary::error& e) {
-    std::cerr << "catalogue_query: " << e.what() << "\n";
+    // The backends name URLs redacted already; this catches any message that would not.
+    std::cerr << "catalogue_query: " << tributary::redact_urls_in(e.what()) << "\n";
     return 1;
   }
 }

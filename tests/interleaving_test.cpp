@@ -1,7 +1,9 @@
 // Three collectors (dev, staging, prod) over one store, interleaved by a seeded scheduler in virtual
-// time, with crashes injected at random steps and peers that time out. After every step the invariants
-// of DESIGN.md are checked; after every clean round the catalogue behind `apicatalogue` must be the one
-// expected, whichever collector finished last.
+// time, with crashes injected at random steps and peers that time out; in the chaotic round, some
+// environments run twice at once (a second run started late or overlapping the first). After every
+// step the invariants of DESIGN.md are checked, and that neither A nor any A-E ever moves to a worker
+// older than one its environment already published; after every clean round the catalogue behind
+// `apicatalogue` must be the one expected, whichever collector finished last.
 //
 // TRIBUTARY_INTERLEAVINGS=N runs N seeds (default 1000); TRIBUTARY_SEED=S replays seed S alone.
 
@@ -11,6 +13,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <random>
+#include <span>
 #include <set>
 #include <string>
 #include <vector>
@@ -64,10 +68,12 @@ struct round_plan {
   double crash_probability;
   int crash_budget;
   std::chrono::seconds max_latency;  ///< virtual time each provider takes, drawn from [0, max]
+  double second_run_probability = 0;  ///< of each environment running twice, overlapping, in this round
 };
 
 struct totals {
   std::size_t rounds = 0, steps = 0, crashes = 0, peer_timeouts = 0, converged_checks = 0, invariant_checks = 0;
+  std::size_t second_runs = 0, superseded = 0;
 };
 
 /// Everything one seed's run needs: the shared store and what the checker has learned so far.
@@ -77,17 +83,34 @@ class world {
 
   void play(const round_plan& plan, int round, totals& t) {
     scheduler sched(seed_ * 7919 + static_cast<std::uint64_t>(round), now_);
-    std::vector<run_report> reports(environments.size());
-    std::vector<std::string> workers(environments.size());
-    std::vector<bool> running(environments.size(), true);
-    std::vector<bool> crashed(environments.size(), false);
+    // One actor per run: every environment once, and some a second time.
+    std::vector<std::string> actors = environments;
+    std::vector<bool> duplicated(environments.size(), false);
+    for (std::size_t e = 0; e < environments.size(); ++e)
+      if (std::bernoulli_distribution(plan.second_run_probability)(sched.rng())) {
+        actors.push_back(environments[e]);
+        duplicated[e] = true;
+        ++t.second_runs;
+      }
+    std::vector<run_report> reports(actors.size());
+    std::vector<std::string> workers(actors.size());
+    std::vector<bool> running(actors.size(), true);
+    std::vector<bool> retired(actors.size(), false);  // the run deleted its own worker
+    std::vector<bool> crashed(actors.size(), false);
 
-    for (std::size_t i = 0; i < environments.size(); ++i) {
+    for (std::size_t i = 0; i < actors.size(); ++i) {
       sched.add_actor([&, i](int id) {
-        const std::string& env = environments[i];
+        const std::string& env = actors[i];
         stepped_index<memory_index> store(store_, sched, id);
         store.on_create = [&](const std::string& name) { workers[i] = name; };
+        store.on_delete = [&](std::span<const std::string> names) {
+          if (std::find(names.begin(), names.end(), workers[i]) != names.end()) retired[i] = true;
+        };
         scheduled_clock clock(sched, id);
+        if (i >= environments.size()) {  // a second run starts anywhere within the first one's collection
+          std::uniform_int_distribution<long> delay(0, plan.max_latency.count() * 1000 * providers_per_env);
+          clock.sleep_until(clock.now() + std::chrono::milliseconds(delay(sched.rng())));
+        }
         in_process_source source;
         for (auto& [p, services] : round_catalogue(env, round)) source.add(p, services);
         bool first = true;
@@ -120,21 +143,32 @@ class world {
       });
     }
     sched.inject_crashes(plan.crash_probability, plan.crash_budget);
+    auto live = [&] {
+      std::vector<bool> out(actors.size());
+      for (std::size_t i = 0; i < actors.size(); ++i) out[i] = running[i] && !retired[i];
+      return out;
+    };
     sched.on_quiescent([&] {
-      check_invariants(workers, running);
+      check_invariants(workers, live());
       ++t.invariant_checks;
     });
     sched.run();
-    check_invariants(workers, running);
+    check_invariants(workers, live());
     now_ = sched.now();
     t.steps += sched.steps();
     t.crashes += sched.crashes();
     ++t.rounds;
 
     bool timed_out = false;
-    for (std::size_t i = 0; i < environments.size(); ++i) crashed[i] = sched.crashed(static_cast<int>(i));
-    for (std::size_t i = 0; i < environments.size(); ++i) {
+    for (std::size_t i = 0; i < actors.size(); ++i) crashed[i] = sched.crashed(static_cast<int>(i));
+    for (std::size_t i = 0; i < actors.size(); ++i) {
       if (crashed[i]) continue;
+      const auto e = static_cast<std::size_t>(std::find(environments.begin(), environments.end(), actors[i]) -
+                                              environments.begin());
+      if (duplicated[e] && reports[i].outcome == run_outcome::superseded) {
+        ++t.superseded;
+        continue;  // a newer run of its environment published first: it stopped, as it must
+      }
       ASSERT_TRUE(reports[i].ok) << reports[i].summary();
       ASSERT_EQ(reports[i].providers_failed(), 0u);
       ASSERT_EQ(reports[i].peers.size(), environments.size() - 1);
@@ -146,7 +180,7 @@ class world {
     t.peer_timeouts += timed_out ? 1 : 0;
     const bool clean = std::none_of(crashed.begin(), crashed.end(), [](bool c) { return c; });
     if (plan.start_together && clean && !timed_out) {
-      check_converged(workers, round);
+      check_converged(std::vector<std::string>(workers.begin(), workers.begin() + 3), round);
       ++t.converged_checks;
     }
   }
@@ -182,6 +216,27 @@ class world {
     const auto aliases = store_.aliases();
     std::map<std::string, std::vector<std::string>> targets;
     for (const auto& a : aliases) targets[a.alias].push_back(a.index);
+
+    // Never back to older data: A-E only ever moves to newer workers of E, and A, when it moves, to a
+    // worker no older than the newest E has published (E being the environment that worker belongs to).
+    for (const auto& env : environments) {
+      const auto& t = targets["apicatalogue-" + env];
+      if (t.size() != 1) continue;
+      const auto stamp = protocol_names{"apicatalogue", env}.worker_time(t.front());
+      ASSERT_TRUE(stamp) << t.front();
+      auto& newest = newest_published_[env];
+      ASSERT_GE(*stamp, newest) << "apicatalogue-" << env << " moved back to " << t.front() << " (seed " << seed_ << ")";
+      newest = *stamp;
+    }
+    if (const auto& t = targets["apicatalogue"]; t.size() == 1 && t.front() != read_target_) {
+      read_target_ = t.front();
+      for (const auto& env : environments)
+        if (const auto stamp = protocol_names{"apicatalogue", env}.worker_time(read_target_)) {
+          ASSERT_GE(*stamp, newest_published_[env])
+              << "apicatalogue moved to " << read_target_ << ", older than what " << env << " published (seed "
+              << seed_ << ")";
+        }
+    }
 
     // A and each A-E, once they exist, point to exactly one complete index.
     auto check_alias = [&](const std::string& alias, const std::set<std::string>& complete) {
@@ -260,6 +315,8 @@ class world {
   loopback_transport transport_;
   time_point now_ = std::chrono::sys_days{std::chrono::year{2021} / 2 / 19} + 12h;
   std::set<std::string> complete_local_, complete_full_, seen_, counted_;
+  std::map<std::string, time_point> newest_published_;  // per environment, the newest worker A-E has shown
+  std::string read_target_;
   std::map<std::string, bool> previous_indices_;
 };
 
@@ -275,7 +332,7 @@ TEST(Interleaving, InvariantsHoldUnderCrashesAndTimeouts) {
     for (std::uint64_t s = 1; s <= interleavings(); ++s) seeds.push_back(s);
 
   const round_plan together{true, 0.0, 0, 20s};
-  const round_plan chaotic{false, 0.02, 2, 90s};
+  const round_plan chaotic{false, 0.02, 2, 90s, 0.5};
   totals t;
   const auto started = std::chrono::steady_clock::now();
   for (const auto seed : seeds) {
@@ -294,15 +351,17 @@ TEST(Interleaving, InvariantsHoldUnderCrashesAndTimeouts) {
   }
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   std::printf("interleavings: %zu seeds, %zu rounds, %zu steps, %zu crashes injected, %zu rounds with peer timeouts, "
-              "%zu convergence checks, %zu invariant checks, %lld ms\n",
+              "%zu convergence checks, %zu invariant checks, %zu second runs (%zu superseded), %lld ms\n",
               seeds.size(), t.rounds, t.steps, t.crashes, t.peer_timeouts, t.converged_checks, t.invariant_checks,
-              static_cast<long long>(took.count()));
+              t.second_runs, t.superseded, static_cast<long long>(took.count()));
   // The run must really have exercised what it claims to.
   EXPECT_EQ(t.rounds, 3 * seeds.size());
   if (seeds.size() >= 100) {
     EXPECT_GT(t.crashes, seeds.size() / 4);
     EXPECT_GT(t.peer_timeouts, 0u);
     EXPECT_GT(t.converged_checks, seeds.size());
+    EXPECT_GT(t.second_runs, seeds.size());
+    EXPECT_GT(t.superseded, 0u);
   }
 }
 

@@ -24,6 +24,8 @@ class stepped_index {
 
   /// Called with each index this actor creates (its workers).
   std::function<void(const std::string&)> on_create;
+  /// Called with the names this actor is about to delete, after its turn came and before the deletion.
+  std::function<void(std::span<const std::string>)> on_delete;
 
   void create_index(std::string_view name) {
     step();
@@ -65,6 +67,7 @@ class stepped_index {
   }
   void delete_indices(std::span<const std::string> names) {
     step();
+    if (on_delete) on_delete(names);
     inner_->delete_indices(names);
   }
 

@@ -573,5 +573,64 @@ TEST(CollectorStop, AStopWhileWaitingEndsTheWaitAtOnceAndLeavesTheReadAlias) {
                           [](const std::string& n) { return testing::contains(n, "interrupted after publishing"); }));
 }
 
+// ---- clean-up and the stale bound --------------------------------------------------------------------
+
+/// memory_index that records every deletion asked of it.
+class deletion_recording_index : public memory_index {
+ public:
+  using index_backend_concept = index_backend_tag;
+  std::vector<std::string> delete_requests;
+  void delete_indices(std::span<const std::string> names) {
+    delete_requests.insert(delete_requests.end(), names.begin(), names.end());
+    memory_index::delete_indices(names);
+  }
+};
+
+TEST(CollectorCleanUp, DeletesOnlyOwnUnaliasedWorkersPastTheStaleBound) {
+  deletion_recording_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  const protocol_names dev{"apicatalogue", "dev"};
+  const protocol_names staging{"apicatalogue", "staging"};
+  auto config = config_for("dev");
+  config.peers.clear();
+  // Leftovers of earlier runs, two hours ago: an unaliased dead worker (deleted), one carrying a
+  // user's alias (kept, and never even asked for), and staging's (never ours to delete).
+  const auto dead = dev.worker_name(clock.now());
+  const auto pinned = dev.worker_name(clock.now() + 1ms);
+  const auto others = staging.worker_name(clock.now());
+  for (const auto& n : {dead, pinned, others}) store.create_index(n);
+  store.update_aliases(std::vector{alias_action::add(pinned, "pinned")});
+  clock.advance(2h);
+  // A concurrent run of dev that started a minute ago: its worker is young and unaliased for a moment.
+  const auto concurrent = dev.worker_name(clock.now() - 1min);
+  store.create_index(concurrent);
+
+  auto source = testing::make_source("dev", 3, 4);
+  basic_collector<loopback_transport, deletion_recording_index> collector(config, transport, store);
+  const auto report = collector.run(source, clock);
+  ASSERT_TRUE(report.ok) << report.summary();
+  EXPECT_EQ(report.deleted, std::vector{dead});
+  EXPECT_EQ(store.delete_requests, std::vector{dead}) << "an aliased worker must not even be asked for";
+  for (const auto& kept : {pinned, others, concurrent}) EXPECT_TRUE(store.index_exists(kept)) << kept;
+}
+
+TEST(CollectorCleanUp, ARunThatOutlivesTheStaleBoundDoesNotActivate) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  const auto live = healthy_dev_run(store, transport, clock);
+  auto config = config_for("dev");
+  config.peers.clear();
+  config.stale_after = 10min;
+  auto source = testing::make_source("dev", 3, 4);
+  source.before_each([&](const provider&) { clock.advance(4min); });  // 12 minutes of collection
+  in_process_collector collector(config, transport, store);
+  const auto report = collector.run(source, clock);
+  EXPECT_FALSE(report.ok);
+  EXPECT_TRUE(testing::contains(report.failure, "stale_after")) << report.failure;
+  EXPECT_EQ(store.alias_targets("apicatalogue"), std::vector{live});
+}
+
 }  // namespace
 }  // namespace tributary

@@ -791,10 +791,6 @@ TYPED_TEST(XroadEndToEnd, AReaderNeverSeesAnErrorOrAnEmptyCatalogueAcrossTwoRoun
   expect_catalogue_matches(expected, this->read_catalogue());
 }
 
-}  // namespace
-
-#endif
-
 // ---- signals: SIGINT and SIGTERM at each step of the protocol -----------------------------------------
 
 /// Whether `pid` is stopped (by SIGSTOP), from /proc/<pid>/stat.
@@ -868,6 +864,10 @@ TYPED_TEST(XroadEndToEnd, ASignalAtAnyStepStopsTheRunAtItsNextSafePointAndLosesN
     }
   }
 }
+
+}  // namespace
+
+#endif
 
 // ---- 4. credentials in URL options never reach the output or the report ----------------------------------
 

@@ -122,7 +122,9 @@ inline collector_options parse_collector_options(int argc, char** argv, const st
   app.add_flag("--quiet", o.quiet, "no progress output (failures are still printed)");
 
   auto usage_error = [&](const std::string& message) {
-    std::cerr << "collector_" << env << ": " << message << "\n" << "Run with --help for more information.\n";
+    // Every message goes through the one redaction: CLI11 quotes the values it rejects.
+    std::cerr << "collector_" << env << ": " << redact_urls_in(message) << "\n"
+              << "Run with --help for more information.\n";
     std::exit(2);
   };
   try {
@@ -145,6 +147,10 @@ inline collector_options parse_collector_options(int argc, char** argv, const st
     for (const auto& [peer, url] : o.peer_stores)
       if (store_scheme_of(url) != scheme)
         usage_error("--peer-store " + peer + " uses a different kind of store than --store");
+    if (scheme == store_scheme::sqlite) {
+      (void)sqlite_index::parse_url(o.store);
+      for (const auto& [peer, url] : o.peer_stores) (void)sqlite_index::parse_url(url);
+    }
     if (scheme == store_scheme::elasticsearch) {
       (void)elasticsearch_options::from_url(o.store);
       for (const auto& [peer, url] : o.peer_stores) (void)elasticsearch_options::from_url(url);
@@ -171,7 +177,7 @@ inline collector_options parse_collector_options(int argc, char** argv, const st
     if (o.wait_deadline_s >= o.stale_after_s)
       usage_error("--wait-deadline must be shorter than --stale-after, or a waiting run would be taken for a dead one");
   } catch (const error& e) {
-    usage_error(redact_urls_in(e.what()));
+    usage_error(e.what());
   }
   return o;
 }

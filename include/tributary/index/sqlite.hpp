@@ -40,6 +40,7 @@
 #include <tributary/index/alias_table.hpp>
 #include <tributary/index/types.hpp>
 #include <tributary/naming.hpp>
+#include <tributary/redact.hpp>
 
 namespace tributary {
 
@@ -367,7 +368,7 @@ class sqlite_index {
   [[nodiscard]] static std::string parse_url(std::string_view url) {
     constexpr std::string_view scheme = "sqlite://";
     auto bad = [&](const std::string& why) {
-      return error(errc::invalid_config, "sqlite URL '" + std::string(url) + "' " + why +
+      return error(errc::invalid_config, "sqlite URL " + detail::quote_url(url) + " " + why +
                                              "; expected sqlite:///absolute/path.db or sqlite://relative/path.db");
     };
     const bool has_scheme =

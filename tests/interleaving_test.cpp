@@ -97,6 +97,7 @@ class world {
     std::vector<bool> running(actors.size(), true);
     std::vector<bool> retired(actors.size(), false);  // the run deleted its own worker
     std::vector<bool> crashed(actors.size(), false);
+    std::vector<bool> claimed(actors.size(), false);  // the working alias went on the worker
 
     for (std::size_t i = 0; i < actors.size(); ++i) {
       sched.add_actor([&, i](int id) {
@@ -130,6 +131,7 @@ class world {
         config.merge_batch = 3;  // a page merged in parts of 3, 3 and 1
         collector_under_test collector(config, transport_, store);
         collector.on_progress([&](const progress_event& e) {
+          if (e.phase == "collect_services") claimed[i] = true;
           if (e.phase == "publish_environment") complete_local_.insert(workers[i]);
           if (e.phase == "activate") complete_full_.insert(workers[i]);
         });
@@ -148,12 +150,32 @@ class world {
       for (std::size_t i = 0; i < actors.size(); ++i) out[i] = running[i] && !retired[i];
       return out;
     };
-    sched.on_quiescent([&] {
+    auto check = [&] {
       check_invariants(workers, live());
+      // From the moment a run has claimed its worker until it ends, peers must see it either running
+      // (the working alias on W) or published (A-E on W, or on a newer worker that superseded it): a
+      // moment with neither would let a peer copy older data instead of waiting.
+      const auto l = live();
+      for (std::size_t i = 0; i < actors.size(); ++i) {
+        if (!l[i] || !claimed[i]) continue;
+        const protocol_names names{"apicatalogue", actors[i]};
+        // A newer run of the same environment may have taken the working alias over: this one will then
+        // be superseded, and peers wait for the newer one.
+        const auto mine = names.worker_time(workers[i]);
+        auto at_least_mine = [&](const std::vector<std::string>& targets) {
+          return std::any_of(targets.begin(), targets.end(), [&](const std::string& w) { return names.worker_time(w) >= mine; });
+        };
+        ASSERT_TRUE(at_least_mine(store_.alias_targets(names.working_alias())) ||
+                    at_least_mine(store_.alias_targets(names.environment_alias())))
+            << workers[i] << " is neither running nor published (seed " << seed_ << ")";
+      }
+    };
+    sched.on_quiescent([&] {
+      check();
       ++t.invariant_checks;
     });
     sched.run();
-    check_invariants(workers, live());
+    check();
     now_ = sched.now();
     t.steps += sched.steps();
     t.crashes += sched.crashes();

@@ -151,6 +151,7 @@ class world {
       return out;
     };
     auto check = [&] {
+      if (::testing::Test::HasFatalFailure()) return;  // report the first broken invariant, not every step after it
       check_invariants(workers, live());
       // From the moment a run has claimed its worker until it ends, peers must see it either running
       // (the working alias on W) or published (A-E on W, or on a newer worker that superseded it): a

@@ -35,11 +35,6 @@
 
 #include "support/common.hpp"
 
-namespace tributary {
-/// Lets GoogleTest print an errc by name in failure messages.
-inline void PrintTo(errc c, std::ostream* os) { *os << "errc::" << to_string(c); }
-}  // namespace tributary
-
 namespace tributary::testing {
 
 /// Runs `f` and returns the errc it threw, or nullopt when it threw nothing.

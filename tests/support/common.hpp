@@ -18,6 +18,16 @@
 #include <vector>
 
 #include <tributary/error.hpp>
+#include <tributary/index/types.hpp>
+
+// GoogleTest printers, so that failure messages show values instead of bytes.
+namespace tributary {
+inline void PrintTo(errc c, std::ostream* os) { *os << "errc::" << to_string(c); }
+inline void PrintTo(const stored_document& d, std::ostream* os) {
+  *os << "{id: " << ::testing::PrintToString(d.id) << ", json: " << ::testing::PrintToString(d.json) << "}";
+}
+inline void PrintTo(const alias_entry& a, std::ostream* os) { *os << "{" << a.alias << " -> " << a.index << "}"; }
+}  // namespace tributary
 
 namespace tributary::testing {
 

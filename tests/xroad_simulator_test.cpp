@@ -219,6 +219,39 @@ TEST(XroadSimulator, HangingRequestsTimeOutAndStopReleasesThem) {
   hanging.join();
 }
 
+// Issue 12, item 6: a second simulator on a port in use must not share it (cpp-httplib's default socket
+// options set SO_REUSEPORT, and the kernel then spreads connections over both: a collector would
+// collect two environments mixed together). It fails, naming the port; port 0 still picks a free one.
+TEST(XroadSimulator, RefusesAPortAlreadyInUse) {
+  xroad_sim::simulator_server first(xroad_sim::simulator::from_fixtures(fixtures / "dev"));
+  const int port = first.start();
+  ASSERT_GT(port, 0);
+  xroad_sim::simulator_server second(xroad_sim::simulator::from_fixtures(fixtures / "prod"));
+  try {
+    (void)second.start(port);
+    FAIL() << "a second simulator started on 127.0.0.1:" << port << ", already in use";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(port) + " is already in use"), std::string::npos)
+        << e.what();
+  }
+  // The first one still serves alone: every answer is dev's.
+  auto c = client_for(first);
+  for (int i = 0; i < 8; ++i) {
+    c.set_keep_alive(false);
+    auto res = c.Get("/listClients", {{"Accept", "application/json"}});
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->body, read_file(fixtures / "dev" / "clients.json"));
+  }
+  // Port 0 still picks a free port, and so does a later simulator on the port once it is free.
+  xroad_sim::simulator_server third(xroad_sim::simulator::from_fixtures(fixtures / "staging"));
+  const int other = third.start(0);
+  EXPECT_GT(other, 0);
+  EXPECT_NE(other, port);
+  first.stop();
+  xroad_sim::simulator_server again(xroad_sim::simulator::from_fixtures(fixtures / "dev"));
+  EXPECT_EQ(again.start(port), port) << "a port freed by a stopped simulator can be bound again at once";
+}
+
 TEST(XroadSimulator, SyntheticInstanceHasTheRequestedCounts) {
   // In-process at full size: 1000 providers, 10 000 service codes.
   xroad_sim::synthetic_options big;

@@ -3,11 +3,17 @@
 // errors, hangs and malformed bodies. Hangs and latency wait on a condition variable, so stop()
 // releases them at once instead of waiting out their sleep.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <condition_variable>
+#include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -32,9 +38,14 @@ class simulator_server {
     // cpp-httplib closes a connection after 5 requests by default: clients would reconnect every fifth
     // request, and a burst of reconnects overflows the listen backlog (below).
     server_.set_keep_alive_max_count(1u << 20);
-    // The listening socket is remembered so that start() can widen its backlog.
+    // The listening socket is remembered so that start() can widen its backlog. SO_REUSEADDR only:
+    // cpp-httplib's default_socket_options sets SO_REUSEPORT, with which a second simulator binds a
+    // port another one listens on and the kernel spreads the connections over both (a collector would
+    // collect two environments mixed together). SO_REUSEADDR still rebinds a port whose connections
+    // are in TIME_WAIT, but never one with a listener.
     server_.set_socket_options([this](::socket_t sock) {
-      httplib::default_socket_options(sock);
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
       listen_socket_ = sock;
     });
     // Without TCP_NODELAY every answer on a reused connection waits ~40 ms for delayed ACKs (Nagle).
@@ -59,7 +70,7 @@ class simulator_server {
   int start(int port = 0) {
     if (thread_.joinable()) throw std::logic_error("simulator_server: already started");
     port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
-    if (port_ <= 0) throw std::runtime_error("simulator_server: cannot bind 127.0.0.1:" + std::to_string(port));
+    if (port_ <= 0) throw std::runtime_error("simulator_server: " + why_not_bindable(port));
     base_url_ = "http://127.0.0.1:" + std::to_string(port_);
     // cpp-httplib listens with a backlog of 5: when more clients connect at once, Linux drops the
     // handshakes beyond it and each one costs the client a 1 s SYN retransmission. Listening again
@@ -99,6 +110,26 @@ class simulator_server {
   }
 
  private:
+  /// Why 127.0.0.1:port cannot be bound (cpp-httplib only says that it could not): binds a socket of
+  /// our own with the server's options to find out.
+  static std::string why_not_bindable(int port) {
+    const std::string where = "127.0.0.1:" + std::to_string(port);
+    const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (sock < 0) return "cannot bind " + where + ": " + std::strerror(errno);
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int rc = ::bind(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+    const int err = errno;
+    ::close(sock);
+    if (rc != 0 && err == EADDRINUSE) return where + " is already in use";
+    if (rc != 0) return "cannot bind " + where + ": " + std::strerror(err);
+    return "cannot bind " + where;
+  }
+
   /// Sleeps up to `d`; false when the server is stopping.
   bool pause(std::chrono::milliseconds d) {
     std::unique_lock lock(mu_);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -23,7 +24,11 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-const fs::path fixtures = fs::path(__FILE__).parent_path().parent_path() / "examples" / "xroad" / "fixtures";
+// From ctest's environment (a path compiled in would key every object on the checkout's location,
+// which defeats ccache's base_dir across clones); __FILE__ when run by hand from the source tree.
+const fs::path fixtures = (std::getenv("TRIBUTARY_SOURCE_DIR") ? fs::path(std::getenv("TRIBUTARY_SOURCE_DIR"))
+                                                               : fs::path(__FILE__).parent_path().parent_path()) /
+                          "examples" / "xroad" / "fixtures";
 const httplib::Headers client_header{{"X-Road-Client", "EE-DEV/GOV/70000310/kmais-client"}};
 constexpr const char* rr_public = "/r1/EE-DEV/GOV/10000562/rr-public";
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -32,7 +33,11 @@ namespace fs = std::filesystem;
 
 static_assert(source<xroad_source, loopback_transport>, "xroad_source models tributary::source");
 
-const fs::path fixtures = fs::path(__FILE__).parent_path().parent_path() / "examples" / "xroad" / "fixtures";
+// From ctest's environment (a path compiled in would key every object on the checkout's location,
+// which defeats ccache's base_dir across clones); __FILE__ when run by hand from the source tree.
+const fs::path fixtures = (std::getenv("TRIBUTARY_SOURCE_DIR") ? fs::path(std::getenv("TRIBUTARY_SOURCE_DIR"))
+                                                               : fs::path(__FILE__).parent_path().parent_path()) /
+                          "examples" / "xroad" / "fixtures";
 constexpr const char* stamp = "2021-02-19T12:13:08.620Z";
 
 std::string instance_of(const std::string& env) {

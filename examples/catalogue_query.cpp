@@ -6,7 +6,8 @@
 //   catalogue_query --store sqlite:///tmp/catalogue.db summary      (one JSON line)
 //
 // Every store the collectors take: sqlite://, postgres:// (?schema=NAME for another schema than
-// tributary) and http(s):// (Elasticsearch or OpenSearch).
+// tributary) and http(s):// (Elasticsearch or OpenSearch). A SQLite store is opened read-only: the file
+// must exist and be a tributary store.
 
 #include <algorithm>
 #include <cctype>
@@ -137,7 +138,10 @@ int main(int argc, char** argv) {
   try {
     switch (tributary::examples::store_scheme_of(store_url)) {
       case tributary::examples::store_scheme::sqlite:
-        return run_query(tributary::sqlite_index::open_url(store_url), alias, command, argument);
+        // Read-only: a mistyped path is an error, not a new empty store, and another application's file
+        // keeps its journal mode and bytes.
+        return run_query(tributary::sqlite_index::open_url(store_url, tributary::sqlite_options{.read_only = true}),
+                         alias, command, argument);
       case tributary::examples::store_scheme::postgres:
         return run_query(tributary::postgres_index::open_url(store_url), alias, command, argument);
       case tributary::examples::store_scheme::elasticsearch: {

@@ -232,6 +232,122 @@ TEST(SqliteIndex, MovedStoreKeepsWorking) {
   EXPECT_TRUE(third.index_exists("blue"));
 }
 
+// ---- read-only opening (issue 12, item 9): a reader never writes -------------------------------------
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+constexpr sqlite_options read_only{.read_only = true};
+
+TEST(SqliteIndex, ReadOnlyOpenOfAMissingFileIsNotFoundAndCreatesNothing) {
+  scratch_database db;
+  const auto e = thrown_by([&] { sqlite_index store(db.path(), read_only); });
+  EXPECT_EQ(e.code(), errc::not_found);
+  EXPECT_TRUE(contains(e.what(), db.path())) << e.what();
+  EXPECT_TRUE(contains(e.what(), "does not exist")) << e.what();
+  for (const auto& f : db.files()) EXPECT_FALSE(fs::exists(f)) << f << " was created";
+  // Through a URL, and in a directory that does not exist, alike.
+  const auto missing_dir = db.path() + "-no-such-dir/store.db";
+  const auto u = thrown_by([&] { (void)sqlite_index::open_url("sqlite://" + missing_dir, read_only); });
+  EXPECT_EQ(u.code(), errc::not_found);
+  EXPECT_TRUE(contains(u.what(), missing_dir)) << u.what();
+  EXPECT_FALSE(fs::exists(fs::path(missing_dir).parent_path()));
+}
+
+TEST(SqliteIndex, ReadOnlyOpenLeavesAnotherApplicationsDatabaseAsItWas) {
+  scratch_database db;
+  {
+    raw_connection raw(db.path());
+    raw.exec("PRAGMA journal_mode = DELETE");
+    raw.exec("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)");
+    raw.exec("INSERT INTO accounts(name) VALUES ('alice'), ('bob')");
+  }
+  const std::string before = file_bytes(db.path());
+  ASSERT_FALSE(before.empty());
+  const auto e = thrown_by([&] { sqlite_index store(db.path(), read_only); });
+  EXPECT_EQ(e.code(), errc::invalid_config);
+  EXPECT_TRUE(contains(e.what(), db.path())) << e.what();
+  EXPECT_TRUE(contains(e.what(), "not a tributary store")) << e.what();
+  EXPECT_EQ(file_bytes(db.path()), before) << "a read-only open changed the file";
+  EXPECT_FALSE(fs::exists(db.path() + "-wal"));
+  EXPECT_FALSE(fs::exists(db.path() + "-shm"));
+  EXPECT_EQ(raw_connection(db.path()).text("PRAGMA journal_mode"), "delete");
+}
+
+TEST(SqliteIndex, ReadOnlyOpenOfAnEmptyOrGarbageFileIsNotATributaryStore) {
+  scratch_database db;
+  { std::ofstream touch(db.path(), std::ios::binary); }  // an empty file: a new database to SQLite
+  auto e = thrown_by([&] { sqlite_index store(db.path(), read_only); });
+  EXPECT_EQ(e.code(), errc::invalid_config);
+  EXPECT_TRUE(contains(e.what(), "not a tributary store")) << e.what();
+  EXPECT_EQ(file_bytes(db.path()), "") << "no schema may be created";
+
+  const std::string garbage(8192, 'x');
+  std::ofstream(db.path(), std::ios::binary | std::ios::trunc) << garbage;
+  e = thrown_by([&] { sqlite_index store(db.path(), read_only); });
+  EXPECT_EQ(e.code(), errc::invalid_config);
+  EXPECT_TRUE(contains(e.what(), db.path())) << e.what();
+  EXPECT_TRUE(contains(e.what(), "not a tributary store")) << e.what();
+  EXPECT_EQ(file_bytes(db.path()), garbage);
+}
+
+TEST(SqliteIndex, ReadOnlyReaderReadsAStoreWhileAWriterWrites) {
+  scratch_database db;
+  sqlite_index writer(db.path());
+  writer.create_index("blue");
+  const std::vector<stored_document> first{{"a", R"({"n":1})"}};
+  ASSERT_TRUE(writer.bulk_write("blue", first).ok());
+  writer.update_aliases(std::vector{alias_action::add("blue", "live")});
+
+  sqlite_index reader(db.path(), read_only);
+  EXPECT_EQ(reader.alias_targets("live"), names({"blue"}));
+  EXPECT_EQ(reader.scan("blue", "", 10).documents, first);
+
+  // The writer goes on; the reader sees each committed state.
+  writer.create_index("green");
+  const std::vector<stored_document> second{{"b", R"({"n":2})"}};
+  ASSERT_TRUE(writer.bulk_write("green", second).ok());
+  writer.update_aliases(std::vector{alias_action::remove("blue", "live"), alias_action::add("green", "live")});
+  EXPECT_EQ(reader.alias_targets("live"), names({"green"}));
+  EXPECT_EQ(reader.list_indices(""), names({"blue", "green"}));
+  EXPECT_EQ(reader.get("green", std::vector<std::string>{"b"}).front(), std::optional<std::string>(R"({"n":2})"));
+
+  // The reader never writes: each write is refused, naming the file, and changes nothing.
+  const auto refused = thrown_by([&] { reader.create_index("red"); });
+  EXPECT_EQ(refused.code(), errc::invalid_config);
+  EXPECT_TRUE(contains(refused.what(), "read-only")) << refused.what();
+  EXPECT_TRUE(contains(refused.what(), db.path())) << refused.what();
+  EXPECT_EQ(thrown_by([&] { reader.update_aliases(std::vector{alias_action::remove_everywhere("live")}); }).code(),
+            errc::invalid_config);
+  EXPECT_EQ(thrown_by([&] { (void)reader.bulk_write("green", second); }).code(), errc::invalid_config);
+  EXPECT_EQ(thrown_by([&] { reader.delete_indices(std::vector<std::string>{"blue"}); }).code(), errc::invalid_config);
+  EXPECT_FALSE(writer.index_exists("red"));
+  EXPECT_EQ(writer.alias_targets("live"), names({"green"}));
+  EXPECT_TRUE(writer.index_exists("blue"));
+
+  // And the writer still writes while the reader holds its connection.
+  writer.create_index("red");
+  EXPECT_TRUE(reader.index_exists("red"));
+}
+
+TEST(SqliteIndex, ReadOnlyOpenOfAClosedStoreReadsIt) {
+  scratch_database db;
+  {
+    sqlite_index writer(db.path());
+    writer.create_index("blue");
+    writer.update_aliases(std::vector{alias_action::add("blue", "live")});
+  }
+  const std::string before = file_bytes(db.path());
+  {
+    sqlite_index reader(db.path(), read_only);
+    EXPECT_EQ(reader.alias_targets("live"), names({"blue"}));
+  }
+  EXPECT_EQ(file_bytes(db.path()), before);
+  EXPECT_EQ(raw_connection(db.path()).text("PRAGMA journal_mode"), "wal");
+}
+
 TEST(SqliteIndex, ScratchDatabaseLeavesNoFilesBehind) {
   std::vector<std::string> files;
   {

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
@@ -47,6 +48,11 @@ namespace tributary {
 struct sqlite_options {
   /// How long an operation waits for another connection's write lock before errc::timed_out.
   std::chrono::milliseconds busy_timeout{std::chrono::seconds(10)};
+  /// Open for reading only (SQLITE_OPEN_READONLY), for a reader such as catalogue_query: the file must
+  /// exist (errc::not_found otherwise) and be a tributary store (errc::invalid_config otherwise); no
+  /// file is created, the journal mode is never set, no schema is created, and every write operation
+  /// throws errc::invalid_config. Reads run alongside the writers of other connections (WAL).
+  bool read_only = false;
 };
 
 namespace detail {
@@ -129,12 +135,18 @@ class sqlite_query {
 class sqlite_connection {
  public:
   sqlite_connection(std::string path, sqlite_options options) : path_(std::move(path)), options_(options) {
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;  // our mutex serialises use
+    // Our mutex serialises use (NOMUTEX). A reader opens without SQLITE_OPEN_CREATE: a mistyped path
+    // must not leave an empty store behind.
+    const int flags = (options_.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                      SQLITE_OPEN_NOMUTEX;
     const int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
       std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close_v2(db_);
       db_ = nullptr;
+      std::error_code ec;
+      if (options_.read_only && (rc & 0xff) == SQLITE_CANTOPEN && !std::filesystem::exists(path_, ec))
+        throw error(errc::not_found, "sqlite database '" + path_ + "' does not exist");
       throw error(errc::store_unavailable, "cannot open sqlite database '" + path_ + "': " + message);
     }
     try {
@@ -153,6 +165,7 @@ class sqlite_connection {
   ~sqlite_connection() { close(); }
 
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] bool read_only() const noexcept { return options_.read_only; }
   [[nodiscard]] std::mutex& mutex() noexcept { return mu_; }
   [[nodiscard]] sqlite3* handle() noexcept { return db_; }
 
@@ -170,6 +183,7 @@ class sqlite_connection {
   /// Throws for a failed result code: sqlite_busy for SQLITE_BUSY, errc::store_unavailable otherwise.
   void check(int rc, std::string_view what) const {
     if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;
+    last_failure_ = rc;
     if ((rc & 0xff) == SQLITE_BUSY) throw sqlite_busy{};
     throw error(errc::store_unavailable, "sqlite database '" + path_ + "': " + std::string(what) + ": " +
                                              sqlite3_errmsg(db_) + " (code " + std::to_string(rc) + ")");
@@ -238,6 +252,7 @@ class sqlite_connection {
   }
 
   void configure() {
+    if (options_.read_only) return configure_read_only();
     retrying("enabling foreign keys", [&] { exec("PRAGMA foreign_keys = ON", "enabling foreign keys"); });
     // Takes effect only on a new file. WITHOUT ROWID rows live whole in the B-tree, and catalogue
     // documents are large: with 16 KiB pages bulk writes of 1 KB documents ran 4x faster than with 4 KiB.
@@ -262,20 +277,40 @@ class sqlite_connection {
     });
   }
 
+  /// A reader changes nothing: no journal mode, page size or schema; the file must already hold
+  /// tributary's schema. "Not a tributary store" is errc::invalid_config here: the reader was pointed
+  /// at the wrong file.
+  void configure_read_only() {
+    const auto not_ours = [&](const std::string& why) {
+      return error(errc::invalid_config, "sqlite database '" + path_ + "' is not a tributary store: " + why);
+    };
+    try {
+      const bool ready = retrying("checking the schema", [&] {
+        return transaction(false, "reading the schema", [&] { return schema_ready(); });
+      });
+      if (!ready) throw not_ours("it is empty");
+    } catch (const error& e) {
+      if (e.code() == errc::store_unavailable && (last_failure_ & 0xff) == SQLITE_NOTADB)
+        throw not_ours("the file is not a database");
+      throw;
+    }
+  }
+
   /// True when the file holds tributary's current schema, false when it is a new, empty database;
   /// throws for anything else.
   bool schema_ready() {
+    // A writer cannot use the file; a reader was pointed at the wrong one.
+    const errc foreign = options_.read_only ? errc::invalid_config : errc::store_unavailable;
     const auto app = pragma_integer("PRAGMA application_id", "reading the application id");
     const auto version = pragma_integer("PRAGMA user_version", "reading the schema version");
     if (app == 0 && version == 0) {
       sqlite_query q(*this, "SELECT count(*) FROM sqlite_master");
       if (q.next() && q.integer(0) == 0) return false;
-      throw error(errc::store_unavailable,
-                  "sqlite database '" + path_ + "' is not a tributary store: it holds tables of another application");
+      throw error(foreign, "sqlite database '" + path_ + "' is not a tributary store: it holds tables of another application");
     }
     if (app != sqlite_application_id)
-      throw error(errc::store_unavailable, "sqlite database '" + path_ + "' is not a tributary store (application id " +
-                                               std::to_string(app) + ")");
+      throw error(foreign, "sqlite database '" + path_ + "' is not a tributary store (application id " +
+                               std::to_string(app) + ")");
     if (version > sqlite_schema_version)
       throw error(errc::store_unavailable, "sqlite database '" + path_ + "' has schema version " +
                                                std::to_string(version) + ", newer than version " +
@@ -297,6 +332,7 @@ class sqlite_connection {
   std::string path_;
   sqlite_options options_;
   sqlite3* db_ = nullptr;
+  mutable int last_failure_ = SQLITE_OK;  ///< the result code check() last threw for
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
   std::mutex mu_;
 };
@@ -353,7 +389,8 @@ class sqlite_index {
   using index_backend_concept = index_backend_tag;
 
   /// Opens (creating if missing) the store at `path`. Throws errc::store_unavailable naming the path
-  /// and SQLite's message when the file cannot be opened or is not a tributary store.
+  /// and SQLite's message when the file cannot be opened or is not a tributary store. With
+  /// `options.read_only`, opens an existing store for reading only (see sqlite_options::read_only).
   explicit sqlite_index(std::string path, sqlite_options options = {})
       : conn_(std::make_unique<detail::sqlite_connection>(std::move(path), options)) {}
 
@@ -561,6 +598,9 @@ class sqlite_index {
   template <class F>
   auto write(std::string_view what, F&& f) -> decltype(f()) {
     auto& c = conn();
+    if (c.read_only())
+      throw error(errc::invalid_config,
+                  "sqlite database '" + c.path() + "' was opened read-only: " + std::string(what) + " is not allowed");
     std::lock_guard lock(c.mutex());
     return c.transaction(true, what, f);
   }

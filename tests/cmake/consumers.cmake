@@ -11,3 +11,12 @@ foreach(mode find_package add_subdirectory)
                    -DCXX=${CMAKE_CXX_COMPILER} -P ${CMAKE_CURRENT_SOURCE_DIR}/consumers/run.cmake)
   set_tests_properties(consumer.${mode} PROPERTIES LABELS packaging TIMEOUT 180)
 endforeach()
+
+# scripts/services from a long path and from under $HOME, two checkouts at once (needs PostgreSQL).
+find_program(TRIBUTARY_PSQL psql)
+if(TRIBUTARY_PSQL AND EXISTS /usr/lib/postgresql)
+  add_test(NAME scripts.services_anywhere
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/scripts/services_anywhere.sh ${PROJECT_SOURCE_DIR}
+                   ${CMAKE_CURRENT_BINARY_DIR}/services_anywhere)
+  set_tests_properties(scripts.services_anywhere PROPERTIES LABELS packaging TIMEOUT 180)
+endif()

@@ -3,6 +3,7 @@
 // conformance suite for all three flavours.
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <nlohmann/json.hpp>
 
@@ -12,12 +13,16 @@
 #include <string>
 #include <vector>
 
+#include <tributary/all.hpp>
 #include <tributary/index/elasticsearch.hpp>
+#include <tributary/transport/curl.hpp>
 #include <tributary/transport/loopback.hpp>
 
 #include "support/common.hpp"
 #include "support/backend_conformance.hpp"
+#include "support/catalogue.hpp"
 #include "support/fake_elasticsearch.hpp"
+#include "support/tsan_httplib.hpp"
 
 namespace tributary::testing {
 
@@ -193,6 +198,76 @@ TEST(ElasticsearchErrors, TransportFailuresNeverQuoteTheCredentialsOfTheUrl) {
   EXPECT_FALSE(contains(e.what(), "essecret")) << e.what();
   EXPECT_TRUE(contains(e.what(), "http://elastic:***@es.test:9200/")) << e.what();
   EXPECT_TRUE(contains(e.what(), "Couldn't connect")) << e.what();
+}
+
+// ---- one owner for retries -------------------------------------------------------------------------
+
+/// The fake cluster over real HTTP on 127.0.0.1, so that curl_transport (and its retries) is in the path.
+class fake_elasticsearch_over_http {
+ public:
+  explicit fake_elasticsearch_over_http(fake_elasticsearch& fake) {
+    const auto bridge = [&fake](const httplib::Request& req, httplib::Response& res) {
+      http_request r;
+      r.method = req.method;
+      r.url = std::string(fake_elasticsearch::origin) + req.target;  // the fake reads the path after its origin
+      r.body = req.body;
+      for (const auto& [k, v] : req.headers) r.headers.emplace_back(k, v);
+      const auto answer = fake.handle(r);
+      res.status = answer.status;
+      std::string content_type = "application/json";
+      for (const auto& [k, v] : answer.headers)
+        if (k == "Content-Type") content_type = v;
+        else res.set_header(k, v);
+      res.set_content(answer.body, content_type);
+    };
+    // Handlers by method (a pre-routing handler would run before the body is read).
+    server_.Get(".*", bridge).Post(".*", bridge).Put(".*", bridge).Delete(".*", bridge);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });  // bound and listening already
+  }
+  ~fake_elasticsearch_over_http() {
+    server_.stop();
+    thread_.join();
+  }
+  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST(RetryOwnership, OneBatchUnderSustained429sCausesBulkMaxAttemptsRequests) {
+  // The documented bound: the backend sends a bulk chunk bulk_max_attempts times; the transport adds no
+  // retries of the 429s (retry_on_status = false) and the collector none (bulk_retries = 0). Before
+  // one owner, curl (3 attempts) x the backend (6) x the collector (1 + 3) made 72 requests.
+  fake_elasticsearch fake;
+  fake_elasticsearch_over_http server(fake);
+  curl_library curl;
+  curl_options transport_options;
+  transport_options.backoff_base = std::chrono::milliseconds(1);
+  transport_options.backoff_cap = std::chrono::milliseconds(1);
+  curl_transport transport(curl, transport_options);
+  elasticsearch_options store_options;
+  store_options.url = server.url();
+  store_options.sleep = [](std::chrono::milliseconds) {};
+  elasticsearch_index<curl_transport> store(transport, store_options);
+  fake.fail_requests(429, 1000, "_bulk");
+  fake.record(true);
+
+  collector_config config;
+  config.environment = "dev";
+  config.bulk_batch = 1000;  // the whole collection is one batch
+  auto source = testing::make_source("dev", 2, 3);
+  manual_clock clock;
+  basic_collector<curl_transport, elasticsearch_index<curl_transport>> collector(config, transport, store);
+  const auto report = collector.run(source, clock);
+  EXPECT_FALSE(report.ok);
+  EXPECT_TRUE(contains(report.failure, "gave up after 6 attempts")) << report.failure;
+  std::size_t bulk_requests = 0;
+  for (const auto& r : fake.requests()) bulk_requests += contains(r.path, "/_bulk");
+  EXPECT_EQ(bulk_requests, store_options.bulk_max_attempts * (1 + config.bulk_retries));
+  EXPECT_EQ(bulk_requests, 6u);
 }
 
 TEST(ElasticsearchAuth, HeadersForBasicApiKeyAndBearer) {

@@ -409,7 +409,12 @@ class basic_collector {
     }
   }
 
-  /// Writes one batch; only the items that failed retryably are copied, to be written again.
+  /// Writes one batch; only the items that failed retryably are copied, to be written again, at most
+  /// bulk_retries times (0 by default). Who retries what, so one failing batch causes a bounded number
+  /// of requests: the backend owns the retries of a bulk write (elasticsearch_index: bulk_max_attempts
+  /// requests per chunk, with backoff), the transport retries only what never got an answer (the
+  /// backend sends bulk requests with retry_on_status = false), and the collector writes again only
+  /// what a backend reports retryable after its own retries, when bulk_retries says so.
   void write_batch(const std::string& index, std::span<const stored_document> batch) {
     std::vector<stored_document> retry;
     for (std::size_t attempt = 0;; ++attempt) {

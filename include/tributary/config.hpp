@@ -54,7 +54,10 @@ struct collector_config {
   /// its documents in the cache from parse to write (a 1000-document page of 1.5 KB documents does not
   /// stay there); the local documents are read per part and the merged ones written in bulk_batch.
   std::size_t merge_batch = 100;
-  std::size_t bulk_retries = 3;   ///< retries of retryable bulk items (Elasticsearch 429s)
+  /// Rewrites of bulk items a backend reported retryable. 0 by default: the one owner of a bulk
+  /// write's retries is the backend (elasticsearch_index retries 429s up to bulk_max_attempts, with
+  /// backoff); set it only for a backend that reports retryable items without retrying them itself.
+  std::size_t bulk_retries = 0;
   at_peer_deadline at_deadline = at_peer_deadline::copy_last_published;
   publish_guard guard;
 

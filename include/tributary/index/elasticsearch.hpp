@@ -609,7 +609,9 @@ class elasticsearch_index {
         std::string body;
         body.reserve(bytes);
         for (std::size_t k = from; k < to; ++k) body += pending[k].lines;
-        auto r = call("POST", target, std::move(body), true, "application/x-ndjson");
+        // This loop owns the retries of 429/503 (whole request or per item), up to bulk_max_attempts:
+        // the transport retries only failures to connect or receive.
+        auto r = call("POST", target, std::move(body), true, "application/x-ndjson", false);
         if (r.status == 429 || r.status == 503) {
           const auto f = detail::es_failure_of(r.body);
           for (std::size_t k = from; k < to; ++k) {
@@ -842,11 +844,12 @@ class elasticsearch_index {
 
  private:
   http_response call(std::string method, std::string target, std::string body, bool idempotent,
-                     std::string_view content_type = "application/json") const {
+                     std::string_view content_type = "application/json", bool retry_on_status = true) const {
     http_request req;
     req.method = std::move(method);
     req.url = options_.url + target;
     req.idempotent = idempotent;
+    req.retry_on_status = retry_on_status;
     req.headers.emplace_back("Accept", "application/json");
     if (!body.empty()) req.headers.emplace_back("Content-Type", std::string(content_type));
     if (!authorization_.empty()) req.headers.emplace_back("Authorization", authorization_);

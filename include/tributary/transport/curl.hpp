@@ -744,7 +744,8 @@ class curl_transport {
                           : version == CURL_HTTP_VERSION_1_1      ? "HTTP/1.1"
                           : version == CURL_HTTP_VERSION_1_0      ? "HTTP/1.0"
                                                                   : "";
-    const bool retry_status = code == CURLE_OK && (status == 429 || (status >= 500 && status <= 599));
+    const bool retry_status = t.request.retry_on_status && code == CURLE_OK &&
+                              (status == 429 || (status >= 500 && status <= 599));
     const bool may_retry = t.request.idempotent && t.attempts < options_.max_attempts && !t.too_large;
     if (may_retry && (retryable(code) || retry_status)) {
       if (stopping()) {

@@ -18,6 +18,11 @@ struct http_request {
   std::string body;
   /// Idempotent requests may be retried by the transport; others never are.
   bool idempotent = true;
+  /// false: the caller retries 429 and 5xx answers itself (it sees what a status means for its
+  /// request, e.g. which bulk items to send again), so the transport hands them back at once and
+  /// retries only failures to connect or to receive an answer. One owner per retry keeps the number
+  /// of requests one failing operation causes bounded by one layer's limit, not a product of them.
+  bool retry_on_status = true;
 };
 
 struct http_response {

@@ -1051,3 +1051,288 @@ TEST(XroadEndToEndCredentials, ParserErrorsDoNotEchoAPassword) {
 }  // namespace
 
 #endif
+
+// ---- 5. what the user probe of issue 12 found (items 6-11), through the real executables ----------------
+
+#if defined(TRIBUTARY_E2E_SIMULATOR)
+
+#include <sqlite3.h>
+
+namespace {
+
+/// A directory of the test's own, removed at the end unless the test failed.
+class probe_dir {
+ public:
+  probe_dir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::temp_directory_path() /
+            ("tributary-e2e-" + std::to_string(::getpid()) + "-" + info->test_suite_name() + "-" + info->name());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  probe_dir(const probe_dir&) = delete;
+  probe_dir& operator=(const probe_dir&) = delete;
+  ~probe_dir() {
+    if (::testing::Test::HasFailure())
+      std::cerr << "end-to-end files kept in " << path_ << "\n";
+    else
+      fs::remove_all(path_);
+  }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
+  /// The names of the files in the directory (the runs' captured output excluded).
+  [[nodiscard]] std::set<std::string> files() const {
+    std::set<std::string> out;
+    for (const auto& e : fs::directory_iterator(path_)) {
+      const auto name = e.path().filename().string();
+      if (!name.ends_with(".out") && !name.ends_with(".err")) out.insert(name);
+    }
+    return out;
+  }
+
+ private:
+  fs::path path_;
+};
+
+struct finished_run {
+  tributary::test::exit_status status;
+  std::string out, err;
+};
+
+/// Runs `argv` to its end (a test failure if it does not end within run_timeout).
+finished_run run_to_end(const std::vector<std::string>& argv, const fs::path& dir, const std::string& tag) {
+  auto process = child_process::spawn(argv, dir / (tag + ".out"), dir / (tag + ".err"));
+  auto status = process.wait_for(run_timeout);
+  EXPECT_TRUE(status.has_value()) << tag << " did not finish; its log:\n" << tail(process.errors());
+  if (!status) status = process.terminate();
+  return {*status, process.output(), process.errors()};
+}
+
+/// collector_dev's options before `extra`: the store, the security server and the client.
+std::vector<std::string> collector_dev_argv(const std::string& store, const std::string& xroad,
+                                            const std::vector<std::string>& extra) {
+  std::vector<std::string> argv{TRIBUTARY_E2E_COLLECTOR_DEV, "--store", store, "--xroad", xroad,
+                                "--client", "EE-DEV/GOV/70000310/kmais-client"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+std::string closed_xroad() { return "http://127.0.0.1:" + std::to_string(tributary::testing::closed_port()); }
+
+::testing::AssertionResult exited_with(const finished_run& r, int code) {
+  if (r.status.exited && r.status.code == code) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << r.status.describe() << ", not exit status " << code << "; stderr:\n"
+                                       << tail(r.err) << "\nstdout:\n" << tail(r.out);
+}
+
+// Item 6: a second simulator on a port in use fails, naming it, instead of sharing it (SO_REUSEPORT):
+// a collector would otherwise collect two environments mixed together.
+TEST(XroadEndToEndProbe, TheSimulatorRefusesAPortAlreadyInUse) {
+  const probe_dir dir;
+  auto first = child_process::spawn(
+      {TRIBUTARY_E2E_SIMULATOR, "--fixtures", (fixtures_dir / "dev").string(), "--port", "0", "--threads", "4"},
+      dir / "first.out", dir / "first.err");
+  const auto port = first.wait_for_output_line("listening on 127.0.0.1:", start_timeout);
+  ASSERT_TRUE(port) << "the first simulator did not start: " << first.errors();
+
+  const auto second = run_to_end({TRIBUTARY_E2E_SIMULATOR, "--fixtures", (fixtures_dir / "prod").string(), "--port",
+                                  *port, "--threads", "4"},
+                                 dir.path(), "second");
+  EXPECT_TRUE(second.status.exited && second.status.code != 0) << second.status.describe();
+  EXPECT_NE(second.err.find("127.0.0.1:" + *port + " is already in use"), std::string::npos) << second.err;
+  EXPECT_EQ(second.out.find("listening on"), std::string::npos) << second.out;
+  EXPECT_TRUE(first.running()) << "the first simulator must go on serving: " << first.errors();
+
+  // --port 0 still picks a free port.
+  auto third = child_process::spawn(
+      {TRIBUTARY_E2E_SIMULATOR, "--fixtures", (fixtures_dir / "staging").string(), "--port", "0", "--threads", "4"},
+      dir / "third.out", dir / "third.err");
+  const auto other = third.wait_for_output_line("listening on 127.0.0.1:", start_timeout);
+  ASSERT_TRUE(other) << "a simulator on --port 0 did not start: " << third.errors();
+  EXPECT_NE(*other, *port);
+  EXPECT_TRUE(third.terminate().exited);
+  EXPECT_TRUE(first.terminate().exited);
+}
+
+// Item 7: --quiet hides progress, never why a run failed.
+TEST(XroadEndToEndProbe, AQuietFailingRunStillPrintsWhy) {
+  const probe_dir dir;
+  const auto xroad = closed_xroad();
+  const auto r = run_to_end(collector_dev_argv("sqlite://" + (dir / "c.db").string(), xroad,
+                                               {"--quiet", "--peers", "", "--timeout-ms", "5000"}),
+                            dir.path(), "quiet");
+  EXPECT_TRUE(exited_with(r, 1));
+  EXPECT_NE(r.err.find("failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(xroad + "/listClients"), std::string::npos) << "the reason, naming what failed:\n" << r.err;
+  EXPECT_EQ(r.err.find("fetch_providers:"), std::string::npos) << "no progress lines with --quiet:\n" << r.err;
+}
+
+// Item 8: a member-codes file whose environment key is misspelt is a usage error, before any store.
+TEST(XroadEndToEndProbe, AMisspeltEnvironmentInMemberCodesIsRejectedBeforeTheStoreIsCreated) {
+  const probe_dir dir;
+  std::ofstream(dir / "member-codes.json") << R"({"dve": {"10000562": "70000562"}})";
+  const auto r = run_to_end(collector_dev_argv("sqlite://" + (dir / "c.db").string(), closed_xroad(),
+                                               {"--member-codes", (dir / "member-codes.json").string(),
+                                                "--report-json", (dir / "report.json").string()}),
+                            dir.path(), "member-codes");
+  EXPECT_TRUE(exited_with(r, 2));
+  EXPECT_NE(r.err.find("'dve'"), std::string::npos) << r.err;
+  EXPECT_EQ(dir.files(), (std::set<std::string>{"member-codes.json"})) << "neither a store nor a report";
+}
+
+// Item 10: an unwritable --report-json is a usage error found before the store is created...
+TEST(XroadEndToEndProbe, AnUnwritableReportPathIsRejectedBeforeTheStoreIsCreated) {
+  const probe_dir dir;
+  const auto report = dir / "no-such-dir" / "report.json";
+  const auto r = run_to_end(collector_dev_argv("sqlite://" + (dir / "c.db").string(), closed_xroad(),
+                                               {"--report-json", report.string()}),
+                            dir.path(), "report");
+  EXPECT_TRUE(exited_with(r, 2));
+  EXPECT_NE(r.err.find(report.string()), std::string::npos) << r.err;
+  EXPECT_TRUE(dir.files().empty()) << testing::PrintToString(dir.files());
+}
+
+// ...and a store that cannot be opened still gets a report that says why.
+TEST(XroadEndToEndProbe, AStoreThatCannotBeOpenedStillGetsAReportSayingWhy) {
+  const probe_dir dir;
+  const auto missing = dir / "no-such-dir" / "c.db";
+  const std::string closed = std::to_string(tributary::testing::closed_port());
+  const std::vector<std::pair<std::string, std::string>> stores{
+      {"sqlite", "sqlite://" + missing.string()},
+      {"postgres", "postgres://tributary@127.0.0.1:" + closed + "/catalogue"}};
+  for (const auto& [tag, store] : stores) {
+    SCOPED_TRACE(store);
+    const auto report_file = dir / ("report-" + tag + ".json");
+    const auto r = run_to_end(collector_dev_argv(store, closed_xroad(), {"--quiet", "--report-json", report_file.string()}),
+                              dir.path(), "store-" + tag);
+    EXPECT_TRUE(exited_with(r, 1));
+    const json report = json::parse(read_text_file(report_file), nullptr, false);
+    ASSERT_TRUE(report.is_object()) << "no report: " << read_text_file(report_file) << "\n" << r.err;
+    EXPECT_EQ(report.value("outcome", ""), "failed");
+    EXPECT_FALSE(report.value("ok", true));
+    const std::string failure = report.value("failure", "");
+    EXPECT_NE(failure.find("store"), std::string::npos) << failure;
+    EXPECT_NE(failure.find(tag == "sqlite" ? missing.string() : "127.0.0.1:" + closed), std::string::npos) << failure;
+    EXPECT_NE(r.err.find(failure.substr(0, 40)), std::string::npos) << "--quiet still says why:\n" << r.err;
+  }
+  EXPECT_FALSE(fs::exists(missing.parent_path()));
+}
+
+// Item 11: a malformed store URL or --client, or an out-of-range number, is a usage error and
+// creates no store file.
+TEST(XroadEndToEndProbe, MalformedOptionsAreUsageErrorsThatCreateNoStore) {
+  const probe_dir dir;
+  const std::string store = "sqlite://" + (dir / "c.db").string();
+  struct bad_options {
+    std::string what;
+    std::vector<std::string> argv;
+    std::string named;  ///< what the message must name
+  };
+  const std::vector<bad_options> cases{
+      {"store with a query", collector_dev_argv(store + "?mode=ro", closed_xroad(), {}), "query"},
+      {"store with a fragment", collector_dev_argv(store + "#x", closed_xroad(), {}), "fragment"},
+      {"store naming no file", collector_dev_argv("sqlite://", closed_xroad(), {}), "names no file"},
+      {"store of an unknown kind", collector_dev_argv("ftp://127.0.0.1/c.db", closed_xroad(), {}), "ftp://127.0.0.1/c.db"},
+      {"client of three parts",
+       {TRIBUTARY_E2E_COLLECTOR_DEV, "--store", store, "--xroad", closed_xroad(), "--client", "EE-DEV/GOV/kmais-client"},
+       "--client"},
+      {"client of five parts",
+       {TRIBUTARY_E2E_COLLECTOR_DEV, "--store", store, "--xroad", closed_xroad(), "--client", "EE-DEV/GOV/1/a/b"},
+       "--client"},
+      {"stale bound out of range", collector_dev_argv(store, closed_xroad(), {"--stale-after", "99999999999999"}),
+       "--stale-after"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const auto r = run_to_end(c.argv, dir.path(), "usage");
+    EXPECT_TRUE(exited_with(r, 2));
+    EXPECT_NE(r.err.find(c.named), std::string::npos) << r.err;
+    EXPECT_TRUE(dir.files().empty()) << testing::PrintToString(dir.files());
+  }
+  const auto range = run_to_end(collector_dev_argv(store, closed_xroad(), {"--stale-after", "99999999999999"}),
+                                dir.path(), "range");
+  EXPECT_NE(range.err.find("range"), std::string::npos) << "the message says the value is out of range:\n" << range.err;
+}
+
+// Item 9: catalogue_query is a reader and never writes: a mistyped path is an error and no file appears;
+// another application's SQLite file keeps its journal mode and its bytes.
+TEST(XroadEndToEndProbe, CatalogueQueryNeverWritesToTheStore) {
+  const probe_dir dir;
+  const auto missing = dir / "mistyped.db";
+  const auto query = run_to_end({TRIBUTARY_E2E_CATALOGUE_QUERY, "--store", "sqlite://" + missing.string(), "summary"},
+                                dir.path(), "query-missing");
+  EXPECT_TRUE(exited_with(query, 1));
+  EXPECT_NE(query.err.find(missing.string()), std::string::npos) << query.err;
+  EXPECT_NE(query.err.find("does not exist"), std::string::npos) << query.err;
+  EXPECT_TRUE(dir.files().empty()) << testing::PrintToString(dir.files());
+
+  const auto foreign = dir / "accounts.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(foreign.string().c_str(), &db), SQLITE_OK);
+    const char* sql = "PRAGMA journal_mode = DELETE; CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT);"
+                      "INSERT INTO accounts(name) VALUES ('alice'), ('bob');";
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  const std::string before = read_text_file(foreign);
+  ASSERT_FALSE(before.empty());
+  const auto other = run_to_end({TRIBUTARY_E2E_CATALOGUE_QUERY, "--store", "sqlite://" + foreign.string(), "list"},
+                                dir.path(), "query-foreign");
+  EXPECT_TRUE(exited_with(other, 1));
+  EXPECT_NE(other.err.find("not a tributary store"), std::string::npos) << other.err;
+  EXPECT_EQ(read_text_file(foreign), before) << "catalogue_query changed another application's file";
+  EXPECT_EQ(dir.files(), (std::set<std::string>{"accounts.db"})) << "no -wal or -shm file either";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(foreign.string().c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "delete");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+// A security server whose every provider fails: the run is refused by the publish guard (exit 1), says
+// so with --quiet too, and the live catalogue stays on the previous run's index.
+TYPED_TEST(XroadEndToEnd, EveryProviderFailingIsRefusedAndTheLiveCatalogueStays) {
+  this->start_simulator("dev", "dev");
+  auto good = this->start_collector("good", "dev", "dev", {"--peers", ""});
+  ASSERT_TRUE(this->finishes_ok(good, "the good dev collector"));
+  auto store = this->store_.open();
+  const tributary::protocol_names dev{read_alias, "dev"};
+  const auto live = store.alias_targets(read_alias);
+  const auto published = store.alias_targets(dev.environment_alias());
+  ASSERT_EQ(live.size(), 1u);
+  ASSERT_EQ(published, live);
+  const auto before = this->read_catalogue();
+  ASSERT_FALSE(before.documents.empty());
+
+  this->start_simulator("failing", "dev", {"--error-rate", "1"});
+  auto failing = this->start_collector("failing", "dev", "failing", {"--peers", "", "--quiet"});
+  const auto status = failing.wait_for(run_timeout);
+  ASSERT_TRUE(status) << "did not finish: " << tail(failing.errors());
+  EXPECT_TRUE(status->exited && status->code == 1) << status->describe() << "\n" << tail(failing.errors());
+  const json r = this->report("failing");
+  ASSERT_TRUE(r.is_object()) << tail(failing.errors());
+  EXPECT_EQ(r.value("outcome", ""), "refused") << r.dump();
+  EXPECT_FALSE(r.value("ok", true));
+  EXPECT_EQ(r["providers"].value("succeeded", 1u), 0u) << r["providers"].dump();
+  EXPECT_FALSE(r["providers"]["failed"].empty());
+  EXPECT_NE(failing.errors().find("refused"), std::string::npos) << "--quiet still says why:\n" << failing.errors();
+
+  EXPECT_EQ(store.alias_targets(read_alias), live) << "apicatalogue must stay on the previous run's index";
+  EXPECT_EQ(store.alias_targets(dev.environment_alias()), published) << "nothing is published";
+  EXPECT_TRUE(store.alias_targets(dev.working_alias()).empty());
+  const std::string worker = r.value("worker", "");
+  if (!worker.empty()) {
+    EXPECT_FALSE(store.index_exists(worker)) << "the refused run's worker is removed";
+  }
+  const auto after = this->read_catalogue();
+  EXPECT_EQ(after.index, before.index);
+  EXPECT_EQ(first_difference(before.documents, after.documents), "") << "the live catalogue must not change";
+}
+
+}  // namespace
+
+#endif

@@ -676,8 +676,9 @@ class basic_collector {
   collector_config config_;
   Transport& transport_;
   IndexBackend& store_;
-  MergeStrategy merge_;
-  WaitStrategy wait_;
+  // The shipped strategies are mostly stateless: they then take no room.
+  [[no_unique_address]] MergeStrategy merge_;
+  [[no_unique_address]] WaitStrategy wait_;
   std::map<std::string, IndexBackend*> peer_stores_;
   std::function<void(const progress_event&)> progress_;
   environment_order default_order_;

@@ -20,7 +20,5 @@ class basic_collector;
 
 /// Everything in one process: in-process handlers, in-memory store. For tests and demos.
 using in_process_collector = basic_collector<loopback_transport, memory_index>;
-/// Embedded store, in-process transport: several processes share one SQLite file.
-using embedded_loopback_collector = basic_collector<loopback_transport, sqlite_index>;
 
 }  // namespace tributary

@@ -2,9 +2,10 @@
 if(NOT TRIBUTARY_COMPILE_CHECKS)
   return()
 endif()
-# Packaging: tributary consumed as an installed package (find_package) and as a subdirectory. Each test
-# configures, builds and runs a tiny consumer in its own directory under the build tree.
-foreach(mode find_package add_subdirectory)
+# Packaging: tributary consumed as an installed package (find_package), as a subdirectory and through
+# FetchContent. Each test configures, builds and runs a tiny consumer in its own directory under the
+# build tree.
+foreach(mode find_package add_subdirectory fetchcontent)
   add_test(NAME consumer.${mode}
            COMMAND ${CMAKE_COMMAND} -DMODE=${mode} -DSOURCE_DIR=${PROJECT_SOURCE_DIR} -DBUILD_DIR=${PROJECT_BINARY_DIR}
                    -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer_${mode} "-DGENERATOR=${CMAKE_GENERATOR}"

@@ -1,9 +1,9 @@
 # Packaging check, run by ctest in script mode:
-#   cmake -DMODE=find_package|add_subdirectory -DSOURCE_DIR=... -DBUILD_DIR=... -DWORK_DIR=...
+#   cmake -DMODE=find_package|add_subdirectory|fetchcontent -DSOURCE_DIR=... -DBUILD_DIR=... -DWORK_DIR=...
 #         -DGENERATOR=... -DCXX=... -P run.cmake
 # find_package: installs the current build tree into WORK_DIR/prefix, then configures, builds and runs
 # tests/consumers/find_package against it. add_subdirectory: builds tests/consumers/add_subdirectory on
-# the source tree. Any failing step fails the test with that step's output.
+# the source tree; fetchcontent: tests/consumers/fetchcontent, which takes it with FetchContent. Any failing step fails the test with that step's output.
 foreach(var MODE SOURCE_DIR WORK_DIR GENERATOR CXX)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "run.cmake: ${var} is not set")
@@ -42,8 +42,8 @@ if(MODE STREQUAL "find_package")
   endif()
   step("configure the find_package consumer" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumers/find_package
        -B ${consumer_build} ${configure_args} -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON)
-elseif(MODE STREQUAL "add_subdirectory")
-  step("configure the add_subdirectory consumer" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumers/add_subdirectory
+elseif(MODE STREQUAL "add_subdirectory" OR MODE STREQUAL "fetchcontent")
+  step("configure the ${MODE} consumer" ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumers/${MODE}
        -B ${consumer_build} ${configure_args} -DTRIBUTARY_SOURCE_DIR=${SOURCE_DIR})
 else()
   message(FATAL_ERROR "run.cmake: unknown MODE '${MODE}'")

@@ -50,7 +50,6 @@ class curl_library {
     const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
     version_ = info->version ? info->version : "unknown";
     ssl_version_ = info->ssl_version ? info->ssl_version : "";
-    http2_ = (info->features & CURL_VERSION_HTTP2) != 0;
   }
   ~curl_library() { curl_global_cleanup(); }
   curl_library(const curl_library&) = delete;
@@ -59,12 +58,10 @@ class curl_library {
   [[nodiscard]] const std::string& version() const noexcept { return version_; }
   /// Empty when libcurl was built without TLS.
   [[nodiscard]] const std::string& ssl_version() const noexcept { return ssl_version_; }
-  [[nodiscard]] bool supports_http2() const noexcept { return http2_; }
 
  private:
   std::string version_;
   std::string ssl_version_;
-  bool http2_ = false;
 };
 
 enum class curl_log_level { info, warning, error };

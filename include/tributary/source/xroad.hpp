@@ -127,6 +127,8 @@ namespace detail {
         mapping.add(environment, std::move(from), std::move(to));
       }
     }
+    // On-demand parsing stops after the object: text after it (a second object) is an error too.
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) throw simdjson::simdjson_error(simdjson::TRAILING_CONTENT);
   } catch (const simdjson::simdjson_error& e) {
     throw error(errc::invalid_config, std::string("member code mapping: expected {\"<environment>\": "
                                                   "{\"<member code>\": \"<canonical code>\"}}: ") + e.what());
@@ -302,6 +304,9 @@ inline openapi_reading read_openapi(const std::string& text) {
     r.message = std::move(message);
     return r;
   };
+  // yaml-cpp passes bytes that are not UTF-8 through, and the stored document (JSON, which must be UTF-8)
+  // would then be refused by every reader, document_parser included.
+  if (!simdjson::validate_utf8(text.data(), text.size())) return skip("the OpenAPI document is not valid UTF-8");
   try {
     const YAML::Node root = YAML::Load(text);
     if (!root.IsMap()) return skip("the OpenAPI document is not a YAML or JSON object");

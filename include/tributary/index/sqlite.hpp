@@ -50,8 +50,10 @@ struct sqlite_options {
   std::chrono::milliseconds busy_timeout{std::chrono::seconds(10)};
   /// Open for reading only (SQLITE_OPEN_READONLY), for a reader such as catalogue_query: the file must
   /// exist (errc::not_found otherwise) and be a tributary store (errc::invalid_config otherwise); no
-  /// file is created, the journal mode is never set, no schema is created, and every write operation
-  /// throws errc::invalid_config. Reads run alongside the writers of other connections (WAL).
+  /// store file is created, the journal mode is never set, no schema is created, and every write operation
+  /// throws errc::invalid_config. Reads run alongside the writers of other connections (WAL); like any
+  /// connection to a WAL store, a reader opens (creating them when missing) the store's -wal and -shm
+  /// files, but it never writes to the store file itself.
   bool read_only = false;
 };
 

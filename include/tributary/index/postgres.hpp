@@ -336,11 +336,16 @@ struct pg_bad_item {};
   }
   const auto rest = url.substr(scheme_end + 3);
   const auto authority = rest.substr(0, rest.find_first_of("/?"));
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    const auto userinfo = authority.substr(0, at);
+  // The user info ends at the last @ of the authority, libpq's at the first @ before any /: when the
+  // password libpq reads (and may quote in an error) is another, it is a secret too (the longer first).
+  const auto libpq_authority = rest.substr(0, rest.find('/'));
+  std::vector<std::string_view> userinfos;
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) userinfos.push_back(authority.substr(0, at));
+  if (const auto at = libpq_authority.find('@'); at != std::string_view::npos) userinfos.push_back(libpq_authority.substr(0, at));
+  if (userinfos.size() == 2 && userinfos[1].size() > userinfos[0].size()) std::swap(userinfos[0], userinfos[1]);
+  for (const auto userinfo : userinfos)
     if (const auto colon = userinfo.find(':'); colon != std::string_view::npos && colon + 1 < userinfo.size())
-      out.emplace_back(userinfo.substr(colon + 1));
-  }
+      if (out.empty() || out.back() != userinfo.substr(colon + 1)) out.emplace_back(userinfo.substr(colon + 1));
   const auto query = rest.find('?');
   for (auto params = query == std::string_view::npos ? std::string_view() : rest.substr(query + 1); !params.empty();) {
     const auto amp = params.find('&');
@@ -393,9 +398,12 @@ struct pg_target {
   if (options == nullptr) {
     std::string why = message != nullptr ? pg_trim(message) : "out of memory";
     PQfreemem(message);
-    // A URL is quoted redacted; libpq's keyword form, which redact_url leaves alone, not at all.
-    why = is_url(url) ? redact_urls_in(why) : pg_scrub(std::move(why), url);
+    // A URL is quoted redacted; libpq's keyword form, which redact_url leaves alone, not at all. The
+    // secrets go first: redact_urls_in ends a URL at a space or control character, so it would leave in
+    // sight the rest of a password after one (or after one in the user name).
+    if (!is_url(url)) why = pg_scrub(std::move(why), url);
     for (const auto& secret : pg_url_secrets(url)) why = pg_scrub(std::move(why), secret);
+    if (is_url(url)) why = redact_urls_in(why);
     throw error(errc::invalid_config, "postgres store URL is malformed: " + why);
   }
   std::map<std::string, std::string, std::less<>> found;

@@ -10,10 +10,10 @@
 //   SCHEME \n USER \n PASSWORD \n REST [\n TEXT]
 // the target also builds `SCHEME://USER:PASSWORD@REST` and checks the property that matters: no message
 // and no redacted form shows the password. A password can only be checked where it is one: it holds
-// none of / ? # (which end the authority) nor anything that ends a URL in free text; and where the
-// password is also part of the rest of the URL (or of a fixed message text) it cannot be told apart, so
-// a message counts as showing it only when the same URL with another password of the same length does
-// not show it.
+// none of / ? # (which end the authority), nor white space in free text; and where the password is also
+// part of the rest of the URL (or of a fixed message text) it cannot be told apart, so a message counts
+// as showing it only when the same URL with another password of the same shape does not show it.
+// redact_url and redact_urls_in are held to more: what they give must not depend on the password at all.
 
 #include <algorithm>
 #include <optional>
@@ -56,10 +56,19 @@ inline std::optional<url_parts> parts_of(std::string_view input) {
   return p;
 }
 
-/// Another password of the same length, sharing no character with `password` at any position.
+/// Another password of the same shape: each letter and digit replaced by another of its kind (a hex
+/// digit by a hex digit, so %-escapes stay as valid or invalid as they were), the rest kept; so the same
+/// URL with it takes the same paths through every parser. Equal to `password` when it has no letter or
+/// digit, and then nothing can be told from comparing the two.
 inline std::string other_password(const std::string& password) {
   std::string other = password;
-  for (char& c : other) c = c == 'Q' ? 'R' : 'Q';
+  for (char& c : other) {
+    if (c >= '0' && c <= '9') c = static_cast<char>('0' + (c - '0' + 1) % 10);
+    else if (c >= 'a' && c <= 'f') c = static_cast<char>('a' + (c - 'a' + 1) % 6);
+    else if (c >= 'A' && c <= 'F') c = static_cast<char>('A' + (c - 'A' + 1) % 6);
+    else if (c >= 'g' && c <= 'z') c = static_cast<char>('g' + (c - 'g' + 1) % 20);
+    else if (c >= 'G' && c <= 'Z') c = static_cast<char>('G' + (c - 'G' + 1) % 20);
+  }
   return other;
 }
 
@@ -73,6 +82,18 @@ void check_hidden(const url_parts& p, std::string_view what, F&& message_of) {
   finding(std::string(what) + " shows the password '" + p.password + "' of " + p.url() + ":\n" + *m);
 }
 
+/// Checks that `redacted(url)` does not depend on the password at all: the same for another password
+/// (of the same length). Stronger than check_hidden, which a redaction that hides only a part of the
+/// password passes: what redact_url and redact_urls_in give must say nothing about it.
+template <class F>
+void check_independent(const url_parts& p, std::string_view what, F&& redacted) {
+  const std::string a = redacted(p.url());
+  const std::string b = redacted(p.url_with_password(other_password(p.password)));
+  if (a != b)
+    finding(std::string(what) + " depends on the password '" + p.password + "' of " + p.url() + ":\n" + a +
+            "\nwith another password:\n" + b);
+}
+
 /// The message of the tributary::error `f` throws, or nullopt.
 template <class F>
 std::optional<std::string> error_message(std::string_view where, F&& f) {
@@ -80,8 +101,14 @@ std::optional<std::string> error_message(std::string_view where, F&& f) {
   return std::nullopt;
 }
 
+/// Whether `s` can be part of a URL in free text: white space and control characters end one there, and
+/// no URL holds them unescaped. (Other characters that end a URL in text, such as | { } \ ^ " < >, can
+/// be in a password as typed, and must not make it show.)
 inline bool free_text_safe(std::string_view s) {
-  return std::none_of(s.begin(), s.end(), [](char c) { return detail::url_terminator(c); });
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+  });
 }
 
 }  // namespace url_detail
@@ -157,13 +184,13 @@ inline void redact(std::string_view input) {
 
   const auto p = parts_of(input);
   if (!p) return;
-  check_hidden(*p, "redact_url", [](const std::string& url) { return std::optional<std::string>(redact_url(url)); });
-  check_hidden(*p, "quote_url", [](const std::string& url) { return std::optional<std::string>(detail::quote_url(url)); });
-  // In free text the URL ends at white space and the like: a password holding one is not one.
+  check_independent(*p, "redact_url", [](const std::string& url) { return redact_url(url); });
+  check_independent(*p, "quote_url", [](const std::string& url) { return detail::quote_url(url); });
+  // In free text a URL ends at white space: a password holding some is not one.
   if (free_text_safe(p->user) && free_text_safe(p->password)) {
     const std::string text = p->text;
-    check_hidden(*p, "redact_urls_in", [&](const std::string& url) {
-      return std::optional<std::string>(redact_urls_in(text + " " + url + " " + text));
+    check_independent(*p, "redact_urls_in", [&](const std::string& url) {
+      return redact_urls_in(text + " " + url + " " + text);
     });
   }
 }

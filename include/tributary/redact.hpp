@@ -217,7 +217,17 @@ namespace detail {
       continue;
     }
     std::size_t end = sep + 3;
-    while (end < text.size() && !url_terminator(text[end])) ++end;
+    // A password as typed may hold a character that ends a URL in text (" < > ` { } | \ ^): while the
+    // authority is not over, an @ before the next white space means that the user info goes on to it.
+    for (std::size_t authority_checked = end;;) {
+      while (end < text.size() && !url_terminator(text[end])) ++end;
+      if (text.substr(authority_checked, end - authority_checked).find_first_of("/?#") != std::string_view::npos) break;
+      authority_checked = end;
+      std::size_t at = end;
+      while (at < text.size() && text[at] != '@' && static_cast<unsigned char>(text[at]) > 0x20 && text[at] != 0x7f) ++at;
+      if (at == text.size() || text[at] != '@') break;
+      end = at + 1;
+    }
     while (end > sep + 3 && url_trailing_punctuation(text[end - 1])) --end;
     out += text.substr(copied, begin - copied);
     out += redact_url(text.substr(begin, end - begin));

@@ -634,5 +634,50 @@ TEST(CollectorCleanUp, ARunThatOutlivesTheStaleBoundDoesNotActivate) {
   EXPECT_EQ(store.alias_targets("apicatalogue"), std::vector{live});
 }
 
+// ---- the protocol's decisions, as data -------------------------------------------------------------
+
+TEST(ProtocolPlan, PublishMovesTheEnvironmentAliasAndTheWorkingAliasInOneUpdateOrIsSuperseded) {
+  const protocol_names dev{"apicatalogue", "dev"};
+  const auto t0 = std::chrono::sys_days{std::chrono::year{2021} / 2 / 19} + 12h;
+  const auto older = dev.worker_name(t0 - 1h), mine = dev.worker_name(t0), newer = dev.worker_name(t0 + 1s);
+  const auto p = plan::publish(dev, mine, t0, {older});
+  EXPECT_TRUE(p.superseded_by.empty());
+  EXPECT_EQ(p.actions, (std::vector{alias_action::remove(older, "apicatalogue-dev", true),
+                                    alias_action::add(mine, "apicatalogue-dev"),
+                                    alias_action::remove(mine, "apicatalogue-devCollectorWorking")}));
+  const auto superseded = plan::publish(dev, mine, t0, {newer});
+  EXPECT_EQ(superseded.superseded_by, newer);
+  EXPECT_TRUE(superseded.actions.empty());
+}
+
+TEST(ProtocolPlan, ActivationIsACompareAndSetOnTheEnvironmentAlias) {
+  const protocol_names dev{"apicatalogue", "dev"};
+  EXPECT_EQ(plan::activate(dev, "w"),
+            (std::vector{alias_action::remove("w", "apicatalogue-dev", true), alias_action::add("w", "apicatalogue-dev"),
+                         alias_action::remove_everywhere("apicatalogue"), alias_action::add("w", "apicatalogue")}));
+}
+
+TEST(ProtocolPlan, CleanUpTakesOnlyOwnOlderUnaliasedWorkersPastTheStaleBound) {
+  const protocol_names dev{"apicatalogue", "dev"};
+  const protocol_names staging{"apicatalogue", "staging"};
+  const auto now = std::chrono::sys_days{std::chrono::year{2021} / 2 / 19} + 12h;
+  const auto dead = dev.worker_name(now - 2h), pinned = dev.worker_name(now - 3h), young = dev.worker_name(now - 10min),
+             mine = dev.worker_name(now), later = dev.worker_name(now + 1s), theirs = staging.worker_name(now - 2h);
+  const std::vector<std::string> indices{dead, pinned, young, mine, later, theirs, "unrelated"};
+  EXPECT_EQ(plan::clean_up(dev, now, now, 1h, indices, {{"pinned", pinned}}), std::vector{dead});
+}
+
+TEST(ProtocolPlan, APeerIsLiveWhileItsWorkingAliasIsYoungerThanTheStaleBound) {
+  const protocol_names staging{"apicatalogue", "staging"};
+  const auto now = std::chrono::sys_days{std::chrono::year{2021} / 2 / 19} + 12h;
+  EXPECT_FALSE(plan::peer_liveness(staging, {}, now, 1h).running);
+  const auto live = plan::peer_liveness(staging, {staging.worker_name(now - 59min)}, now, 1h);
+  EXPECT_TRUE(live.running);
+  const auto dead = plan::peer_liveness(staging, {staging.worker_name(now - 61min)}, now, 1h);
+  EXPECT_FALSE(dead.running);
+  EXPECT_EQ(dead.dead_runs, std::vector{staging.worker_name(now - 61min)});
+  EXPECT_TRUE(plan::peer_liveness(staging, {"not-a-worker"}, now, 1h).running) << "unknown: assume live";
+}
+
 }  // namespace
 }  // namespace tributary

@@ -42,6 +42,7 @@
 #include <tributary/fwd.hpp>
 #include <tributary/naming.hpp>
 #include <tributary/peer_merge.hpp>
+#include <tributary/protocol_plan.hpp>
 #include <tributary/report.hpp>
 
 namespace tributary {
@@ -307,9 +308,7 @@ class basic_collector {
       }
     }
     // The working alias goes on W before any provider is collected: peers start waiting for us at once.
-    const auto working = config_.names().working_alias();
-    update_aliases(st.report, "create_worker",
-                   {alias_action::remove_everywhere(working), alias_action::add(st.worker, working)});
+    update_aliases(st.report, "create_worker", plan::claim_worker(config_.names(), st.worker));
   }
 
   template <class St, class Source>
@@ -461,24 +460,14 @@ class basic_collector {
   template <class St>
   void publish_environment(St& st) {
     const auto names = config_.names();
-    const auto env_alias = names.environment_alias();
-    const auto working = names.working_alias();
     for (int attempt = 0;; ++attempt) {
-      const auto current = store_.alias_targets(env_alias);
-      // Never move A-E back to an older worker: a newer run of this environment published already.
-      for (const auto& c : current) {
-        const auto t = names.worker_time(c);
-        if (t && *t > st.worker_time)
-          throw run_stopped{run_outcome::superseded, "a newer worker of " + config_.environment + " (" + c +
-                                                         ") is already published; this run publishes and "
-                                                         "activates nothing"};
-      }
-      std::vector<alias_action> actions;
-      for (const auto& c : current) actions.push_back(alias_action::remove(c, env_alias, true));
-      actions.push_back(alias_action::add(st.worker, env_alias));
-      actions.push_back(alias_action::remove(st.worker, working));
+      auto p = plan::publish(names, st.worker, st.worker_time, store_.alias_targets(names.environment_alias()));
+      if (!p.superseded_by.empty())
+        throw run_stopped{run_outcome::superseded, "a newer worker of " + config_.environment + " (" +
+                                                       p.superseded_by + ") is already published; this run "
+                                                       "publishes and activates nothing"};
       try {
-        update_aliases(st.report, "publish_environment", std::move(actions));
+        update_aliases(st.report, "publish_environment", std::move(p.actions));
         st.published = true;
         return;
       } catch (const error& e) {
@@ -494,16 +483,15 @@ class basic_collector {
   template <class St>
   std::pair<peer_state, std::string> look_at_peer(St& st, const peer_config& p) {
     const auto names = config_.names().for_environment(p.environment);
-    for (const auto& index : store_of(p).alias_targets(names.working_alias())) {
-      const auto t = names.worker_time(index);
-      if (!t) return {peer_state::running, "working alias on unrecognised index '" + index + "'"};
-      if (st.clock.now() - *t < config_.stale_after) return {peer_state::running, index};
-      auto note = "peer " + p.environment + ": working alias on " + index +
+    const auto l = plan::peer_liveness(names, store_of(p).alias_targets(names.working_alias()), st.clock.now(),
+                                       config_.stale_after);
+    for (const auto& dead : l.dead_runs) {
+      auto note = "peer " + p.environment + ": working alias on " + dead +
                   " is stale (older than stale_after), left by a dead run; not waiting for it";
       if (std::find(st.report.notes.begin(), st.report.notes.end(), note) == st.report.notes.end())
         st.report.notes.push_back(std::move(note));
     }
-    return {peer_state::finished, {}};
+    return {l.running ? peer_state::running : peer_state::finished, l.worker};
   }
 
   template <class St>
@@ -614,7 +602,7 @@ class basic_collector {
   template <class St>
   void activate(St& st) {
     stop_if_requested(st);  // the last safe point: after this update the run is complete
-    if (st.clock.now() - st.worker_time >= config_.stale_after)
+    if (!plan::within_stale_bound(st.worker_time, st.clock.now(), config_.stale_after))
       throw error(errc::timed_out, "the run took longer than stale_after; its worker may already be taken for "
                                    "a dead one, so it is not activated");
     // A compare-and-set: A moves only while A-E still points to W. If a newer run of this environment
@@ -622,9 +610,7 @@ class basic_collector {
     const auto env_alias = config_.names().environment_alias();
     const auto read_alias = config_.read_alias;
     try {
-      update_aliases(st.report, "activate",
-                     {alias_action::remove(st.worker, env_alias, true), alias_action::add(st.worker, env_alias),
-                      alias_action::remove_everywhere(read_alias), alias_action::add(st.worker, read_alias)});
+      update_aliases(st.report, "activate", plan::activate(config_.names(), st.worker));
     } catch (const error& e) {
       if (e.code() != errc::conflict) throw;
       const auto now = store_.alias_targets(env_alias);
@@ -640,14 +626,9 @@ class basic_collector {
   template <class St>
   void clean_up(St& st) {
     const auto names = config_.names();
-    std::vector<std::string> aliased;
-    for (const auto& a : store_.aliases()) aliased.push_back(a.index);
-    std::sort(aliased.begin(), aliased.end());
-    const auto now = st.clock.now();
-    for (const auto& index : store_.list_indices(names.worker_prefix())) {
-      const auto t = names.worker_time(index);
-      if (!t || *t >= st.worker_time || now - *t < config_.stale_after) continue;
-      if (std::binary_search(aliased.begin(), aliased.end(), index)) continue;
+    const auto aliases = store_.aliases();
+    for (const auto& index : plan::clean_up(names, st.worker_time, st.clock.now(), config_.stale_after,
+                                            store_.list_indices(names.worker_prefix()), aliases)) {
       try {
         store_.delete_indices(std::span<const std::string>(&index, 1));
         st.report.deleted.push_back(index);

@@ -943,5 +943,184 @@ TEST(XroadSource, FailuresAndWarningsNeverCarryTheCredentialsOfTheBaseUrl) {
   check(run(streamed, streaming));
 }
 
+// ---- x-links (issue 12, item 12): what a run writes is valid JSON ----------------------------------------
+
+/// A strict reader of a whole document: every number in range, every string UTF-8, nothing trailing
+/// (document_parser skips the raw `links` without looking inside; Elasticsearch, PostgreSQL's jsonb and
+/// other readers do not).
+bool strictly_valid_json(const std::string& text) {
+  simdjson::dom::parser parser;
+  return !parser.parse(text).error();
+}
+
+/// A security server with one provider whose service codes answer the given OpenAPI documents.
+loopback_transport::handler one_provider_serving(std::map<std::string, std::string> specs) {
+  return [specs = std::move(specs)](const http_request& req) {
+    http_response r;
+    r.status = 200;
+    const std::string id = R"("xroad_instance":"EE-DEV","member_class":"GOV","member_code":"12345678")";
+    if (req.url.ends_with("/listClients")) {
+      r.body = R"({"member":[{"name":"Links Office","id":{"object_type":"SUBSYSTEM",)" + id +
+               R"(,"subsystem_code":"links-public"}}]})";
+    } else if (req.url.ends_with("/listMethods")) {
+      r.body = R"({"service":[)";
+      for (const auto& [code, spec] : specs)
+        r.body += (r.body.back() == '[' ? "" : ",") + std::string(R"({"object_type":"SERVICE",)") + id +
+                  R"(,"subsystem_code":"links-public","service_code":")" + code + "\"}";
+      r.body += "]}";
+    } else if (const auto at = req.url.find("serviceCode="); at != std::string::npos && specs.count(req.url.substr(at + 12))) {
+      r.body = specs.at(req.url.substr(at + 12));
+      r.headers = {{"Content-Type", r.body.front() == '{' ? "application/json" : "text/yaml"}};
+    } else {
+      r.status = 404;
+    }
+    return r;
+  };
+}
+
+const service_detail& detail_of(const collected_run& r, const std::string& id, std::size_t at = 0) {
+  return r.doc(id).environments.front().details.at(at);
+}
+
+TEST(XroadSource, XLinksAreStoredAsValidJsonOrDroppedWithAWarning) {
+  // YAML anchors make a few hundred bytes of YAML into megabytes of JSON.
+  std::string bomb = "openapi: 3.0.0\ninfo:\n  title: Bomb\n  x-links:\n    a: &a [x, x, x, x, x, x, x, x]\n";
+  for (const char* level : {"b", "c", "d", "e", "f"}) {
+    const std::string previous(1, static_cast<char>(level[0] - 1));
+    bomb += std::string("    ") + level + ": &" + level + " [";
+    for (int i = 0; i < 8; ++i) bomb += (i ? ", *" : "*") + previous;
+    bomb += "]\n";
+  }
+  loopback_transport transport;
+  transport.route("http://xroad.dev",
+                  one_provider_serving({
+                      // YAML numbers JSON cannot carry (out of double range, beyond 64 bits) next to ones it can.
+                      {"yamlNumbers-v1", "openapi: 3.0.0\ninfo:\n  title: Yaml numbers\n  x-links:\n"
+                                         "    - 1e999\n    - 123456789012345678901234567890\n    - -0\n    - 2.5\n"
+                                         "    - {name: Docs, url: 'https://docs.example/a', weight: 2}\n"},
+                      // The same from a JSON document.
+                      {"jsonNumbers-v1", R"({"openapi":"3.0.0","info":{"title":"Json numbers","x-links":)"
+                                         R"([1e400,18446744073709551616,-12,{"url":"https://docs.example/b"}]}})"},
+                      {"bomb-v1", bomb},
+                      {"plain-v1", "openapi: 3.0.0\ninfo:\n  title: Plain\n  x-links: [{name: Home, url: 'https://x.example'}]\n"},
+                  }));
+  xroad_source source(config_for("dev"));
+  const auto r = run(source, transport);
+  const auto& o = r.outcome("EE-DEV/GOV/12345678/links-public");
+  ASSERT_TRUE(o.ok()) << o.failure;
+
+  const auto& yaml = detail_of(r, "GOV/12345678/links-public/yamlNumbers");
+  EXPECT_TRUE(strictly_valid_json(yaml.links)) << yaml.links;
+  EXPECT_EQ(yaml.links, R"(["1e999","123456789012345678901234567890",-0,2.5,)"
+                        R"({"name":"Docs","url":"https://docs.example/a","weight":2}])")
+      << "numbers JSON cannot carry stay as written, as strings; the others stay numbers";
+  const auto& json = detail_of(r, "GOV/12345678/links-public/jsonNumbers");
+  EXPECT_TRUE(strictly_valid_json(json.links)) << json.links;
+  EXPECT_EQ(json.links, R"(["1e400","18446744073709551616",-12,{"url":"https://docs.example/b"}])");
+  EXPECT_TRUE(warning_about(o, "yamlNumbers-v1").empty()) << warning_about(o, "yamlNumbers-v1");
+
+  // The expansion is dropped, the service kept, and the warning names the service (the report names
+  // the provider with each warning).
+  ASSERT_TRUE(r.has("GOV/12345678/links-public/bomb"));
+  const auto& bombed = detail_of(r, "GOV/12345678/links-public/bomb");
+  EXPECT_EQ(bombed.title, "Bomb");
+  EXPECT_TRUE(bombed.links.empty()) << bombed.links.size() << " bytes of links stored";
+  const auto warning = warning_about(o, "bomb-v1");
+  EXPECT_TRUE(contains(warning, "x-links")) << warning;
+  EXPECT_TRUE(contains(warning, "dropped")) << warning;
+
+  EXPECT_EQ(detail_of(r, "GOV/12345678/links-public/plain").links, R"([{"name":"Home","url":"https://x.example"}])");
+
+  // Whatever was built, its document reads back, strictly too.
+  for (const auto& [id, s] : r.services) {
+    const std::string text = to_json(s);
+    EXPECT_TRUE(strictly_valid_json(text)) << text.substr(0, 400);
+    EXPECT_EQ(document_parser{}.parse(text), s) << id;
+  }
+}
+
+TEST(XroadSource, XLinksThatAreNotJsonAfterConversionAreDropped) {
+  // A YAML x-links whose map keys are not strings: JSON keys are strings, so a sequence key has no
+  // faithful JSON spelling. And x-links given as a YAML string holding invalid JSON stays a string.
+  loopback_transport transport;
+  transport.route("http://xroad.dev",
+                  one_provider_serving({
+                      {"complexKey-v1", "openapi: 3.0.0\ninfo:\n  title: Complex key\n  x-links:\n"
+                                        "    ? [a, b]\n    : https://x.example\n"},
+                      {"stringLinks-v1", R"({"openapi":"3.0.0","info":{"title":"String links","x-links":"[1, 2"}})"},
+                  }));
+  xroad_source source(config_for("dev"));
+  const auto r = run(source, transport);
+  const auto& o = r.outcome("EE-DEV/GOV/12345678/links-public");
+  ASSERT_TRUE(o.ok()) << o.failure;
+  const auto& complex = detail_of(r, "GOV/12345678/links-public/complexKey");
+  EXPECT_TRUE(complex.links.empty() || strictly_valid_json(complex.links)) << complex.links;
+  EXPECT_EQ(complex.links, "") << "a key with no JSON spelling is not made up";
+  EXPECT_TRUE(contains(warning_about(o, "complexKey-v1"), "x-links")) << warning_about(o, "complexKey-v1");
+  EXPECT_EQ(detail_of(r, "GOV/12345678/links-public/stringLinks").links, R"("[1, 2")");
+  for (const auto& [id, s] : r.services) EXPECT_TRUE(strictly_valid_json(to_json(s))) << id;
+}
+
+// The last line: whatever a service's `links` holds, what to_json writes is valid JSON and reads back
+// with document_parser; links that are not a JSON value are left out, valid ones kept as written.
+TEST(DocumentJson, ToJsonNeverWritesMalformedLinks) {
+  const std::vector<std::string> malformed{"{", "not json", "[1,]", "[1 2]", "\"open", "{}x", "1e999", "[1e400]",
+                                           "[18446744073709551616]", "{\"a\":}", "[\"\xff\"]", "]", "{\"a\" 1}",
+                                           "nul", std::string("[1]\0", 4), "  ", "[1]]"};
+  const std::vector<std::string> valid{"[]", "{}", R"({"a":[1,2,{"b":null}]})", R"("s")", "null", "true", "12", "-0.5e3",
+                                       R"([{"name":"Docs","url":"https://d.example"}])"};
+  document_parser parser;
+  auto with_links = [](const std::string& links) {
+    service s;
+    s.id = "GOV/1/a-public/x";
+    s.title = "X";
+    environment_entry e;
+    e.environment = "dev";
+    service_detail d;
+    d.version = "v1";
+    d.title = "X";
+    d.links = links;
+    e.details.push_back(d);
+    s.environments.push_back(e);
+    return s;
+  };
+  for (const auto& links : malformed) {
+    SCOPED_TRACE(::testing::PrintToString(links));
+    const std::string text = to_json(with_links(links));
+    EXPECT_TRUE(strictly_valid_json(text)) << text;
+    service back;
+    ASSERT_NO_THROW(back = parser.parse(text)) << text;
+    EXPECT_EQ(back.environments.at(0).details.at(0).links, "") << text;
+  }
+  for (const auto& links : valid) {
+    SCOPED_TRACE(links);
+    const std::string text = to_json(with_links(links));
+    EXPECT_TRUE(strictly_valid_json(text)) << text;
+    service back;
+    ASSERT_NO_THROW(back = parser.parse(text)) << text;
+    EXPECT_EQ(back.environments.at(0).details.at(0).links, links);
+  }
+}
+
+// A stored document whose `links` a strict reader refuses (written before the writer checked them):
+// document_parser reads it as absent, so the document reads, and writes back, as to_json would write it.
+TEST(DocumentJson, ParserReadsLinksThatAreNotJsonAsAbsent) {
+  const std::string head = R"({"id":"GOV/1/a-public/x","environments":[{"environment":"dev","details":[{"version":"v1",)"
+                           R"("links":)";
+  const std::string rest = R"(,"openApiString":"","collected":"c"}]}]})";
+  document_parser parser;
+  for (const std::string links : {"[1e999]", "[18446744073709551616,-1e400]", R"({"a":1e999})"}) {
+    SCOPED_TRACE(links);
+    service s;
+    ASSERT_NO_THROW(s = parser.parse(head + links + rest));
+    EXPECT_EQ(s.environments.at(0).details.at(0).links, "");
+    const std::string text = to_json(s);
+    EXPECT_TRUE(strictly_valid_json(text)) << text;
+    EXPECT_EQ(parser.parse(text), s);
+  }
+  const service kept = parser.parse(head + R"([{"url":"https://d.example","weight":2}])" + rest);
+  EXPECT_EQ(kept.environments.at(0).details.at(0).links, R"([{"url":"https://d.example","weight":2}])");
+}
+
 }  // namespace
 }  // namespace tributary

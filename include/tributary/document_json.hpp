@@ -1,8 +1,10 @@
 #pragma once
 // The catalogue document as JSON: a writer that appends to a buffer and a reusable simdjson parser.
-// `openApiString` and `links` are carried as raw JSON text, never decoded and encoded again.
+// `openApiString` and `links` are carried as raw JSON text, never decoded and encoded again; a `links`
+// that is not one valid JSON value is not written.
 
 #include <array>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,6 +58,25 @@ inline void append_field(std::string& out, std::string_view prefix, std::string_
   append_escaped(out, value);
   out += '"';
 }
+/// How deep a raw JSON value (`links`) may nest: inside a document it sits 6 levels down, and readers
+/// stop at 1024 (simdjson's default).
+inline constexpr std::size_t raw_json_max_depth = 512;
+
+/// True when `text` is exactly one JSON value that a strict reader accepts: well-formed, UTF-8, every
+/// number within what a double or a 64-bit integer holds, at most raw_json_max_depth deep. A raw value
+/// that is not goes into no document: document_parser skips over a raw value without looking inside,
+/// but Elasticsearch, PostgreSQL's jsonb and the readers of a peer's documents look.
+[[nodiscard]] inline bool is_json_value(std::string_view text) {
+  // One parser per thread, its buffers kept: checking a few hundred bytes then costs no allocation.
+  thread_local simdjson::dom::parser parser = [] {
+    simdjson::dom::parser p;
+    // Should this fail, the parser allocates on first use, with simdjson's default depth.
+    [[maybe_unused]] const auto allocated = p.allocate(4096, raw_json_max_depth);
+    return p;
+  }();
+  return !text.empty() && !parser.parse(text.data(), text.size(), true).error();
+}
+
 inline void append_array(std::string& out, std::string_view prefix, const std::vector<std::string>& values) {
   out.append(prefix);
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -96,7 +117,9 @@ inline void append_json(std::string& out, const service& s) {
       append_field(out, R"(,"type":")", d.type);
       append_array(out, R"(,"pricing":[)", d.pricing);
       append_array(out, R"(,"data":[)", d.data);
-      if (!d.links.empty()) out.append(R"(,"links":)").append(d.links);
+      // The last line of defence: the X-Road source checks x-links where it reads them, but a value
+      // set otherwise that is not JSON is left out rather than make the whole document unreadable.
+      if (!d.links.empty() && detail::is_json_value(d.links)) out.append(R"(,"links":)").append(d.links);
       // Kept escaped since it was read: copied, never decoded and encoded again.
       out.append(R"(,"openApiString":")").append(d.openapi.escaped()) += '"';
       append_field(out, R"(,"collected":")", d.collected);
@@ -358,7 +381,12 @@ class document_parser {
         case name::type: assign_string(value, d.type); break;
         case name::pricing: strings_of(value, d.pricing); break;
         case name::data: strings_of(value, d.data); break;
-        case name::links: raw_json_of(value, d.links); break;
+        case name::links:
+          raw_json_of(value, d.links);
+          // The writer leaves out a `links` that is not one valid JSON value (one written before it did,
+          // or by another writer); reading it as absent keeps the document what to_json writes.
+          if (!detail::is_json_value(d.links)) d.links.clear();
+          break;
         case name::open_api_string: raw_string_of(value, d.openapi); break;
         case name::collected: assign_string(value, d.collected); break;
         case name::xroad_identifier:

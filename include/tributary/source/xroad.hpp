@@ -38,6 +38,7 @@
 #include <tributary/concepts.hpp>
 #include <tributary/detail/json_text.hpp>
 #include <tributary/document.hpp>
+#include <tributary/document_json.hpp>
 #include <tributary/error.hpp>
 #include <tributary/redact.hpp>
 #include <tributary/transport/http.hpp>
@@ -190,9 +191,24 @@ inline std::string describe_failure(const http_response& r) {
   return out;
 }
 
+/// The most JSON an `x-links` may take. Real ones are a few links; YAML anchors and aliases can make a
+/// few hundred bytes of YAML into gigabytes of JSON.
+inline constexpr std::size_t xroad_max_links_bytes = 64 * 1024;
+
+/// Why a YAML value has no JSON form that may be stored; thrown by yaml_to_json.
+struct yaml_not_json {
+  std::string why;
+  static yaml_not_json too_large(std::size_t max_bytes) {
+    return {"it is larger than " + std::to_string(max_bytes / 1024) + " KiB as JSON"};
+  }
+};
+
 /// Emits a YAML node as JSON. Quoted scalars stay strings; plain ones become null, booleans and
-/// numbers where YAML core-schema would read them so and JSON can spell them.
-inline void yaml_to_json(const YAML::Node& node, std::string& out) {
+/// numbers where YAML core-schema would read them so and JSON can spell them (a number JSON readers
+/// cannot hold, out of a double's range or beyond 64 bits, stays a string as written). Throws
+/// yaml_not_json for a map key that is a sequence or a map, and once `out` exceeds `max_bytes`.
+inline void yaml_to_json(const YAML::Node& node, std::string& out, std::size_t max_bytes = xroad_max_links_bytes) {
+  if (out.size() > max_bytes) throw yaml_not_json::too_large(max_bytes);
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null: out += "null"; return;
@@ -202,7 +218,7 @@ inline void yaml_to_json(const YAML::Node& node, std::string& out) {
       for (const auto& item : node) {
         if (!first) out += ',';
         first = false;
-        yaml_to_json(item, out);
+        yaml_to_json(item, out, max_bytes);
       }
       out += ']';
       return;
@@ -213,9 +229,11 @@ inline void yaml_to_json(const YAML::Node& node, std::string& out) {
       for (const auto& kv : node) {
         if (!first) out += ',';
         first = false;
+        if (kv.first.IsSequence() || kv.first.IsMap())
+          throw yaml_not_json{"a map key is a YAML sequence or map, which JSON cannot spell"};
         append_quoted(out, kv.first.Scalar());
         out += ':';
-        yaml_to_json(kv.second, out);
+        yaml_to_json(kv.second, out, max_bytes);
       }
       out += '}';
       return;
@@ -248,7 +266,7 @@ inline void yaml_to_json(const YAML::Node& node, std::string& out) {
       if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
       if (digits() == 0) number = false;
     }
-    if (number && i == s.size()) return void(out += s);
+    if (number && i == s.size() && is_json_value(s)) return void(out += s);
   }
   append_quoted(out, s);
 }
@@ -258,6 +276,7 @@ struct openapi_reading {
   enum class verdict { keep, skip_warning, skip_note } what = verdict::keep;
   std::string message;  ///< why it was skipped
   std::string title, summary, description, links;
+  std::string links_dropped;  ///< why `x-links` was left out of a document that is kept; empty when it was not
   std::vector<std::string> pricing, data;
 };
 
@@ -335,7 +354,17 @@ inline openapi_reading read_openapi(const std::string& text) {
     for (const auto& v : r.pricing)
       if (std::find(std::begin(pricing_values), std::end(pricing_values), v) == std::end(pricing_values))
         return skip("unknown x-pricing value '" + v + "' (expected free or paid)");
-    if (const YAML::Node links = info["x-links"]; links && !links.IsNull()) yaml_to_json(links, r.links);
+    if (const YAML::Node links = info["x-links"]; links && !links.IsNull()) {
+      // What is stored must read back everywhere: anything that is not one valid JSON value is dropped.
+      try {
+        yaml_to_json(links, r.links);
+        if (r.links.size() > xroad_max_links_bytes) throw yaml_not_json::too_large(xroad_max_links_bytes);
+        if (!is_json_value(r.links)) r.links_dropped = "it is not valid JSON once converted";
+      } catch (const yaml_not_json& e) {
+        r.links_dropped = e.why;
+      }
+      if (!r.links_dropped.empty()) r.links.clear();
+    }
   } catch (const YAML::Exception& e) {
     return skip(std::string("malformed OpenAPI document (neither YAML nor JSON): ") + e.what());
   }
@@ -603,6 +632,8 @@ class xroad_source {
       d.pricing = std::move(reading.pricing);
       d.data = std::move(reading.data);
       d.links = std::move(reading.links);
+      if (!reading.links_dropped.empty())
+        w.outcome.warnings.push_back("getOpenAPI " + code + ": info.x-links dropped: " + reading.links_dropped);
       d.openapi = json_string::from_text(res.body);
       d.collected = config_.collected();
       d.xroad = {w.id.instance, w.id.member_class, w.id.member_code, w.id.subsystem_code, code};

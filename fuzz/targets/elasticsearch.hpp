@@ -27,7 +27,8 @@ namespace tributary::fuzz {
 inline void elasticsearch_responses(std::string_view input) {
   if (input.empty()) return;
   constexpr unsigned operations = 12;
-  const unsigned op = (static_cast<unsigned char>(input.front()) + 256u - 'a') % operations;
+  const unsigned c = static_cast<unsigned char>(input.front());
+  const unsigned op = (c >= 'a' ? c - 'a' : c) % operations;  // 'a' is the first
   input.remove_prefix(1);
   fake_transport transport(scripted_answers(split(input)));
 

@@ -392,6 +392,9 @@ inline search_server search_server::parse(std::string_view root_json) {
     int v = 0;
     bool digits = false;
     while (at < s.number.size() && s.number[at] >= '0' && s.number[at] <= '9') {
+      if (v > 99'999'999)  // no version part has ten digits, and the int would overflow
+        throw error(errc::store_unavailable, "elasticsearch: GET / did not describe a search server (version.number '" +
+                                               s.number + "' is not a version)");
       v = v * 10 + (s.number[at++] - '0');
       digits = true;
     }
@@ -1018,11 +1021,14 @@ class elasticsearch_index {
           ++result.written;
           continue;
         }
-        simdjson::dom::element outcome;
+        simdjson::dom::element outcome;  // a default element has no document: reading it dereferences null
+        bool named = false;
         for (auto [verb, value] : entry.get_object()) {
           (void)verb;
           outcome = value;
+          named = true;
         }
+        if (!named) throw error(errc::store_unavailable, "elasticsearch: malformed _bulk response: an item names no action");
         const std::int64_t status = outcome["status"];
         if (status >= 200 && status < 300) {
           std::string_view written_to;

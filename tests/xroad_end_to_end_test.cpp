@@ -865,6 +865,51 @@ TYPED_TEST(XroadEndToEnd, ASignalAtAnyStepStopsTheRunAtItsNextSafePointAndLosesN
   }
 }
 
+// ---- --dry-run: the plan a run would take, and nothing changed ------------------------------------------
+
+TYPED_TEST(XroadEndToEnd, ADryRunPrintsTheAliasPlanAndLeavesTheStoreUnchanged) {
+  this->start_simulator("dev", "dev");
+  auto baseline = this->start_collector("baseline", "dev", "dev", {"--peers", ""});
+  ASSERT_TRUE(this->finishes_ok(baseline, "the baseline dev collector"));
+  auto store = this->store_.open();
+  const tributary::protocol_names dev{read_alias, "dev"};
+  const auto live = store.alias_targets(dev.environment_alias());
+  ASSERT_EQ(live.size(), 1u);
+  const auto aliases_before = store.aliases();
+  const auto indices_before = store.list_indices("");
+  std::string bytes_before;
+  if constexpr (std::is_same_v<TypeParam, sqlite_store>) bytes_before = read_text_file(this->store_.file);
+
+  auto dry = this->start_collector("dry", "dev", "dev", {"--dry-run"});
+  const auto status = dry.wait_for(run_timeout);
+  ASSERT_TRUE(status && status->success()) << (status ? status->describe() : "still running") << tail(dry.errors());
+  const json plan = json::parse(dry.output(), nullptr, false);
+  ASSERT_TRUE(plan.is_object()) << dry.output();
+  const std::string worker = plan.value("worker", "");
+  EXPECT_TRUE(dev.worker_time(worker)) << worker;
+  // Publishing moves A-E from the live worker (must_exist) and takes the working alias off in one update.
+  const json publish = plan.at("publish_environment");
+  ASSERT_EQ(publish.size(), 3u) << publish.dump();
+  EXPECT_EQ(publish[0], json::parse(R"({"op":"remove","alias":"apicatalogue-dev","index":")" + live.front() +
+                                    R"(","must_exist":true})"));
+  EXPECT_EQ(publish[2].value("alias", ""), dev.working_alias());
+  // Activation is the compare-and-set on A-E, then A.
+  const json activate = plan.at("activate");
+  ASSERT_EQ(activate.size(), 4u) << activate.dump();
+  EXPECT_TRUE(activate[0].value("must_exist", false));
+  EXPECT_EQ(activate[3], json::parse(R"({"op":"add","alias":"apicatalogue","index":")" + worker + R"("})"));
+  EXPECT_TRUE(plan.at("clean_up").empty()) << "nothing is past the stale bound";
+
+  EXPECT_EQ(store.aliases(), aliases_before);
+  EXPECT_EQ(store.list_indices(""), indices_before);
+  EXPECT_FALSE(fs::exists(this->report_path("dry"))) << "a dry run writes no report";
+  if constexpr (std::is_same_v<TypeParam, sqlite_store>) {
+    EXPECT_TRUE(read_text_file(this->store_.file) == bytes_before) << "the database file changed";
+    const fs::path wal = this->store_.file.string() + "-wal";
+    EXPECT_TRUE(!fs::exists(wal) || fs::file_size(wal) == 0) << "a dry run wrote to the write-ahead log";
+  }
+}
+
 }  // namespace
 
 #endif

@@ -25,6 +25,7 @@
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/merge/environment_union.hpp>
+#include <tributary/protocol_plan.hpp>
 #include <tributary/redact.hpp>
 #include <tributary/source/xroad.hpp>
 #include <tributary/transport/curl.hpp>
@@ -52,7 +53,7 @@ struct collector_options {
   long poll_interval_s = 5, wait_deadline_s = 180, stale_after_s = 3600, timeout_ms = 30000;
   long max_response_mb = 256;
   std::size_t concurrency = 16;
-  bool skip_late_peers = false, quiet = false, insecure = false;
+  bool skip_late_peers = false, quiet = false, insecure = false, dry_run = false;
   publish_guard guard;
   std::string ca_file;
   // Read while parsing, so that every usage error is found before anything is opened or created.
@@ -120,6 +121,9 @@ inline collector_options parse_collector_options(int argc, char** argv, const st
   app.add_flag("--insecure", o.insecure, "do not verify TLS certificates (logged as a warning; never in production)");
   app.add_option("--report-json", o.report_json, "write the run report as JSON to FILE (- for stdout)");
   app.add_flag("--quiet", o.quiet, "no progress output (failures are still printed)");
+  app.add_flag("--dry-run", o.dry_run,
+               "print, as JSON, the alias actions and deletions a run would make now (assuming its collection "
+               "passes the publish guard), and change nothing: the store is opened read-only");
 
   auto usage_error = [&](const std::string& message) {
     // Every message goes through the one redaction: CLI11 quotes the values it rejects.
@@ -323,6 +327,88 @@ run_report run_collector(const collector_options& o, const curl_library& curl, I
   return report;
 }
 
+/// What a run would do to the store now, from the protocol's decisions (protocol_plan.hpp) on what the
+/// store shows, assuming the collection passes the publish guard. Reads only.
+template <class IndexBackend>
+std::string dry_run_plan(const collector_options& o, IndexBackend& store, std::map<std::string, IndexBackend>& peer_stores) {
+  using detail::append_quoted;
+  const protocol_names names{o.read_alias, o.environment};
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const auto worker = names.worker_name(now);
+  const std::chrono::milliseconds stale_after = std::chrono::seconds(o.stale_after_s);
+  std::string out = "{\"dry_run\":true,\"environment\":";
+  append_quoted(out, o.environment);
+  out += ",\"worker\":", append_quoted(out, worker);
+  for (const auto& reserved : {names.read_alias, names.environment_alias()})
+    if (store.index_exists(reserved)) {
+      out += ",\"refused\":", append_quoted(out, "'" + reserved + "' is a concrete index, not an alias");
+      return out + "}";
+    }
+  out += ",\"create_worker\":", append_alias_actions_json(out, plan::claim_worker(names, worker));
+  const auto publication = plan::publish(names, worker, now, store.alias_targets(names.environment_alias()));
+  if (!publication.superseded_by.empty()) {
+    out += ",\"superseded_by\":", append_quoted(out, publication.superseded_by);
+    return out + "}";
+  }
+  out += ",\"publish_environment\":", append_alias_actions_json(out, publication.actions);
+  out += ",\"peers\":[";
+  for (std::size_t i = 0; i < o.peers.size(); ++i) {
+    const auto& peer = o.peers[i];
+    auto& peer_store = peer_stores.contains(peer) ? peer_stores.at(peer) : store;
+    const auto peer_names = names.for_environment(peer);
+    const auto live = plan::peer_liveness(peer_names, peer_store.alias_targets(peer_names.working_alias()), now, stale_after);
+    const auto published = peer_store.alias_targets(peer_names.environment_alias());
+    if (i) out += ',';
+    out += "{\"environment\":", append_quoted(out, peer);
+    out += ",\"running\":", out += live.running ? "true" : "false";
+    out += ",\"published\":", append_quoted(out, published.size() == 1 ? published.front() : std::string());
+    out += '}';
+  }
+  out += "],\"activate\":", append_alias_actions_json(out, plan::activate(names, worker));
+  out += ",\"clean_up\":[";
+  const auto doomed = plan::clean_up(names, now, now, stale_after, store.list_indices(names.worker_prefix()), store.aliases());
+  for (std::size_t i = 0; i < doomed.size(); ++i) {
+    if (i) out += ',';
+    append_quoted(out, doomed[i]);
+  }
+  return out + "]}";
+}
+
+/// --dry-run: opens the stores for reading only and prints the plan.
+inline std::string open_stores_and_plan(const collector_options& o) {
+  switch (store_scheme_of(o.store)) {
+    case store_scheme::sqlite: {
+      sqlite_options read_only;
+      read_only.read_only = true;
+      auto store = sqlite_index::open_url(o.store, read_only);
+      std::map<std::string, sqlite_index> peers;
+      for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, sqlite_index::open_url(url, read_only));
+      return dry_run_plan(o, store, peers);
+    }
+    case store_scheme::postgres: {
+      postgres_options read_only;
+      read_only.create_schema = false;
+      auto store = postgres_index::open_url(o.store, read_only);
+      std::map<std::string, postgres_index> peers;
+      for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, postgres_index::open_url(url, read_only));
+      return dry_run_plan(o, store, peers);
+    }
+    case store_scheme::elasticsearch: {
+      curl_library curl;
+      curl_options store_options;
+      store_options.ca_file = o.ca_file;
+      store_options.insecure_skip_verify = o.insecure;
+      curl_transport store_transport(curl, store_options);
+      elasticsearch_index<curl_transport> store(store_transport, elasticsearch_options::from_url(o.store));
+      std::map<std::string, elasticsearch_index<curl_transport>> peers;
+      for (const auto& [peer, url] : o.peer_stores)
+        peers.try_emplace(peer, store_transport, elasticsearch_options::from_url(url));
+      return dry_run_plan(o, store, peers);
+    }
+  }
+  throw error(errc::invalid_config, "unsupported store '" + redact_url(o.store) + "'");
+}
+
 /// Opens the stores the URLs name and runs the collector on them.
 inline run_report open_stores_and_run(const collector_options& o) {
   curl_library curl;  // libcurl's global state, once, before any transport
@@ -358,6 +444,15 @@ inline run_report open_stores_and_run(const collector_options& o) {
 
 inline int collector_main(int argc, char** argv, const std::string& env) {
   const auto o = parse_collector_options(argc, argv, env);
+  if (o.dry_run) {
+    try {
+      std::cout << open_stores_and_plan(o) << "\n";
+      return 0;
+    } catch (const error& e) {
+      std::cerr << "collector_" << env << ": dry run: " << redact_urls_in(e.what()) << "\n";
+      return 1;
+    }
+  }
   stop_on_signals signals;
   run_report report;
   report.environment = env;

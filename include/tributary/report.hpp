@@ -69,6 +69,21 @@ struct peer_report {
   std::string detail;
 };
 
+/// Appends `actions` as a JSON array of {"op", "alias"[, "index"]} objects.
+inline void append_alias_actions_json(std::string& o, const std::vector<alias_action>& actions) {
+  o += '[';
+  for (std::size_t j = 0; j < actions.size(); ++j) {
+    if (j) o += ',';
+    const auto& a = actions[j];
+    const char* op = a.op == alias_action::kind::add ? "add" : a.op == alias_action::kind::remove ? "remove" : "remove_everywhere";
+    o += "{\"op\":\"", o += op, o += "\",\"alias\":", detail::append_quoted(o, a.alias);
+    if (a.op != alias_action::kind::remove_everywhere) o += ",\"index\":", detail::append_quoted(o, a.index);
+    if (a.must_exist) o += ",\"must_exist\":true";
+    o += '}';
+  }
+  o += ']';
+}
+
 struct alias_update_report {
   std::string step;
   std::vector<alias_action> actions;
@@ -141,17 +156,9 @@ struct run_report {
     o += ",\"alias_updates\":[";
     for (std::size_t i = 0; i < alias_updates.size(); ++i) {
       if (i) o += ',';
-      o += "{\"step\":", append_quoted(o, alias_updates[i].step), o += ",\"actions\":[";
-      const auto& acts = alias_updates[i].actions;
-      for (std::size_t j = 0; j < acts.size(); ++j) {
-        if (j) o += ',';
-        const auto& a = acts[j];
-        const char* op = a.op == alias_action::kind::add ? "add" : a.op == alias_action::kind::remove ? "remove" : "remove_everywhere";
-        o += "{\"op\":\"", o += op, o += "\",\"alias\":", append_quoted(o, a.alias);
-        if (a.op != alias_action::kind::remove_everywhere) o += ",\"index\":", append_quoted(o, a.index);
-        o += '}';
-      }
-      o += "]}";
+      o += "{\"step\":", append_quoted(o, alias_updates[i].step), o += ",\"actions\":";
+      append_alias_actions_json(o, alias_updates[i].actions);
+      o += '}';
     }
     o += "],\"deleted\":[";
     for (std::size_t i = 0; i < deleted.size(); ++i) {

@@ -90,6 +90,9 @@ struct postgres_options {
   /// application_name, unless the URL sets one: names this connection in pg_stat_activity.
   std::string application_name = "tributary";
   postgres_bulk_method bulk_method = postgres_bulk_method::copy;
+  /// false: a missing schema is an error instead of being created, so that a reader or a dry run
+  /// never writes.
+  bool create_schema = true;
 };
 
 namespace detail {
@@ -690,6 +693,9 @@ class pg_connection {
                              : " is not one this tributary knows"));
       }
     } else {
+      if (!options_.create_schema)
+        throw error(errc::not_found, prefix("checking the schema") + "there is no tributary store in schema '" +
+                                         options_.schema + "' (not created: this connection only reads)");
       if (schema_exists) {
         auto n = exec("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
                       pg_params().text(options_.schema));

@@ -142,8 +142,11 @@ int main(int argc, char** argv) {
         // keeps its journal mode and bytes.
         return run_query(tributary::sqlite_index::open_url(store_url, tributary::sqlite_options{.read_only = true}),
                          alias, command, argument);
-      case tributary::examples::store_scheme::postgres:
-        return run_query(tributary::postgres_index::open_url(store_url), alias, command, argument);
+      case tributary::examples::store_scheme::postgres: {
+        tributary::postgres_options read_only;  // a mistyped ?schema= must not create one
+        read_only.create_schema = false;
+        return run_query(tributary::postgres_index::open_url(store_url, read_only), alias, command, argument);
+      }
       case tributary::examples::store_scheme::elasticsearch: {
         tributary::curl_library curl;
         tributary::curl_options options;

@@ -281,9 +281,10 @@ TEST(CollectorConfig, RejectsSizesOfZeroNamingTheSetting) {
 in_process_source partly_failing_source(const std::string& env, int providers, int failing, int services_each = 4) {
   auto healthy = testing::make_source(env, providers, services_each);
   in_process_source out;
-  const auto listed = healthy.list_providers(*static_cast<loopback_transport*>(nullptr));
+  loopback_transport unused;  // in_process_source never uses its transport
+  const auto listed = healthy.list_providers(unused);
   int i = 0;
-  healthy.collect(*static_cast<loopback_transport*>(nullptr), std::span<const provider>(listed), 1,
+  healthy.collect(unused, std::span<const provider>(listed), 1,
                   [&](const provider& p, provider_outcome&& o) {
                     if (i++ < failing) out.add_failing(p, "security server answered 500");
                     else out.add(p, std::move(o.services));

@@ -71,6 +71,53 @@ class raw_connection {
   sqlite3* db_ = nullptr;
 };
 
+// Alias atomicity against a concurrent reader, deterministically: triggers on the alias table call a
+// function that only the writer's connection has (registered through sqlite3_auto_extension), so the
+// reader reads in the middle of the writer's update, after each row it changes, every time.
+struct mid_update_reader {
+  static inline raw_connection* reader = nullptr;
+  static inline std::vector<std::string> seen;  // what the reader saw at each changed row
+  static void observe(sqlite3_context* ctx, int, sqlite3_value**) {
+    seen.push_back(reader->text("SELECT group_concat(alias || '->' || idx, ',') FROM "
+                                "(SELECT alias, idx FROM aliases ORDER BY alias, idx)"));
+    sqlite3_result_null(ctx);
+  }
+  static int install(sqlite3* db, char**, const sqlite3_api_routines*) {
+    return sqlite3_create_function(db, "tributary_test_observe", 0, SQLITE_UTF8, nullptr, &observe, nullptr, nullptr);
+  }
+};
+
+TEST(SqliteIndex, AReaderInTheMiddleOfAnAliasUpdateSeesTheStateBeforeIt) {
+  scratch_database db;
+  {
+    sqlite_index setup(db.path());
+    for (const char* n : {"blue", "green"}) setup.create_index(n);
+    setup.update_aliases(std::vector{alias_action::add("blue", "live"), alias_action::add("blue", "env")});
+  }
+  raw_connection reader(db.path());
+  {
+    raw_connection admin(db.path());
+    admin.exec("CREATE TRIGGER observe_insert AFTER INSERT ON aliases BEGIN SELECT tributary_test_observe(); END;"
+               "CREATE TRIGGER observe_delete AFTER DELETE ON aliases BEGIN SELECT tributary_test_observe(); END;");
+  }
+  mid_update_reader::reader = &reader;
+  mid_update_reader::seen.clear();
+  // void(*)(void) is SQLite's type for every entry point; the cast is the documented use.
+  ASSERT_EQ(sqlite3_auto_extension(reinterpret_cast<void (*)()>(&mid_update_reader::install)), SQLITE_OK);
+  {
+    sqlite_index writer(db.path());
+    writer.update_aliases(std::vector{alias_action::remove("blue", "live", true), alias_action::add("green", "live"),
+                                      alias_action::remove_everywhere("env"), alias_action::add("green", "env")});
+  }
+  sqlite3_cancel_auto_extension(reinterpret_cast<void (*)()>(&mid_update_reader::install));
+  mid_update_reader::reader = nullptr;
+  ASSERT_EQ(mid_update_reader::seen.size(), 4u) << "the reader looked after each of the four changed rows";
+  for (const auto& s : mid_update_reader::seen) EXPECT_EQ(s, "env->blue,live->blue") << "a half-applied update was visible";
+  EXPECT_EQ(reader.text("SELECT group_concat(alias || '->' || idx, ',') FROM (SELECT alias, idx FROM aliases "
+                        "ORDER BY alias, idx)"),
+            "env->green,live->green");
+}
+
 TEST(SqliteIndex, ReopenedStoreSeesEverything) {
   scratch_database db;
   {

@@ -477,6 +477,47 @@ TEST_F(PostgresIndex, AliasFlipsInOtherProcessesNeverShowZeroOrTwoTargets) {
   EXPECT_EQ(reader.alias_targets("live").size(), 1u);
 }
 
+// Alias atomicity against a concurrent reader, deterministically: a trigger on the alias table makes the
+// writer wait for an advisory lock the test holds at its first insert, after both its removals; the test
+// sees it waiting there (pg_locks), reads from another connection, then lets it go. A writer that made
+// any of its statements visible early would show the removals.
+TEST_F(PostgresIndex, AReaderInTheMiddleOfAnAliasUpdateSeesTheStateBeforeIt) {
+  auto store = open();
+  for (const char* n : {"blue", "green"}) store.create_index(n);
+  store.update_aliases(std::vector{alias_action::add("blue", "live"), alias_action::add("blue", "env")});
+  const std::string s = "\"" + schema_->name() + "\"";
+  raw_connection admin(*url_), holder(*url_), reader(*url_);
+  admin.exec("CREATE FUNCTION " + s + ".pause() RETURNS trigger LANGUAGE plpgsql AS "
+             "$$ BEGIN PERFORM pg_advisory_xact_lock(4242); RETURN NULL; END $$");
+  admin.exec("CREATE TRIGGER pause AFTER INSERT ON " + s + ".aliases FOR EACH STATEMENT EXECUTE FUNCTION " +
+             s + ".pause()");
+  holder.exec("SELECT pg_advisory_lock(4242)");
+  const std::string table_sql = "SELECT string_agg(alias || '->' || idx, ',' ORDER BY alias, idx) FROM " + s + ".aliases";
+
+  std::exception_ptr failure;
+  std::thread writer([&] {
+    try {
+      store.update_aliases(std::vector{alias_action::remove("blue", "live", true), alias_action::remove_everywhere("env"),
+                                       alias_action::add("green", "env"), alias_action::add("green", "live")});
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  bool waiting = false;
+  for (int i = 0; i < 6000 && !waiting; ++i) {  // a minute: only to tell a hung writer from a waiting one
+    waiting = reader.value("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted") == "1";
+    if (!waiting) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(waiting) << "the writer never reached the trigger";
+  if (waiting) {
+    EXPECT_EQ(reader.value(table_sql), "env->blue,live->blue") << "a half-applied update was visible";
+  }
+  holder.exec("SELECT pg_advisory_unlock(4242)");
+  writer.join();
+  if (failure) std::rethrow_exception(failure);
+  EXPECT_EQ(reader.value(table_sql), "env->green,live->green");
+}
+
 TEST_F(PostgresIndex, MovedStoreKeepsWorking) {
   auto first = open();
   first.create_index("blue");

@@ -111,6 +111,33 @@ TEST(FuzzRegression, AnOpenApiDocumentThatIsNotUtf8IsSkippedWithAWarning) {
   EXPECT_EQ(document_parser{}.parse(to_json(s)), s);
 }
 
+// Found by xroad_openapi after that fix: the document was UTF-8, but yaml-cpp reads the YAML escapes \N
+// (next line) and \_ (no-break space) as the single bytes 0x85 and 0xA0, so the description it gave was
+// not, and the stored document did not read back. Fixed in include/tributary/source/xroad.hpp
+// (read_openapi): title, summary and description must be UTF-8 once read, or the version is skipped with
+// a warning. (An x-links holding them is dropped by the check that x-links is valid JSON.)
+TEST(FuzzRegression, AYamlEscapeThatYamlCppReadsAsNonUtf8SkipsTheVersion) {
+  const char found[] =
+    "openapi: 3.0*0\ninfo:\n  title: &t \"Anchored: title\"\n  summary: ''\n  description: \"\\NULL first line "
+    "\x00\x00\x00\x00\x00\x08\x00\x00""after blanks\\nsecond\"\n  x-category): [OPEN, Public]\n  x-pricing: paid\n  "
+    "x-links:\n    same: *t\n    numbers: [0, -13, 01, .5, 1e, 0x1F, ~, null, Null, TRUE, yes, '1', \"true\"]\n    "
+    "nestopenapi: 3.0+.0\ninfo:\ned ";
+  expect_no_finding(fuzz::xroad_openapi, std::string(found, sizeof found - 1));
+  expect_no_finding(fuzz::xroad_openapi, "openapi: 3.0.0\ninfo:\n  title: T\n  x-links: {\"a\\N\": \"b\\_\"}\n");
+
+  for (const std::string spec : {"openapi: 3.0.0\ninfo:\n  title: \"Rahvastikuregister\\_API\"\n",
+                                 "openapi: 3.0.0\ninfo:\n  title: T\n  description: \"first\\Nsecond\"\n",
+                                 "openapi: 3.0.0\ninfo:\n  title: T\n  summary: \"\\_\"\n"}) {
+    const auto reading = detail::read_openapi(spec);
+    EXPECT_EQ(reading.what, detail::openapi_reading::verdict::skip_warning) << spec;
+    EXPECT_NE(reading.message.find("not valid UTF-8 once read"), std::string::npos) << reading.message;
+  }
+  // The escapes yaml-cpp spells as UTF-8 are fine.
+  const auto fine = detail::read_openapi("openapi: 3.0.0\ninfo:\n  title: \"caf\\xe9 \\u00e9 \\L\"\n");
+  EXPECT_EQ(fine.what, detail::openapi_reading::verdict::keep) << fine.message;
+  EXPECT_EQ(fine.title, "caf\xc3\xa9 \xc3\xa9 \xe2\x80\xa8");
+}
+
 // ---- member_codes: text after the mapping ----------------------------------------------------------
 
 // Found by member_codes: two objects one after the other were accepted, the second ignored (on-demand

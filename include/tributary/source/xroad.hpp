@@ -342,6 +342,11 @@ inline openapi_reading read_openapi(const std::string& text) {
     if (const YAML::Node d = info["description"]; d && d.IsScalar()) r.description = d.Scalar();
     if (const YAML::Node s = info["summary"]; s && s.IsScalar() && !s.Scalar().empty()) r.summary = s.Scalar();
     else r.summary = first_line(r.description);
+    // yaml-cpp spells the escapes \N and \_ as the single bytes 0x85 and 0xA0, not as UTF-8: a value read
+    // from a document that is UTF-8 may still not be.
+    for (const std::string* v : {&r.title, &r.summary, &r.description})
+      if (!simdjson::validate_utf8(v->data(), v->size()))
+        return skip("info.title, summary or description is not valid UTF-8 once read (a YAML escape \\N or \\_?)");
     try {
       r.data = string_list(info["x-category"]);
       r.pricing = string_list(info["x-pricing"]);

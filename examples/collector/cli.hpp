@@ -374,56 +374,26 @@ std::string dry_run_plan(const collector_options& o, IndexBackend& store, std::m
   return out + "]}";
 }
 
-/// --dry-run: opens the stores for reading only and prints the plan.
-inline std::string open_stores_and_plan(const collector_options& o) {
+/// Opens the store --store names, and each --peer-store, and calls f(store, peers). `read_only`: a SQLite
+/// store is opened read-only and a PostgreSQL schema is never created (a dry run changes nothing).
+template <class F>
+auto with_stores(const collector_options& o, const curl_library& curl, bool read_only, F&& f) {
   switch (store_scheme_of(o.store)) {
     case store_scheme::sqlite: {
-      sqlite_options read_only;
-      read_only.read_only = true;
-      auto store = sqlite_index::open_url(o.store, read_only);
+      sqlite_options options;
+      options.read_only = read_only;
+      auto store = sqlite_index::open_url(o.store, options);
       std::map<std::string, sqlite_index> peers;
-      for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, sqlite_index::open_url(url, read_only));
-      return dry_run_plan(o, store, peers);
+      for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, sqlite_index::open_url(url, options));
+      return f(store, peers);
     }
     case store_scheme::postgres: {
-      postgres_options read_only;
-      read_only.create_schema = false;
-      auto store = postgres_index::open_url(o.store, read_only);
+      postgres_options options;
+      options.create_schema = !read_only;
+      auto store = postgres_index::open_url(o.store, options);
       std::map<std::string, postgres_index> peers;
-      for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, postgres_index::open_url(url, read_only));
-      return dry_run_plan(o, store, peers);
-    }
-    case store_scheme::elasticsearch: {
-      curl_library curl;
-      curl_options store_options;
-      store_options.ca_file = o.ca_file;
-      store_options.insecure_skip_verify = o.insecure;
-      curl_transport store_transport(curl, store_options);
-      elasticsearch_index<curl_transport> store(store_transport, elasticsearch_options::from_url(o.store));
-      std::map<std::string, elasticsearch_index<curl_transport>> peers;
-      for (const auto& [peer, url] : o.peer_stores)
-        peers.try_emplace(peer, store_transport, elasticsearch_options::from_url(url));
-      return dry_run_plan(o, store, peers);
-    }
-  }
-  throw error(errc::invalid_config, "unsupported store '" + redact_url(o.store) + "'");
-}
-
-/// Opens the stores the URLs name and runs the collector on them.
-inline run_report open_stores_and_run(const collector_options& o) {
-  curl_library curl;  // libcurl's global state, once, before any transport
-  switch (store_scheme_of(o.store)) {
-    case store_scheme::sqlite: {
-      auto store = sqlite_index::open_url(o.store);
-      std::map<std::string, sqlite_index> peers;
-      for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, sqlite_index::open_url(url));
-      return run_collector(o, curl, store, peers);
-    }
-    case store_scheme::postgres: {
-      auto store = postgres_index::open_url(o.store);
-      std::map<std::string, postgres_index> peers;
-      for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, postgres_index::open_url(url));
-      return run_collector(o, curl, store, peers);
+      for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, postgres_index::open_url(url, options));
+      return f(store, peers);
     }
     case store_scheme::elasticsearch: {
       // The store's requests travel on a transport of their own: one transport serves one thread of
@@ -436,10 +406,22 @@ inline run_report open_stores_and_run(const collector_options& o) {
       std::map<std::string, elasticsearch_index<curl_transport>> peers;
       for (const auto& [peer, url] : o.peer_stores)
         peers.try_emplace(peer, store_transport, elasticsearch_options::from_url(url));
-      return run_collector(o, curl, store, peers);
+      return f(store, peers);
     }
   }
   throw error(errc::invalid_config, "unsupported store '" + redact_url(o.store) + "'");
+}
+
+/// Opens the stores the URLs name and runs the collector on them.
+inline run_report open_stores_and_run(const collector_options& o) {
+  curl_library curl;  // libcurl's global state, once, before any transport
+  return with_stores(o, curl, false, [&](auto& store, auto& peers) { return run_collector(o, curl, store, peers); });
+}
+
+/// --dry-run: the plan, on stores opened for reading only.
+inline std::string open_stores_and_plan(const collector_options& o) {
+  curl_library curl;
+  return with_stores(o, curl, true, [&](auto& store, auto& peers) { return dry_run_plan(o, store, peers); });
 }
 
 inline int collector_main(int argc, char** argv, const std::string& env) {

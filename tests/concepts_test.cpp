@@ -182,6 +182,7 @@ TEST(Concepts, ArchetypesComposeIntoACollectorThatRuns) {
   archetypes::index_backend store;
   collector_config config;
   config.environment = "dev";
+  config.guard.allow_no_providers = true;  // the archetype source lists none; the guard would refuse that
   basic_collector<archetypes::transport, archetypes::index_backend, archetypes::merge_strategy,
                   archetypes::wait_strategy>
       collector(config, transport, store);

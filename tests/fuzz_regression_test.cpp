@@ -265,6 +265,37 @@ TEST(FuzzRegression, ABulkItemThatNamesNoActionIsAMalformedAnswer) {
   EXPECT_EQ(message, "elasticsearch: malformed _bulk response: an item names no action");
 }
 
+// Found by elasticsearch_responses: a point-in-time search answered three hits for a page of two, and
+// for_each_page handed them on as one page, against its contract (pages of at most page_size). Fixed in
+// include/tributary/index/elasticsearch.hpp (pit_pages, scroll_pages): such a page is a malformed answer.
+TEST(FuzzRegression, APageWithMoreHitsThanAskedForIsAMalformedAnswer) {
+  const auto hit = [](const std::string& id) {
+    return R"({"_index":"docs","_id":")" + id + R"(","_source":{"tributary_id":")" + id + R"("},"sort":[")" + id + "\"]}";
+  };
+  const std::string three = R"({"pit_id":"pit-2","_scroll_id":"s1","hits":{"hits":[)" + hit("a") + "," + hit("b") + "," +
+                            hit("c") + "]}}";
+  expect_no_finding(fuzz::elasticsearch_responses, "h2[{\"index\":\"docs\"}]\x1e" "2{\"version\":{\"number\":\"8.11.1\"}}\x1e"
+                                                   "2{\"id\":\"pit-1\"}\x1e" "2" + three + "\x1e" "2{\"succeeded\":true}");
+  // Elasticsearch 8 pages in a point in time, OpenSearch 1.3 in a scroll.
+  for (const std::string version : {R"({"number":"8.11.1"})", R"({"distribution":"opensearch","number":"1.3.0"})"}) {
+    fuzz::fake_transport transport([&](const http_request& r) {
+      if (r.url.find("/_cat/indices/") != std::string::npos) return fuzz::answer(200, R"([{"index":"docs"}])");
+      if (r.url.ends_with(":9200/")) return fuzz::answer(200, R"({"version":)" + version + "}");
+      if (r.url.find("/_pit?") != std::string::npos) return fuzz::answer(200, R"({"id":"pit-1"})");
+      if (r.method == "DELETE") return fuzz::answer(200, R"({"succeeded":true})");
+      return fuzz::answer(200, three);
+    });
+    elasticsearch_options options;
+    options.url = "http://es.test:9200/";
+    elasticsearch_index<fuzz::fake_transport> es(transport, options);
+    std::size_t pages = 0;
+    const std::string message = error_of([&] { es.for_each_page("docs", 2, [&](std::vector<stored_document>&&) { ++pages; }); },
+                                         errc::store_unavailable);
+    EXPECT_EQ(message, "elasticsearch: asked for a page of 2 hits, the server answered 3") << version;
+    EXPECT_EQ(pages, 0u);
+  }
+}
+
 // ---- the seeds ---------------------------------------------------------------------------------------
 
 TEST(FuzzRegression, EverySeedPassesItsTarget) {

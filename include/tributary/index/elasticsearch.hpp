@@ -1121,6 +1121,7 @@ class elasticsearch_index {
       auto r = call("POST", "/_search", std::move(body), true);
       if (!r.ok()) fail(r, "scanning '" + std::string(index) + "' in a point in time");
       auto parsed = detail::es_parse_hits(r.body, "pit_id");
+      require_page_size(parsed.hits.size(), size);
       if (!parsed.cursor.empty()) pit = parsed.cursor;  // always continue with the newest id
       const bool last = parsed.hits.size() < size;
       if (!parsed.hits.empty()) {
@@ -1146,6 +1147,7 @@ class elasticsearch_index {
     while (true) {
       if (!r.ok()) fail(r, "scrolling '" + std::string(index) + "'");
       auto parsed = detail::es_parse_hits(r.body, "_scroll_id");
+      require_page_size(parsed.hits.size(), size);
       if (!parsed.cursor.empty()) scroll_id = parsed.cursor;
       const bool last = parsed.hits.size() < size;
       if (!parsed.hits.empty()) on_page(to_documents(index, parsed.hits));
@@ -1157,6 +1159,14 @@ class elasticsearch_index {
       body += '}';
       r = call("POST", "/_search/scroll", std::move(body), true);
     }
+  }
+
+  /// More hits than the page size asked for: the server ignored the request, and for_each_page promises
+  /// pages of at most page_size.
+  static void require_page_size(std::size_t hits, std::size_t size) {
+    if (hits > size)
+      throw error(errc::store_unavailable, "elasticsearch: asked for a page of " + std::to_string(size) +
+                                             " hits, the server answered " + std::to_string(hits));
   }
 
   std::vector<stored_document> to_documents(std::string_view index, std::vector<detail::es_hit>& hits) const {

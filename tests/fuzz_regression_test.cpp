@@ -296,6 +296,23 @@ TEST(FuzzRegression, APageWithMoreHitsThanAskedForIsAMalformedAnswer) {
   }
 }
 
+// Found by store_url: with an @ in the user name (Azure's user@server form, unescaped), libpq reads the
+// user up to that @, the rest as host and port, and has no password; the password as written then showed
+// in the store's description (postgres://c@llectorert3:cs@db...) and in libpq's "invalid integer value
+// ... for connection option port". Fixed in include/tributary/index/postgres.hpp (pg_target::scrub):
+// descriptions and every libpq message are scrubbed of the URL's secrets as written too.
+TEST(FuzzRegression, APasswordAfterAnAtInTheUserNameNeverShows) {
+  const std::string found = "postgres\nc@llectorert3\ncs\ndb.\xe5""ataloind='sc bname=ca\xff""t\xff""a";
+  expect_no_finding(fuzz::store_url, found);
+  const std::string url = "postgres://myadmin@mydemoserver:Passw0rd@127.0.0.1/catalogue";
+  const auto target = detail::pg_parse_target(url);
+  EXPECT_EQ(target.description, "postgres://myadmin@mydemoserver:***@127.0.0.1/catalogue");
+  // libpq refuses the port "Passw0rd@127.0.0.1" before it connects to anything.
+  const std::string message = error_of([&] { (void)postgres_index::open_url(url); }, errc::store_unavailable);
+  EXPECT_EQ(message.find("Passw0rd"), std::string::npos) << message;
+  EXPECT_NE(message.find("***@127.0.0.1"), std::string::npos) << message;
+}
+
 // ---- the seeds ---------------------------------------------------------------------------------------
 
 TEST(FuzzRegression, EverySeedPassesItsTarget) {

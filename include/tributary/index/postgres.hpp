@@ -392,6 +392,14 @@ struct pg_bad_item {};
 struct pg_target {
   std::string description;
   std::string password;  // to scrub from messages; empty when none was given
+  /// The secrets the URL carries as written (pg_url_secrets). Where libpq reads the URL otherwise (an @
+  /// in the user name, as in user@server:password@host), the password it was meant to be is among them.
+  std::vector<std::string> url_secrets;
+  /// `text` with every secret of the URL scrubbed.
+  [[nodiscard]] std::string scrub(std::string text) const {
+    for (const auto& secret : url_secrets) text = pg_scrub(std::move(text), secret);
+    return pg_scrub(std::move(text), password);
+  }
 };
 
 [[nodiscard]] inline pg_target pg_parse_target(const std::string& url) {
@@ -418,7 +426,8 @@ struct pg_target {
   const auto user = get("user"), host = get("host"), port = get("port"), dbname = get("dbname");
   t.description = "postgres://" + (user.empty() ? std::string() : user + "@") + host +
                   (port.empty() ? std::string() : ":" + port) + "/" + dbname;
-  t.description = pg_scrub(std::move(t.description), t.password);
+  t.url_secrets = pg_url_secrets(url);
+  t.description = t.scrub(std::move(t.description));
   return t;
 }
 
@@ -597,13 +606,13 @@ class pg_connection {
     const auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN) return r;
     if (conn_ == nullptr || PQstatus(conn_) == CONNECTION_BAD)
-      throw pg_lost{pg_scrub(pg_trim(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_)), target_.password)};
+      throw pg_lost{target_.scrub(pg_trim(r ? PQresultErrorMessage(r.get()) : PQerrorMessage(conn_)))};
     const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
     const char* primary = r ? PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY) : nullptr;
     const char* detail = r ? PQresultErrorField(r.get(), PG_DIAG_MESSAGE_DETAIL) : nullptr;
     std::string message = primary != nullptr ? primary : pg_trim(PQerrorMessage(conn_));
     if (detail != nullptr) message += std::string(" (") + detail + ")";
-    throw pg_server_error{state != nullptr ? state : "XX000", pg_scrub(std::move(message), target_.password)};
+    throw pg_server_error{state != nullptr ? state : "XX000", target_.scrub(std::move(message))};
   }
 
   void ensure_connected() {
@@ -638,7 +647,7 @@ class pg_connection {
     if (conn_ == nullptr)
       throw error(errc::store_unavailable, "cannot connect to postgres store '" + target_.description + "': out of memory");
     if (PQstatus(conn_) != CONNECTION_OK) {
-      std::string why = pg_scrub(pg_trim(PQerrorMessage(conn_)), target_.password);
+      std::string why = target_.scrub(pg_trim(PQerrorMessage(conn_)));
       drop();
       throw error(errc::store_unavailable, "cannot connect to postgres store '" + target_.description + "': " + why);
     }

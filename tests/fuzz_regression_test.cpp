@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -316,7 +317,10 @@ TEST(FuzzRegression, APasswordAfterAnAtInTheUserNameNeverShows) {
 // ---- the seeds ---------------------------------------------------------------------------------------
 
 TEST(FuzzRegression, EverySeedPassesItsTarget) {
-  const fs::path corpus = fs::path(__FILE__).parent_path().parent_path() / "fuzz" / "corpus";
+  // From ctest's environment (ccache's base_dir makes __FILE__ relative); __FILE__ when run by hand.
+  const char* source_dir = std::getenv("TRIBUTARY_SOURCE_DIR");
+  const fs::path corpus =
+      (source_dir ? fs::path(source_dir) : fs::path(__FILE__).parent_path().parent_path()) / "fuzz" / "corpus";
   const std::map<std::string, std::function<void(std::string_view)>> targets = {
     {"xroad_list_clients", fuzz::xroad_list_clients},
     {"xroad_list_methods", fuzz::xroad_list_methods},

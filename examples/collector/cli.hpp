@@ -339,7 +339,7 @@ std::string dry_run_plan(const collector_options& o, IndexBackend& store, std::m
   std::string out = "{\"dry_run\":true,\"environment\":";
   append_quoted(out, o.environment);
   out += ",\"worker\":", append_quoted(out, worker);
-  for (const auto& reserved : {names.read_alias, names.environment_alias()})
+  for (const auto& reserved : plan::reserved_names(names))
     if (store.index_exists(reserved)) {
       out += ",\"refused\":", append_quoted(out, "'" + reserved + "' is a concrete index, not an alias");
       return out + "}";

@@ -268,7 +268,7 @@ class basic_collector {
   template <class St>
   void name_worker(St& st) {
     const auto names = config_.names();
-    for (const auto& reserved : {names.read_alias, names.environment_alias()})
+    for (const auto& reserved : plan::reserved_names(names))
       if (store_.index_exists(reserved))
         throw error(errc::conflict, "'" + reserved + "' is a concrete index, not an alias; refusing to run "
                                     "(rename or remove it: the protocol moves this name between workers)");
@@ -286,7 +286,7 @@ class basic_collector {
     if (providers.empty() && !config_.guard.allow_no_providers) {
       if (!config_.guard.force)
         throw run_stopped{run_outcome::refused, "the source listed no providers; an empty collection is not "
-                                                "published (publish_guard.allow_no_providers, or force)"};
+                                                "published (collector_config::guard.allow_no_providers, or force)"};
       st.report.notes.push_back("publish guard overridden (force): the source listed no providers");
     }
     return providers;
@@ -348,7 +348,7 @@ class basic_collector {
     const std::size_t succeeded = st.report.providers.size() - st.report.providers_failed();
     if (listed > 0 && static_cast<double>(succeeded) < guard.min_provider_success * static_cast<double>(listed)) {
       shortfall = "only " + std::to_string(succeeded) + " of " + std::to_string(listed) +
-                  " providers were collected; publish_guard.min_provider_success requires " +
+                  " providers were collected; collector_config::guard.min_provider_success requires " +
                   percent(guard.min_provider_success);
     } else if (guard.max_service_drop < 1) {
       const auto env_alias = config_.names().environment_alias();
@@ -360,7 +360,7 @@ class basic_collector {
           shortfall = "the collection has " + std::to_string(now) + " services of " + config_.environment +
                       " where '" + env_alias + "' (" + targets.front() + ") holds " + std::to_string(before) +
                       ": a drop of " + percent(1 - static_cast<double>(now) / static_cast<double>(before)) +
-                      ", more than publish_guard.max_service_drop allows (" + percent(guard.max_service_drop) + ")";
+                      ", more than collector_config::guard.max_service_drop allows (" + percent(guard.max_service_drop) + ")";
       }
     }
     if (shortfall.empty()) return;

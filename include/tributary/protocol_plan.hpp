@@ -19,6 +19,11 @@ namespace tributary::plan {
 
 using time_point = std::chrono::system_clock::time_point;
 
+/// Step 1: names the protocol moves between workers, so a concrete index of that name stops the run.
+[[nodiscard]] inline std::vector<std::string> reserved_names(const protocol_names& names) {
+  return {names.read_alias, names.environment_alias()};
+}
+
 /// Step 3: the working alias leaves wherever it is and goes on W.
 [[nodiscard]] inline std::vector<alias_action> claim_worker(const protocol_names& names, const std::string& worker) {
   return {alias_action::remove_everywhere(names.working_alias()), alias_action::add(worker, names.working_alias())};

@@ -23,8 +23,8 @@
 #include <string_view>
 #include <vector>
 
-#include <tributary/document.hpp>
-#include <tributary/document_json.hpp>
+#include <tributary/catalogue/document.hpp>
+#include <tributary/catalogue/document_json.hpp>
 #include <tributary/index/types.hpp>
 
 namespace tributary::bench {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/source/xroad.hpp>
+#include <tributary/catalogue/source/xroad.hpp>
 #include <tributary/transport/curl.hpp>
 
 #include "../examples/xroad/simulator_server.hpp"

@@ -24,12 +24,12 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
-#include <tributary/config.hpp>
-#include <tributary/document.hpp>
+#include <tributary/catalogue/config.hpp>
+#include <tributary/catalogue/document.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/memory.hpp>
-#include <tributary/merge/environment_union.hpp>
-#include <tributary/peer_merge.hpp>
+#include <tributary/catalogue/merge/environment_union.hpp>
+#include <tributary/catalogue/peer_merge.hpp>
 
 #include "catalogue_generator.hpp"
 

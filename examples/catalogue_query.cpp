@@ -16,12 +16,12 @@
 #include <string>
 #include <vector>
 
-#include <tributary/document_json.hpp>
+#include <tributary/catalogue/document_json.hpp>
 #include <tributary/index/elasticsearch.hpp>
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/transport/curl.hpp>
-#include <tributary/naming.hpp>
+#include <tributary/catalogue/naming.hpp>
 #include <tributary/redact.hpp>
 
 #include "collector/store_url.hpp"

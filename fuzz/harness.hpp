@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/concepts.hpp>
+#include <tributary/catalogue/concepts.hpp>
 #include <tributary/error.hpp>
 #include <tributary/transport/http.hpp>
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <tributary/archetypes.hpp>
+#include <tributary/catalogue/archetypes.hpp>
 #include <tributary/all.hpp>
 
 #if __has_include(<tributary/index/sqlite.hpp>)

@@ -16,7 +16,7 @@
 
 #include <tributary/all.hpp>
 #include <tributary/redact.hpp>
-#include <tributary/source/xroad.hpp>
+#include <tributary/catalogue/source/xroad.hpp>
 
 #include "../fuzz/targets/document_json.hpp"
 #include "../fuzz/targets/elasticsearch.hpp"

@@ -14,7 +14,7 @@
 #include <httplib.h>
 #include <simdjson.h>
 
-#include <tributary/source/xroad.hpp>
+#include <tributary/catalogue/source/xroad.hpp>
 
 #include "../examples/xroad/simulator_server.hpp"
 

@@ -21,7 +21,7 @@
 
 #include <tributary/all.hpp>
 #include <tributary/redact.hpp>
-#include <tributary/source/xroad.hpp>
+#include <tributary/catalogue/source/xroad.hpp>
 
 #include "../examples/collector/store_url.hpp"
 #include "../examples/xroad/simulator.hpp"

@@ -20,16 +20,16 @@
 #include <vector>
 
 #include <tributary/clock/wall.hpp>
-#include <tributary/collector.hpp>
+#include <tributary/catalogue/collector.hpp>
 #include <tributary/index/elasticsearch.hpp>
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
-#include <tributary/merge/environment_union.hpp>
-#include <tributary/protocol_plan.hpp>
+#include <tributary/catalogue/merge/environment_union.hpp>
+#include <tributary/catalogue/protocol_plan.hpp>
 #include <tributary/redact.hpp>
-#include <tributary/source/xroad.hpp>
+#include <tributary/catalogue/source/xroad.hpp>
 #include <tributary/transport/curl.hpp>
-#include <tributary/wait/fixed_interval.hpp>
+#include <tributary/catalogue/wait/fixed_interval.hpp>
 
 #include "collector/store_url.hpp"
 

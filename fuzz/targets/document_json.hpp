@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include <tributary/document_json.hpp>
+#include <tributary/catalogue/document_json.hpp>
 
 #include "../harness.hpp"
 

@@ -11,7 +11,7 @@
 
 #include <simdjson.h>
 
-#include <tributary/source/xroad.hpp>
+#include <tributary/catalogue/source/xroad.hpp>
 
 #include "../harness.hpp"
 

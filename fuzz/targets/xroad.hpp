@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include <tributary/document_json.hpp>
-#include <tributary/source/xroad.hpp>
+#include <tributary/catalogue/document_json.hpp>
+#include <tributary/catalogue/source/xroad.hpp>
 
 #include "../harness.hpp"
 

@@ -7,5 +7,5 @@
 #include <tributary/index/elasticsearch.hpp>
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
-#include <tributary/source/xroad.hpp>
+#include <tributary/catalogue/source/xroad.hpp>
 #include <tributary/transport/curl.hpp>

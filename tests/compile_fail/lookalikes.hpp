@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include <tributary/collector.hpp>
+#include <tributary/catalogue/collector.hpp>
 #include <tributary/index/memory.hpp>
-#include <tributary/merge/environment_union.hpp>
+#include <tributary/catalogue/merge/environment_union.hpp>
 #include <tributary/transport/loopback.hpp>
-#include <tributary/wait/fixed_interval.hpp>
+#include <tributary/catalogue/wait/fixed_interval.hpp>
 
 namespace lookalikes {
 

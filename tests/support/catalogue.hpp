@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include <tributary/document.hpp>
-#include <tributary/source/in_process.hpp>
+#include <tributary/catalogue/document.hpp>
+#include <tributary/catalogue/source/in_process.hpp>
 
 namespace tributary::testing {
 

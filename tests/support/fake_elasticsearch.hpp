@@ -35,7 +35,7 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/naming.hpp>
+#include <tributary/catalogue/naming.hpp>
 #include <tributary/transport/http.hpp>
 #include <tributary/transport/loopback.hpp>
 

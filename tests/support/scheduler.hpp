@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include <tributary/concepts.hpp>
+#include <tributary/catalogue/concepts.hpp>
 
 namespace tributary::testing {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include <tributary/concepts.hpp>
+#include <tributary/catalogue/concepts.hpp>
 
 #include "support/scheduler.hpp"
 

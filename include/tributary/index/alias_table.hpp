@@ -11,7 +11,7 @@
 
 #include <tributary/error.hpp>
 #include <tributary/index/types.hpp>
-#include <tributary/naming.hpp>
+#include <tributary/index/names.hpp>
 
 namespace tributary {
 

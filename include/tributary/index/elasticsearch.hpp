@@ -65,7 +65,7 @@
 #include <tributary/error.hpp>
 #include <tributary/index/alias_table.hpp>
 #include <tributary/index/types.hpp>
-#include <tributary/naming.hpp>
+#include <tributary/index/names.hpp>
 #include <tributary/redact.hpp>
 #include <tributary/transport/http.hpp>
 

@@ -18,7 +18,7 @@
 #include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/alias_table.hpp>
-#include <tributary/naming.hpp>
+#include <tributary/index/names.hpp>
 
 namespace tributary {
 

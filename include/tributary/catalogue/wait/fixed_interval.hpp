@@ -6,7 +6,7 @@
 #include <chrono>
 #include <optional>
 
-#include <tributary/concepts.hpp>
+#include <tributary/catalogue/concepts.hpp>
 
 namespace tributary {
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/concepts.hpp>
+#include <tributary/catalogue/concepts.hpp>
 #include <tributary/error.hpp>
 
 namespace tributary {

@@ -8,7 +8,7 @@
 #include <optional>
 #include <random>
 
-#include <tributary/concepts.hpp>
+#include <tributary/catalogue/concepts.hpp>
 
 namespace tributary {
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <optional>
 
-#include <tributary/concepts.hpp>
+#include <tributary/catalogue/concepts.hpp>
 
 namespace tributary {
 

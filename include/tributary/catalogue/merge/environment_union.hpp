@@ -7,8 +7,8 @@
 #include <optional>
 #include <utility>
 
-#include <tributary/concepts.hpp>
-#include <tributary/document.hpp>
+#include <tributary/catalogue/concepts.hpp>
+#include <tributary/catalogue/document.hpp>
 
 namespace tributary {
 

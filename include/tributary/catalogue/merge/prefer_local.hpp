@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/concepts.hpp>
-#include <tributary/document.hpp>
-#include <tributary/merge/environment_union.hpp>
+#include <tributary/catalogue/concepts.hpp>
+#include <tributary/catalogue/document.hpp>
+#include <tributary/catalogue/merge/environment_union.hpp>
 
 namespace tributary {
 

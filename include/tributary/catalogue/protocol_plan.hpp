@@ -13,7 +13,7 @@
 #include <vector>
 
 #include <tributary/index/types.hpp>
-#include <tributary/naming.hpp>
+#include <tributary/catalogue/naming.hpp>
 
 namespace tributary::plan {
 

@@ -12,7 +12,7 @@
 
 #include <simdjson.h>
 
-#include <tributary/document.hpp>
+#include <tributary/catalogue/document.hpp>
 #include <tributary/error.hpp>
 
 namespace tributary {

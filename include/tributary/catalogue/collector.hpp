@@ -35,15 +35,15 @@
 
 #include <range/v3/view/chunk.hpp>
 
-#include <tributary/concepts.hpp>
-#include <tributary/config.hpp>
-#include <tributary/document_json.hpp>
+#include <tributary/catalogue/concepts.hpp>
+#include <tributary/catalogue/config.hpp>
+#include <tributary/catalogue/document_json.hpp>
 #include <tributary/error.hpp>
-#include <tributary/fwd.hpp>
-#include <tributary/naming.hpp>
-#include <tributary/peer_merge.hpp>
-#include <tributary/protocol_plan.hpp>
-#include <tributary/report.hpp>
+#include <tributary/catalogue/fwd.hpp>
+#include <tributary/catalogue/naming.hpp>
+#include <tributary/catalogue/peer_merge.hpp>
+#include <tributary/catalogue/protocol_plan.hpp>
+#include <tributary/catalogue/report.hpp>
 
 namespace tributary {
 

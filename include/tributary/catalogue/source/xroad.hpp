@@ -35,10 +35,10 @@
 #include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
-#include <tributary/concepts.hpp>
+#include <tributary/catalogue/concepts.hpp>
 #include <tributary/detail/json_text.hpp>
-#include <tributary/document.hpp>
-#include <tributary/document_json.hpp>
+#include <tributary/catalogue/document.hpp>
+#include <tributary/catalogue/document_json.hpp>
 #include <tributary/error.hpp>
 #include <tributary/redact.hpp>
 #include <tributary/transport/http.hpp>

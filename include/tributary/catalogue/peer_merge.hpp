@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/concepts.hpp>
-#include <tributary/document_json.hpp>
+#include <tributary/catalogue/concepts.hpp>
+#include <tributary/catalogue/document_json.hpp>
 
 namespace tributary {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include <tributary/error.hpp>
-#include <tributary/naming.hpp>
+#include <tributary/catalogue/naming.hpp>
 
 namespace tributary {
 

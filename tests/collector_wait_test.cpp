@@ -167,7 +167,7 @@ TYPED_TEST_SUITE(CollectorWait, waits);
 /// The deadline the strategy gives up at (no_wait: at once).
 template <class Wait>
 std::chrono::milliseconds deadline_of(const Wait& w) {
-  if constexpr (requires { w.deadline; }) return w.deadline;
+  if constexpr (bounded_wait_strategy<Wait>) return w.deadline;
   else return std::chrono::milliseconds::zero();
 }
 
@@ -427,6 +427,24 @@ TEST(CollectorWaitConfig, AWaitDeadlineNotShorterThanStaleAfterIsRejected) {
   EXPECT_EQ(construction_error(10min, exponential_backoff{1s, 30s, 11min, 1}), errc::invalid_config);
   EXPECT_EQ(construction_error(10min, exponential_backoff{1s, 30s, 9min, 1}), std::nullopt);
   EXPECT_EQ(construction_error(1ms, no_wait{}), std::nullopt);  // nothing to wait: no bound to break
+}
+
+/// A user's strategy that claims bounded_wait is held to the same bound as the shipped ones.
+struct users_bounded_wait : fixed_interval {
+  using bounded_wait_concept = bounded_wait_tag;
+};
+/// One with a member named `deadline` that does not claim it is not second-guessed by the member's name.
+struct users_unclaimed_deadline {
+  using wait_strategy_concept = wait_strategy_tag;
+  std::chrono::milliseconds deadline = std::chrono::hours(1);
+  [[nodiscard]] fixed_interval::schedule start(std::chrono::system_clock::time_point now) const {
+    return fixed_interval{}.start(now);
+  }
+};
+
+TEST(CollectorWaitConfig, OnlyAStrategyThatClaimsBoundedWaitHasItsDeadlineCheckedAtConstruction) {
+  EXPECT_EQ(construction_error(1min, users_bounded_wait{}), errc::invalid_config);
+  EXPECT_EQ(construction_error(1min, users_unclaimed_deadline{}), std::nullopt);
 }
 
 }  // namespace

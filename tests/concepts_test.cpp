@@ -175,6 +175,37 @@ static_assert(!merge_strategy<fixed_interval>);
 static_assert(!clock<no_wait>);
 static_assert(!source<memory_index, loopback_transport>);
 
+// ---- refinements are claimed, never inferred from member names --------------------------------------
+
+static_assert(ordered_merge_strategy<environment_union> && adopt_into_merge_strategy<environment_union>);
+static_assert(!local_environment_merge_strategy<environment_union>);
+static_assert(ordered_merge_strategy<prefer_local> && local_environment_merge_strategy<prefer_local> &&
+              adopt_into_merge_strategy<prefer_local>);
+static_assert(bounded_wait_strategy<fixed_interval> && bounded_wait_strategy<exponential_backoff>);
+static_assert(!bounded_wait_strategy<no_wait>);
+static_assert(!ordered_merge_strategy<archetypes::merge_strategy> && !bounded_wait_strategy<archetypes::wait_strategy>);
+
+// Members of the right names and types without the refinement's tag: the collector leaves them alone.
+struct merge_with_untagged_members : archetypes::merge_strategy {
+  environment_order order{};
+  std::string local_environment;
+  bool adopt_into(service&, const service&, environment_entry&&) const { return false; }
+};
+static_assert(merge_strategy<merge_with_untagged_members>);
+static_assert(!ordered_merge_strategy<merge_with_untagged_members>);
+static_assert(!local_environment_merge_strategy<merge_with_untagged_members>);
+static_assert(!adopt_into_merge_strategy<merge_with_untagged_members>);
+struct wait_with_untagged_deadline : archetypes::wait_strategy {
+  std::chrono::milliseconds deadline{1};
+};
+static_assert(wait_strategy<wait_with_untagged_deadline> && !bounded_wait_strategy<wait_with_untagged_deadline>);
+// A tag with the wrong member type is still refused.
+struct bounded_wait_with_wrong_deadline : archetypes::wait_strategy {
+  using bounded_wait_concept = bounded_wait_tag;
+  std::string deadline;
+};
+static_assert(!bounded_wait_strategy<bounded_wait_with_wrong_deadline>);
+
 // ---- the archetypes compose into a host ------------------------------------------------------------
 
 TEST(Concepts, ArchetypesComposeIntoACollectorThatRuns) {

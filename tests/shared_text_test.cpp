@@ -206,7 +206,7 @@ TYPED_TEST_SUITE(RvalueMerge, strategies);
 
 TYPED_TEST(RvalueMerge, MovingTheEntryGivesWhatCopyingGives) {
   TypeParam strategy{};
-  if constexpr (requires { strategy.local_environment; }) strategy.local_environment = "dev";
+  if constexpr (local_environment_merge_strategy<TypeParam>) strategy.local_environment = "dev";
   const service local = testing::make_service("dev", "1", "s", "moved");
   const service remote = testing::make_service("staging", "1", "s", "moved");
   const environment_entry& entry = remote.environments.at(0);
@@ -229,7 +229,7 @@ TYPED_TEST(RvalueMerge, MovingTheEntryGivesWhatCopyingGives) {
 
 TYPED_TEST(RvalueMerge, AdoptingIntoAUsedDocumentGivesWhatAdoptGives) {
   TypeParam strategy{};
-  if constexpr (requires { strategy.local_environment; }) strategy.local_environment = "dev";
+  if constexpr (local_environment_merge_strategy<TypeParam>) strategy.local_environment = "dev";
   const service remote = testing::make_service("staging", "1", "s", "adopted");
   const auto expected = strategy.adopt(remote, remote.environments.at(0));
   ASSERT_TRUE(expected);

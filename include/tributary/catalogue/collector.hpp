@@ -84,10 +84,10 @@ class basic_collector {
         wait_(std::move(wait)) {
     config_.validate();
     // A strategy that favours the local environment learns which one that is.
-    if constexpr (requires { merge_.local_environment; }) {
+    if constexpr (local_environment_merge_strategy<MergeStrategy>) {
       if (merge_.local_environment.empty()) merge_.local_environment = config_.environment;
     }
-    if constexpr (requires { wait_.deadline; }) {
+    if constexpr (bounded_wait_strategy<WaitStrategy>) {
       if (std::chrono::duration_cast<std::chrono::milliseconds>(wait_.deadline) >= config_.stale_after)
         throw error(errc::invalid_config,
                     "collector configuration: the wait deadline must be shorter than stale_after, or a waiting "
@@ -394,7 +394,7 @@ class basic_collector {
 
   /// The merge strategy's environment precedence when it has one, the default otherwise.
   const environment_order& environment_order_of() const {
-    if constexpr (requires { merge_.order; }) return merge_.order;
+    if constexpr (ordered_merge_strategy<MergeStrategy>) return merge_.order;
     else return default_order_;
   }
 

@@ -119,7 +119,7 @@ class peer_page_merger {
       } else {
         // A strategy that can adopt into a given document adopts into one kept for the purpose, whose
         // strings and vectors are reused document after document.
-        if constexpr (requires { { merge_.adopt_into(adopted_, remote, std::move(entry)) } -> std::same_as<bool>; }) {
+        if constexpr (adopt_into_merge_strategy<MergeStrategy>) {
           if (merge_.adopt_into(adopted_, remote, std::move(entry))) merged = &adopted_;
         } else if ((adopted = merge_.adopt(remote, std::move(entry)))) {
           merged = &*adopted;

@@ -22,6 +22,8 @@ inline void put_entry(service& doc, environment_entry entry) {
 
 struct environment_union {
   using merge_strategy_concept = merge_strategy_tag;
+  using ordered_merge_concept = ordered_merge_tag;
+  using adopt_into_concept = adopt_into_tag;
 
   environment_order order{};  ///< precedence for document-level fields, highest first
 

@@ -23,6 +23,9 @@ namespace tributary {
 
 struct prefer_local {
   using merge_strategy_concept = merge_strategy_tag;
+  using ordered_merge_concept = ordered_merge_tag;
+  using local_environment_concept = local_environment_tag;
+  using adopt_into_concept = adopt_into_tag;
 
   std::string local_environment;  ///< whose text fields win
   environment_order order{};      ///< precedence among the other environments, highest first

@@ -14,6 +14,7 @@ namespace tributary {
 
 struct exponential_backoff {
   using wait_strategy_concept = wait_strategy_tag;
+  using bounded_wait_concept = bounded_wait_tag;
   using time_point = std::chrono::system_clock::time_point;
 
   std::chrono::milliseconds base = std::chrono::seconds(1);

@@ -12,6 +12,7 @@ namespace tributary {
 
 struct fixed_interval {
   using wait_strategy_concept = wait_strategy_tag;
+  using bounded_wait_concept = bounded_wait_tag;
   using time_point = std::chrono::system_clock::time_point;
 
   std::chrono::milliseconds interval = std::chrono::seconds(5);

@@ -18,6 +18,7 @@
 #include <ctime>
 #include <deque>
 #include <map>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -418,6 +419,31 @@ TEST(CurlBackoff, CeilingDoublesUpToTheCap) {
   EXPECT_EQ(t.backoff_ceiling(4), 800ms);
   EXPECT_EQ(t.backoff_ceiling(5), 1000ms);
   EXPECT_EQ(t.backoff_ceiling(64), 1000ms);
+}
+
+TEST(Backoff, DrawsStayUnderTheCeilingAndReplayFromTheSeed) {
+  backoff a(100ms, 1000ms, 42), b(100ms, 1000ms, 42), c(100ms, 1000ms, 43);
+  bool differs = false;
+  for (unsigned retry = 1; retry <= 12; ++retry) {
+    const auto d = a.delay(retry);
+    EXPECT_GE(d, 0ms);
+    EXPECT_LE(d, a.ceiling(retry)) << retry;
+    EXPECT_EQ(b.delay(retry), d) << "same seed, same waits";
+    differs = differs || c.delay(retry) != d;
+  }
+  EXPECT_TRUE(differs) << "another seed gives other waits";
+  EXPECT_EQ(backoff(0ms, 0ms, 1).delay(3), 0ms);
+  EXPECT_EQ(backoff(1ms, std::chrono::milliseconds(std::numeric_limits<std::int64_t>::max()), 1).ceiling(1000),
+            std::chrono::milliseconds(std::int64_t{1} << 40))
+      << "no overflow: the doubling stops at 2^40";
+}
+
+TEST(Backoff, RetryAfterReplacesTheDrawUpToItsBound) {
+  backoff b(100ms, 1000ms, 1, 30s);
+  EXPECT_EQ(b.delay(1, 5s), 5s) << "the server's wait, even past the cap";
+  EXPECT_EQ(b.delay(1, 2min), 30s) << "bounded by max_retry_after";
+  EXPECT_LE(b.delay(1, 0ms), 100ms) << "zero: absent";
+  EXPECT_LE(b.delay(1, -5s), 100ms) << "negative (a date in the past): absent";
 }
 
 TEST_F(CurlTransport, GetSendsDefaultAndRequestHeaders) {

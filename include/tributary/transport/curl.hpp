@@ -22,7 +22,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +29,7 @@
 
 #include <tributary/concepts.hpp>
 #include <tributary/error.hpp>
+#include <tributary/retry.hpp>
 #include <tributary/transport/http.hpp>
 
 #if LIBCURL_VERSION_NUM < 0x074200
@@ -133,7 +133,7 @@ class curl_transport {
   using clock_type = std::chrono::steady_clock;
 
   explicit curl_transport(const curl_library& library, curl_options options = {})
-      : library_(&library), options_(std::move(options)), rng_(options_.seed) {
+      : library_(&library), options_(std::move(options)), backoff_(options_.backoff_base, options_.backoff_cap, options_.seed, options_.max_retry_after) {
     options_.validate();
     multi_ = curl_multi_init();
     if (!multi_) throw error(errc::transport_failed, "curl_multi_init failed");
@@ -247,12 +247,7 @@ class curl_transport {
 
   /// The ceiling of the jittered wait before retry `retry` (1 for the first retry).
   [[nodiscard]] std::chrono::milliseconds backoff_ceiling(unsigned retry) const noexcept {
-    const auto base = options_.backoff_base.count();
-    const auto cap = options_.backoff_cap.count();
-    const unsigned shift = std::min<unsigned>(retry == 0 ? 0 : retry - 1, 40);
-    if (base == 0) return std::chrono::milliseconds(0);
-    const auto grown = base > (cap >> shift) ? cap : base << shift;
-    return std::chrono::milliseconds(std::min<std::int64_t>(grown, cap));
+    return backoff_.ceiling(retry);
   }
 
  private:
@@ -750,14 +745,10 @@ class curl_transport {
         interrupt(t);
         return;
       }
-      std::chrono::milliseconds delay;
-      // A date in the past comes back negative from older libcurl: treat it as absent.
-      if (retry_status && retry_after_s > 0) {
-        delay = std::min<std::chrono::milliseconds>(std::chrono::seconds(retry_after_s), options_.max_retry_after);
-      } else {
-        std::uniform_int_distribution<std::int64_t> jitter(0, backoff_ceiling(t.attempts).count());
-        delay = std::chrono::milliseconds(jitter(rng_));
-      }
+      // A date in the past comes back negative from older libcurl: treat it as absent (backoff does).
+      const auto delay = backoff_.delay(t.attempts, retry_status ? std::optional<std::chrono::milliseconds>(
+                                                                       std::chrono::seconds(retry_after_s))
+                                                                 : std::nullopt);
       ++stats_.retries;
       stats_.backoff += delay;
       t.due = clock_type::now() + delay;
@@ -808,7 +799,7 @@ class curl_transport {
   std::vector<transfer*> running_;   // in curl; at most max_concurrent
   std::size_t in_flight_ = 0;
   std::map<std::string, std::size_t, std::less<>> per_host_;
-  std::mt19937_64 rng_;
+  backoff backoff_;  ///< the waits between retries (retry.hpp, which also says who retries what)
   curl_transport_stats stats_;
 };
 

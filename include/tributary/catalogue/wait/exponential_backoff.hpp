@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <random>
 
 #include <tributary/catalogue/concepts.hpp>
+#include <tributary/retry.hpp>
 
 namespace tributary {
 
@@ -25,29 +25,22 @@ struct exponential_backoff {
   class schedule {
    public:
     schedule(time_point deadline, std::chrono::milliseconds base, std::chrono::milliseconds cap, std::uint64_t seed)
-        : deadline_(deadline), base_(base), cap_(cap), rng_(seed) {}
+        : deadline_(deadline), backoff_(base, cap, seed) {}
 
     /// The ceiling of the delay before the next look: min(cap, base * 2^attempt).
-    [[nodiscard]] std::chrono::milliseconds ceiling() const {
-      const auto shift = std::min<unsigned>(attempt_, 40);
-      const auto grown = base_.count() > (cap_.count() >> shift) ? cap_.count() : base_.count() << shift;
-      return std::chrono::milliseconds(std::min<std::int64_t>(grown, cap_.count()));
-    }
+    [[nodiscard]] std::chrono::milliseconds ceiling() const { return backoff_.ceiling(attempt_ + 1); }
 
     [[nodiscard]] std::optional<time_point> next(time_point now) {
       if (now >= deadline_) return std::nullopt;
-      const auto ceil = ceiling();
       ++attempt_;
-      std::uniform_int_distribution<std::int64_t> jitter(0, ceil.count());
       // A zero delay would spin: look again no sooner than one millisecond later.
-      const auto delay = std::chrono::milliseconds(std::max<std::int64_t>(1, jitter(rng_)));
+      const auto delay = std::max(std::chrono::milliseconds(1), backoff_.delay(attempt_));
       return std::min<time_point>(now + delay, deadline_);
     }
 
    private:
     time_point deadline_;
-    std::chrono::milliseconds base_, cap_;
-    std::mt19937_64 rng_;
+    tributary::backoff backoff_;
     unsigned attempt_ = 0;
   };
 

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include <tributary/index/archetypes.hpp>
 #include <tributary/index/memory.hpp>
 #include <tributary/index/sqlite.hpp>
 
@@ -22,6 +23,56 @@ namespace tributary::testing {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+
+// ---- the store concepts: archetypes, the tag hierarchy, and what each shipped store models -----------
+
+static_assert(document_store<archetypes::document_store>);
+static_assert(!alias_store<archetypes::document_store>, "aliases are not part of a document store");
+static_assert(!index_backend<archetypes::document_store>);
+static_assert(alias_store<archetypes::alias_store> && document_store<archetypes::alias_store>);
+static_assert(index_backend<archetypes::alias_store>, "index_backend is exactly an alias store");
+static_assert(index_backend<archetypes::index_backend> && alias_store<archetypes::index_backend> &&
+              document_store<archetypes::index_backend>,
+              "naming index_backend_tag models all three");
+static_assert(exists_many_store<archetypes::exists_many_store>);
+static_assert(insert_if_absent_store<archetypes::insert_if_absent_store>);
+static_assert(document_delete_store<archetypes::document_delete_store>);
+static_assert(change_cursor_store<archetypes::change_cursor_store>);
+static_assert(padded_text_store<archetypes::padded_text_store>);
+static_assert(moving_write_store<archetypes::moving_write_store>);
+static_assert(!exists_many_store<archetypes::document_store> && !insert_if_absent_store<archetypes::document_store> &&
+              !document_delete_store<archetypes::document_store> && !change_cursor_store<archetypes::document_store> &&
+              !padded_text_store<archetypes::document_store> && !moving_write_store<archetypes::document_store>,
+              "every refinement is opt-in");
+
+namespace concept_checks {
+// The members without the tag: a refinement is never taken from member names alone.
+struct untagged_capabilities : archetypes::document_store {
+  [[nodiscard]] std::vector<bool> exists(std::string_view, std::span<const std::string>) const { return {}; }
+  insert_result insert_if_absent(std::string_view, std::span<const stored_document>) { return {}; }
+  delete_result delete_documents(std::string_view, std::span<const std::string>) { return {}; }
+  [[nodiscard]] change_page changes_since(std::string_view, std::uint64_t, std::size_t) const { return {}; }
+};
+static_assert(!exists_many_store<untagged_capabilities> && !insert_if_absent_store<untagged_capabilities> &&
+              !document_delete_store<untagged_capabilities> && !change_cursor_store<untagged_capabilities>);
+// A tag without the members is not enough either.
+struct tag_without_members : archetypes::document_store {
+  using exists_many_concept = exists_many_tag;
+  using change_cursor_concept = change_cursor_tag;
+  using moving_write_concept = moving_write_tag;
+};
+static_assert(!exists_many_store<tag_without_members> && !change_cursor_store<tag_without_members>);
+// A refinement's tag on a type that is not a document store.
+struct refinement_only {
+  using exists_many_concept = exists_many_tag;
+  [[nodiscard]] std::vector<bool> exists(std::string_view, std::span<const std::string>) const { return {}; }
+};
+static_assert(!exists_many_store<refinement_only>, "every refinement refines document_store");
+}  // namespace concept_checks
+
+static_assert(index_backend<memory_index> && exists_many_store<memory_index> && insert_if_absent_store<memory_index> &&
+              document_delete_store<memory_index> && change_cursor_store<memory_index> &&
+              padded_text_store<memory_index> && moving_write_store<memory_index>);
 
 struct memory_factory {
   using backend = memory_index;
@@ -35,8 +86,8 @@ struct sqlite_factory {
   std::shared_ptr<sqlite_index> open() { return std::make_shared<sqlite_index>(db_.path()); }  // a new connection
 };
 
-INSTANTIATE_TYPED_TEST_SUITE_P(Memory, IndexConformance, ::testing::Types<memory_factory>);
-INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, IndexConformance, ::testing::Types<sqlite_factory>);
+TRIBUTARY_STORE_CONFORMANCE(Memory, ::testing::Types<memory_factory>);
+TRIBUTARY_STORE_CONFORMANCE(Sqlite, ::testing::Types<sqlite_factory>);
 
 namespace {
 

@@ -1,5 +1,8 @@
 #pragma once
-// The conformance suite every index backend passes: the semantics of memory_index, written once.
+// The conformance suite every store passes: the semantics of memory_index, written once. The core
+// (IndexConformance: documents and aliases) and one suite per capability (exists many, insert if
+// absent, per-document delete, change cursor, padded text, moving write), whose tests run where the
+// backend models the capability's concept and are skipped where it does not.
 //
 // A backend joins with a factory type and one instantiation, inside namespace tributary::testing:
 //
@@ -11,13 +14,14 @@
 //     std::shared_ptr<my_index> open();
 //   };
 //   namespace tributary::testing {
-//   INSTANTIATE_TYPED_TEST_SUITE_P(My, IndexConformance, ::testing::Types<my_factory>);
+//   TRIBUTARY_STORE_CONFORMANCE(My, ::testing::Types<my_factory>);
 //   }
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <exception>
 #include <map>
 #include <memory>
@@ -25,11 +29,14 @@
 #include <ostream>
 #include <random>
 #include <set>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <tributary/concepts.hpp>
+#include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/types.hpp>
 
@@ -50,11 +57,12 @@ std::optional<errc> error_of(F&& f) {
 
 inline std::vector<std::string> names(std::initializer_list<const char*> list) { return {list.begin(), list.end()}; }
 
+/// What every suite below holds: the factory, a handle on its store, and helpers.
 template <class Factory>
-class IndexConformance : public ::testing::Test {
+class StoreFixture : public ::testing::Test {
  protected:
   using backend = typename Factory::backend;
-  static_assert(index_backend<backend>, "the factory's backend must model tributary::index_backend");
+  static_assert(document_store<backend>, "the factory's backend must model tributary::document_store");
 
   /// Every document of `index`, scanning in pages of `page_size`.
   std::vector<stored_document> everything(backend& store, const std::string& index, std::size_t page_size = 100) {
@@ -83,6 +91,12 @@ class IndexConformance : public ::testing::Test {
   // Declared in this order so that the handle closes before the factory removes the store.
   Factory factory_;
   std::shared_ptr<backend> store_ = factory_.open();
+};
+
+template <class Factory>
+class IndexConformance : public StoreFixture<Factory> {
+ protected:
+  static_assert(index_backend<typename Factory::backend>, "the factory's backend must model tributary::index_backend");
 };
 
 TYPED_TEST_SUITE_P(IndexConformance);
@@ -556,5 +570,432 @@ REGISTER_TYPED_TEST_SUITE_P(IndexConformance, WrittenDocumentsReadBackInTheOrder
                             AliasAddNeedsAnIndexAndNeverShadowsOne, DeletionIsByExplicitNameOnly, RejectsInvalidNames,
                             CreateRefusesATakenName, DocumentOperationsOnAMissingIndexFail,
                             ConcurrentWritersOnSharedAndSeparateHandles, QuotesAndSqlInNamesAndIdsAreData);
+
+// ---- capabilities ----------------------------------------------------------------------------------
+// One suite per refinement concept. Each test runs where the factory's backend models the concept and
+// is skipped (saying so) where it does not; TRIBUTARY_STORE_CONFORMANCE instantiates every suite, so a
+// backend that starts to claim a capability is tested for it at once.
+
+/// The test body follows when the backend models `Concept`; otherwise the test is skipped.
+#define TRIBUTARY_WHEN_MODELS(Concept)                                                     \
+  if constexpr (!Concept<typename TestFixture::backend>) {                                 \
+    GTEST_SKIP() << "the backend does not model tributary::" #Concept;                     \
+  } else
+
+template <class Factory>
+class ExistsManyConformance : public StoreFixture<Factory> {};
+template <class Factory>
+class InsertIfAbsentConformance : public StoreFixture<Factory> {};
+template <class Factory>
+class DocumentDeleteConformance : public StoreFixture<Factory> {};
+template <class Factory>
+class ChangeCursorConformance : public StoreFixture<Factory> {
+ protected:
+  /// Every change after `after`, paging by `page_size`; checks positions increase and `next`.
+  std::vector<stored_document> changes(typename Factory::backend& store, const std::string& index, std::uint64_t& after,
+                                       std::size_t page_size = 100) {
+    std::vector<stored_document> out;
+    for (int pages = 0;; ++pages) {
+      EXPECT_LT(pages, 100000) << "the change feed does not end";
+      auto page = store.changes_since(index, after, page_size);
+      EXPECT_LE(page.documents.size(), page_size);
+      if (page.documents.empty()) EXPECT_EQ(page.next, after) << "an empty page stays where it was";
+      else EXPECT_GT(page.next, after) << "positions only grow";
+      after = page.next;
+      out.insert(out.end(), page.documents.begin(), page.documents.end());
+      if (page.done || pages >= 100000) return out;
+    }
+  }
+};
+template <class Factory>
+class PaddedTextConformance : public StoreFixture<Factory> {};
+template <class Factory>
+class MovingWriteConformance : public StoreFixture<Factory> {};
+
+TYPED_TEST_SUITE_P(ExistsManyConformance);
+TYPED_TEST_SUITE_P(InsertIfAbsentConformance);
+TYPED_TEST_SUITE_P(DocumentDeleteConformance);
+TYPED_TEST_SUITE_P(ChangeCursorConformance);
+TYPED_TEST_SUITE_P(PaddedTextConformance);
+TYPED_TEST_SUITE_P(MovingWriteConformance);
+
+inline std::vector<std::string> ids_of(const std::vector<stored_document>& docs) {
+  std::vector<std::string> out;
+  for (const auto& d : docs) out.push_back(d.id);
+  return out;
+}
+
+/// `threads` functions started together; rethrows the first failure.
+template <class F>
+void run_together(int threads, F&& f) {
+  std::atomic<int> ready{0};
+  std::vector<std::thread> pool;
+  std::vector<std::exception_ptr> failures(static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      try {
+        ++ready;
+        while (ready.load() < threads) std::this_thread::yield();
+        f(t);
+      } catch (...) {
+        failures[static_cast<std::size_t>(t)] = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (auto& e : failures)
+    if (e) std::rethrow_exception(e);
+}
+
+// ---- exists many
+
+TYPED_TEST_P(ExistsManyConformance, SaysWhichIdsArePresentInTheOrderAsked) {
+  TRIBUTARY_WHEN_MODELS(exists_many_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    ASSERT_TRUE(this->write(s, "docs", {{"b", "{}"}, {"a", R"({"n":1})"}, {"c", "{}"}}).ok());
+    EXPECT_EQ(s.exists("docs", names({"c", "missing", "a", "", "a", "b", "'"})),
+              (std::vector<bool>{true, false, true, false, true, true, false}));
+    EXPECT_TRUE(s.exists("docs", std::span<const std::string>()).empty());
+    s.create_index("empty");
+    EXPECT_EQ(s.exists("empty", names({"a"})), std::vector<bool>{false});
+  }
+}
+
+TYPED_TEST_P(ExistsManyConformance, AgreesWithGetForManyIds) {
+  TRIBUTARY_WHEN_MODELS(exists_many_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    std::vector<stored_document> docs;
+    for (int i = 0; i < 2500; i += 3) docs.push_back({cat("k", std::to_string(i)), "{}"});
+    ASSERT_TRUE(this->write(s, "docs", docs).ok());
+    std::vector<std::string> ids;
+    for (int i = 2499; i >= 0; --i) ids.push_back(cat("k", std::to_string(i)));
+    const auto present = s.exists("docs", ids);
+    const auto got = s.get("docs", ids);
+    ASSERT_EQ(present.size(), ids.size());
+    for (std::size_t k = 0; k < ids.size(); ++k) EXPECT_EQ(present[k], got[k].has_value()) << ids[k];
+  }
+}
+
+TYPED_TEST_P(ExistsManyConformance, AMissingIndexOrAnAliasIsNotFound) {
+  TRIBUTARY_WHEN_MODELS(exists_many_store) {
+    auto& s = *this->store_;
+    s.create_index("blue");
+    EXPECT_EQ(error_of([&] { (void)s.exists("missing", names({"a"})); }), errc::not_found);
+    EXPECT_EQ(error_of([&] { (void)s.exists("missing", std::span<const std::string>()); }), errc::not_found);
+    if constexpr (alias_store<typename TestFixture::backend>) {
+      this->update(s, {alias_action::add("blue", "live")});
+      EXPECT_EQ(error_of([&] { (void)s.exists("live", names({"a"})); }), errc::not_found);
+    }
+  }
+}
+
+// ---- insert if absent
+
+TYPED_TEST_P(InsertIfAbsentConformance, InsertsOnlyAbsentIdsAndNeverOverwrites) {
+  TRIBUTARY_WHEN_MODELS(insert_if_absent_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    ASSERT_TRUE(this->write(s, "docs", {{"a", R"({"v":1})"}}).ok());
+    const std::vector<stored_document> batch{{"a", R"({"v":2})"}, {"b", R"({"v":2})"}, {"b", R"({"v":3})"},
+                                             {"", "{}"},          {"c", R"({"v":2})"}};
+    const auto result = s.insert_if_absent("docs", batch);
+    using outcome = insert_result::outcome;
+    EXPECT_EQ(result.items,
+              (std::vector<outcome>{outcome::existed, outcome::inserted, outcome::existed, outcome::failed, outcome::inserted}));
+    EXPECT_EQ(result.inserted(), 2u);
+    ASSERT_EQ(result.failures.size(), 1u);
+    EXPECT_EQ(result.failures[0].position, 3u);
+    EXPECT_FALSE(result.ok());
+    const std::vector<stored_document> expected{{"a", R"({"v":1})"}, {"b", R"({"v":2})"}, {"c", R"({"v":2})"}};
+    EXPECT_EQ(this->everything(s, "docs"), expected);
+
+    const auto again = s.insert_if_absent("docs", batch);  // everything exists now
+    EXPECT_EQ(again.inserted(), 0u);
+    EXPECT_EQ(this->everything(s, "docs"), expected);
+    EXPECT_TRUE(s.insert_if_absent("docs", std::span<const stored_document>()).items.empty());
+  }
+}
+
+TYPED_TEST_P(InsertIfAbsentConformance, OfConcurrentInsertsOfOneIdExactlyOneInserts) {
+  TRIBUTARY_WHEN_MODELS(insert_if_absent_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    constexpr int threads = 4, rounds = 40;
+    std::vector<std::shared_ptr<typename TestFixture::backend>> handles;
+    for (int t = 0; t < threads; ++t) handles.push_back(t == 0 ? this->store_ : this->factory_.open());
+    // inserted[round][thread]: what each writer was told, for each id.
+    std::vector<std::vector<int>> inserted(rounds, std::vector<int>(threads, 0));
+    run_together(threads, [&](int t) {
+      for (int r = 0; r < rounds; ++r) {
+        // Every thread inserts every round's id, in a batch with an id of its own.
+        const std::vector<stored_document> batch{{cat("shared-", std::to_string(r)), cat("{\"by\":", std::to_string(t), "}")},
+                                                 {cat("own-", std::to_string(t), "-", std::to_string(r)), "{}"}};
+        const auto result = handles[static_cast<std::size_t>(t)]->insert_if_absent("docs", batch);
+        if (!result.ok() || result.items.size() != 2 || result.items[1] != insert_result::outcome::inserted)
+          throw std::runtime_error("an insert of a fresh id was not acknowledged");
+        inserted[static_cast<std::size_t>(r)][static_cast<std::size_t>(t)] = result.items[0] == insert_result::outcome::inserted;
+      }
+    });
+    for (int r = 0; r < rounds; ++r) {
+      const auto& told = inserted[static_cast<std::size_t>(r)];
+      ASSERT_EQ(std::count(told.begin(), told.end(), 1), 1) << "round " << r;
+      const auto winner = std::find(told.begin(), told.end(), 1) - told.begin();
+      EXPECT_EQ(s.get("docs", names({cat("shared-", std::to_string(r)).c_str()}))[0],
+                std::optional<std::string>(cat("{\"by\":", std::to_string(winner), "}")))
+        << "the stored document is the winner's";
+    }
+    EXPECT_EQ(this->everything(s, "docs").size(), static_cast<std::size_t>(rounds * (threads + 1)));
+  }
+}
+
+TYPED_TEST_P(InsertIfAbsentConformance, AMissingIndexOrAnAliasIsNotFound) {
+  TRIBUTARY_WHEN_MODELS(insert_if_absent_store) {
+    auto& s = *this->store_;
+    s.create_index("blue");
+    const std::vector<stored_document> one{{"a", "{}"}};
+    EXPECT_EQ(error_of([&] { (void)s.insert_if_absent("missing", one); }), errc::not_found);
+    if constexpr (alias_store<typename TestFixture::backend>) {
+      this->update(s, {alias_action::add("blue", "live")});
+      EXPECT_EQ(error_of([&] { (void)s.insert_if_absent("live", one); }), errc::not_found);
+    }
+    EXPECT_TRUE(this->everything(s, "blue").empty());
+  }
+}
+
+// ---- per-document delete
+
+TYPED_TEST_P(DocumentDeleteConformance, DeletesByIdAndSaysWhichWerePresent) {
+  TRIBUTARY_WHEN_MODELS(document_delete_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    s.create_index("other");
+    ASSERT_TRUE(this->write(s, "docs", {{"a", "{}"}, {"b", R"({"v":1})"}, {"c", "{}"}, {"d", "{}"}}).ok());
+    ASSERT_TRUE(this->write(s, "other", {{"b", "{}"}}).ok());
+    const auto result = s.delete_documents("docs", names({"b", "missing", "b", "d", ""}));
+    EXPECT_EQ(result.present, (std::vector<bool>{true, false, false, true, false}));
+    EXPECT_EQ(result.deleted(), 2u);
+    EXPECT_EQ(ids_of(this->everything(s, "docs")), names({"a", "c"}));
+    EXPECT_EQ(s.get("docs", names({"b", "a"}))[0], std::nullopt);
+    EXPECT_EQ(ids_of(this->everything(s, "other")), names({"b"}));  // another index's document stays
+    EXPECT_TRUE(s.delete_documents("docs", std::span<const std::string>()).present.empty());
+
+    ASSERT_TRUE(this->write(s, "docs", {{"b", R"({"v":2})"}}).ok());  // a deleted id can be written again
+    EXPECT_EQ(s.get("docs", names({"b"}))[0], std::optional<std::string>(R"({"v":2})"));
+  }
+}
+
+TYPED_TEST_P(DocumentDeleteConformance, AMissingIndexOrAnAliasIsNotFound) {
+  TRIBUTARY_WHEN_MODELS(document_delete_store) {
+    auto& s = *this->store_;
+    s.create_index("blue");
+    ASSERT_TRUE(this->write(s, "blue", {{"a", "{}"}}).ok());
+    EXPECT_EQ(error_of([&] { (void)s.delete_documents("missing", names({"a"})); }), errc::not_found);
+    if constexpr (alias_store<typename TestFixture::backend>) {
+      this->update(s, {alias_action::add("blue", "live")});
+      EXPECT_EQ(error_of([&] { (void)s.delete_documents("live", names({"a"})); }), errc::not_found);
+    }
+    EXPECT_EQ(ids_of(this->everything(s, "blue")), names({"a"}));
+  }
+}
+
+// ---- change cursor
+
+TYPED_TEST_P(ChangeCursorConformance, PagesEveryWriteOnceInWriteOrder) {
+  TRIBUTARY_WHEN_MODELS(change_cursor_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    std::uint64_t at = 0;
+    auto page = s.changes_since("docs", 0, 10);
+    EXPECT_TRUE(page.documents.empty());
+    EXPECT_TRUE(page.done);
+    EXPECT_EQ(page.next, 0u);
+
+    ASSERT_TRUE(this->write(s, "docs", {{"b", R"({"n":1})"}, {"a", R"({"n":2})"}, {"c", R"({"n":3})"}}).ok());
+    ASSERT_TRUE(this->write(s, "docs", {{"0", R"({"n":4})"}}).ok());
+    page = s.changes_since("docs", 0, 2);
+    EXPECT_EQ(page.documents, (std::vector<stored_document>{{"b", R"({"n":1})"}, {"a", R"({"n":2})"}}));
+    EXPECT_FALSE(page.done);
+    page = s.changes_since("docs", page.next, 2);  // ends exactly at a page boundary
+    EXPECT_EQ(ids_of(page.documents), names({"c", "0"}));
+    EXPECT_TRUE(page.done);
+    const auto end = page.next;
+    page = s.changes_since("docs", end, 2);
+    EXPECT_TRUE(page.documents.empty());
+    EXPECT_TRUE(page.done);
+    EXPECT_EQ(page.next, end);
+    EXPECT_EQ(ids_of(this->changes(s, "docs", at, 1)), names({"b", "a", "c", "0"}));
+    EXPECT_EQ(at, end);
+    EXPECT_EQ(error_of([&] { (void)s.changes_since("docs", 0, 0); }), errc::invalid_config);
+  }
+}
+
+TYPED_TEST_P(ChangeCursorConformance, AnUpdatedDocumentComesAgainAtItsLatestWrite) {
+  TRIBUTARY_WHEN_MODELS(change_cursor_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    s.create_index("other");
+    ASSERT_TRUE(this->write(s, "docs", {{"a", R"({"v":1})"}, {"b", R"({"v":1})"}, {"c", R"({"v":1})"}}).ok());
+    std::uint64_t seen = 0;
+    EXPECT_EQ(ids_of(this->changes(s, "docs", seen)), names({"a", "b", "c"}));
+    const auto before = seen;
+    ASSERT_TRUE(this->write(s, "docs", {{"a", R"({"v":2})"}}).ok());
+    ASSERT_TRUE(this->write(s, "other", {{"x", "{}"}}).ok());  // another index's writes are not this feed's
+    EXPECT_EQ(this->changes(s, "docs", seen), (std::vector<stored_document>{{"a", R"({"v":2})"}}));
+    EXPECT_GT(seen, before);
+    std::uint64_t from_start = 0;
+    EXPECT_EQ(this->changes(s, "docs", from_start, 2),
+              (std::vector<stored_document>{{"b", R"({"v":1})"}, {"c", R"({"v":1})"}, {"a", R"({"v":2})"}}));
+    std::uint64_t other = 0;
+    EXPECT_EQ(ids_of(this->changes(s, "other", other)), names({"x"}));
+  }
+}
+
+TYPED_TEST_P(ChangeCursorConformance, EveryWriteOperationIsAChangeAndDeletionsLeaveTheFeed) {
+  TRIBUTARY_WHEN_MODELS(change_cursor_store) {
+    auto& s = *this->store_;
+    using backend = typename TestFixture::backend;
+    s.create_index("docs");
+    ASSERT_TRUE(this->write(s, "docs", {{"a", "{}"}, {"b", "{}"}}).ok());
+    std::uint64_t seen = 0;
+    (void)this->changes(s, "docs", seen);
+    std::vector<std::string> expected;
+    if constexpr (insert_if_absent_store<backend>) {
+      const std::vector<stored_document> batch{{"a", R"({"v":9})"}, {"n", "{}"}};
+      ASSERT_EQ(s.insert_if_absent("docs", batch).inserted(), 1u);
+      expected.push_back("n");  // what existed was not written
+    }
+    if constexpr (document_delete_store<backend>) {
+      (void)s.delete_documents("docs", names({"b"}));
+      std::uint64_t from_start = 0;
+      EXPECT_EQ(ids_of(this->changes(s, "docs", from_start)), expected.empty() ? names({"a"}) : names({"a", "n"}));
+    }
+    if constexpr (moving_write_store<backend>) {
+      ASSERT_TRUE(s.bulk_write("docs", std::vector<stored_document>{{"m", "{}"}}).ok());
+      expected.push_back("m");
+    }
+    EXPECT_EQ(ids_of(this->changes(s, "docs", seen)), expected);
+  }
+}
+
+TYPED_TEST_P(ChangeCursorConformance, AReaderFollowingConcurrentWritersMissesNothingAndSeesNothingTwice) {
+  TRIBUTARY_WHEN_MODELS(change_cursor_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    constexpr int writers = 3, batches = 30, per_batch = 5, keys = 40;
+    std::atomic<int> running{writers};
+    std::map<std::string, std::string> followed;  // the reader's copy, built from the feed alone
+    std::uint64_t at = 0;
+    auto reader = this->factory_.open();
+    run_together(writers + 1, [&](int t) {
+      if (t == writers) {  // the reader
+        while (running.load() > 0) {
+          for (const auto& d : this->changes(*reader, "docs", at, 7)) followed[d.id] = d.json;
+        }
+        return;
+      }
+      auto own = this->factory_.open();
+      std::mt19937 rng(static_cast<unsigned>(t));
+      for (int b = 0; b < batches; ++b) {
+        std::vector<stored_document> batch;
+        for (int i = 0; i < per_batch; ++i)  // overlapping keys: documents are rewritten by other writers
+          batch.push_back({cat("k", std::to_string(rng() % keys)), cat("{\"by\":", std::to_string(t), ",\"b\":", std::to_string(b), "}")});
+        const auto result = own->bulk_write("docs", std::span<const stored_document>(batch));
+        if (!result.ok()) throw std::runtime_error("a write failed");
+      }
+      --running;
+    });
+    for (const auto& d : this->changes(s, "docs", at, 7)) followed[d.id] = d.json;
+    std::map<std::string, std::string> stored;
+    for (const auto& d : this->everything(s, "docs")) stored[d.id] = d.json;
+    EXPECT_EQ(followed, stored) << "following the feed gives the store's content";
+    std::uint64_t from_start = 0;
+    const auto all = this->changes(s, "docs", from_start, 13);
+    EXPECT_EQ(all.size(), stored.size()) << "each document once, at its latest write";
+  }
+}
+
+TYPED_TEST_P(ChangeCursorConformance, AMissingIndexOrAnAliasIsNotFound) {
+  TRIBUTARY_WHEN_MODELS(change_cursor_store) {
+    auto& s = *this->store_;
+    s.create_index("blue");
+    EXPECT_EQ(error_of([&] { (void)s.changes_since("missing", 0, 10); }), errc::not_found);
+    if constexpr (alias_store<typename TestFixture::backend>) {
+      this->update(s, {alias_action::add("blue", "live")});
+      EXPECT_EQ(error_of([&] { (void)s.changes_since("live", 0, 10); }), errc::not_found);
+    }
+  }
+}
+
+// ---- padded text
+
+TYPED_TEST_P(PaddedTextConformance, EveryTextHandedOutHasRoomForAParsersPadding) {
+  TRIBUTARY_WHEN_MODELS(padded_text_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    std::vector<stored_document> docs;
+    for (std::size_t n : {0u, 1u, 15u, 16u, 63u, 64u, 1000u, 100000u})
+      docs.push_back({cat("d", std::to_string(n)), "{\"t\":\"" + std::string(n, 'x') + "\"}"});
+    ASSERT_TRUE(this->write(s, "docs", docs).ok());
+    auto padded = [](const std::string& text) { return text.capacity() >= text.size() + detail::parse_padding; };
+    for (const auto& got : s.get("docs", ids_of(docs))) {
+      ASSERT_TRUE(got.has_value());
+      EXPECT_TRUE(padded(*got)) << "get: " << got->size() << " bytes, capacity " << got->capacity();
+    }
+    for (const auto& d : s.scan("docs", "", 100).documents)
+      EXPECT_TRUE(padded(d.json)) << "scan: " << d.id << " capacity " << d.json.capacity();
+    if constexpr (change_cursor_store<typename TestFixture::backend>) {
+      for (const auto& d : s.changes_since("docs", 0, 100).documents)
+        EXPECT_TRUE(padded(d.json)) << "changes_since: " << d.id << " capacity " << d.json.capacity();
+    }
+  }
+}
+
+// ---- moving write
+
+TYPED_TEST_P(MovingWriteConformance, WritesWhatItMovesLikeTheSpanOverload) {
+  TRIBUTARY_WHEN_MODELS(moving_write_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    const std::string big = "{\"t\":\"" + std::string(4096, 'y') + "\"}";
+    std::vector<stored_document> batch{{"a", big}, {"", "{}"}, {"b", R"({"v":1})"}, {"a", R"({"v":2})"}};
+    const auto result = s.bulk_write("docs", std::move(batch));
+    EXPECT_EQ(result.written, 3u);
+    ASSERT_EQ(result.failures.size(), 1u);
+    EXPECT_EQ(result.failures[0].position, 1u);
+    EXPECT_EQ(this->everything(s, "docs"), (std::vector<stored_document>{{"a", R"({"v":2})"}, {"b", R"({"v":1})"}}));
+    std::vector<stored_document> one{{"c", big}};
+    ASSERT_TRUE(s.bulk_write("docs", std::move(one)).ok());
+    EXPECT_EQ(s.get("docs", names({"c"}))[0], std::optional<std::string>(big));
+    EXPECT_EQ(error_of([&] { (void)s.bulk_write("missing", std::vector<stored_document>{{"a", "{}"}}); }), errc::not_found);
+  }
+}
+
+REGISTER_TYPED_TEST_SUITE_P(ExistsManyConformance, SaysWhichIdsArePresentInTheOrderAsked, AgreesWithGetForManyIds,
+                            AMissingIndexOrAnAliasIsNotFound);
+REGISTER_TYPED_TEST_SUITE_P(InsertIfAbsentConformance, InsertsOnlyAbsentIdsAndNeverOverwrites,
+                            OfConcurrentInsertsOfOneIdExactlyOneInserts, AMissingIndexOrAnAliasIsNotFound);
+REGISTER_TYPED_TEST_SUITE_P(DocumentDeleteConformance, DeletesByIdAndSaysWhichWerePresent,
+                            AMissingIndexOrAnAliasIsNotFound);
+REGISTER_TYPED_TEST_SUITE_P(ChangeCursorConformance, PagesEveryWriteOnceInWriteOrder,
+                            AnUpdatedDocumentComesAgainAtItsLatestWrite,
+                            EveryWriteOperationIsAChangeAndDeletionsLeaveTheFeed,
+                            AReaderFollowingConcurrentWritersMissesNothingAndSeesNothingTwice,
+                            AMissingIndexOrAnAliasIsNotFound);
+REGISTER_TYPED_TEST_SUITE_P(PaddedTextConformance, EveryTextHandedOutHasRoomForAParsersPadding);
+REGISTER_TYPED_TEST_SUITE_P(MovingWriteConformance, WritesWhatItMovesLikeTheSpanOverload);
+
+/// The whole suite for the factories of a ::testing::Types<...> (and an optional name generator): the
+/// core (IndexConformance) and every capability, each test skipped where the backend does not model it.
+#define TRIBUTARY_STORE_CONFORMANCE(Prefix, ...)                                             \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, IndexConformance, __VA_ARGS__);           \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ExistsManyConformance, __VA_ARGS__);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, InsertIfAbsentConformance, __VA_ARGS__);  \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, DocumentDeleteConformance, __VA_ARGS__);  \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ChangeCursorConformance, __VA_ARGS__);    \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PaddedTextConformance, __VA_ARGS__);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, MovingWriteConformance, __VA_ARGS__)
+
 
 }  // namespace tributary::testing

@@ -1,9 +1,11 @@
 #pragma once
 // memory_index: an in-process index backend. Thread-safe; one instance can be shared by the collectors
 // of one process. Every operation is atomic under one lock, so alias updates are all-or-nothing for
-// any concurrent reader.
+// any concurrent reader. Models every store capability (concepts.hpp): aliases, exists, insert if
+// absent, per-document delete, a change cursor, padded text and moving writes.
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -18,6 +20,7 @@
 #include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/alias_table.hpp>
+#include <tributary/index/concepts.hpp>
 #include <tributary/index/names.hpp>
 
 namespace tributary {
@@ -25,13 +28,19 @@ namespace tributary {
 class memory_index {
  public:
   using index_backend_concept = index_backend_tag;
+  using exists_many_concept = exists_many_tag;
+  using insert_if_absent_concept = insert_if_absent_tag;
+  using document_delete_concept = document_delete_tag;
+  using change_cursor_concept = change_cursor_tag;
+  using padded_text_concept = padded_text_tag;
+  using moving_write_concept = moving_write_tag;
 
   void create_index(std::string_view name) {
     validate_index_name(name);
     std::lock_guard lock(mu_);
     if (indices_.contains(name) || aliases_.has_alias(name))
       throw error(errc::already_exists, "index '" + std::string(name) + "' already exists");
-    indices_.emplace(std::string(name), documents{});
+    indices_.emplace(std::string(name), index_data{});
   }
 
   [[nodiscard]] bool index_exists(std::string_view name) const {
@@ -51,7 +60,7 @@ class memory_index {
   [[nodiscard]] std::vector<std::optional<std::string>> get(std::string_view index,
                                                            std::span<const std::string> ids) const {
     std::lock_guard lock(mu_);
-    const auto& source = existing(index);
+    const auto& source = existing(index).docs;
     std::vector<std::optional<std::string>> out;
     out.reserve(ids.size());
     auto at = source.begin();
@@ -63,7 +72,20 @@ class memory_index {
       }
       // Room for a parser's padding: document_parser::parse_owned then parses the text where it is
       // instead of copying it once more.
-      out.emplace_back(detail::padded_text(at->second));
+      out.emplace_back(detail::padded_text(at->second.json));
+    }
+    return out;
+  }
+
+  [[nodiscard]] std::vector<bool> exists(std::string_view index, std::span<const std::string> ids) const {
+    std::lock_guard lock(mu_);
+    const auto& source = existing(index).docs;
+    std::vector<bool> out;
+    out.reserve(ids.size());
+    auto at = source.begin();
+    for (const auto& id : ids) {
+      at = seek(source, at, id);
+      out.push_back(at != source.end() && at->first == id);
     }
     return out;
   }
@@ -71,12 +93,68 @@ class memory_index {
   [[nodiscard]] scan_page scan(std::string_view index, std::string_view after_id, std::size_t limit) const {
     if (limit == 0) throw error(errc::invalid_config, "scan page size must be positive");
     std::lock_guard lock(mu_);
-    const auto& source = existing(index);
+    const auto& source = existing(index).docs;
     scan_page page;
     auto it = after_id.empty() ? source.begin() : source.upper_bound(after_id);
-    for (; it != source.end() && page.documents.size() < limit; ++it) page.documents.push_back({it->first, detail::padded_text(it->second)});
+    for (; it != source.end() && page.documents.size() < limit; ++it)
+      page.documents.push_back({it->first, detail::padded_text(it->second.json)});
     page.done = it == source.end();
     if (!page.documents.empty()) page.next_after = page.documents.back().id;
+    return page;
+  }
+
+  /// Inserts each document whose id is absent; one lock over the batch, so concurrent callers see
+  /// each id inserted once.
+  insert_result insert_if_absent(std::string_view index, std::span<const stored_document> docs) {
+    std::lock_guard lock(mu_);
+    auto& target = existing(index);
+    insert_result result;
+    result.items.reserve(docs.size());
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+      if (docs[i].id.empty()) {
+        result.items.push_back(insert_result::outcome::failed);
+        result.failures.push_back({i, {}, "document has an empty id", false});
+        continue;
+      }
+      auto [at, inserted] = target.docs.try_emplace(docs[i].id);
+      if (inserted) {
+        at->second.json = docs[i].json;
+        target.stamp(at);
+      }
+      result.items.push_back(inserted ? insert_result::outcome::inserted : insert_result::outcome::existed);
+    }
+    return result;
+  }
+
+  delete_result delete_documents(std::string_view index, std::span<const std::string> ids) {
+    std::lock_guard lock(mu_);
+    auto& target = existing(index);
+    delete_result result;
+    result.present.reserve(ids.size());
+    for (const auto& id : ids) {
+      auto at = target.docs.find(id);
+      const bool present = at != target.docs.end();
+      if (present) target.erase(at);
+      result.present.push_back(present);
+    }
+    return result;
+  }
+
+  [[nodiscard]] change_page changes_since(std::string_view index, std::uint64_t after, std::size_t limit) const {
+    if (limit == 0) throw error(errc::invalid_config, "change page size must be positive");
+    std::lock_guard lock(mu_);
+    const auto& source = existing(index);
+    change_page page;
+    page.next = after;
+    auto it = std::upper_bound(source.log.begin(), source.log.end(), after,
+                               [](std::uint64_t position, const change& c) { return position < c.seq; });
+    for (; it != source.log.end(); ++it) {
+      if (!it->live) continue;
+      if (page.documents.size() == limit) break;
+      page.documents.push_back({it->doc->first, detail::padded_text(it->doc->second.json)});
+      page.next = it->seq;
+    }
+    page.done = it == source.log.end();  // the loop stops early only at a live entry that did not fit
     return page;
   }
 
@@ -116,26 +194,69 @@ class memory_index {
   }
 
  private:
+  struct stored {
+    std::string json;
+    std::uint64_t seq = 0;  ///< the position of the latest write
+  };
+  using documents = std::map<std::string, stored, std::less<>>;
+
+  /// An entry of the change log; live while it is its document's latest write (only then is `doc` valid).
+  struct change {
+    std::uint64_t seq;
+    documents::iterator doc;
+    bool live = true;
+  };
+
+  struct index_data {
+    documents docs;
+    /// Every write in position order. Superseded and deleted entries stay, marked dead, until the log is
+    /// compacted: a write appends to a vector (and finds its previous entry by binary search).
+    std::vector<change> log;
+    std::uint64_t last = 0;  ///< the last position given out in this index
+
+    /// Gives the document just written the next position; its previous write is superseded.
+    void stamp(documents::iterator at) {
+      supersede(at->second.seq);
+      at->second.seq = ++last;
+      log.push_back({last, at, true});
+      if (log.size() > 2 * docs.size() + 64) compact();
+    }
+
+    void erase(documents::iterator at) {
+      supersede(at->second.seq);
+      docs.erase(at);
+    }
+
+    /// Marks the entry of position `seq` (0: none) dead; the log is in position order.
+    void supersede(std::uint64_t seq) {
+      if (seq == 0) return;
+      auto it = std::lower_bound(log.begin(), log.end(), seq,
+                                 [](const change& c, std::uint64_t position) { return c.seq < position; });
+      if (it != log.end() && it->seq == seq) it->live = false;
+    }
+
+    void compact() { std::erase_if(log, [](const change& c) { return !c.live; }); }
+  };
+
   template <class Document, class Text>
   bulk_result write(std::string_view index, std::span<Document> docs, Text text_of) {
     std::lock_guard lock(mu_);
     auto& target = existing(index);
     bulk_result result;
-    auto at = target.begin();
+    auto at = target.docs.begin();
     for (std::size_t i = 0; i < docs.size(); ++i) {
       if (docs[i].id.empty()) {
         result.failures.push_back({i, {}, "document has an empty id", false});
         continue;
       }
-      at = seek(target, at, docs[i].id);
-      if (at != target.end() && at->first == docs[i].id) at->second = text_of(docs[i]);
-      else at = target.emplace_hint(at, docs[i].id, text_of(docs[i]));
+      at = seek(target.docs, at, docs[i].id);
+      if (at != target.docs.end() && at->first == docs[i].id) at->second.json = text_of(docs[i]);
+      else at = target.docs.emplace_hint(at, docs[i].id, stored{text_of(docs[i]), 0});
+      target.stamp(at);
       ++result.written;
     }
     return result;
   }
-
-  using documents = std::map<std::string, std::string, std::less<>>;
 
   /// The first document not before `id` (lower_bound), looked for from `from` onwards first: ids come
   /// in order from a scan page, so the next one is usually a step or two further on.
@@ -153,16 +274,20 @@ class memory_index {
     return docs.lower_bound(id);
   }
 
-  documents& existing(std::string_view index) {
+  index_data& existing(std::string_view index) {
     auto it = indices_.find(index);
     if (it == indices_.end()) throw error(errc::not_found, "no such index '" + std::string(index) + "'");
     return it->second;
   }
-  const documents& existing(std::string_view index) const { return const_cast<memory_index*>(this)->existing(index); }
+  const index_data& existing(std::string_view index) const { return const_cast<memory_index*>(this)->existing(index); }
 
   mutable std::mutex mu_;
-  std::map<std::string, documents, std::less<>> indices_;
+  std::map<std::string, index_data, std::less<>> indices_;
   alias_table aliases_;
 };
+
+static_assert(index_backend<memory_index> && exists_many_store<memory_index> && insert_if_absent_store<memory_index> &&
+              document_delete_store<memory_index> && change_cursor_store<memory_index> &&
+              padded_text_store<memory_index> && moving_write_store<memory_index>);
 
 }  // namespace tributary

@@ -1,7 +1,9 @@
 #pragma once
 // The vocabulary every index backend speaks: stored documents, pages, bulk results, alias actions.
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,38 @@ struct bulk_result {
   std::size_t written = 0;
   std::vector<failure> failures;
   [[nodiscard]] bool ok() const noexcept { return failures.empty(); }
+};
+
+/// What insert_if_absent did, item by item. An item that existed was left exactly as it was.
+struct insert_result {
+  enum class outcome : unsigned char {
+    inserted,  ///< the id was absent; the document is now stored, durably
+    existed,   ///< the id was present (or came earlier in the same batch); nothing was written
+    failed,    ///< listed in `failures`, with the reason
+  };
+  std::vector<outcome> items;  ///< one per document of the batch, in its order
+  std::vector<bulk_result::failure> failures;
+  [[nodiscard]] bool ok() const noexcept { return failures.empty(); }
+  [[nodiscard]] std::size_t inserted() const noexcept {
+    return static_cast<std::size_t>(std::count(items.begin(), items.end(), outcome::inserted));
+  }
+};
+
+/// What delete_documents did: `present[k]` says whether the k-th id was stored (and is now gone). An
+/// id listed twice is present at most once, the first time.
+struct delete_result {
+  std::vector<bool> present;
+  [[nodiscard]] std::size_t deleted() const noexcept {
+    return static_cast<std::size_t>(std::count(present.begin(), present.end(), true));
+  }
+};
+
+/// One page of a change feed: documents of an index written (inserted or updated) after a position,
+/// in the order they were written. A document appears at the position of its latest write only.
+struct change_page {
+  std::vector<stored_document> documents;
+  std::uint64_t next = 0;  ///< where to resume: the position of the last document, or the one asked for
+  bool done = true;        ///< nothing written after `next` was committed when the page was read
 };
 
 /// One alias action; a list of them is applied atomically (all or nothing).

@@ -70,6 +70,9 @@ struct refinement_only {
 static_assert(!exists_many_store<refinement_only>, "every refinement refines document_store");
 }  // namespace concept_checks
 
+static_assert(index_backend<sqlite_index> && exists_many_store<sqlite_index> && insert_if_absent_store<sqlite_index> &&
+              document_delete_store<sqlite_index> && change_cursor_store<sqlite_index> && padded_text_store<sqlite_index>);
+static_assert(!moving_write_store<sqlite_index>, "SQLite copies the text into the file anyway");
 static_assert(index_backend<memory_index> && exists_many_store<memory_index> && insert_if_absent_store<memory_index> &&
               document_delete_store<memory_index> && change_cursor_store<memory_index> &&
               padded_text_store<memory_index> && moving_write_store<memory_index>);
@@ -192,7 +195,7 @@ TEST(SqliteIndex, ReopenedStoreSeesEverything) {
 
   raw_connection raw(db.path());
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "2");
   EXPECT_EQ(raw.text("PRAGMA page_size"), "16384");
   EXPECT_EQ(raw.text("PRAGMA foreign_key_list(documents)").empty(), false);
 }
@@ -250,6 +253,120 @@ TEST(SqliteIndex, NewerSchemaVersionIsRefusedClearly) {
   EXPECT_EQ(e.code(), errc::store_unavailable);
   EXPECT_TRUE(contains(e.what(), "schema version 7")) << e.what();
   EXPECT_TRUE(contains(e.what(), "newer")) << e.what();
+}
+
+// The schema every store had before change positions (version 1), exactly as that version created it.
+constexpr const char* version_1_schema = R"sql(
+CREATE TABLE IF NOT EXISTS indices (
+  name TEXT NOT NULL PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS documents (
+  idx  TEXT NOT NULL REFERENCES indices(name) ON DELETE CASCADE,
+  id   TEXT NOT NULL,
+  json TEXT NOT NULL,
+  PRIMARY KEY (idx, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS aliases (
+  alias TEXT NOT NULL,
+  idx   TEXT NOT NULL REFERENCES indices(name) ON DELETE RESTRICT,
+  PRIMARY KEY (alias, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS aliases_by_index ON aliases(idx);
+PRAGMA application_id = 1953655138;
+PRAGMA user_version = 1;
+)sql";
+
+/// A store as version 1 left it: two indices with documents, and an alias.
+void make_version_1_store(const std::string& path) {
+  raw_connection raw(path);
+  raw.exec("PRAGMA journal_mode = WAL");
+  raw.exec(version_1_schema);
+  raw.exec("INSERT INTO indices(name) VALUES ('blue'), ('green');"
+           "INSERT INTO documents(idx, id, json) VALUES ('blue', 'b', '{\"v\":1}'), ('blue', 'a', '{\"v\":1}'), "
+           "('blue', 'c', '{\"v\":1}'), ('green', 'x', '{}');"
+           "INSERT INTO aliases(alias, idx) VALUES ('live', 'blue');");
+}
+
+TEST(SqliteIndex, AVersion1StoreIsMigratedInPlaceByTheFirstWriter) {
+  scratch_database db;
+  make_version_1_store(db.path());
+  sqlite_index store(db.path());
+  raw_connection raw(db.path());
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "2");
+  EXPECT_EQ(store.list_indices(""), names({"blue", "green"}));
+  EXPECT_EQ(store.aliases(), (std::vector<alias_entry>{{"live", "blue"}}));
+  const std::vector<stored_document> before{{"a", R"({"v":1})"}, {"b", R"({"v":1})"}, {"c", R"({"v":1})"}};
+  EXPECT_EQ(store.scan("blue", "", 10).documents, before);
+
+  // The documents written before positions existed are all in the feed, once, in some order.
+  auto page = store.changes_since("blue", 0, 10);
+  EXPECT_TRUE(page.done);
+  auto fed = page.documents;
+  std::sort(fed.begin(), fed.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+  EXPECT_EQ(fed, before);
+  EXPECT_EQ(store.changes_since("green", 0, 10).documents, (std::vector<stored_document>{{"x", "{}"}}));
+
+  // New writes come after them.
+  ASSERT_TRUE(store.bulk_write("blue", std::vector<stored_document>{{"b", R"({"v":2})"}, {"d", "{}"}}).ok());
+  const auto after = store.changes_since("blue", page.next, 10);
+  EXPECT_EQ(after.documents, (std::vector<stored_document>{{"b", R"({"v":2})"}, {"d", "{}"}}));
+  EXPECT_TRUE(after.done);
+  EXPECT_EQ(store.exists("blue", names({"a", "z"})), (std::vector<bool>{true, false}));
+
+  // Reopening finds version 2 and changes nothing.
+  const auto schema = raw.text("SELECT group_concat(sql, ';') FROM sqlite_master");
+  { sqlite_index again(db.path()); }
+  EXPECT_EQ(raw.text("SELECT group_concat(sql, ';') FROM sqlite_master"), schema);
+  EXPECT_EQ(raw.text("SELECT count(*) FROM documents"), "5");
+}
+
+TEST(SqliteIndex, AMigratedStoreHasTheSchemaOfANewOne) {
+  scratch_database old_db, new_db;
+  make_version_1_store(old_db.path());
+  { sqlite_index migrated(old_db.path()); }
+  { sqlite_index created(new_db.path()); }
+  const std::string schema = "SELECT group_concat(type || ' ' || name || ': ' || sql, ';') FROM "
+                             "(SELECT * FROM sqlite_master ORDER BY name)";
+  EXPECT_EQ(raw_connection(old_db.path()).text(schema), raw_connection(new_db.path()).text(schema));
+}
+
+TEST(SqliteIndex, WritersOpeningAVersion1StoreAtOnceMigrateItOnce) {
+  scratch_database db;
+  make_version_1_store(db.path());
+  std::vector<std::thread> openers;
+  std::vector<std::exception_ptr> failures(4);
+  for (std::size_t t = 0; t < failures.size(); ++t) {
+    openers.emplace_back([&, t] {
+      try {
+        sqlite_index store(db.path());
+        const std::vector<stored_document> one{{"t" + std::to_string(t), "{}"}};
+        if (!store.bulk_write("green", one).ok()) throw std::runtime_error("write failed");
+      } catch (...) {
+        failures[t] = std::current_exception();
+      }
+    });
+  }
+  for (auto& t : openers) t.join();
+  for (auto& f : failures)
+    if (f) std::rethrow_exception(f);
+  sqlite_index store(db.path());
+  const auto page = store.changes_since("green", 0, 100);
+  EXPECT_EQ(page.documents.size(), 5u);
+  raw_connection raw(db.path());
+  EXPECT_EQ(raw.text("SELECT count(DISTINCT seq) FROM documents WHERE idx = 'green'"), "5");
+  EXPECT_EQ(raw.text("SELECT count(*) FROM documents"), "8");
+}
+
+TEST(SqliteIndex, ReadOnlyOpenOfAVersion1StoreReadsItAsItIs) {
+  scratch_database db;
+  make_version_1_store(db.path());
+  sqlite_index reader(db.path(), {.read_only = true});
+  EXPECT_EQ(reader.scan("blue", "", 10).documents.size(), 3u);
+  EXPECT_EQ(reader.exists("blue", names({"a", "z"})), (std::vector<bool>{true, false}));
+  const auto e = thrown_by([&] { (void)reader.changes_since("blue", 0, 10); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(e.what(), "version 1")) << e.what();
+  EXPECT_EQ(raw_connection(db.path()).text("PRAGMA user_version"), "1");  // a reader changes nothing
 }
 
 TEST(SqliteIndex, BusyWriterTimesOutWhileReadersGoOn) {

@@ -11,10 +11,15 @@
 // that fork() should open their sqlite_index after the fork, never carry one into a child: SQLite's
 // POSIX locks are per process (see SQLite's "How To Corrupt An SQLite Database File", section 2.6).
 //
-// Schema (version 1, in PRAGMA user_version; PRAGMA application_id marks the file as tributary's):
-//   indices(name)                 concrete indices
-//   documents(idx, id, json)      WITHOUT ROWID, keyed by (idx, id); ids compare bytewise (BINARY)
+// Schema (version 2, in PRAGMA user_version; PRAGMA application_id marks the file as tributary's):
+//   indices(name, changes)        concrete indices; `changes` is the last change position given out
+//   documents(idx, id, json, seq) WITHOUT ROWID, keyed by (idx, id); ids compare bytewise (BINARY);
+//                                 `seq` the position of the document's latest write (index on idx, seq)
 //   aliases(alias, idx)           WITHOUT ROWID, keyed by (alias, idx)
+// A version 1 file (before the change cursor) is migrated in place by the first writer that opens it,
+// in one transaction; a read-only connection reads it as it is, without changes_since. Positions come
+// from `indices.changes` inside the write transaction, and writes are serialised by SQLite's write
+// lock, so positions are committed in order: a reader never sees one before a smaller one.
 // Every name and value reaches SQL as a bound parameter; statements are prepared once per connection.
 
 #include <sqlite3.h>
@@ -63,11 +68,13 @@ namespace detail {
 /// or, past the deadline, into errc::timed_out. It never leaves sqlite_index.
 struct sqlite_busy {};
 
-inline constexpr int sqlite_schema_version = 1;
+inline constexpr int sqlite_schema_version = 2;
 inline constexpr int sqlite_application_id = 0x74726962;  // "trib"
 static_assert(sqlite_application_id == 1953655138, "the schema script below spells the application id out");
 
-inline constexpr const char* sqlite_schema = R"sql(
+/// Version 1, as every store before the change cursor was created; a new store runs it and then the
+/// migrations, so new and migrated stores are alike.
+inline constexpr const char* sqlite_schema_v1 = R"sql(
 CREATE TABLE IF NOT EXISTS indices (
   name TEXT NOT NULL PRIMARY KEY
 ) WITHOUT ROWID;
@@ -85,6 +92,18 @@ CREATE TABLE IF NOT EXISTS aliases (
 CREATE INDEX IF NOT EXISTS aliases_by_index ON aliases(idx);
 PRAGMA application_id = 1953655138;
 PRAGMA user_version = 1;
+)sql";
+
+/// Version 1 to 2: change positions. Existing documents get positions in the order of
+/// tributary_next_position(), a function of the migrating connection: they were written before
+/// positions existed, so any order will do, and the backfill reads each row once.
+inline constexpr const char* sqlite_migration_v2 = R"sql(
+ALTER TABLE indices ADD COLUMN changes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE documents ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE documents SET seq = tributary_next_position();
+UPDATE indices SET changes = (SELECT coalesce(max(seq), 0) FROM documents WHERE idx = indices.name);
+CREATE INDEX documents_by_change ON documents(idx, seq);
+PRAGMA user_version = 2;
 )sql";
 
 /// The smallest string greater than every string starting with `prefix`, or nullopt when there is
@@ -168,6 +187,8 @@ class sqlite_connection {
 
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   [[nodiscard]] bool read_only() const noexcept { return options_.read_only; }
+  /// The schema version of the file: the current one, or an older one a read-only connection found.
+  [[nodiscard]] int schema() const noexcept { return version_; }
   [[nodiscard]] std::mutex& mutex() noexcept { return mu_; }
   [[nodiscard]] sqlite3* handle() noexcept { return db_; }
 
@@ -269,14 +290,29 @@ class sqlite_connection {
     // FULL: in WAL mode NORMAL may lose the last commits on power loss; an acknowledged write must not.
     retrying("setting synchronous mode", [&] { exec("PRAGMA synchronous = FULL", "setting synchronous mode"); });
     retrying("checking the schema", [&] {
-      // The three reads of schema_ready() in one snapshot: read one by one, they could straddle
+      // The three reads of schema_version() in one snapshot: read one by one, they could straddle
       // another process's schema creation and see its tables without its application id.
-      if (transaction(false, "reading the schema", [&] { return schema_ready(); })) return;
+      if (transaction(false, "reading the schema", [&] { return schema_version(); }) == sqlite_schema_version) return;
       transaction(true, "creating the schema", [&] {
-        if (schema_ready()) return;  // another process created it while we waited for the lock
-        check(sqlite3_exec(db_, sqlite_schema, nullptr, nullptr, nullptr), "creating the schema");
+        const int found = schema_version();  // another process may have created or migrated it meanwhile
+        if (found == 0) check(sqlite3_exec(db_, sqlite_schema_v1, nullptr, nullptr, nullptr), "creating the schema");
+        if (found < 2) migrate_to_2();
       });
     });
+    version_ = sqlite_schema_version;
+  }
+
+  void migrate_to_2() {
+    std::int64_t next = 0;
+    auto position = [](sqlite3_context* ctx, int, sqlite3_value**) {
+      auto* counter = static_cast<std::int64_t*>(sqlite3_user_data(ctx));
+      sqlite3_result_int64(ctx, ++*counter);
+    };
+    check(sqlite3_create_function(db_, "tributary_next_position", 0, SQLITE_UTF8, &next, position, nullptr, nullptr),
+          "registering the migration's function");
+    const int rc = sqlite3_exec(db_, sqlite_migration_v2, nullptr, nullptr, nullptr);
+    sqlite3_create_function(db_, "tributary_next_position", 0, SQLITE_UTF8, nullptr, nullptr, nullptr, nullptr);
+    check(rc, "migrating the schema to version 2");
   }
 
   /// A reader changes nothing: no journal mode, page size or schema; the file must already hold
@@ -287,10 +323,10 @@ class sqlite_connection {
       return error(errc::invalid_config, "sqlite database '" + path_ + "' is not a tributary store: " + why);
     };
     try {
-      const bool ready = retrying("checking the schema", [&] {
-        return transaction(false, "reading the schema", [&] { return schema_ready(); });
+      version_ = retrying("checking the schema", [&] {
+        return transaction(false, "reading the schema", [&] { return schema_version(); });
       });
-      if (!ready) throw not_ours("it is empty");
+      if (version_ == 0) throw not_ours("it is empty");
     } catch (const error& e) {
       if (e.code() == errc::store_unavailable && (last_failure_ & 0xff) == SQLITE_NOTADB)
         throw not_ours("the file is not a database");
@@ -298,16 +334,16 @@ class sqlite_connection {
     }
   }
 
-  /// True when the file holds tributary's current schema, false when it is a new, empty database;
-  /// throws for anything else.
-  bool schema_ready() {
+  /// The version of tributary's schema the file holds (1 or 2), 0 for a new, empty database; throws
+  /// for anything else.
+  int schema_version() {
     // A writer cannot use the file; a reader was pointed at the wrong one.
     const errc foreign = options_.read_only ? errc::invalid_config : errc::store_unavailable;
     const auto app = pragma_integer("PRAGMA application_id", "reading the application id");
     const auto version = pragma_integer("PRAGMA user_version", "reading the schema version");
     if (app == 0 && version == 0) {
       sqlite_query q(*this, "SELECT count(*) FROM sqlite_master");
-      if (q.next() && q.integer(0) == 0) return false;
+      if (q.next() && q.integer(0) == 0) return 0;
       throw error(foreign, "sqlite database '" + path_ + "' is not a tributary store: it holds tables of another application");
     }
     if (app != sqlite_application_id)
@@ -318,10 +354,10 @@ class sqlite_connection {
                                                std::to_string(version) + ", newer than version " +
                                                std::to_string(sqlite_schema_version) +
                                                " that this tributary understands; upgrade tributary");
-    if (version != sqlite_schema_version)
+    if (version < 1)
       throw error(errc::store_unavailable, "sqlite database '" + path_ + "' has unknown schema version " +
                                                std::to_string(version));
-    return true;
+    return static_cast<int>(version);
   }
 
   void close() noexcept {
@@ -335,6 +371,7 @@ class sqlite_connection {
   sqlite_options options_;
   sqlite3* db_ = nullptr;
   mutable int last_failure_ = SQLITE_OK;  ///< the result code check() last threw for
+  int version_ = 0;
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
   std::mutex mu_;
 };
@@ -389,6 +426,11 @@ inline bool sqlite_query::next() {
 class sqlite_index {
  public:
   using index_backend_concept = index_backend_tag;
+  using exists_many_concept = exists_many_tag;
+  using insert_if_absent_concept = insert_if_absent_tag;
+  using document_delete_concept = document_delete_tag;
+  using change_cursor_concept = change_cursor_tag;
+  using padded_text_concept = padded_text_tag;
 
   /// Opens (creating if missing) the store at `path`. Throws errc::store_unavailable naming the path
   /// and SQLite's message when the file cannot be opened or is not a tributary store. With
@@ -449,28 +491,111 @@ class sqlite_index {
 
   bulk_result bulk_write(std::string_view index, std::span<const stored_document> docs) {
     return write("writing documents", [&] {
-      require_index(index);
-      const auto max_length = static_cast<std::size_t>(sqlite3_limit(conn().handle(), SQLITE_LIMIT_LENGTH, -1));
+      std::int64_t position = last_position(index);
       bulk_result result;
       for (std::size_t i = 0; i < docs.size(); ++i) {
         const auto& d = docs[i];
-        if (d.id.empty()) {
-          result.failures.push_back({i, {}, "document has an empty id", false});
+        if (auto problem = refused(d)) {
+          result.failures.push_back({i, d.id, std::move(*problem), false});
           continue;
         }
-        if (d.id.size() > max_length || d.json.size() > max_length) {
-          result.failures.push_back({i, d.id, "document is larger than SQLite's length limit", false});
-          continue;
-        }
-        query("INSERT INTO documents(idx, id, json) VALUES (?1, ?2, ?3) "
-              "ON CONFLICT(idx, id) DO UPDATE SET json = excluded.json")
+        query("INSERT INTO documents(idx, id, json, seq) VALUES (?1, ?2, ?3, ?4) "
+              "ON CONFLICT(idx, id) DO UPDATE SET json = excluded.json, seq = excluded.seq")
           .bind(1, index)
           .bind(2, d.id)
           .bind(3, d.json)
+          .bind(4, ++position)
           .run();
         ++result.written;
       }
+      set_last_position(index, position);
       return result;
+    });
+  }
+
+  /// Each document in one INSERT ... ON CONFLICT DO NOTHING, all in one transaction: SQLite's write
+  /// lock makes the check and the insert one step for every other connection.
+  insert_result insert_if_absent(std::string_view index, std::span<const stored_document> docs) {
+    return write("inserting documents", [&] {
+      std::int64_t position = last_position(index);
+      insert_result result;
+      result.items.reserve(docs.size());
+      for (std::size_t i = 0; i < docs.size(); ++i) {
+        const auto& d = docs[i];
+        if (auto problem = refused(d)) {
+          result.items.push_back(insert_result::outcome::failed);
+          result.failures.push_back({i, d.id, std::move(*problem), false});
+          continue;
+        }
+        query("INSERT INTO documents(idx, id, json, seq) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(idx, id) DO NOTHING")
+          .bind(1, index)
+          .bind(2, d.id)
+          .bind(3, d.json)
+          .bind(4, position + 1)
+          .run();
+        const bool inserted = sqlite3_changes(conn().handle()) > 0;
+        position += inserted ? 1 : 0;
+        result.items.push_back(inserted ? insert_result::outcome::inserted : insert_result::outcome::existed);
+      }
+      set_last_position(index, position);
+      return result;
+    });
+  }
+
+  delete_result delete_documents(std::string_view index, std::span<const std::string> ids) {
+    return write("deleting documents", [&] {
+      require_index(index);
+      delete_result result;
+      result.present.reserve(ids.size());
+      for (const auto& id : ids) {
+        query("DELETE FROM documents WHERE idx = ?1 AND id = ?2").bind(1, index).bind(2, id).run();
+        result.present.push_back(sqlite3_changes(conn().handle()) > 0);
+      }
+      return result;
+    });
+  }
+
+  /// Reads ids only: the (idx, id) key, never the document's text.
+  [[nodiscard]] std::vector<bool> exists(std::string_view index, std::span<const std::string> ids) const {
+    return read("checking documents", [&] {
+      require_index(index);
+      std::vector<bool> out;
+      out.reserve(ids.size());
+      for (const auto& id : ids) {
+        auto q = query("SELECT 1 FROM documents WHERE idx = ?1 AND id = ?2");
+        q.bind(1, index).bind(2, id);
+        out.push_back(q.next());
+      }
+      return out;
+    });
+  }
+
+  /// Throws errc::store_unavailable on a read-only connection to a version 1 file, which has no
+  /// positions until a writer opens (and so migrates) it.
+  [[nodiscard]] change_page changes_since(std::string_view index, std::uint64_t after, std::size_t limit) const {
+    if (limit == 0) throw error(errc::invalid_config, "change page size must be positive");
+    if (conn().schema() < 2)
+      throw error(errc::store_unavailable, "sqlite database '" + conn().path() +
+                                               "' has schema version 1, without change positions: open it once for "
+                                               "writing to migrate it");
+    constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    const auto capped = std::min<std::size_t>(limit, static_cast<std::size_t>(max - 1));
+    return read("reading changes", [&] {
+      require_index(index);
+      change_page page;
+      page.next = after;
+      if (after >= max) return page;
+      auto q = query("SELECT id, json, seq FROM documents WHERE idx = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
+      q.bind(1, index).bind(2, static_cast<std::int64_t>(after)).bind(3, static_cast<std::int64_t>(capped) + 1);
+      while (q.next()) {
+        if (page.documents.size() == capped) {
+          page.done = false;
+          break;
+        }
+        page.documents.push_back({q.text(0), q.document_text(1)});
+        page.next = static_cast<std::uint64_t>(q.integer(2));
+      }
+      return page;
     });
   }
 
@@ -630,9 +755,30 @@ class sqlite_index {
     if (!index_row_exists(index)) throw error(errc::not_found, "no such index '" + std::string(index) + "'");
   }
 
+  /// The index's last change position; errc::not_found for a missing index. Inside a write.
+  std::int64_t last_position(std::string_view index) {
+    auto q = query("SELECT changes FROM indices WHERE name = ?1");
+    q.bind(1, index);
+    if (!q.next()) throw error(errc::not_found, "no such index '" + std::string(index) + "'");
+    return q.integer(0);
+  }
+
+  void set_last_position(std::string_view index, std::int64_t position) {
+    query("UPDATE indices SET changes = ?2 WHERE name = ?1 AND changes < ?2").bind(1, index).bind(2, position).run();
+  }
+
+  /// Why a document cannot be written, checked before SQL sees it; nullopt when it can.
+  std::optional<std::string> refused(const stored_document& d) const {
+    const auto max_length = static_cast<std::size_t>(sqlite3_limit(conn().handle(), SQLITE_LIMIT_LENGTH, -1));
+    if (d.id.empty()) return "document has an empty id";
+    if (d.id.size() > max_length || d.json.size() > max_length) return "document is larger than SQLite's length limit";
+    return std::nullopt;
+  }
+
   std::unique_ptr<detail::sqlite_connection> conn_;
 };
 
-static_assert(index_backend<sqlite_index>);
+static_assert(index_backend<sqlite_index> && exists_many_store<sqlite_index> && insert_if_absent_store<sqlite_index> &&
+              document_delete_store<sqlite_index> && change_cursor_store<sqlite_index> && padded_text_store<sqlite_index>);
 
 }  // namespace tributary

@@ -60,8 +60,8 @@ using postgres_array_factory = postgres_factory<postgres_bulk_method::array_inse
 
 }  // namespace
 
-INSTANTIATE_TYPED_TEST_SUITE_P(PostgresCopy, IndexConformance, ::testing::Types<postgres_copy_factory>);
-INSTANTIATE_TYPED_TEST_SUITE_P(PostgresArrayInsert, IndexConformance, ::testing::Types<postgres_array_factory>);
+TRIBUTARY_STORE_CONFORMANCE(PostgresCopy, ::testing::Types<postgres_copy_factory>);
+TRIBUTARY_STORE_CONFORMANCE(PostgresArrayInsert, ::testing::Types<postgres_array_factory>);
 
 namespace {
 
@@ -280,6 +280,110 @@ TEST_F(PostgresIndex, SchemaOfAnotherApplicationOrNewerVersionIsRefused) {
   EXPECT_EQ(e.code(), errc::store_unavailable);
   EXPECT_TRUE(contains(e.what(), "schema version 7")) << e.what();
   EXPECT_TRUE(contains(e.what(), "newer")) << e.what();
+}
+
+/// The schema every store had before change positions (version 1), exactly as that version created
+/// it (less the LZ4 compression it asked for), with two indices, documents and an alias.
+void make_version_1_store(raw_connection& raw, const std::string& schema) {
+  std::string ddl = R"sql(
+CREATE SCHEMA {s};
+CREATE TABLE {s}.meta (
+  key   text COLLATE "C" PRIMARY KEY,
+  value text NOT NULL
+);
+CREATE TABLE {s}.indices (
+  name text COLLATE "C" PRIMARY KEY
+);
+CREATE TABLE {s}.documents (
+  idx  text COLLATE "C" NOT NULL,
+  id   text COLLATE "C" NOT NULL,
+  json text NOT NULL,
+  body jsonb GENERATED ALWAYS AS (json::jsonb) STORED,
+  PRIMARY KEY (idx, id)
+);
+CREATE INDEX documents_search ON {s}.documents USING gin ((
+  to_tsvector('simple'::regconfig, coalesce(body->>'title', '') || ' ' || coalesce(body->>'summary', '') || ' ' ||
+                                   coalesce(body->>'description', ''))));
+CREATE TABLE {s}.aliases (
+  alias text COLLATE "C" NOT NULL,
+  idx   text COLLATE "C" NOT NULL REFERENCES {s}.indices(name),
+  PRIMARY KEY (alias, idx)
+);
+CREATE INDEX aliases_by_index ON {s}.aliases(idx);
+INSERT INTO {s}.meta(key, value) VALUES ('schema_version', '1');
+INSERT INTO {s}.indices(name) VALUES ('blue'), ('green');
+INSERT INTO {s}.documents(idx, id, json) VALUES ('blue', 'b', '{"v":1}'), ('blue', 'a', '{"v":1}'),
+  ('blue', 'c', '{"v":1}'), ('green', 'x', '{}');
+INSERT INTO {s}.aliases(alias, idx) VALUES ('live', 'blue');
+)sql";
+  const std::string quoted = "\"" + schema + "\"";
+  for (auto at = ddl.find("{s}"); at != std::string::npos; at = ddl.find("{s}", at)) ddl.replace(at, 3, quoted);
+  for (std::size_t from = 0, end; (end = ddl.find(";\n", from)) != std::string::npos; from = end + 2)
+    raw.exec(ddl.substr(from, end - from));  // one statement at a time: raw.exec sends parameters
+}
+
+TEST_F(PostgresIndex, AVersion1SchemaIsMigratedInPlace) {
+  raw_connection raw(schema_->url());
+  make_version_1_store(raw, schema_->name());
+  auto store = open();
+  const std::string meta = "SELECT value FROM \"" + schema_->name() + "\".meta WHERE key = 'schema_version'";
+  EXPECT_EQ(raw.value(meta), "2");
+  EXPECT_EQ(store.list_indices(""), names({"blue", "green"}));
+  EXPECT_EQ(store.aliases(), (std::vector<alias_entry>{{"live", "blue"}}));
+  const std::vector<stored_document> before{{"a", R"({"v":1})"}, {"b", R"({"v":1})"}, {"c", R"({"v":1})"}};
+  EXPECT_EQ(store.scan("blue", "", 10).documents, before);
+
+  // The documents written before positions existed are in the feed once; new writes come after them.
+  const auto page = store.changes_since("blue", 0, 10);
+  EXPECT_TRUE(page.done);
+  auto fed = page.documents;
+  std::sort(fed.begin(), fed.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+  EXPECT_EQ(fed, before);
+  ASSERT_TRUE(store.bulk_write("blue", std::vector<stored_document>{{"b", R"({"v":2})"}, {"d", "{}"}}).ok());
+  const auto after = store.changes_since("blue", page.next, 10);
+  EXPECT_EQ(after.documents, (std::vector<stored_document>{{"b", R"({"v":2})"}, {"d", "{}"}}));
+  EXPECT_EQ(store.changes_since("green", 0, 10).documents, (std::vector<stored_document>{{"x", "{}"}}));
+  EXPECT_EQ(store.search("blue", "nothing", 10).size(), 0u);  // the search index survived
+
+  // A second connection finds version 2 and changes nothing.
+  auto again = open();
+  EXPECT_EQ(raw.value(meta), "2");
+  EXPECT_EQ(again.changes_since("blue", 0, 10).documents.size(), 4u);
+}
+
+TEST_F(PostgresIndex, AReaderOfAVersion1SchemaReadsItAsItIs) {
+  raw_connection raw(schema_->url());
+  make_version_1_store(raw, schema_->name());
+  auto options = schema_->options();
+  options.create_schema = false;
+  postgres_index reader(schema_->url(), options);
+  EXPECT_EQ(reader.scan("blue", "", 10).documents.size(), 3u);
+  EXPECT_EQ(reader.exists("blue", names({"a", "z"})), (std::vector<bool>{true, false}));
+  const auto e = thrown_by([&] { (void)reader.changes_since("blue", 0, 10); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(e.what(), "version 1")) << e.what();
+  EXPECT_EQ(raw.value("SELECT value FROM \"" + schema_->name() + "\".meta WHERE key = 'schema_version'"), "1");
+}
+
+TEST_F(PostgresIndex, AMigratedSchemaHasTheTablesAndIndicesOfANewOne) {
+  raw_connection raw(schema_->url());
+  make_version_1_store(raw, schema_->name());
+  { auto migrated = open(); }
+  scratch_schema fresh(*url_);
+  { postgres_index created(*url_, fresh.options()); }
+  auto shape = [&](const std::string& schema) {
+    std::string out;
+    for (const auto& row : raw.column("SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || "
+                                      "coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = $1 "
+                                      "ORDER BY table_name, column_name",
+                                      {schema}))
+      out += row + "\n";
+    for (const auto& row : raw.column("SELECT replace(indexdef, $1, 's') FROM pg_indexes WHERE schemaname = $2 ORDER BY indexname",
+                                      {schema, schema}))
+      out += row + "\n";
+    return out;
+  };
+  EXPECT_EQ(shape(schema_->name()), shape(fresh.name()));
 }
 
 TEST_F(PostgresIndex, DocumentsTheServerRefusesAreReportedItemByItem) {

@@ -13,20 +13,27 @@
 // variables and ~/.pgpass. Errors name the server
 // as postgres://user@host:port/dbname: never with the password.
 //
-// Schema (version 1, in <schema>.meta; every table lives in one schema, "tributary" unless configured):
-//   indices(name)                          concrete indices
-//   documents(idx, id, json, body)         keyed by (idx, id); `json` is the text exactly as written,
+// Schema (version 2, in <schema>.meta; every table lives in one schema, "tributary" unless configured):
+//   indices(name, changes)                 concrete indices; `changes` is the last change position given out
+//   documents(idx, id, json, body, seq)    keyed by (idx, id); `json` is the text exactly as written,
 //                                          `body` the same document as JSONB (generated), which the
-//                                          search index reads
+//                                          search index reads; `seq` the position of the latest write
 //   aliases(alias, idx)                    keyed by (alias, idx)
+// A version 1 schema (before the change cursor) is migrated in place, in one transaction, by the first
+// connection that may create the schema; one with create_schema = false reads it as it is, without
+// changes_since.
 // Names and ids are `text COLLATE "C"`: they compare bytewise, as std::string does, so keyset paging
 // and prefix listing agree with memory_index. A name or id must be valid UTF-8 without NUL to be stored.
 //
 // Consistency. Each read is one statement, so it sees one committed state: an alias update is seen whole
 // or not at all. Every write is one transaction. The writes that change names (create_index,
 // update_aliases, delete_indices) first take a lock on the alias table that only they take, so they run
-// one at a time across every process; readers never wait for it. A bulk write holds a key-share lock on
-// its index's row, so the index cannot be deleted under it.
+// one at a time across every process; readers never wait for it. A document write (bulk_write,
+// insert_if_absent, delete_documents) takes its change positions from its index's row
+// (`indices.changes`), which locks that row to the end of the transaction: writes to one index run one
+// at a time, so positions commit in order and a change reader never sees a position before a smaller
+// one commits (a sequence would not give that). Writes to different indices do not wait for each
+// other; the lock also keeps the index from being deleted under the write.
 //
 // Connection loss. A read that meets a dropped connection reconnects and runs again, once. A write whose
 // connection dropped before COMMIT was sent was not applied, so it reconnects and runs again, once; one
@@ -97,9 +104,10 @@ struct postgres_options {
 
 namespace detail {
 
-inline constexpr int postgres_schema_version = 1;
+inline constexpr int postgres_schema_version = 2;
 
-/// Tables of schema version 1; `{s}` is the quoted schema name.
+/// Tables of schema version 1, as every store before the change cursor was created; `{s}` is the
+/// quoted schema name. A new store runs it and then the migrations, so new and migrated stores are alike.
 inline constexpr const char* postgres_schema_ddl = R"sql(
 CREATE TABLE {s}.meta (
   key   text COLLATE "C" PRIMARY KEY,
@@ -125,6 +133,19 @@ CREATE TABLE {s}.aliases (
 );
 CREATE INDEX aliases_by_index ON {s}.aliases(idx);
 INSERT INTO {s}.meta(key, value) VALUES ('schema_version', '1');
+)sql";
+
+/// Version 1 to 2: change positions. Existing documents get positions in id order (they were written
+/// before positions existed, so any order will do). ADD COLUMN with a constant default rewrites no row.
+inline constexpr const char* postgres_migration_v2 = R"sql(
+ALTER TABLE {s}.indices ADD COLUMN changes bigint NOT NULL DEFAULT 0;
+ALTER TABLE {s}.documents ADD COLUMN seq bigint NOT NULL DEFAULT 0;
+UPDATE {s}.documents d SET seq = r.n
+  FROM (SELECT idx, id, row_number() OVER (PARTITION BY idx ORDER BY id) AS n FROM {s}.documents) r
+  WHERE d.idx = r.idx AND d.id = r.id;
+UPDATE {s}.indices i SET changes = coalesce((SELECT max(seq) FROM {s}.documents d WHERE d.idx = i.name), 0);
+CREATE INDEX documents_changes ON {s}.documents(idx, seq);
+UPDATE {s}.meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 
 /// The search expression, exactly as the documents_search index spells it, so the planner can use it.
@@ -465,6 +486,7 @@ class pg_connection {
   [[nodiscard]] const std::string& description() const noexcept { return target_.description; }
   [[nodiscard]] const postgres_options& options() const noexcept { return options_; }
   [[nodiscard]] int backend_pid() const noexcept { return conn_ != nullptr ? PQbackendPID(conn_) : 0; }
+  [[nodiscard]] int schema_version() const noexcept { return version_; }
 
   /// `sql` with `{s}` replaced by the quoted schema name.
   [[nodiscard]] std::string sql(std::string_view text) const {
@@ -665,8 +687,8 @@ class pg_connection {
         schema_ready_ = true;
       }
       // The staging table of COPY bulk writes: one per session, emptied at every commit.
-      exec_simple("CREATE TEMP TABLE IF NOT EXISTS tributary_load (id text COLLATE \"C\" NOT NULL, json text NOT NULL) "
-                  "ON COMMIT DELETE ROWS");
+      exec_simple("CREATE TEMP TABLE IF NOT EXISTS tributary_load (id text COLLATE \"C\" NOT NULL, json text NOT NULL, "
+                  "seq bigint NOT NULL) ON COMMIT DELETE ROWS");
     } catch (const pg_lost& e) {
       drop();
       throw error(errc::store_unavailable, prefix("setting up the connection") + e.message);
@@ -692,14 +714,21 @@ class pg_connection {
     if (meta_exists) {
       auto v = exec("SELECT value FROM {s}.meta WHERE key = 'schema_version'");
       const std::string version = pg_rows(v) == 1 ? pg_text(v, 0, 0) : std::string("none");
-      if (version != std::to_string(postgres_schema_version)) {
+      if (version == "1") {
+        // A store made before change positions: a connection that may write the schema migrates it,
+        // one that only reads reads it as it is.
+        if (options_.create_schema) exec_simple(postgres_migration_v2);
+        version_ = options_.create_schema ? 2 : 1;
+      } else if (version != std::to_string(postgres_schema_version)) {
         const bool newer = std::all_of(version.begin(), version.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-                           !version.empty() && std::stoll(version) > postgres_schema_version;
+                           !version.empty() && version.size() < 19 && std::stoll(version) > postgres_schema_version;
         throw error(errc::store_unavailable,
                     prefix("checking the schema") + "schema version " + version +
                       (newer ? ", newer than version " + std::to_string(postgres_schema_version) +
                                  " that this tributary understands; upgrade tributary"
                              : " is not one this tributary knows"));
+      } else {
+        version_ = postgres_schema_version;
       }
     } else {
       if (!options_.create_schema)
@@ -716,6 +745,8 @@ class pg_connection {
         exec_simple("CREATE SCHEMA {s}");
       }
       exec_simple(postgres_schema_ddl);
+      exec_simple(postgres_migration_v2);
+      version_ = postgres_schema_version;
       // LZ4 compresses the TOASTed documents several times faster than the default pglz (bulk writes of
       // 1.5 KB documents ran 15% faster); a server built without LZ4 keeps pglz.
       exec_simple("SAVEPOINT tributary_lz4");
@@ -734,6 +765,7 @@ class pg_connection {
   pg_target target_;
   std::string schema_sql_;
   bool schema_ready_ = false;
+  int version_ = 0;  ///< of the schema found: the current one, or 1 for a reader of an old store
   PGconn* conn_ = nullptr;
   std::mutex mu_;
 };
@@ -743,6 +775,11 @@ class pg_connection {
 class postgres_index {
  public:
   using index_backend_concept = index_backend_tag;
+  using exists_many_concept = exists_many_tag;
+  using insert_if_absent_concept = insert_if_absent_tag;
+  using document_delete_concept = document_delete_tag;
+  using change_cursor_concept = change_cursor_tag;
+  using padded_text_concept = padded_text_tag;
 
   /// Connects to the server `url` names: a postgres:// or postgresql:// URL, or any other connection
   /// string libpq accepts. Creates the schema's tables if missing. Throws errc::invalid_config for a
@@ -810,28 +847,24 @@ class postgres_index {
     std::vector<std::size_t> sendable;
     sendable.reserve(docs.size());
     for (std::size_t i = 0; i < docs.size(); ++i) {
-      const auto& d = docs[i];
-      if (d.id.empty()) checked.failures.push_back({i, {}, "document has an empty id", false});
-      else if (!detail::pg_storable_text(d.id))
-        checked.failures.push_back({i, d.id, "document id is not valid UTF-8 text (or holds a NUL byte)", false});
-      else if (d.json.size() > max_document_bytes)
-        checked.failures.push_back({i, d.id, "document is larger than PostgreSQL's 1 GB field limit", false});
+      if (auto problem = refused(docs[i])) checked.failures.push_back({i, docs[i].id, std::move(*problem), false});
       else sendable.push_back(i);
     }
-    // The last write of an id wins, as if the items were written in order; one upsert per id (a
-    // statement cannot update a row twice), sent in id order so concurrent writers lock rows alike.
+    // The last write of an id wins, as if the items were written in order: one upsert per id (a
+    // statement cannot update a row twice), sent in the batch's order, which gives the positions.
     std::vector<std::size_t> rows = sendable;
     std::stable_sort(rows.begin(), rows.end(), [&](std::size_t a, std::size_t b) { return docs[a].id < docs[b].id; });
     std::vector<std::size_t> last;
     last.reserve(rows.size());
     for (std::size_t k = 0; k < rows.size(); ++k)
       if (k + 1 == rows.size() || docs[rows[k + 1]].id != docs[rows[k]].id) last.push_back(rows[k]);
+    std::sort(last.begin(), last.end());
 
     try {
       write("writing documents", true, [&](detail::pg_connection& c) {
-        lock_index_for_write(c, index);
-        if (c.options().bulk_method == postgres_bulk_method::copy) copy_rows(c, index, docs, last);
-        else insert_rows(c, index, docs, last);
+        const auto base = reserve_positions(c, index, last.size());
+        if (c.options().bulk_method == postgres_bulk_method::copy) copy_rows(c, index, docs, last, base);
+        else insert_rows(c, index, docs, last, base);
       });
       checked.written = sendable.size();
       return checked;
@@ -840,13 +873,13 @@ class postgres_index {
     // Some document was refused: write item by item, each under a savepoint, to say which.
     return write("writing documents one by one", true, [&](detail::pg_connection& c) {
       bulk_result result = checked;
-      lock_index_for_write(c, index);
+      auto position = reserve_positions(c, index, sendable.size());
       for (const auto i : sendable) {
         c.exec_simple("SAVEPOINT tributary_item");
         try {
-          c.exec("INSERT INTO {s}.documents(idx, id, json) VALUES ($1, $2, $3) "
-                 "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json",
-                 detail::pg_params().text(index).text(docs[i].id).text(docs[i].json));
+          c.exec("INSERT INTO {s}.documents(idx, id, json, seq) VALUES ($1, $2, $3, $4) "
+                 "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json, seq = excluded.seq",
+                 detail::pg_params().text(index).text(docs[i].id).text(docs[i].json).int8(++position));
           c.exec_simple("RELEASE SAVEPOINT tributary_item");
           ++result.written;
         } catch (const detail::pg_server_error& e) {
@@ -921,6 +954,160 @@ class postgres_index {
         page.documents.push_back({detail::pg_text(r, row, 1), detail::padded_text(detail::pg_view(r, row, 2))});
       }
       if (!page.documents.empty()) page.next_after = page.documents.back().id;
+      return page;
+    });
+  }
+
+  /// One INSERT ... ON CONFLICT DO NOTHING per batch: the unique key decides which writer inserts an id,
+  /// atomically, and RETURNING says which rows were inserted.
+  insert_result insert_if_absent(std::string_view index, std::span<const stored_document> docs) {
+    insert_result checked;
+    checked.items.assign(docs.size(), insert_result::outcome::existed);
+    std::vector<std::size_t> sendable;
+    sendable.reserve(docs.size());
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+      if (auto problem = refused(docs[i])) {
+        checked.items[i] = insert_result::outcome::failed;
+        checked.failures.push_back({i, docs[i].id, std::move(*problem), false});
+      } else {
+        sendable.push_back(i);
+      }
+    }
+    try {
+      return write("inserting documents", false, [&](detail::pg_connection& c) {
+        insert_result result = checked;
+        const auto base = reserve_positions(c, index, sendable.size());
+        std::vector<std::string_view> ids, jsons;
+        std::size_t from = 0, bytes = 0;  // sendable[from, from + ids.size()) are in the statement
+        auto send = [&] {
+          if (ids.empty()) return;
+          const auto offset = base + static_cast<std::int64_t>(from);
+          detail::pg_result r;
+          try {
+            // In ordinal order, so that of an id repeated in the batch the first is inserted.
+            r = c.exec("INSERT INTO {s}.documents(idx, id, json, seq) SELECT $1, d.id, d.json, $4 + d.n "
+                       "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(id, json, n) ORDER BY d.n "
+                       "ON CONFLICT (idx, id) DO NOTHING RETURNING seq",
+                       detail::pg_params().text(index).text_array(ids).text_array(jsons).int8(offset));
+          } catch (const detail::pg_server_error& e) {
+            if (item_error(e.sqlstate)) throw detail::pg_bad_item{};
+            throw;
+          }
+          for (int row = 0; row < detail::pg_rows(r); ++row) {
+            const auto n = std::stoll(detail::pg_text(r, row, 0)) - offset;  // the 1-based ordinal
+            result.items[sendable[from + static_cast<std::size_t>(n) - 1]] = insert_result::outcome::inserted;
+          }
+          from += ids.size();
+          ids.clear();
+          jsons.clear();
+          bytes = 0;
+        };
+        for (const auto i : sendable) {
+          if (bytes > 0 && bytes + docs[i].json.size() > insert_batch_bytes) send();
+          ids.push_back(docs[i].id);
+          jsons.push_back(docs[i].json);
+          bytes += docs[i].id.size() + docs[i].json.size();
+        }
+        send();
+        return result;
+      });
+    } catch (const detail::pg_bad_item&) {
+    }
+    // Some document was refused: insert item by item, each under a savepoint, to say which.
+    return write("inserting documents one by one", false, [&](detail::pg_connection& c) {
+      insert_result result = checked;
+      auto position = reserve_positions(c, index, sendable.size());
+      for (const auto i : sendable) {
+        c.exec_simple("SAVEPOINT tributary_item");
+        try {
+          auto r = c.exec("INSERT INTO {s}.documents(idx, id, json, seq) VALUES ($1, $2, $3, $4) "
+                          "ON CONFLICT (idx, id) DO NOTHING",
+                          detail::pg_params().text(index).text(docs[i].id).text(docs[i].json).int8(++position));
+          c.exec_simple("RELEASE SAVEPOINT tributary_item");
+          if (detail::pg_affected(r) > 0) result.items[i] = insert_result::outcome::inserted;
+        } catch (const detail::pg_server_error& e) {
+          if (!item_error(e.sqlstate)) throw;
+          c.exec_simple("ROLLBACK TO SAVEPOINT tributary_item");
+          result.items[i] = insert_result::outcome::failed;
+          result.failures.push_back({i, docs[i].id, "PostgreSQL refused the document: " + e.message, false});
+        }
+      }
+      std::sort(result.failures.begin(), result.failures.end(),
+                [](const auto& a, const auto& b) { return a.position < b.position; });
+      return result;
+    });
+  }
+
+  delete_result delete_documents(std::string_view index, std::span<const std::string> ids) {
+    std::vector<std::string_view> storable;
+    for (const auto& id : ids)
+      if (detail::pg_storable_text(id)) storable.push_back(id);
+    std::set<std::string, std::less<>> gone;
+    // Not idempotent: run again after a lost COMMIT, it would report the deleted ids absent.
+    write("deleting documents", false, [&](detail::pg_connection& c) {
+      gone.clear();
+      reserve_positions(c, index, 0);  // the writers' lock: rows are never locked in two orders at once
+      auto r = c.exec("DELETE FROM {s}.documents WHERE idx = $1 AND id = ANY ($2::text[]) RETURNING id",
+                      detail::pg_params().text(index).text_array(storable));
+      for (int row = 0; row < detail::pg_rows(r); ++row) gone.insert(detail::pg_text(r, row, 0));
+    });
+    delete_result result;
+    result.present.reserve(ids.size());
+    for (const auto& id : ids) result.present.push_back(gone.erase(id) > 0);  // a repeated id was present once
+    return result;
+  }
+
+  /// Reads ids only (an index-only scan of the primary key), never the documents.
+  [[nodiscard]] std::vector<bool> exists(std::string_view index, std::span<const std::string> ids) const {
+    std::vector<std::string_view> wanted;
+    for (const auto& id : ids)
+      if (detail::pg_storable_text(id)) wanted.push_back(id);
+    std::set<std::string, std::less<>> found;
+    read("checking documents", [&](detail::pg_connection& c) {
+      found.clear();
+      if (!detail::pg_storable_text(index)) missing(index);
+      auto r = c.exec("SELECT i.found, d.id FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
+                      "LEFT JOIN {s}.documents d ON i.found AND d.idx = $1 AND d.id = ANY ($2::text[])",
+                      detail::pg_params().text(index).text_array(wanted));
+      if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+      for (int row = 0; row < detail::pg_rows(r); ++row)
+        if (!detail::pg_null(r, row, 1)) found.insert(detail::pg_text(r, row, 1));
+    });
+    std::vector<bool> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) out.push_back(found.contains(id));
+    return out;
+  }
+
+  /// Throws errc::store_unavailable on a connection that found a version 1 schema and may not migrate
+  /// it (create_schema = false).
+  [[nodiscard]] change_page changes_since(std::string_view index, std::uint64_t after, std::size_t limit) const {
+    if (limit == 0) throw error(errc::invalid_config, "change page size must be positive");
+    constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    const auto capped = std::min<std::size_t>(limit, static_cast<std::size_t>(max - 1));
+    return read("reading changes", [&](detail::pg_connection& c) {
+      if (c.schema_version() < 2)
+        throw error(errc::store_unavailable, c.prefix("reading changes") +
+                                               "the schema has version 1, without change positions: open it once "
+                                               "with create_schema to migrate it");
+      if (!detail::pg_storable_text(index)) missing(index);
+      change_page page;
+      page.next = after;
+      auto r = c.exec("SELECT i.found, d.id, d.json, d.seq FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) "
+                      "AS found) i LEFT JOIN LATERAL (SELECT id, json, seq FROM {s}.documents WHERE i.found AND idx = $1 "
+                      "AND seq > $2 ORDER BY seq LIMIT $3) d ON true ORDER BY d.seq",
+                      detail::pg_params().text(index).int8(static_cast<std::int64_t>(std::min(after, max))).int8(
+                        static_cast<std::int64_t>(capped) + 1));
+      if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+      for (int row = 0; row < detail::pg_rows(r); ++row) {
+        if (detail::pg_null(r, row, 1)) continue;
+        if (page.documents.size() == capped) {
+          page.done = false;
+          break;
+        }
+        page.documents.push_back({detail::pg_text(r, row, 1), detail::padded_text(detail::pg_view(r, row, 2))});
+        page.next = std::stoull(detail::pg_text(r, row, 3));
+      }
       return page;
     });
   }
@@ -1105,11 +1292,25 @@ class postgres_index {
   /// The lock every name-changing write takes first: they run one at a time, readers never wait.
   static void lock_names(detail::pg_connection& c) { c.exec_simple("LOCK TABLE {s}.aliases IN SHARE ROW EXCLUSIVE MODE"); }
 
-  static void lock_index_for_write(detail::pg_connection& c, std::string_view index) {
+  /// Takes `count` change positions of `index` and returns the one before them: the row lock this
+  /// takes (to the end of the transaction) orders writers to one index, so positions commit in order.
+  /// errc::not_found for a missing index.
+  static std::int64_t reserve_positions(detail::pg_connection& c, std::string_view index, std::size_t count) {
     if (!detail::pg_storable_text(index)) missing(index);
-    auto r = c.exec("SELECT 1 FROM {s}.indices WHERE name = $1 FOR KEY SHARE", detail::pg_params().text(index));
+    auto r = c.exec("UPDATE {s}.indices SET changes = changes + $2 WHERE name = $1 RETURNING changes - $2",
+                    detail::pg_params().text(index).int8(static_cast<std::int64_t>(count)));
     if (detail::pg_rows(r) == 0) missing(index);
+    return std::stoll(detail::pg_text(r, 0, 0));
   }
+
+  /// Why a document cannot be stored, checked before the server sees it; nullopt when it can.
+  static std::optional<std::string> refused(const stored_document& d) {
+    if (d.id.empty()) return "document has an empty id";
+    if (!detail::pg_storable_text(d.id)) return "document id is not valid UTF-8 text (or holds a NUL byte)";
+    if (d.json.size() > max_document_bytes) return "document is larger than PostgreSQL's 1 GB field limit";
+    return std::nullopt;
+  }
+
 
   /// Errors that blame one document rather than the store: data exceptions (bad JSON, a NUL byte, an
   /// unsupported escape) and limits (a tsvector or index row too large).
@@ -1118,27 +1319,32 @@ class postgres_index {
   }
 
   static void copy_rows(detail::pg_connection& c, std::string_view index, std::span<const stored_document> docs,
-                        std::span<const std::size_t> rows) {
+                        std::span<const std::size_t> rows, std::int64_t base) {
     try {
       // Binary COPY: every field is a length and raw bytes, so nothing is escaped.
-      c.copy_in("COPY pg_temp.tributary_load (id, json) FROM STDIN (FORMAT binary)", [&](std::string& buffer, auto&& send) {
+      c.copy_in("COPY pg_temp.tributary_load (id, json, seq) FROM STDIN (FORMAT binary)", [&](std::string& buffer, auto&& send) {
         buffer.append("PGCOPY\n\xff\r\n\0", 11);
         detail::pg_put_u32(buffer, 0);  // flags
         detail::pg_put_u32(buffer, 0);  // header extension length
+        std::int64_t position = base;
         for (const auto i : rows) {
           const auto& d = docs[i];
-          detail::pg_put_u16(buffer, 2);
+          detail::pg_put_u16(buffer, 3);
           detail::pg_put_u32(buffer, static_cast<std::uint32_t>(d.id.size()));
           buffer.append(d.id);
           detail::pg_put_u32(buffer, static_cast<std::uint32_t>(d.json.size()));
           if (d.json.size() >= (std::size_t{1} << 16)) send(d.json);  // a large document goes out uncopied
           else buffer.append(d.json);
+          detail::pg_put_u32(buffer, 8);
+          const auto seq = static_cast<std::uint64_t>(++position);
+          detail::pg_put_u32(buffer, static_cast<std::uint32_t>(seq >> 32));
+          detail::pg_put_u32(buffer, static_cast<std::uint32_t>(seq));
           if (buffer.size() >= (std::size_t{1} << 20)) send({});
         }
         detail::pg_put_u16(buffer, 0xFFFF);  // trailer
       });
-      c.exec("INSERT INTO {s}.documents(idx, id, json) SELECT $1, id, json FROM pg_temp.tributary_load "
-             "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json",
+      c.exec("INSERT INTO {s}.documents(idx, id, json, seq) SELECT $1, id, json, seq FROM pg_temp.tributary_load "
+             "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json, seq = excluded.seq",
              detail::pg_params().text(index));
     } catch (const detail::pg_server_error& e) {
       if (item_error(e.sqlstate)) throw detail::pg_bad_item{};
@@ -1147,19 +1353,21 @@ class postgres_index {
   }
 
   static void insert_rows(detail::pg_connection& c, std::string_view index, std::span<const stored_document> docs,
-                          std::span<const std::size_t> rows) {
+                          std::span<const std::size_t> rows, std::int64_t base) {
     std::vector<std::string_view> ids, jsons;
     std::size_t bytes = 0;
     auto send = [&] {
       if (ids.empty()) return;
       try {
-        c.exec("INSERT INTO {s}.documents(idx, id, json) SELECT $1, d.id, d.json FROM unnest($2::text[], $3::text[]) "
-               "AS d(id, json) ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json",
-               detail::pg_params().text(index).text_array(ids).text_array(jsons));
+        c.exec("INSERT INTO {s}.documents(idx, id, json, seq) SELECT $1, d.id, d.json, $4 + d.n "
+               "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(id, json, n) "
+               "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json, seq = excluded.seq",
+               detail::pg_params().text(index).text_array(ids).text_array(jsons).int8(base));
       } catch (const detail::pg_server_error& e) {
         if (item_error(e.sqlstate)) throw detail::pg_bad_item{};
         throw;
       }
+      base += static_cast<std::int64_t>(ids.size());
       ids.clear();
       jsons.clear();
       bytes = 0;
@@ -1176,6 +1384,8 @@ class postgres_index {
   std::unique_ptr<detail::pg_connection> conn_;
 };
 
-static_assert(index_backend<postgres_index>);
+static_assert(index_backend<postgres_index> && exists_many_store<postgres_index> &&
+              insert_if_absent_store<postgres_index> && document_delete_store<postgres_index> &&
+              change_cursor_store<postgres_index> && padded_text_store<postgres_index>);
 
 }  // namespace tributary

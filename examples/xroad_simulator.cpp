@@ -30,8 +30,8 @@ constexpr std::string_view usage =
     "  --hang-rate R            share never answered (held until the simulator stops)\n"
     "  --malformed-rate R       share whose body is cut and garbled\n"
     "  --seed N                 seed of the synthetic instance and of the faults (default 1)\n"
-    "  --threads N              worker threads, one per connection served at once (default 64):\n"
-    "                           at least the client's concurrency\n"
+    "  --threads N              worker threads, one per request answered at once (default 64; delayed\n"
+    "                           and hanging requests hold one each): at least the client's concurrency\n"
     "  --help                   this text\n";
 
 [[noreturn]] void fail(const std::string& message) {

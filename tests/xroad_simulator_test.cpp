@@ -1,5 +1,6 @@
-// The X-Road simulator over real HTTP: its cpp-httplib server on 127.0.0.1, checked with cpp-httplib's
-// client (metaservices, fault injection, stopping while requests hang), and the synthetic generator.
+// The X-Road simulator over real HTTP: its server (tributary's http_server) on 127.0.0.1, checked with
+// cpp-httplib's client, an implementation independent of ours (metaservices, fault injection,
+// stopping while requests hang, a port in use), and the synthetic generator.
 
 #include <gtest/gtest.h>
 

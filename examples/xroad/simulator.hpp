@@ -3,8 +3,8 @@
 // http_response that answers the metaservices (listClients, listMethods, allowedMethods, getOpenAPI)
 // from one environment's fixture directory or from a synthetic instance computed on the fly.
 // It is pure (no sleeping, no randomness), so tests use it in-process through loopback_transport;
-// simulator_server.hpp puts it behind cpp-httplib and adds latency, errors, hangs and malformed bodies
-// decided by fault_injector below.
+// simulator_server.hpp puts it behind tributary's http_server and adds latency, errors, hangs and
+// malformed bodies decided by fault_injector below.
 
 #include <algorithm>
 #include <cctype>

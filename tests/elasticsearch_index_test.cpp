@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <tributary/all.hpp>
+#include <tributary/catalogue/elasticsearch_mapping.hpp>
 #include <tributary/index/elasticsearch.hpp>
 #include <tributary/transport/curl.hpp>
 #include <tributary/transport/loopback.hpp>
@@ -28,6 +29,10 @@ namespace tributary::testing {
 
 using es_backend = elasticsearch_index<loopback_transport>;
 static_assert(index_backend<es_backend>, "elasticsearch_index must model index_backend");
+static_assert(exists_many_store<es_backend> && insert_if_absent_store<es_backend> && document_delete_store<es_backend> &&
+              padded_text_store<es_backend>);
+static_assert(!change_cursor_store<es_backend>, "Elasticsearch has no order of writes a reader can follow");
+static_assert(!moving_write_store<es_backend>);
 
 template <es_flavour Flavour>
 struct fake_es_factory {
@@ -58,7 +63,7 @@ struct flavour_names {
 using fake_es_flavours = ::testing::Types<fake_es_factory<es_flavour::elasticsearch_7>,
                                          fake_es_factory<es_flavour::elasticsearch_8>,
                                          fake_es_factory<es_flavour::opensearch_2>>;
-INSTANTIATE_TYPED_TEST_SUITE_P(Fake, IndexConformance, fake_es_flavours, flavour_names);
+TRIBUTARY_STORE_CONFORMANCE(Fake, fake_es_flavours, flavour_names);
 
 namespace {
 
@@ -364,7 +369,7 @@ TEST(ElasticsearchServer, AskedOnceAndOldVersionsRefused) {
 
 // ---- create, exists, list, delete -------------------------------------------------------------------
 
-TEST(ElasticsearchIndex, CreateSendsTheCatalogueMapping) {
+TEST(ElasticsearchIndex, CreateSendsTheSettingsAndByDefaultMapsOnlyTheIdField) {
   rig r;
   auto o = r.options();
   o.number_of_shards = 1;
@@ -379,7 +384,57 @@ TEST(ElasticsearchIndex, CreateSendsTheCatalogueMapping) {
   const auto body = json::parse(puts[0].body);
   EXPECT_EQ(body["settings"]["index"]["number_of_shards"], 1);
   EXPECT_EQ(body["settings"]["index"]["number_of_replicas"], 0);
-  const auto& m = body["mappings"];
+  // The engine knows no document shape: the id field, which scans sort on, and nothing else.
+  EXPECT_EQ(body["mappings"], json::parse(R"({"properties":{"tributary_id":{"type":"keyword"}}})"));
+  EXPECT_EQ(r.server.create_body("apicatalogue-dev20210219_121308620"), puts[0].body);
+
+  auto renamed = r.options();
+  renamed.id_field = "doc_id";
+  r.backend(renamed).create_index("renamed");
+  EXPECT_EQ(json::parse(*r.server.create_body("renamed")),
+            json::parse(R"({"mappings":{"properties":{"doc_id":{"type":"keyword"}}}})"));
+
+  auto custom = r.options();
+  custom.create_body = R"({"mappings":{"properties":{"tributary_id":{"type":"keyword"}}}})";
+  r.backend(custom).create_index("custom");
+  EXPECT_EQ(r.server.create_body("custom"), custom.create_body);
+}
+
+TEST(ElasticsearchIndex, CreateSendsTheMappingOfTheOptions) {
+  rig r;
+  auto o = r.options();
+  o.mappings = catalogue_elasticsearch_mapping();
+  r.backend(o).create_index("catalogue");
+  const auto body = json::parse(*r.server.create_body("catalogue"));
+  EXPECT_EQ(body["mappings"], json::parse(o.mappings));
+  EXPECT_FALSE(body.contains("settings"));
+}
+
+TEST(ElasticsearchOptions, MappingsMustBeAnObjectMappingTheIdFieldAsAKeyword) {
+  loopback_transport t;
+  auto refused = [&](std::string mappings, std::string id_field = "tributary_id") {
+    elasticsearch_options o;
+    o.url = "http://localhost:9200";
+    o.id_field = std::move(id_field);
+    o.mappings = std::move(mappings);
+    return thrown_by([&] { es_backend b(t, o); });
+  };
+  EXPECT_TRUE(contains(refused("{").what(), "not valid JSON"));
+  EXPECT_TRUE(contains(refused("[]").what(), "JSON object"));
+  EXPECT_TRUE(contains(refused(R"({"properties":{}})").what(), "tributary_id"));
+  EXPECT_TRUE(contains(refused(R"({"properties":{"tributary_id":{"type":"text"}}})").what(), "keyword"));
+  EXPECT_EQ(refused(catalogue_elasticsearch_mapping(), "doc_id").code(), errc::invalid_config);
+  elasticsearch_options accepted;
+  accepted.url = "http://localhost:9200";
+  accepted.id_field = "doc_id";
+  accepted.mappings = catalogue_elasticsearch_mapping("doc_id");
+  EXPECT_NO_THROW(es_backend(t, accepted));
+}
+
+// The catalogue's mapping (include/tributary/catalogue/elasticsearch_mapping.hpp), which the executables
+// pass when they open an Elasticsearch store.
+TEST(CatalogueElasticsearchMapping, MapsTheCatalogueDocument) {
+  const auto m = json::parse(catalogue_elasticsearch_mapping());
   EXPECT_EQ(m["dynamic"], false);
   const auto& p = m["properties"];
   EXPECT_EQ(p["tributary_id"]["type"], "keyword");
@@ -396,12 +451,7 @@ TEST(ElasticsearchIndex, CreateSendsTheCatalogueMapping) {
   EXPECT_EQ(d["links"]["enabled"], false);
   EXPECT_EQ(d["version"]["type"], "keyword");
   EXPECT_EQ(d["xroadIdentifier"]["properties"]["memberCode"]["type"], "keyword");
-  EXPECT_EQ(r.server.create_body("apicatalogue-dev20210219_121308620"), puts[0].body);
-
-  auto custom = r.options();
-  custom.create_body = R"({"mappings":{"properties":{"tributary_id":{"type":"keyword"}}}})";
-  r.backend(custom).create_index("custom");
-  EXPECT_EQ(r.server.create_body("custom"), custom.create_body);
+  EXPECT_EQ(json::parse(catalogue_elasticsearch_mapping("doc_id"))["properties"]["doc_id"]["type"], "keyword");
 }
 
 TEST(ElasticsearchIndex, CreateMapsBothRefusalsToAlreadyExists) {
@@ -736,6 +786,105 @@ TEST(ElasticsearchBulk, RefreshPolicyNoneNeedsAnExplicitRefresh) {
 }
 
 // ---- reads ------------------------------------------------------------------------------------------
+
+// ---- exists, insert if absent, per-document delete -------------------------------------------------
+
+TEST(ElasticsearchExists, MgetWithoutSourceInBatches) {
+  rig r;
+  auto o = r.options();
+  o.mget_batch = 2;
+  auto b = r.backend(o);
+  b.create_index("docs");
+  ASSERT_TRUE(b.bulk_write("docs", docs({{"a", R"({"n":1})"}, {"b", R"({"n":2})"}})).ok());
+  r.server.clear_requests();
+  EXPECT_EQ(b.exists("docs", names({"b", "missing", "a", ""})), (std::vector<bool>{true, false, true, false}));
+  const auto mgets = r.matching("POST", "/docs/_mget");
+  ASSERT_EQ(mgets.size(), 2u);
+  for (const auto& m : mgets) EXPECT_EQ(m.query.at("_source"), "false") << "no document is read";
+  EXPECT_EQ(json::parse(mgets[0].body), json::parse(R"({"ids":["b","missing"]})"));
+  EXPECT_EQ(json::parse(mgets[1].body), json::parse(R"({"ids":["a"]})"));
+}
+
+TEST(ElasticsearchExists, ParsesDocsWithoutSourceAsTheServersSendThem) {
+  scripted s;
+  s.answer = [](const http_request& req) {
+    if (path_of(req) == "GET /_cat/indices/docs") return reply(200, R"([{"index":"docs"}])");
+    return reply(200, R"({"docs":[{"_index":"docs","_id":"a","_version":1,"_seq_no":0,"_primary_term":1,"found":true},)"
+                      R"({"_index":"docs","_id":"z","found":false}]})");
+  };
+  elasticsearch_options o;
+  o.url = fake_elasticsearch::origin;
+  es_backend b(s.transport, o);
+  EXPECT_EQ(b.exists("docs", names({"a", "z"})), (std::vector<bool>{true, false}));
+}
+
+TEST(ElasticsearchInsertIfAbsent, SendsCreateActionsNotIdempotentAnd409MeansExisted) {
+  rig r;
+  auto b = r.backend();
+  b.create_index("docs");
+  ASSERT_TRUE(b.bulk_write("docs", docs({{"a", R"({"v":1})"}})).ok());
+  r.server.reject_items("c", 1);  // a 429 for one item is retried; the item is then inserted
+  r.server.clear_requests();
+  const auto result = b.insert_if_absent("docs", docs({{"a", R"({"v":2})"}, {"b", "{}"}, {"c", "{}"}, {"b", R"({"v":3})"}}));
+  using outcome = insert_result::outcome;
+  EXPECT_EQ(result.items, (std::vector<outcome>{outcome::existed, outcome::inserted, outcome::inserted, outcome::existed}));
+  EXPECT_TRUE(result.ok());
+  const auto bulks = r.matching("POST", "/docs/_bulk");
+  ASSERT_EQ(bulks.size(), 2u);
+  for (const auto& bulk : bulks) EXPECT_FALSE(bulk.idempotent) << "a repeated create would report inserted as existed";
+  EXPECT_EQ(bulks[0].body, "{\"create\":{\"_id\":\"a\"}}\n{\"tributary_id\":\"a\",\"v\":2}\n"
+                           "{\"create\":{\"_id\":\"b\"}}\n{\"tributary_id\":\"b\"}\n"
+                           "{\"create\":{\"_id\":\"c\"}}\n{\"tributary_id\":\"c\"}\n"
+                           "{\"create\":{\"_id\":\"b\"}}\n{\"tributary_id\":\"b\",\"v\":3}\n");
+  EXPECT_EQ(bulks[1].body, "{\"create\":{\"_id\":\"c\"}}\n{\"tributary_id\":\"c\"}\n");
+  EXPECT_EQ(b.get("docs", names({"a", "b"})), (std::vector<std::optional<std::string>>{R"({"v":1})", "{}"}));
+
+  r.server.reject_items("d", 100);  // rejected past bulk_max_attempts: a retryable failure
+  const auto gave_up = b.insert_if_absent("docs", docs({{"d", "{}"}, {"e", "not json"}}));
+  EXPECT_EQ(gave_up.items, (std::vector<outcome>{outcome::failed, outcome::failed}));
+  ASSERT_EQ(gave_up.failures.size(), 2u);
+  EXPECT_TRUE(gave_up.failures[0].retryable);
+  EXPECT_TRUE(contains(gave_up.failures[0].reason, "gave up after 6 attempts")) << gave_up.failures[0].reason;
+  EXPECT_FALSE(gave_up.failures[1].retryable);
+}
+
+TEST(ElasticsearchDelete, SendsDeleteActionsWithoutSourceAndNotFoundIsAbsent) {
+  rig r;
+  auto b = r.backend();
+  b.create_index("docs");
+  ASSERT_TRUE(b.bulk_write("docs", docs({{"a", "{}"}, {"b", "{}"}})).ok());
+  r.server.clear_requests();
+  const auto result = b.delete_documents("docs", names({"a", "missing", "a", "", "b"}));
+  EXPECT_EQ(result.present, (std::vector<bool>{true, false, false, false, true}));
+  const auto bulks = r.matching("POST", "/docs/_bulk");
+  ASSERT_EQ(bulks.size(), 1u);
+  EXPECT_FALSE(bulks[0].idempotent);
+  EXPECT_EQ(bulks[0].query.at("refresh"), "wait_for");
+  // Each id once (a repeated one was present at most once), the empty id never: it was never stored.
+  EXPECT_EQ(bulks[0].body, "{\"delete\":{\"_id\":\"a\"}}\n{\"delete\":{\"_id\":\"missing\"}}\n{\"delete\":{\"_id\":\"b\"}}\n");
+  EXPECT_TRUE(b.scan("docs", "", 10).documents.empty());
+
+  ASSERT_TRUE(b.bulk_write("docs", docs({{"c", "{}"}})).ok());
+  r.server.reject_items("c", 100);
+  const auto e = thrown_by([&] { (void)b.delete_documents("docs", names({"c"})); });
+  EXPECT_EQ(e.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(e.what(), "gave up")) << e.what();
+}
+
+TEST(ElasticsearchDelete, ReadsEveryItemWhenTheResponseSaysNoErrors) {
+  // A delete of an absent id is no error ("errors": false), yet its item says 404 "not_found".
+  scripted s;
+  s.answer = [](const http_request& req) {
+    if (path_of(req) == "GET /_cat/indices/docs") return reply(200, R"([{"index":"docs"}])");
+    return reply(200, R"({"took":2,"errors":false,"items":[)"
+                      R"({"delete":{"_index":"docs","_id":"a","_version":2,"result":"deleted","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":3,"_primary_term":1,"status":200}},)"
+                      R"({"delete":{"_index":"docs","_id":"z","_version":1,"result":"not_found","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":4,"_primary_term":1,"status":404}}]})");
+  };
+  elasticsearch_options o;
+  o.url = fake_elasticsearch::origin;
+  es_backend b(s.transport, o);
+  EXPECT_EQ(b.delete_documents("docs", names({"a", "z"})).present, (std::vector<bool>{true, false}));
+}
 
 TEST(ElasticsearchGet, MgetByIdsInBatches) {
   rig r;

@@ -125,7 +125,7 @@ struct live_factory {
 
 }  // namespace
 
-INSTANTIATE_TYPED_TEST_SUITE_P(Live, IndexConformance, ::testing::Types<live_factory>);
+TRIBUTARY_STORE_CONFORMANCE(Live, ::testing::Types<live_factory>);
 
 namespace {
 

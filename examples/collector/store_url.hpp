@@ -4,7 +4,9 @@
 #include <string>
 #include <string_view>
 
+#include <tributary/catalogue/elasticsearch_mapping.hpp>
 #include <tributary/error.hpp>
+#include <tributary/index/elasticsearch.hpp>
 #include <tributary/redact.hpp>
 
 namespace tributary::examples {
@@ -20,6 +22,15 @@ enum class store_scheme { sqlite, postgres, elasticsearch };
   throw error(errc::invalid_config, "store URL " + detail::quote_url(url) + " has unknown scheme '" + scheme +
                                         "'; supported: sqlite:///path/to/catalogue.db, "
                                         "postgres://user@host:port/db, http(s)://elasticsearch-or-opensearch:9200");
+}
+
+/// The options of an Elasticsearch or OpenSearch store at `url` (elasticsearch_options::from_url), with
+/// the catalogue's mapping for the indices the collector creates: the backend itself maps no field
+/// but the id.
+[[nodiscard]] inline elasticsearch_options elasticsearch_store_options(std::string_view url) {
+  auto options = elasticsearch_options::from_url(url);
+  options.mappings = catalogue_elasticsearch_mapping(options.id_field);
+  return options;
 }
 
 }  // namespace tributary::examples

@@ -6,9 +6,12 @@
 //   PUT /{index}                            resource_already_exists_exception, "already exists as alias"
 //   DELETE /{a,b}                           wildcards refused (action.destructive_requires_name), aliases refused
 //   GET /_cat/indices[/{expr}]?format=json  rows {"index": name}; 404 index_not_found_exception
-//   POST [/{index}]/_bulk                   NDJSON; per-item status and error; auto-creates a missing index (as
-//                                           the real servers do with default settings); refresh=true|wait_for
-//   POST /{index}/_mget                     realtime; per-doc index_not_found_exception error
+//   POST [/{index}]/_bulk                   NDJSON; index, create (409 version_conflict_engine_exception
+//                                           when the id exists) and delete (404, result "not_found", no error,
+//                                           when it does not) actions; per-item status and error; index and
+//                                           create auto-create a missing index (as the real servers do with
+//                                           default settings), delete does not; refresh=true|wait_for
+//   POST /{index}/_mget[?_source=false]     realtime; per-doc index_not_found_exception error
 //   POST /{index}/_search[?scroll=]         only what the last refresh made visible; sort on a keyword field,
 //                                           search_after; POST /_search with "pit"; /_search/scroll
 //   POST /{index}/_pit (ES), POST /{index}/_search/point_in_time (OpenSearch 2.4+); DELETE /_pit,
@@ -35,7 +38,7 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/catalogue/naming.hpp>
+#include <tributary/index/names.hpp>
 #include <tributary/transport/http.hpp>
 #include <tributary/transport/loopback.hpp>
 
@@ -544,8 +547,11 @@ class fake_elasticsearch {
         const auto first = action.begin();
         const std::string verb = first.key();
         const nlohmann::json& meta = first.value();
-        if (verb != "index") return error_response(400, "illegal_argument_exception", "the fake supports only index actions");
-        if (!next_line(source_line)) throw std::runtime_error("the bulk request must be terminated by a newline [\\n]");
+        if (verb != "index" && verb != "create" && verb != "delete")
+          return error_response(400, "illegal_argument_exception", "Malformed action/metadata line [1], expected one of [create, delete, index, update] but found [" + verb + "]");
+        // A delete has no source line.
+        if (verb != "delete" && !next_line(source_line))
+          throw std::runtime_error("the bulk request must be terminated by a newline [\\n]");
         std::string target = meta.contains("_index") ? meta.at("_index").get<std::string>() : path_index;
         const std::string id = meta.at("_id").get<std::string>();
         nlohmann::json item = {{"_index", target}, {"_id", id}};
@@ -568,6 +574,45 @@ class fake_elasticsearch {
           item["error"] = {{"type", "es_rejected_execution_exception"},
                            {"reason", "rejected execution of primary operation [coordinating_and_primary_bytes=0, "
                                       "replica_bytes=0, all_bytes=0, primary_operation_bytes=1, max_coordinating_and_primary_bytes=0]"}};
+          errors = true;
+          items.push_back({{verb, item}});
+          continue;
+        }
+        auto shards = [&] {
+          if (refresh == "true" || refresh.empty()) item["forced_refresh"] = true;
+          item["_shards"] = {{"total", 2}, {"successful", 1}, {"failed", 0}};
+          item["_primary_term"] = 1;
+        };
+        if (verb == "delete") {
+          if (!indices_.contains(target)) {
+            item["status"] = 404;
+            item["error"] = {{"type", "index_not_found_exception"}, {"reason", "no such index [" + target + "]"},
+                             {"resource.type", "index_expression"}, {"resource.id", target}, {"index_uuid", "_na_"},
+                             {"index", target}};
+            errors = true;
+            items.push_back({{verb, item}});
+            continue;
+          }
+          auto& data = indices_[target];
+          auto existing = data.docs.find(id);
+          // Not found is no error: the item says so in `result` and `status`, and "errors" stays false.
+          item["_version"] = existing == data.docs.end() ? 1 : existing->second->version + 1;
+          item["result"] = existing == data.docs.end() ? "not_found" : "deleted";
+          shards();
+          item["_seq_no"] = data.seq_no++;
+          item["status"] = existing == data.docs.end() ? 404 : 200;
+          if (existing != data.docs.end()) data.docs.erase(existing);
+          touched.insert(target);
+          items.push_back({{verb, item}});
+          continue;
+        }
+        if (verb == "create" && indices_.contains(target) && indices_.at(target).docs.contains(id)) {
+          const auto version = indices_.at(target).docs.at(id)->version;
+          item["status"] = 409;
+          item["error"] = {{"type", "version_conflict_engine_exception"},
+                           {"reason", "[" + id + "]: version conflict, document already exists (current version [" +
+                                        std::to_string(version) + "])"},
+                           {"index_uuid", "kdGWZcTaQ0yT4x8p9T6Z4A"}, {"shard", "0"}, {"index", target}};
           errors = true;
           items.push_back({{verb, item}});
           continue;
@@ -605,14 +650,17 @@ class fake_elasticsearch {
     return json_response(200, nlohmann::json{{"took", 3}, {"errors", errors}, {"items", items}});
   }
 
-  static void append_doc(std::string& out, const std::string& index, const std::string& id, const document& d) {
+  /// A found doc of `_mget`; without `source` (`_source=false`) the answer has no `_source` at all.
+  static void append_doc(std::string& out, const std::string& index, const std::string& id, const document& d, bool source) {
     out += R"({"_index":)" + nlohmann::json(index).dump() + R"(,"_id":)" + nlohmann::json(id).dump() +
-           R"(,"_version":)" + std::to_string(d.version) + R"(,"_seq_no":0,"_primary_term":1,"found":true,"_source":)" +
-           d.raw + "}";
+           R"(,"_version":)" + std::to_string(d.version) + R"(,"_seq_no":0,"_primary_term":1,"found":true)";
+    if (source) out += R"(,"_source":)" + d.raw;
+    out += "}";
   }
 
   http_response mget(const recorded_request& rec, const std::string& index) const {
     const auto body = nlohmann::json::parse(rec.body);
+    const bool with_source = !rec.query.contains("_source") || rec.query.at("_source") != "false";
     std::vector<std::string> ids;
     if (body.contains("ids"))
       for (const auto& v : body.at("ids")) ids.push_back(v.get<std::string>());
@@ -641,7 +689,7 @@ class fake_elasticsearch {
         out += R"({"_index":)" + nlohmann::json(concrete.front()).dump() + R"(,"_id":)" + nlohmann::json(ids[k]).dump() +
                R"(,"found":false})";
       } else {
-        append_doc(out, concrete.front(), ids[k], *it->second);
+        append_doc(out, concrete.front(), ids[k], *it->second, with_source);
       }
     }
     out += "]}";

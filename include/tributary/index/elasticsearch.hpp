@@ -21,6 +21,12 @@
 //   whole index use for_each_page(), which holds one point in time (`/_pit` on Elasticsearch,
 //   `/_search/point_in_time` on OpenSearch 2.4+) or, where that is missing, a sorted scroll, and
 //   always closes it.
+// - insert_if_absent sends bulk `create` actions (a 409 version_conflict_engine_exception means the id
+//   existed), delete_documents bulk `delete` actions (404 "not_found": absent), exists an `_mget` with
+//   `_source=false`. The two writes are sent non-idempotent: repeated by a transport after the cluster
+//   applied them, they would misreport what they did.
+// - create_index sends the settings and elasticsearch_options::mappings (by default only the id field
+//   is mapped): the backend knows no document shape.
 // - An alias is not an index for document operations: bulk_write checks first that the name is a
 //   concrete index (a bulk would otherwise auto-create it or write through the alias); get and scan
 //   compare the `_index` of what comes back.
@@ -64,6 +70,7 @@
 #include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/alias_table.hpp>
+#include <tributary/index/elasticsearch_wire.hpp>
 #include <tributary/index/types.hpp>
 #include <tributary/index/names.hpp>
 #include <tributary/redact.hpp>
@@ -154,7 +161,12 @@ struct elasticsearch_options {
 
   std::optional<unsigned> number_of_shards;    ///< unset: the cluster's default
   std::optional<unsigned> number_of_replicas;  ///< unset: the cluster's default
-  /// The body of `PUT /{index}`; empty: settings above plus catalogue_mapping(id_field).
+  /// The `mappings` object of `PUT /{index}` (JSON), for the documents the user stores (the X-Road
+  /// catalogue's is catalogue_elasticsearch_mapping() in <tributary/catalogue/elasticsearch_mapping.hpp>).
+  /// It must map `id_field` as a keyword: scans sort on it. Empty: only `id_field` is mapped, every other
+  /// field dynamically.
+  std::string mappings;
+  /// The whole body of `PUT /{index}`, sent as it is; empty: settings above plus `mappings`.
   std::string create_body;
   /// Skips `GET /` (which needs the monitor privilege) when set.
   std::optional<search_server> server;
@@ -167,209 +179,6 @@ struct elasticsearch_options {
   [[nodiscard]] static elasticsearch_options from_url(std::string_view url);
 };
 
-namespace detail {
-
-inline std::string es_base64(std::string_view in) {
-  static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const auto n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                   static_cast<unsigned char>(in[i + 2]);
-    out += table[(n >> 18) & 63], out += table[(n >> 12) & 63], out += table[(n >> 6) & 63], out += table[n & 63];
-  }
-  if (i + 1 == in.size()) {
-    const auto n = static_cast<unsigned char>(in[i]) << 16;
-    out += table[(n >> 18) & 63], out += table[(n >> 12) & 63], out += "==";
-  } else if (i + 2 == in.size()) {
-    const auto n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += table[(n >> 18) & 63], out += table[(n >> 12) & 63], out += table[(n >> 6) & 63], out += '=';
-  }
-  return out;
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters: a name is one path segment.
-inline std::string es_path_segment(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%', out += hex[c >> 4], out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-inline std::string es_percent_decode(std::string_view s, std::string_view what) {
-  std::string out;
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    const int hi = i + 2 < s.size() ? hex(s[i + 1]) : -1;
-    const int lo = i + 2 < s.size() ? hex(s[i + 2]) : -1;
-    if (hi < 0 || lo < 0) throw error(errc::invalid_config, std::string(what) + " has a malformed %-escape");
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
-/// The document as sent: `{"<field>":"<id>",` + the rest of the object. nullopt unless `json` is an
-/// object. Raw CR/LF become spaces (they can only be whitespace between tokens in valid JSON).
-inline std::optional<std::string> es_source_with_id(std::string_view field, std::string_view id, std::string_view json) {
-  std::size_t start = 0;
-  while (start < json.size() && (json[start] == ' ' || json[start] == '\t' || json[start] == '\n' || json[start] == '\r'))
-    ++start;
-  if (start == json.size() || json[start] != '{') return std::nullopt;
-  std::string_view rest = json.substr(start + 1);
-  std::size_t k = 0;
-  while (k < rest.size() && (rest[k] == ' ' || rest[k] == '\t' || rest[k] == '\n' || rest[k] == '\r')) ++k;
-  if (k == rest.size()) return std::nullopt;
-  std::string out;
-  out.reserve(json.size() + field.size() + id.size() + 8);
-  out += '{';
-  append_quoted(out, field);
-  out += ':';
-  append_quoted(out, id);
-  if (rest[k] != '}') out += ',';
-  const std::size_t from = out.size();
-  out.append(rest);
-  for (std::size_t i = from; i < out.size(); ++i)
-    if (out[i] == '\n' || out[i] == '\r') out[i] = ' ';
-  return out;
-}
-
-/// Undoes es_source_with_id. A source that does not start with the field as we write it (a document
-/// written by another tool) is returned unchanged.
-inline std::string es_source_without_id(std::string_view field, std::string_view id, std::string_view raw) {
-  std::string prefix = "{";
-  append_quoted(prefix, field);
-  prefix += ':';
-  append_quoted(prefix, id);
-  if (!raw.starts_with(prefix)) return std::string(raw);
-  std::string_view rest = raw.substr(prefix.size());
-  if (!rest.empty() && rest.front() == ',') rest.remove_prefix(1);
-  std::string out = "{";
-  out.append(rest);
-  return out;
-}
-
-/// The `error` of an Elasticsearch error body: {"error":{"type":..,"reason":..},"status":..} or, for
-/// some APIs (GET /_alias/{name}), {"error":"text","status":404}.
-struct es_failure {
-  std::string type;
-  std::string reason;
-};
-
-inline es_failure es_failure_of(std::string_view body) {
-  es_failure f;
-  try {
-    simdjson::dom::parser parser;
-    simdjson::padded_string padded(body);
-    simdjson::dom::element doc = parser.parse(padded);
-    simdjson::dom::element e;
-    if (doc.at_key("error").get(e) == simdjson::SUCCESS) {
-      if (e.is_string()) {
-        f.reason = std::string(std::string_view(e));
-      } else if (e.is_object()) {
-        std::string_view s;
-        if (e["type"].get(s) == simdjson::SUCCESS) f.type = std::string(s);
-        if (e["reason"].get(s) == simdjson::SUCCESS) f.reason = std::string(s);
-      }
-    }
-  } catch (const simdjson::simdjson_error&) {
-  }
-  if (f.type.empty() && f.reason.empty()) f.reason = std::string(body.substr(0, 300));
-  return f;
-}
-
-/// A search hit or an `_mget` doc, with `_source` as the raw bytes the server sent.
-struct es_hit {
-  std::string index, id, source;
-  bool found = true;
-  es_failure failure;  ///< an `_mget` doc's error
-};
-
-struct es_hits {
-  std::vector<es_hit> hits;
-  std::string cursor;  ///< pit_id or _scroll_id, when the response has one
-};
-
-inline std::string_view es_trim_right(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
-inline es_hit es_parse_hit(simdjson::ondemand::object object) {
-  es_hit h;
-  for (simdjson::ondemand::field field : object) {
-    const std::string_view key = field.unescaped_key();
-    simdjson::ondemand::value value = field.value();
-    if (key == "_index") h.index = std::string(std::string_view(value.get_string()));
-    else if (key == "_id") h.id = std::string(std::string_view(value.get_string()));
-    else if (key == "found") h.found = bool(value.get_bool());
-    else if (key == "_source") {
-      simdjson::ondemand::object source = value.get_object();
-      h.source = std::string(es_trim_right(source.raw_json()));
-    } else if (key == "error") {
-      h.found = false;
-      const simdjson::ondemand::json_type type = value.type();
-      if (type == simdjson::ondemand::json_type::object) {
-        for (simdjson::ondemand::field ef : value.get_object()) {
-          const std::string_view ek = ef.unescaped_key();
-          if (ek == "type") h.failure.type = std::string(std::string_view(ef.value().get_string()));
-          else if (ek == "reason") h.failure.reason = std::string(std::string_view(ef.value().get_string()));
-        }
-      } else {
-        h.failure.reason = std::string(std::string_view(value.get_string()));
-      }
-      if (h.failure.type.empty() && h.failure.reason.empty()) h.failure.reason = "unknown error";
-    }
-  }
-  return h;
-}
-
-/// Parses a search response (hits.hits) or an `_mget` response (docs), and the cursor field named.
-inline es_hits es_parse_hits(std::string_view body, std::string_view cursor_key) {
-  es_hits out;
-  try {
-    simdjson::ondemand::parser parser;
-    simdjson::padded_string padded(body);
-    simdjson::ondemand::document doc = parser.iterate(padded);
-    for (simdjson::ondemand::field field : doc.get_object()) {
-      const std::string_view key = field.unescaped_key();
-      if (!cursor_key.empty() && key == cursor_key) {
-        out.cursor = std::string(std::string_view(field.value().get_string()));
-      } else if (key == "docs") {
-        for (simdjson::ondemand::value d : field.value().get_array()) out.hits.push_back(es_parse_hit(d.get_object()));
-      } else if (key == "hits") {
-        for (simdjson::ondemand::field inner : field.value().get_object()) {
-          const std::string_view inner_key = inner.unescaped_key();
-          if (inner_key != "hits") continue;
-          for (simdjson::ondemand::value h : inner.value().get_array()) out.hits.push_back(es_parse_hit(h.get_object()));
-        }
-      }
-    }
-  } catch (const simdjson::simdjson_error& e) {
-    throw error(errc::store_unavailable, std::string("elasticsearch: malformed search response: ") + e.what());
-  }
-  return out;
-}
-
-}  // namespace detail
 
 inline search_server search_server::parse(std::string_view root_json) {
   search_server s;
@@ -430,6 +239,21 @@ inline void elasticsearch_options::validate() const {
   if (keep_alive.empty()) fail("keep_alive must not be empty");
   if (id_field.empty() || id_field.front() == '_' || id_field.find_first_of("\".") != std::string::npos)
     fail("id_field '" + id_field + "' must be a plain top-level field name");
+  if (!mappings.empty()) {
+    // Checked here, not by a 400 at the first create_index of a run: and a mapping without the id field
+    // as a keyword would be taken, and every scan of its index refused.
+    std::string_view type;
+    try {
+      simdjson::dom::parser parser;
+      const simdjson::padded_string padded(mappings);
+      simdjson::dom::element m = parser.parse(padded);
+      if (!m.is_object()) fail("mappings must be a JSON object");
+      if (m.at_key("properties").at_key(id_field).at_key("type").get(type) != simdjson::SUCCESS || type != "keyword")
+        fail("mappings must map id_field '" + id_field + "' as {\"type\":\"keyword\"} (scans sort on it)");
+    } catch (const simdjson::simdjson_error& e) {
+      fail(std::string("mappings is not valid JSON: ") + e.what());
+    }
+  }
   if ((auth.scheme == elasticsearch_auth::kind::basic || auth.scheme == elasticsearch_auth::kind::bearer ||
        auth.scheme == elasticsearch_auth::kind::api_key) &&
       auth.secret.empty())
@@ -463,14 +287,22 @@ inline elasticsearch_options elasticsearch_options::from_url(std::string_view ur
   return o;
 }
 
-/// Models index_backend on an Elasticsearch or OpenSearch cluster. See the top of this header.
+/// Models index_backend, exists_many_store, insert_if_absent_store, document_delete_store and
+/// padded_text_store on an Elasticsearch or OpenSearch cluster. See the top of this header.
 template <class Transport>
 class elasticsearch_index {
   static_assert(transport<Transport>,
                 "elasticsearch_index<Transport>: Transport must model tributary::transport (see concepts.hpp)");
 
  public:
+  // No change_cursor_concept: Elasticsearch has no order of writes that a reader can follow. _seq_no
+  // is per shard, and a refresh makes writes visible per shard, not in any global order, so a reader
+  // paging "after position p" could pass a write that becomes visible later with a smaller position.
   using index_backend_concept = index_backend_tag;
+  using exists_many_concept = exists_many_tag;
+  using insert_if_absent_concept = insert_if_absent_tag;
+  using document_delete_concept = document_delete_tag;
+  using padded_text_concept = padded_text_tag;
   using transport_type = Transport;
 
   /// Validates `options` (errc::invalid_config); sends nothing yet.
@@ -504,7 +336,8 @@ class elasticsearch_index {
     return *server_;
   }
 
-  /// The body create_index sends by default: explicit settings and the catalogue mapping.
+  /// The body create_index sends by default: explicit settings and options().mappings, or, without
+  /// one, a mapping of the id field alone (other fields are mapped dynamically).
   [[nodiscard]] std::string default_create_body() const {
     std::string body = "{";
     if (options_.number_of_shards || options_.number_of_replicas) {
@@ -515,34 +348,15 @@ class elasticsearch_index {
       body += "}},";
     }
     body += "\"mappings\":";
-    body += catalogue_mapping(options_.id_field);
+    if (!options_.mappings.empty()) {
+      body += options_.mappings;
+    } else {
+      body += "{\"properties\":{";
+      detail::append_quoted(body, options_.id_field);
+      body += ":{\"type\":\"keyword\"}}}";
+    }
     body += '}';
     return body;
-  }
-
-  /// The mapping of the catalogue document (document.hpp). Fields it does not name are kept in
-  /// _source but not indexed (dynamic: false), so other documents never grow the mapping.
-  [[nodiscard]] static std::string catalogue_mapping(std::string_view id_field) {
-    const std::string kw = R"({"type":"keyword"})";
-    const std::string text = R"({"type":"text"})";
-    const std::string text_kw = R"({"type":"text","fields":{"keyword":{"type":"keyword","ignore_above":256}}})";
-    std::string m = R"({"dynamic":false,"properties":{)";
-    detail::append_quoted(m, id_field);
-    m += ":" + kw + ",";
-    m += "\"id\":" + kw + ",\"title\":" + text_kw + ",\"summary\":" + text + ",\"description\":" + text +
-         ",\"owner\":" + text_kw + ",\"type\":" + kw + ",\"pricing\":" + kw + ",\"data\":" + kw + ",\"access\":" + kw;
-    m += R"(,"environments":{"type":"nested","properties":{"environment":)" + kw + ",\"owner\":" + text_kw +
-         ",\"access\":" + kw + R"(,"stale":{"type":"boolean"})";
-    m += R"(,"details":{"type":"nested","properties":{"version":)" + kw + ",\"title\":" + text_kw +
-         ",\"summary\":" + text + ",\"description\":" + text + ",\"type\":" + kw + ",\"pricing\":" + kw +
-         ",\"data\":" + kw;
-    // x-links has any shape and the OpenAPI text can be megabytes: kept in _source, never indexed.
-    m += R"(,"links":{"type":"object","enabled":false},"openApiString":{"type":"text","index":false})";
-    m += R"(,"collected":{"type":"date","ignore_malformed":true})";
-    m += R"(,"xroadIdentifier":{"properties":{"instance":)" + kw + ",\"memberClass\":" + kw +
-         ",\"memberCode\":" + kw + ",\"subsystemCode\":" + kw + ",\"serviceCode\":" + kw + "}}";
-    m += "}}}}}}";
-    return m;
   }
 
   void create_index(std::string_view name) {
@@ -571,123 +385,83 @@ class elasticsearch_index {
     validate_index_name(index);
     require_index(index);  // a bulk request would auto-create a missing index or write through an alias
     bulk_result result;
-    struct item {
-      std::size_t position;
-      std::string lines;  // action line and source line, each ending in '\n'
-    };
-    std::vector<item> pending;
-    for (std::size_t i = 0; i < docs.size(); ++i) {
-      const auto& d = docs[i];
-      if (d.id.empty()) {
-        result.failures.push_back({i, {}, "document has an empty id", false});
-        continue;
-      }
-      if (d.id.size() > 512) {  // the server rejects the whole request for one such id
-        result.failures.push_back(
-          {i, d.id, "id is too long, must be no longer than 512 bytes but was: " + std::to_string(d.id.size()), false});
-        continue;
-      }
-      auto source = detail::es_source_with_id(options_.id_field, d.id, d.json);
-      if (!source) {
-        result.failures.push_back({i, d.id, "document is not a JSON object", false});
-        continue;
-      }
-      std::string lines = "{\"index\":{\"_id\":";
-      detail::append_quoted(lines, d.id);
-      lines += "}}\n";
-      lines += *source;
-      lines += '\n';
-      pending.push_back({i, std::move(lines)});
-    }
-
-    const std::string target = "/" + detail::es_path_segment(index) + "/_bulk" + refresh_query();
-    for (unsigned attempt = 1; !pending.empty(); ++attempt) {
-      std::vector<item> retry;
-      std::vector<std::string> retry_reasons;
-      std::size_t from = 0;
-      while (from < pending.size()) {
-        std::size_t to = from, bytes = 0;
-        while (to < pending.size() && (to == from || bytes + pending[to].lines.size() <= options_.bulk_max_bytes))
-          bytes += pending[to++].lines.size();
-        std::string body;
-        body.reserve(bytes);
-        for (std::size_t k = from; k < to; ++k) body += pending[k].lines;
-        // This loop owns the retries of 429/503 (whole request or per item), up to bulk_max_attempts:
-        // the transport retries only failures to connect or receive.
-        auto r = call("POST", target, std::move(body), true, "application/x-ndjson", false);
-        if (r.status == 429 || r.status == 503) {
-          const auto f = detail::es_failure_of(r.body);
-          for (std::size_t k = from; k < to; ++k) {
-            retry.push_back(std::move(pending[k]));
-            retry_reasons.push_back("HTTP " + std::to_string(r.status) + " " + f.type + ": " + f.reason);
-          }
-        } else if (!r.ok()) {
-          if (r.status == 413)
-            throw error(errc::store_unavailable, "elasticsearch: a bulk request of " + std::to_string(bytes) +
-                                                     " bytes was too large for the server (HTTP 413); lower bulk_max_bytes");
-          fail(r, "writing documents to '" + std::string(index) + "'");
-        } else {
-          take_bulk_items(r.body, index, std::span<item>(pending.data() + from, to - from), docs, result, retry,
-                          retry_reasons);
-        }
-        from = to;
-      }
-      if (retry.empty()) break;
-      if (attempt >= options_.bulk_max_attempts) {
-        for (std::size_t k = 0; k < retry.size(); ++k)
-          result.failures.push_back({retry[k].position, docs[retry[k].position].id,
-                                     retry_reasons[k] + " (gave up after " + std::to_string(attempt) + " attempts)", true});
-        break;
-      }
-      wait(backoff(attempt));
-      pending = std::move(retry);
-    }
+    auto pending = bulk_items("index", docs, result.failures);
+    const auto gave_up = send_bulk(index, std::move(pending), true, false, [&](std::size_t position, const bulk_outcome& o) {
+      if (o.status >= 200 && o.status < 300) ++result.written;
+      else result.failures.push_back({position, docs[position].id, o.text(), false});
+    });
+    for (const auto& [position, reason] : gave_up) result.failures.push_back({position, docs[position].id, reason, true});
     std::sort(result.failures.begin(), result.failures.end(),
               [](const auto& a, const auto& b) { return a.position < b.position; });
     return result;
   }
 
+  /// Bulk `create` actions: the cluster writes a document only when its id is absent, and answers 409
+  /// version_conflict_engine_exception for one that exists, atomically per document. Sent non-idempotent:
+  /// a transport that repeated a request the cluster had applied would turn `inserted` into `existed`.
+  insert_result insert_if_absent(std::string_view index, std::span<const stored_document> docs) {
+    validate_index_name(index);
+    require_index(index);
+    insert_result result;
+    result.items.assign(docs.size(), insert_result::outcome::failed);
+    auto pending = bulk_items("create", docs, result.failures);
+    const auto gave_up = send_bulk(index, std::move(pending), false, false, [&](std::size_t position, const bulk_outcome& o) {
+      if (o.status >= 200 && o.status < 300) {
+        result.items[position] = insert_result::outcome::inserted;
+      } else if (o.status == 409 && o.type == "version_conflict_engine_exception") {
+        result.items[position] = insert_result::outcome::existed;
+      } else {
+        result.failures.push_back({position, docs[position].id, o.text(), false});
+      }
+    });
+    for (const auto& [position, reason] : gave_up) result.failures.push_back({position, docs[position].id, reason, true});
+    std::sort(result.failures.begin(), result.failures.end(),
+              [](const auto& a, const auto& b) { return a.position < b.position; });
+    return result;
+  }
+
+  /// Bulk `delete` actions; an id the index does not hold answers 404 with result "not_found". Sent
+  /// non-idempotent, like insert_if_absent. An id the cluster kept refusing (429s beyond
+  /// bulk_max_attempts) or failed to delete throws errc::store_unavailable: deleting again is safe.
+  delete_result delete_documents(std::string_view index, std::span<const std::string> ids) {
+    validate_index_name(index);
+    require_index(index);
+    delete_result result;
+    result.present.assign(ids.size(), false);
+    std::vector<bulk_item> pending;
+    std::set<std::string_view> asked;  // a repeated id was present once, the first time
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      // An empty id or one over 512 bytes was never stored, and would fail the whole request.
+      if (ids[i].empty() || ids[i].size() > 512 || !asked.insert(ids[i]).second) continue;
+      std::string lines = "{\"delete\":{\"_id\":";
+      detail::append_quoted(lines, ids[i]);
+      lines += "}}\n";
+      pending.push_back({i, std::move(lines)});
+    }
+    std::string failure;
+    const auto gave_up = send_bulk(index, std::move(pending), false, true, [&](std::size_t position, const bulk_outcome& o) {
+      if (o.status >= 200 && o.status < 300) result.present[position] = true;
+      else if (o.status != 404 || o.result != "not_found") failure = "'" + ids[position] + "': " + o.text();
+    });
+    if (!gave_up.empty()) failure = "'" + ids[gave_up.front().first] + "': " + gave_up.front().second;
+    if (!failure.empty())
+      throw error(errc::store_unavailable, "elasticsearch: deleting documents from '" + std::string(index) + "': " + failure);
+    return result;
+  }
+
+  /// `_mget` with `_source=false`: which ids the index holds, reading no document.
+  [[nodiscard]] std::vector<bool> exists(std::string_view index, std::span<const std::string> ids) const {
+    std::vector<bool> out(ids.size(), false);
+    multi_get(index, ids, false, [&](std::size_t k, detail::es_hit& h) { out[k] = h.found; });
+    return out;
+  }
+
   [[nodiscard]] std::vector<std::optional<std::string>> get(std::string_view index,
                                                            std::span<const std::string> ids) const {
-    validate_index_name(index);
     std::vector<std::optional<std::string>> out(ids.size());
-    if (ids.empty()) {
-      require_index(index);
-      return out;
-    }
-    const std::string target = "/" + detail::es_path_segment(index) + "/_mget";
-    for (std::size_t from = 0; from < ids.size(); from += options_.mget_batch) {
-      const std::size_t to = std::min(ids.size(), from + options_.mget_batch);
-      std::string body = "{\"ids\":[";
-      std::vector<std::size_t> asked;
-      for (std::size_t i = from; i < to; ++i) {
-        if (ids[i].empty()) continue;  // never stored; the server would refuse the request
-        if (!asked.empty()) body += ',';
-        detail::append_quoted(body, ids[i]);
-        asked.push_back(i);
-      }
-      body += "]}";
-      if (asked.empty()) {
-        require_index(index);
-        continue;
-      }
-      auto r = call("POST", target, std::move(body), true);
-      if (!r.ok()) fail(r, "reading documents from '" + std::string(index) + "'");
-      auto parsed = detail::es_parse_hits(r.body, {});
-      if (parsed.hits.size() != asked.size())
-        throw error(errc::store_unavailable, "elasticsearch: _mget answered " + std::to_string(parsed.hits.size()) +
-                                                 " documents for " + std::to_string(asked.size()) + " ids");
-      for (std::size_t k = 0; k < asked.size(); ++k) {
-        auto& h = parsed.hits[k];
-        if (h.failure.type == "index_not_found_exception")
-          throw error(errc::not_found, "no such index '" + std::string(index) + "'");
-        if (!h.failure.type.empty() || !h.failure.reason.empty())
-          throw error(errc::store_unavailable, "elasticsearch: reading '" + ids[asked[k]] + "' from '" +
-                                                   std::string(index) + "': " + h.failure.type + ": " + h.failure.reason);
-        if (h.index != index) throw not_an_index(index);
-        if (h.found) out[asked[k]] = detail::es_source_without_id(options_.id_field, ids[asked[k]], h.source);
-      }
-    }
+    multi_get(index, ids, true, [&](std::size_t k, detail::es_hit& h) {
+      if (h.found) out[k] = detail::es_source_without_id(options_.id_field, ids[k], h.source);
+    });
     return out;
   }
 
@@ -846,6 +620,151 @@ class elasticsearch_index {
   }
 
  private:
+  /// `_mget` of `ids` in batches of mget_batch; on_hit(k, hit) for each id asked (empty ids, never
+  /// stored, are not asked). Without `with_source` the server sends no document (`_source=false`).
+  template <class OnHit>
+  void multi_get(std::string_view index, std::span<const std::string> ids, bool with_source, OnHit&& on_hit) const {
+    validate_index_name(index);
+    if (ids.empty()) return require_index(index);
+    const std::string target = "/" + detail::es_path_segment(index) + "/_mget" + (with_source ? "" : "?_source=false");
+    for (std::size_t from = 0; from < ids.size(); from += options_.mget_batch) {
+      const std::size_t to = std::min(ids.size(), from + options_.mget_batch);
+      std::string body = "{\"ids\":[";
+      std::vector<std::size_t> asked;
+      for (std::size_t i = from; i < to; ++i) {
+        if (ids[i].empty()) continue;  // never stored; the server would refuse the request
+        if (!asked.empty()) body += ',';
+        detail::append_quoted(body, ids[i]);
+        asked.push_back(i);
+      }
+      body += "]}";
+      if (asked.empty()) {
+        require_index(index);
+        continue;
+      }
+      auto r = call("POST", target, std::move(body), true);
+      if (!r.ok()) fail(r, "reading documents from '" + std::string(index) + "'");
+      auto parsed = detail::es_parse_hits(r.body, {});
+      if (parsed.hits.size() != asked.size())
+        throw error(errc::store_unavailable, "elasticsearch: _mget answered " + std::to_string(parsed.hits.size()) +
+                                                 " documents for " + std::to_string(asked.size()) + " ids");
+      for (std::size_t k = 0; k < asked.size(); ++k) {
+        auto& h = parsed.hits[k];
+        if (h.failure.type == "index_not_found_exception")
+          throw error(errc::not_found, "no such index '" + std::string(index) + "'");
+        if (!h.failure.type.empty() || !h.failure.reason.empty())
+          throw error(errc::store_unavailable, "elasticsearch: reading '" + ids[asked[k]] + "' from '" +
+                                                   std::string(index) + "': " + h.failure.type + ": " + h.failure.reason);
+        if (h.index != index) throw not_an_index(index);
+        on_hit(asked[k], h);
+      }
+    }
+  }
+
+  /// One action of a bulk request: the position of its item in the caller's batch, and its NDJSON lines.
+  struct bulk_item {
+    std::size_t position;
+    std::string lines;  // action line and (but for delete) source line, each ending in '\n'
+  };
+
+  /// How the cluster answered one bulk item.
+  struct bulk_outcome {
+    std::int64_t status = 200;
+    std::string type, reason;
+    std::string result;  ///< "created", "updated", "deleted", "not_found", ...; empty when not read
+    [[nodiscard]] std::string text() const {
+      std::string t = type.empty() ? reason : type + ": " + reason;
+      return t.empty() ? "HTTP " + std::to_string(status) : t;
+    }
+  };
+
+  /// The `verb` actions (index or create) of `docs`; what the cluster would refuse, or reject the whole
+  /// request for, goes to `failures` instead.
+  std::vector<bulk_item> bulk_items(std::string_view verb, std::span<const stored_document> docs,
+                                    std::vector<bulk_result::failure>& failures) const {
+    std::vector<bulk_item> pending;
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+      const auto& d = docs[i];
+      if (d.id.empty()) {
+        failures.push_back({i, {}, "document has an empty id", false});
+        continue;
+      }
+      if (d.id.size() > 512) {  // the server rejects the whole request for one such id
+        failures.push_back(
+          {i, d.id, "id is too long, must be no longer than 512 bytes but was: " + std::to_string(d.id.size()), false});
+        continue;
+      }
+      auto source = detail::es_source_with_id(options_.id_field, d.id, d.json);
+      if (!source) {
+        failures.push_back({i, d.id, "document is not a JSON object", false});
+        continue;
+      }
+      std::string lines = "{\"";
+      lines += verb;
+      lines += "\":{\"_id\":";
+      detail::append_quoted(lines, d.id);
+      lines += "}}\n";
+      lines += *source;
+      lines += '\n';
+      pending.push_back({i, std::move(lines)});
+    }
+    return pending;
+  }
+
+  /// Sends `pending` to `index`'s `_bulk` in requests of at most bulk_max_bytes, and calls
+  /// on_item(position, outcome) once for each item the cluster answered. Returns the items it gave up
+  /// on after bulk_max_attempts answers of 429 (or whole-request 429/503), with the last reason.
+  /// `item_results`: read every item's answer even when the response says "errors": false (a delete's
+  /// not_found is no error).
+  template <class OnItem>
+  std::vector<std::pair<std::size_t, std::string>> send_bulk(std::string_view index, std::vector<bulk_item> pending,
+                                                             bool idempotent, bool item_results, OnItem&& on_item) {
+    std::vector<std::pair<std::size_t, std::string>> gave_up;
+    const std::string target = "/" + detail::es_path_segment(index) + "/_bulk" + refresh_query();
+    for (unsigned attempt = 1; !pending.empty(); ++attempt) {
+      std::vector<bulk_item> retry;
+      std::vector<std::string> retry_reasons;
+      std::size_t from = 0;
+      while (from < pending.size()) {
+        std::size_t to = from, bytes = 0;
+        while (to < pending.size() && (to == from || bytes + pending[to].lines.size() <= options_.bulk_max_bytes))
+          bytes += pending[to++].lines.size();
+        std::string body;
+        body.reserve(bytes);
+        for (std::size_t k = from; k < to; ++k) body += pending[k].lines;
+        // This loop owns the retries of 429/503 (whole request or per item), up to bulk_max_attempts:
+        // the transport retries only failures to connect or receive, and only idempotent requests.
+        auto r = call("POST", target, std::move(body), idempotent, "application/x-ndjson", false);
+        if (r.status == 429 || r.status == 503) {
+          const auto f = detail::es_failure_of(r.body);
+          for (std::size_t k = from; k < to; ++k) {
+            retry.push_back(std::move(pending[k]));
+            retry_reasons.push_back("HTTP " + std::to_string(r.status) + " " + f.type + ": " + f.reason);
+          }
+        } else if (!r.ok()) {
+          if (r.status == 413)
+            throw error(errc::store_unavailable, "elasticsearch: a bulk request of " + std::to_string(bytes) +
+                                                     " bytes was too large for the server (HTTP 413); lower bulk_max_bytes");
+          fail(r, "writing documents to '" + std::string(index) + "'");
+        } else {
+          take_bulk_items(r.body, index, std::span<bulk_item>(pending.data() + from, to - from), item_results, on_item,
+                          retry, retry_reasons);
+        }
+        from = to;
+      }
+      if (retry.empty()) break;
+      if (attempt >= options_.bulk_max_attempts) {
+        for (std::size_t k = 0; k < retry.size(); ++k)
+          gave_up.emplace_back(retry[k].position,
+                               retry_reasons[k] + " (gave up after " + std::to_string(attempt) + " attempts)");
+        break;
+      }
+      wait(backoff(attempt));
+      pending = std::move(retry);
+    }
+    return gave_up;
+  }
+
   http_response call(std::string method, std::string target, std::string body, bool idempotent,
                      std::string_view content_type = "application/json", bool retry_on_status = true) const {
     http_request req;
@@ -1000,10 +919,9 @@ class elasticsearch_index {
     return body;
   }
 
-  template <class Item>
-  void take_bulk_items(std::string_view body, std::string_view index, std::span<Item> sent,
-                       std::span<const stored_document> docs, bulk_result& result, std::vector<Item>& retry,
-                       std::vector<std::string>& retry_reasons) const {
+  template <class OnItem>
+  void take_bulk_items(std::string_view body, std::string_view index, std::span<bulk_item> sent, bool item_results,
+                       OnItem& on_item, std::vector<bulk_item>& retry, std::vector<std::string>& retry_reasons) const {
     try {
       simdjson::dom::parser parser;
       simdjson::padded_string padded(body);
@@ -1016,9 +934,9 @@ class elasticsearch_index {
       if (doc["errors"].get(errors) != simdjson::SUCCESS) errors = true;
       std::size_t k = 0;
       for (simdjson::dom::element entry : items) {
-        Item& it = sent[k++];
-        if (!errors) {
-          ++result.written;
+        bulk_item& it = sent[k++];
+        if (!errors && !item_results) {
+          on_item(it.position, bulk_outcome{});
           continue;
         }
         simdjson::dom::element outcome;  // a default element has no document: reading it dereferences null
@@ -1029,29 +947,24 @@ class elasticsearch_index {
           named = true;
         }
         if (!named) throw error(errc::store_unavailable, "elasticsearch: malformed _bulk response: an item names no action");
-        const std::int64_t status = outcome["status"];
-        if (status >= 200 && status < 300) {
-          std::string_view written_to;
-          if (outcome["_index"].get(written_to) == simdjson::SUCCESS && written_to != index)
-            throw not_an_index(index);
-          ++result.written;
-          continue;
-        }
-        std::string type, reason;
+        bulk_outcome o;
+        o.status = outcome["status"];
+        std::string_view text;
+        if (outcome["result"].get(text) == simdjson::SUCCESS) o.result = std::string(text);
+        std::string_view written_to;
+        if (o.status >= 200 && o.status < 300 && outcome["_index"].get(written_to) == simdjson::SUCCESS && written_to != index)
+          throw not_an_index(index);
         simdjson::dom::element e;
         if (outcome["error"].get(e) == simdjson::SUCCESS) {
-          std::string_view s;
-          if (e.is_string()) reason = std::string(std::string_view(e));
-          if (e["type"].get(s) == simdjson::SUCCESS) type = std::string(s);
-          if (e["reason"].get(s) == simdjson::SUCCESS) reason = std::string(s);
+          if (e.is_string()) o.reason = std::string(std::string_view(e));
+          if (e["type"].get(text) == simdjson::SUCCESS) o.type = std::string(text);
+          if (e["reason"].get(text) == simdjson::SUCCESS) o.reason = std::string(text);
         }
-        std::string text = type.empty() ? reason : type + ": " + reason;
-        if (text.empty()) text = "HTTP " + std::to_string(status);
-        if (status == 429) {
+        if (o.status == 429) {
           retry.push_back(std::move(it));
-          retry_reasons.push_back(std::move(text));
+          retry_reasons.push_back(o.text());
         } else {
-          result.failures.push_back({it.position, docs[it.position].id, std::move(text), false});
+          on_item(it.position, o);
         }
       }
     } catch (const simdjson::simdjson_error& e) {

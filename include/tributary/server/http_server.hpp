@@ -134,6 +134,7 @@ class basic_http_server {
   /// Stops accepting, closes idle connections at once, lets requests in flight finish for up to
   /// options.stop_timeout (their handlers see request.stop requested), then cuts the connections of
   /// those still running and waits for their handlers to return. Idempotent; the destructor calls it.
+  /// Never from a handler: it would wait for itself.
   void stop() {
     std::lock_guard lifecycle(lifecycle_mu_);
     if (!started_ || stopped_) return;

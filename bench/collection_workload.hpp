@@ -127,7 +127,7 @@ inline collection_result collect_once(const curl_library& library, const std::st
                  [&](const provider&, provider_outcome&& outcome) {
                    r.failed_providers += outcome.ok() ? 0 : 1;
                    r.warnings += outcome.warnings.size();
-                   for (auto& doc : outcome.services) r.services.push_back(std::move(doc));
+                   for (auto& doc : outcome.records) r.services.push_back(std::move(doc));
                  });
   r.elapsed = std::chrono::steady_clock::now() - start;
   r.providers = providers.size();

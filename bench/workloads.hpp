@@ -24,12 +24,12 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
-#include <tributary/catalogue/config.hpp>
+#include <tributary/collector/config.hpp>
 #include <tributary/catalogue/document.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/memory.hpp>
 #include <tributary/catalogue/merge/environment_union.hpp>
-#include <tributary/catalogue/peer_merge.hpp>
+#include <tributary/collector/peer_merge.hpp>
 
 #include "catalogue_generator.hpp"
 

@@ -21,7 +21,7 @@
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/transport/curl.hpp>
-#include <tributary/catalogue/naming.hpp>
+#include <tributary/collector/naming.hpp>
 #include <tributary/redact.hpp>
 
 #include "collector/store_url.hpp"

@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/catalogue/concepts.hpp>
+#include <tributary/collector/concepts.hpp>
 #include <tributary/error.hpp>
 #include <tributary/transport/http.hpp>
 

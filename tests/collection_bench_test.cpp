@@ -88,7 +88,7 @@ TEST(CollectionWorkload, SameDocumentsAsTheInProcessCollection) {
   std::vector<service> in_process;
   source.collect(loopback, std::span<const provider>(providers), 1, [&](const provider&, provider_outcome&& out) {
     ASSERT_TRUE(out.ok()) << out.failure;
-    for (auto& doc : out.services) in_process.push_back(std::move(doc));
+    for (auto& doc : out.records) in_process.push_back(std::move(doc));
   });
   ASSERT_EQ(in_process.size(), over_http.services.size());
   for (std::size_t i = 0; i < in_process.size(); ++i)

@@ -287,7 +287,7 @@ in_process_source partly_failing_source(const std::string& env, int providers, i
   healthy.collect(unused, std::span<const provider>(listed), 1,
                   [&](const provider& p, provider_outcome&& o) {
                     if (i++ < failing) out.add_failing(p, "security server answered 500");
-                    else out.add(p, std::move(o.services));
+                    else out.add(p, std::move(o.records));
                   });
   return out;
 }
@@ -324,6 +324,59 @@ TEST(CollectorGuard, EveryProviderFailingIsRefusedAndLeavesTheCatalogueAsItWas) 
   EXPECT_TRUE(testing::contains(report.failure, "only 0 of 3 providers")) << report.failure;
   EXPECT_EQ(state_of(store), before) << "the refused run's worker must be gone and no alias moved";
   EXPECT_TRUE(testing::contains(report.to_json(), R"("outcome":"refused")"));
+}
+
+// ---- the Source contract ---------------------------------------------------------------------------
+
+/// A source whose records break the contract in `how` for provider 0; provider 1 is healthy.
+in_process_source contract_breaking_source(const std::string& how) {
+  in_process_source source;
+  service bad = testing::make_service("dev", "70000", "sub0-public", "svc0");
+  if (how == "mislabelled") bad.environments[0].environment = "development";
+  if (how == "no entry") bad.environments.clear();
+  if (how == "two entries") bad.environments.push_back(testing::make_service("prod", "70000", "sub0-public", "svc0").environments[0]);
+  source.add({"DEV/GOV/70000/sub0-public", "Org 0"}, {bad, testing::make_service("dev", "70000", "sub0-public", "svc1")});
+  source.add({"DEV/GOV/70001/sub1-public", "Org 1"}, {testing::make_service("dev", "70001", "sub1-public", "svc2")});
+  return source;
+}
+
+TEST(CollectorSourceContract, ARecordStampedWithAnotherEnvironmentFailsItsProviderNamingTheRecord) {
+  for (const std::string how : {"mislabelled", "no entry", "two entries"}) {
+    memory_index store;
+    loopback_transport transport;
+    manual_clock clock;
+    auto source = contract_breaking_source(how);
+    in_process_collector collector(config_for("dev"), transport, store);
+    const auto report = collector.run(source, clock);
+    ASSERT_TRUE(report.ok) << how << ": " << report.summary();  // 1 of 2 providers: within the guard's 50%
+    ASSERT_EQ(report.providers.size(), 2u);
+    EXPECT_FALSE(report.providers[0].ok) << how;
+    EXPECT_TRUE(testing::contains(report.providers[0].reason, "record 'GOV/70000/sub0-public/svc0'"))
+        << how << ": " << report.providers[0].reason;
+    EXPECT_TRUE(report.providers[1].ok) << how;
+    EXPECT_EQ(report.services, 1u) << how << ": none of the breaking provider's records is written";
+  }
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  auto source = contract_breaking_source("mislabelled");
+  in_process_collector collector(config_for("dev"), transport, store);
+  const auto report = collector.run(source, clock);
+  EXPECT_TRUE(testing::contains(report.providers[0].reason, "stamped 'development', not this collector's environment 'dev'"))
+      << report.providers[0].reason;
+}
+
+TEST(CollectorSourceContract, EveryRecordMislabelledIsRefusedNotPublishedEmpty) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  healthy_dev_run(store, transport, clock);
+  const auto before = state_of(store);
+  auto source = testing::make_source("production", 3, 2);  // stamped with a name the collector does not use
+  in_process_collector collector(config_for("dev"), transport, store);
+  const auto report = collector.run(source, clock);
+  EXPECT_EQ(report.outcome, run_outcome::refused) << report.summary();
+  EXPECT_EQ(state_of(store), before);
 }
 
 TEST(CollectorGuard, AShareOfFailedProvidersWithinTheBoundIsPublished) {

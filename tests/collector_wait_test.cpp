@@ -161,13 +161,13 @@ class CollectorWait : public ::testing::Test {
   event_clock clock;
   time_point t0 = clock.now();
 };
-using waits = ::testing::Types<fixed_interval, exponential_backoff, no_wait>;
+using waits = ::testing::Types<fixed_interval, exponential_backoff, no_wait, per_peer_deadline>;
 TYPED_TEST_SUITE(CollectorWait, waits);
 
 /// The deadline the strategy gives up at (no_wait: at once).
 template <class Wait>
 std::chrono::milliseconds deadline_of(const Wait& w) {
-  if constexpr (bounded_wait_strategy<Wait>) return w.deadline;
+  if constexpr (bounded_wait_strategy<Wait>) return w.max_wait();
   else return std::chrono::milliseconds::zero();
 }
 
@@ -345,6 +345,60 @@ TEST(CollectorWaitFixedInterval, PeersFinishingAtDifferentTimesShareOneDeadline)
   EXPECT_TRUE(docs.at(shared_id).entry("staging")->stale);
 }
 
+TEST(CollectorWaitPerPeerDeadline, EachPeerIsGivenUpAtItsOwnDeadlineWhileTheOthersAreWaitedFor) {
+  memory_index store;
+  event_clock clock;
+  const auto t0 = clock.now();
+  make_peer(store, t0, "test", 0ms);  // never finishes: given up at its own 200 ms
+  const auto staging = make_peer(store, t0, "staging", 0ms);
+  clock.at(t0 + 1s, [&] { staging.finish(store); });  // within its 2 s
+  const per_peer_deadline wait{100ms, 2s, {{"test", 200ms}}};
+  const auto report = run_dev(store, clock, dev_config({"staging", "test"}), wait);
+  ASSERT_TRUE(report.ok) << report.summary();
+  ASSERT_EQ(report.peers.size(), 2u);
+  EXPECT_EQ(report.peers[0].environment, "test");
+  EXPECT_EQ(report.peers[0].outcome, peer_outcome::copied_stale);
+  EXPECT_EQ(report.peers[0].waited, 200ms) << "not the longest deadline, and not staging's";
+  EXPECT_EQ(report.peers[1].environment, "staging");
+  EXPECT_EQ(report.peers[1].outcome, peer_outcome::copied) << "still waited for after test was given up";
+  EXPECT_EQ(report.peers[1].waited, 1s);
+  EXPECT_EQ(report.waited, 1s);
+  const auto docs = catalogue(store);
+  EXPECT_TRUE(docs.at(shared_id).entry("test")->stale);
+  EXPECT_FALSE(docs.at(shared_id).entry("staging")->stale);
+  EXPECT_EQ(versions_of(*docs.at(shared_id).entry("staging")), std::vector<std::string>{"v3"});
+}
+
+TEST(CollectorWaitPerPeerDeadline, TheScheduleIsToldWhoIsStillRunning) {
+  const auto t0 = std::chrono::system_clock::time_point{} + 1000h;
+  const per_peer_deadline wait{100ms, 2s, {{"test", 200ms}}};
+  const auto schedule = wait.start(t0);
+  const std::vector<std::string> both{"staging", "test"}, staging{"staging"};
+  auto w = schedule.next(t0 + 150ms, both);
+  EXPECT_TRUE(w.give_up.empty());
+  EXPECT_EQ(w.next_look, t0 + 200ms) << "test's deadline comes before the next interval";
+  w = schedule.next(t0 + 200ms, both);
+  EXPECT_EQ(w.give_up, std::vector<std::string>{"test"});
+  EXPECT_EQ(w.next_look, t0 + 300ms);
+  w = schedule.next(t0 + 1950ms, staging);
+  EXPECT_EQ(w.next_look, t0 + 2s);
+  w = schedule.next(t0 + 2s, staging);
+  EXPECT_EQ(w.give_up, staging);
+  EXPECT_FALSE(w.next_look);
+  EXPECT_EQ(wait.max_wait(), 2s);
+  EXPECT_EQ((per_peer_deadline{1s, 1s, {{"prod", 5min}}}.max_wait()), 5min) << "the longest deadline bounds the wait";
+}
+
+TEST(CollectorWaitPerPeerDeadline, ALongPeerDeadlineIsCheckedAgainstStaleAfterAtConstruction) {
+  memory_index store;
+  loopback_transport transport;
+  auto config = dev_config({"staging"});
+  config.stale_after = 10min;
+  using host = basic_collector<loopback_transport, memory_index, environment_union, per_peer_deadline>;
+  EXPECT_THROW(host(config, transport, store, {}, per_peer_deadline{1s, 1min, {{"staging", 10min}}}), error);
+  EXPECT_NO_THROW(host(config, transport, store, {}, per_peer_deadline{1s, 1min, {{"staging", 9min}}}));
+}
+
 TEST(CollectorWaitExponentialBackoff, LooksAtTheStrategysCadence) {
   memory_index store;
   event_clock clock;
@@ -437,6 +491,7 @@ struct users_bounded_wait : fixed_interval {
 struct users_unclaimed_deadline {
   using wait_strategy_concept = wait_strategy_tag;
   std::chrono::milliseconds deadline = std::chrono::hours(1);
+  [[nodiscard]] std::chrono::milliseconds max_wait() const { return deadline; }
   [[nodiscard]] fixed_interval::schedule start(std::chrono::system_clock::time_point now) const {
     return fixed_interval{}.start(now);
   }

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <tributary/catalogue/archetypes.hpp>
+#include <tributary/collector/archetypes.hpp>
 #include <tributary/all.hpp>
 
 #if __has_include(<tributary/index/sqlite.hpp>)
@@ -85,6 +85,7 @@ struct index_backend_lookalike {
 static_assert(!index_backend<index_backend_lookalike>);
 
 struct merge_strategy_lookalike {
+  using record_model = service_record;
   void merge(service&, const environment_entry&) const {}
   [[nodiscard]] std::optional<service> adopt(const service&, const environment_entry&) const { return {}; }
 };
@@ -107,6 +108,7 @@ struct clock_lookalike {
 static_assert(!clock<clock_lookalike>);
 
 struct source_lookalike {
+  using record_model = service_record;
   template <class Transport>
   std::vector<provider> list_providers(Transport&) {
     return {};
@@ -163,6 +165,7 @@ struct clock_with_tag_and_wrong_now {
 static_assert(!clock<clock_with_tag_and_wrong_now>);
 struct merge_strategy_with_tag_and_no_adopt {
   using merge_strategy_concept = merge_strategy_tag;
+  using record_model = service_record;
   void merge(service&, const environment_entry&) const {}
 };
 static_assert(!merge_strategy<merge_strategy_with_tag_and_no_adopt>);
@@ -177,34 +180,43 @@ static_assert(!source<memory_index, loopback_transport>);
 
 // ---- refinements are claimed, never inferred from member names --------------------------------------
 
-static_assert(ordered_merge_strategy<environment_union> && adopt_into_merge_strategy<environment_union>);
+static_assert(normalizing_merge_strategy<environment_union> && adopt_into_merge_strategy<environment_union>);
 static_assert(!local_environment_merge_strategy<environment_union>);
-static_assert(ordered_merge_strategy<prefer_local> && local_environment_merge_strategy<prefer_local> &&
+static_assert(normalizing_merge_strategy<prefer_local> && local_environment_merge_strategy<prefer_local> &&
               adopt_into_merge_strategy<prefer_local>);
 static_assert(bounded_wait_strategy<fixed_interval> && bounded_wait_strategy<exponential_backoff>);
-static_assert(!bounded_wait_strategy<no_wait>);
-static_assert(!ordered_merge_strategy<archetypes::merge_strategy> && !bounded_wait_strategy<archetypes::wait_strategy>);
+static_assert(bounded_wait_strategy<per_peer_deadline> && per_peer_wait_strategy<per_peer_deadline>);
+static_assert(!bounded_wait_strategy<no_wait> && !per_peer_wait_strategy<fixed_interval>);
+static_assert(!normalizing_merge_strategy<archetypes::merge_strategy> && !bounded_wait_strategy<archetypes::wait_strategy>);
+static_assert(record_model<archetypes::record_model> && record_model<service_record>);
 
 // Members of the right names and types without the refinement's tag: the collector leaves them alone.
-struct merge_with_untagged_members : archetypes::merge_strategy {
-  environment_order order{};
+struct merge_with_untagged_members : environment_union {
+  using normalizing_merge_concept = void;
+  using local_environment_concept = void;
+  using adopt_into_concept = void;
   std::string local_environment;
-  bool adopt_into(service&, const service&, environment_entry&&) const { return false; }
 };
 static_assert(merge_strategy<merge_with_untagged_members>);
-static_assert(!ordered_merge_strategy<merge_with_untagged_members>);
+static_assert(!normalizing_merge_strategy<merge_with_untagged_members>);
 static_assert(!local_environment_merge_strategy<merge_with_untagged_members>);
 static_assert(!adopt_into_merge_strategy<merge_with_untagged_members>);
-struct wait_with_untagged_deadline : archetypes::wait_strategy {
-  std::chrono::milliseconds deadline{1};
+struct wait_with_untagged_bound : fixed_interval {
+  using bounded_wait_concept = void;
 };
-static_assert(wait_strategy<wait_with_untagged_deadline> && !bounded_wait_strategy<wait_with_untagged_deadline>);
+static_assert(wait_strategy<wait_with_untagged_bound> && !bounded_wait_strategy<wait_with_untagged_bound>);
 // A tag with the wrong member type is still refused.
-struct bounded_wait_with_wrong_deadline : archetypes::wait_strategy {
+struct bounded_wait_with_wrong_bound : archetypes::wait_strategy {
   using bounded_wait_concept = bounded_wait_tag;
-  std::string deadline;
+  [[nodiscard]] std::string max_wait() const { return {}; }
 };
-static_assert(!bounded_wait_strategy<bounded_wait_with_wrong_deadline>);
+static_assert(!bounded_wait_strategy<bounded_wait_with_wrong_bound>);
+// A merge strategy over one record model and a source of another do not compose (basic_collector::run
+// says so); a record model without its tag is no record model.
+struct record_lookalike : archetypes::record_model {
+  using record_model_concept = void;
+};
+static_assert(!record_model<record_lookalike>);
 
 // ---- the archetypes compose into a host ------------------------------------------------------------
 

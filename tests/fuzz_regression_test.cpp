@@ -104,8 +104,8 @@ TEST(FuzzRegression, AnOpenApiDocumentThatIsNotUtf8IsSkippedWithAWarning) {
   EXPECT_TRUE(outcomes[0].ok()) << outcomes[0].failure;
   ASSERT_EQ(outcomes[0].warnings.size(), 1u);
   EXPECT_EQ(outcomes[0].warnings[0], "getOpenAPI cadastre-v1: the OpenAPI document is not valid UTF-8");
-  ASSERT_EQ(outcomes[0].services.size(), 1u);
-  const service& s = outcomes[0].services[0];
+  ASSERT_EQ(outcomes[0].records.size(), 1u);
+  const service& s = outcomes[0].records[0];
   ASSERT_EQ(s.environments.size(), 1u);
   ASSERT_EQ(s.environments[0].details.size(), 1u);
   EXPECT_EQ(s.environments[0].details[0].version, "v2");

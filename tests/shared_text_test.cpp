@@ -245,6 +245,7 @@ TYPED_TEST(RvalueMerge, AdoptingIntoAUsedDocumentGivesWhatAdoptGives) {
 /// environment_union without adopt_into: peer_page_merger falls back to adopt.
 struct adopt_only {
   using merge_strategy_concept = merge_strategy_tag;
+  using record_model = service_record;
   environment_union inner;
   void merge(service& local, const environment_entry& remote) const { inner.merge(local, remote); }
   [[nodiscard]] std::optional<service> adopt(const service& doc, const environment_entry& remote) const {

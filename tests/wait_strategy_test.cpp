@@ -11,9 +11,9 @@
 #include <vector>
 
 #include <tributary/clock/manual.hpp>
-#include <tributary/catalogue/wait/exponential_backoff.hpp>
-#include <tributary/catalogue/wait/fixed_interval.hpp>
-#include <tributary/catalogue/wait/no_wait.hpp>
+#include <tributary/collector/wait/exponential_backoff.hpp>
+#include <tributary/collector/wait/fixed_interval.hpp>
+#include <tributary/collector/wait/no_wait.hpp>
 
 namespace tributary {
 namespace {

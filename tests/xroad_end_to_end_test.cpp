@@ -31,7 +31,7 @@
 #include <type_traits>
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
-#include <tributary/catalogue/naming.hpp>
+#include <tributary/collector/naming.hpp>
 #include <utility>
 #include <vector>
 

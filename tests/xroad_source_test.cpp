@@ -95,7 +95,7 @@ collected_run run(xroad_source& source, Transport& transport, std::size_t concur
   source.collect(transport, std::span<const provider>(r.providers), concurrency,
                  [&](const provider& p, provider_outcome&& o) {
                    r.order.push_back(p.id);
-                   for (const auto& s : o.services) r.services.emplace(s.id, s);
+                   for (const auto& s : o.records) r.services.emplace(s.id, s);
                    r.outcomes.emplace(p.id, std::move(o));
                  });
   return r;
@@ -253,7 +253,7 @@ TEST(XroadSource, InvalidSpecsAnd500sAreWarningsAndTheRestIsCollected) {
   ASSERT_EQ(death.size(), 1u);
   EXPECT_EQ(death[0].version, "v2");
   // The provider's other services are all there: getPerson, searchPersons, deathRecords.
-  EXPECT_EQ(o.services.size(), 3u);
+  EXPECT_EQ(o.records.size(), 3u);
 }
 
 TEST(XroadSource, OptedOutVersionIsANoteNotAWarning) {
@@ -389,8 +389,8 @@ TEST(XroadSource, PercentEncodesPathSegmentsAndTheServiceCode) {
   EXPECT_EQ(urls[0], "http://xroad.dev/r1/EE-DEV/GOV/70%2000/a%20b-public/listMethods");
   EXPECT_EQ(urls[1], "http://xroad.dev/r1/EE-DEV/GOV/70%2000/a%20b-public/getOpenAPI?serviceCode=odd%20code%2Fx%26y-v1");
   ASSERT_EQ(outcomes.size(), 1u);
-  ASSERT_EQ(outcomes[0].services.size(), 1u);
-  EXPECT_EQ(outcomes[0].services[0].id, "GOV/70 00/a b-public/odd code/x&y");
+  ASSERT_EQ(outcomes[0].records.size(), 1u);
+  EXPECT_EQ(outcomes[0].records[0].id, "GOV/70 00/a b-public/odd code/x&y");
 }
 
 // ---- failures --------------------------------------------------------------------------------------
@@ -468,7 +468,7 @@ TEST(XroadSource, TimedOutProviderFailsAndTheRunGoesOn) {
   const auto& timed_out = r.outcome("EE/GOV/70000562/rr-protected");
   EXPECT_FALSE(timed_out.ok());
   EXPECT_TRUE(contains(timed_out.failure, "timed out")) << timed_out.failure;
-  EXPECT_TRUE(timed_out.services.empty());
+  EXPECT_TRUE(timed_out.records.empty());
   // A timed-out getOpenAPI is a warning: cadastre keeps v1.
   const auto& land = r.outcome("EE/GOV/70001484/maaamet-public");
   EXPECT_TRUE(land.ok());
@@ -494,7 +494,7 @@ TEST(XroadSource, ProviderWithAMalformedIdFails) {
   EXPECT_FALSE(outcomes[0].ok());
   EXPECT_TRUE(contains(outcomes[0].failure, "EE-DEV/GOV/10000562")) << outcomes[0].failure;
   EXPECT_TRUE(outcomes[1].ok()) << outcomes[1].failure;
-  EXPECT_EQ(outcomes[1].services.size(), 1u);
+  EXPECT_EQ(outcomes[1].records.size(), 1u);
 }
 
 TEST(XroadSource, RejectsAnIncompleteConfiguration) {
@@ -697,7 +697,7 @@ TEST(XroadSource, ManyMalformedProviderIdsDoNotStallTheWindow) {
   source.collect(transport, std::span<const provider>(ps), 1, [&](const provider& p, provider_outcome&& o) {
     order.push_back(p.id);
     failed += o.ok() ? 0 : 1;
-    documents += o.services.size();
+    documents += o.records.size();
   });
   ASSERT_EQ(order.size(), ps.size());
   for (std::size_t i = 0; i < ps.size(); ++i) EXPECT_EQ(order[i], ps[i].id);
@@ -720,7 +720,7 @@ TEST(XroadSource, CollectsASyntheticInstance) {
   for (const auto& [id, outcome] : r.outcomes) {
     EXPECT_TRUE(outcome.ok()) << id << ": " << outcome.failure;
     warnings += outcome.warnings.size();
-    for (const auto& s : outcome.services) details += s.environments.front().details.size();
+    for (const auto& s : outcome.records) details += s.environments.front().details.size();
   }
   EXPECT_EQ(warnings, 0u);
   EXPECT_EQ(details, 500u) << "every synthetic service code becomes one detail";

@@ -20,16 +20,16 @@
 #include <vector>
 
 #include <tributary/clock/wall.hpp>
-#include <tributary/catalogue/collector.hpp>
+#include <tributary/collector/collector.hpp>
 #include <tributary/index/elasticsearch.hpp>
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/catalogue/merge/environment_union.hpp>
-#include <tributary/catalogue/protocol_plan.hpp>
+#include <tributary/collector/protocol_plan.hpp>
 #include <tributary/redact.hpp>
 #include <tributary/catalogue/source/xroad.hpp>
 #include <tributary/transport/curl.hpp>
-#include <tributary/catalogue/wait/fixed_interval.hpp>
+#include <tributary/collector/wait/fixed_interval.hpp>
 
 #include "collector/store_url.hpp"
 
@@ -402,10 +402,10 @@ auto with_stores(const collector_options& o, const curl_library& curl, bool read
       store_options.ca_file = o.ca_file;
       store_options.insecure_skip_verify = o.insecure;
       curl_transport store_transport(curl, store_options);
-      elasticsearch_index<curl_transport> store(store_transport, elasticsearch_options::from_url(o.store));
+      elasticsearch_index<curl_transport> store(store_transport, elasticsearch_store_options(o.store));
       std::map<std::string, elasticsearch_index<curl_transport>> peers;
       for (const auto& [peer, url] : o.peer_stores)
-        peers.try_emplace(peer, store_transport, elasticsearch_options::from_url(url));
+        peers.try_emplace(peer, store_transport, elasticsearch_store_options(url));
       return f(store, peers);
     }
   }

@@ -85,9 +85,9 @@ inline void collect_and_check(const fake_transport::handler& answer, std::span<c
     const provider_outcome& y = b.outcomes[i];
     require(x.failure == y.failure, "waves and streaming disagree on the failure: '" + x.failure + "' vs '" + y.failure + "'");
     require(x.warnings == y.warnings, "waves and streaming disagree on the warnings");
-    require(x.services == y.services, "waves and streaming built different documents");
-    require(x.ok() || x.services.empty(), "a failed provider has documents");
-    for (const service& s : x.services) check_round_trip(s);
+    require(x.records == y.records, "waves and streaming built different documents");
+    require(x.ok() || x.records.empty(), "a failed provider has documents");
+    for (const service& s : x.records) check_round_trip(s);
   }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Archetypes: the smallest types that model each engine concept. Tests static_assert them; users can
 // start a new component from one. The collector's policies have theirs in
-// <tributary/catalogue/archetypes.hpp>.
+// <tributary/collector/archetypes.hpp>.
 
 #include <chrono>
 #include <optional>

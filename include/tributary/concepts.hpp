@@ -3,7 +3,7 @@
 // that merely has the right member names is never accepted by accident (the stdexec
 // `receiver_concept` idiom). Archetypes, the smallest types that model each concept, are in
 // <tributary/archetypes.hpp>. The collector's own policies (merge, wait, source) are in
-// <tributary/catalogue/concepts.hpp>.
+// <tributary/collector/concepts.hpp>.
 
 #include <chrono>
 #include <concepts>

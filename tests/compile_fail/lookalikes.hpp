@@ -9,11 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include <tributary/catalogue/collector.hpp>
+#include <tributary/collector/collector.hpp>
 #include <tributary/index/memory.hpp>
 #include <tributary/catalogue/merge/environment_union.hpp>
 #include <tributary/transport/loopback.hpp>
-#include <tributary/catalogue/wait/fixed_interval.hpp>
+#include <tributary/collector/wait/fixed_interval.hpp>
 
 namespace lookalikes {
 
@@ -39,6 +39,7 @@ struct index_backend {
 };
 
 struct merge_strategy {
+  using record_model = tributary::service_record;
   void merge(tributary::service&, const tributary::environment_entry&) const {}
   [[nodiscard]] std::optional<tributary::service> adopt(const tributary::service&,
                                                         const tributary::environment_entry&) const {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include <tributary/catalogue/document.hpp>
-#include <tributary/catalogue/source/in_process.hpp>
+#include <tributary/collector/source/in_process.hpp>
 
 namespace tributary::testing {
 

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include <tributary/catalogue/concepts.hpp>
+#include <tributary/collector/concepts.hpp>
 
 namespace tributary::testing {
 

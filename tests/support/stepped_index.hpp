@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include <tributary/catalogue/concepts.hpp>
+#include <tributary/collector/concepts.hpp>
 
 #include "support/scheduler.hpp"
 

@@ -1,5 +1,5 @@
 #pragma once
-// Declarations of the host template with its defaults, and the configurations tributary ships.
+// Declarations of the host template with the catalogue's defaults, and the configurations tributary ships.
 
 namespace tributary {
 
@@ -12,8 +12,7 @@ struct fixed_interval;
 struct exponential_backoff;
 struct no_wait;
 
-/// The collector host. Policies: Transport (how requests travel), IndexBackend (where the catalogue
-/// lives), MergeStrategy (how environments combine), WaitStrategy (how long to wait for peers).
+/// The collector host (<tributary/collector/collector.hpp>), with the defaults of the X-Road catalogue.
 template <class Transport, class IndexBackend = sqlite_index, class MergeStrategy = environment_union,
           class WaitStrategy = fixed_interval>
 class basic_collector;

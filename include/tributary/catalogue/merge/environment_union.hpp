@@ -7,8 +7,9 @@
 #include <optional>
 #include <utility>
 
-#include <tributary/catalogue/concepts.hpp>
+#include <tributary/collector/concepts.hpp>
 #include <tributary/catalogue/document.hpp>
+#include <tributary/catalogue/service_record.hpp>
 
 namespace tributary {
 
@@ -22,7 +23,8 @@ inline void put_entry(service& doc, environment_entry entry) {
 
 struct environment_union {
   using merge_strategy_concept = merge_strategy_tag;
-  using ordered_merge_concept = ordered_merge_tag;
+  using normalizing_merge_concept = normalizing_merge_tag;
+  using record_model = service_record;
   using adopt_into_concept = adopt_into_tag;
 
   environment_order order{};  ///< precedence for document-level fields, highest first
@@ -31,8 +33,11 @@ struct environment_union {
   /// As merge, moving from `remote` (peer_page_merger is done with the entry it hands over).
   void merge(service& local, environment_entry&& remote) const {
     detail::put_entry(local, std::move(remote));
-    normalize(local, order);
+    tributary::normalize(local, order);
   }
+
+  /// A fresh document in the form a merged one has (normalizing_merge_strategy).
+  void normalize(service& doc) const { tributary::normalize(doc, order); }
 
   [[nodiscard]] std::optional<service> adopt(const service& remote_doc, const environment_entry& remote) const {
     return adopt(remote_doc, environment_entry(remote));
@@ -50,7 +55,7 @@ struct environment_union {
     out.id = remote_doc.id;
     out.environments.resize(1);
     out.environments.front() = std::move(remote);
-    normalize(out, order);
+    tributary::normalize(out, order);
     return true;
   }
 };

@@ -15,15 +15,17 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/catalogue/concepts.hpp>
+#include <tributary/collector/concepts.hpp>
 #include <tributary/catalogue/document.hpp>
+#include <tributary/catalogue/service_record.hpp>
 #include <tributary/catalogue/merge/environment_union.hpp>
 
 namespace tributary {
 
 struct prefer_local {
   using merge_strategy_concept = merge_strategy_tag;
-  using ordered_merge_concept = ordered_merge_tag;
+  using normalizing_merge_concept = normalizing_merge_tag;
+  using record_model = service_record;
   using local_environment_concept = local_environment_tag;
   using adopt_into_concept = adopt_into_tag;
 
@@ -43,8 +45,11 @@ struct prefer_local {
   /// As merge, moving from `remote`.
   void merge(service& local, environment_entry&& remote) const {
     detail::put_entry(local, std::move(remote));
-    normalize(local, effective_order());
+    tributary::normalize(local, effective_order());
   }
+
+  /// A fresh document in the form a merged one has (normalizing_merge_strategy).
+  void normalize(service& doc) const { tributary::normalize(doc, effective_order()); }
 
   [[nodiscard]] std::optional<service> adopt(const service& remote_doc, const environment_entry& remote) const {
     return environment_union{effective_order()}.adopt(remote_doc, remote);

@@ -35,7 +35,7 @@
 #include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
-#include <tributary/catalogue/concepts.hpp>
+#include <tributary/catalogue/service_record.hpp>
 #include <tributary/detail/json_text.hpp>
 #include <tributary/catalogue/document.hpp>
 #include <tributary/catalogue/document_json.hpp>
@@ -382,6 +382,7 @@ inline openapi_reading read_openapi(const std::string& text) {
 class xroad_source {
  public:
   using source_concept = source_tag;
+  using record_model = service_record;
 
   explicit xroad_source(xroad_source_config config) : config_(std::move(config)) {
     while (!config_.base_url.empty() && config_.base_url.back() == '/') config_.base_url.pop_back();
@@ -659,7 +660,7 @@ class xroad_source {
     for (auto& [base, s] : by_base) {
       // Numeric version order (v2 before v10), then the document-level fields.
       normalize(s, environment_order{});
-      w.outcome.services.push_back(std::move(s));
+      w.outcome.records.push_back(std::move(s));
     }
   }
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include <tributary/index/types.hpp>
-#include <tributary/catalogue/naming.hpp>
+#include <tributary/collector/naming.hpp>
 
 namespace tributary::plan {
 

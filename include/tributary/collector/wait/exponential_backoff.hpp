@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <optional>
 
-#include <tributary/catalogue/concepts.hpp>
+#include <tributary/collector/concepts.hpp>
 #include <tributary/retry.hpp>
 
 namespace tributary {
@@ -20,6 +20,8 @@ struct exponential_backoff {
   std::chrono::milliseconds base = std::chrono::seconds(1);
   std::chrono::milliseconds cap = std::chrono::seconds(30);
   std::chrono::milliseconds deadline = std::chrono::minutes(3);
+  /// The longest wait (bounded_wait_strategy).
+  [[nodiscard]] std::chrono::milliseconds max_wait() const noexcept { return deadline; }
   std::uint64_t seed = 0x7269627574617279;  // "ributary"
 
   class schedule {

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <optional>
 
-#include <tributary/catalogue/concepts.hpp>
+#include <tributary/collector/concepts.hpp>
 
 namespace tributary {
 

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <optional>
 
-#include <tributary/catalogue/concepts.hpp>
+#include <tributary/collector/concepts.hpp>
 
 namespace tributary {
 
@@ -17,6 +17,8 @@ struct fixed_interval {
 
   std::chrono::milliseconds interval = std::chrono::seconds(5);
   std::chrono::milliseconds deadline = std::chrono::minutes(3);
+  /// The longest wait (bounded_wait_strategy).
+  [[nodiscard]] std::chrono::milliseconds max_wait() const noexcept { return deadline; }
 
   struct schedule {
     time_point deadline;

@@ -11,8 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/catalogue/concepts.hpp>
-#include <tributary/catalogue/document_json.hpp>
+#include <tributary/collector/concepts.hpp>
+#include <tributary/error.hpp>
+#include <tributary/index/types.hpp>
 
 namespace tributary {
 
@@ -21,6 +22,10 @@ class peer_page_merger {
   static_assert(merge_strategy<MergeStrategy>, "peer_page_merger: MergeStrategy does not model tributary::merge_strategy");
 
  public:
+  using record_model = record_model_of<MergeStrategy>;
+  using document = typename record_model::document;
+  using entry = typename record_model::entry;
+
   struct counts {
     std::size_t read = 0;    ///< peer documents read
     std::size_t added = 0;   ///< documents only the peer has, adopted
@@ -34,7 +39,7 @@ class peer_page_merger {
   /// Parses a page of the peer's documents and keeps the peer's own entries. Returns the ids whose
   /// local documents `merge` needs, in order. Throws errc::bad_document for a malformed document.
   [[nodiscard]] const std::vector<std::string>& take(std::span<const stored_document> page) {
-    return take_page(page, [&](const stored_document& d, service& into) { parser_.parse(d.json, into); });
+    return take_page(page, [&](const stored_document& d, document& into) { parser_.parse(d.json, into); });
   }
   /// As take, taking the page's text over instead of copying it: a page a store handed out with room
   /// for the parser's padding (detail::padded_text) is parsed where it is, and its large specs are
@@ -46,7 +51,7 @@ class peer_page_merger {
   /// (collector_config::merge_batch), so that a part's documents are still in the cache when they are
   /// merged and written. The part's documents are left empty.
   [[nodiscard]] const std::vector<std::string>& take_over(std::span<stored_document> part) {
-    return take_page(part, [&](stored_document& d, service& into) { parser_.parse_owned(std::move(d.json), into); });
+    return take_page(part, [&](stored_document& d, document& into) { parser_.parse_owned(std::move(d.json), into); });
   }
 
   /// Given the local documents for the ids `take` returned (nullopt where there is none), returns the
@@ -71,7 +76,7 @@ class peer_page_merger {
     std::size_t parsed = 0;
     for (auto& d : page) {
       if (parsed == remote_.size()) remote_.emplace_back();
-      service& remote = remote_[parsed];
+      document& remote = remote_[parsed];
       const std::size_t json_size = d.json.size();
       try {
         parse(d, remote);
@@ -79,13 +84,13 @@ class peer_page_merger {
         throw error(e.code(), "peer document '" + d.id + "': " + e.what());
       }
       ++counts_.read;
-      auto* entry = remote.entry(environment_);
-      if (!entry) continue;
-      entry->stale = stale_;
+      auto* own = entry_of<record_model>(remote, environment_);
+      if (!own) continue;
+      if (stale_) record_model::mark_stale(*own);
       if (taken_ == ids_.size()) ids_.emplace_back();
-      ids_[taken_].assign(remote.id);
+      ids_[taken_].assign(record_model::id(remote));
       if (taken_ == taken_of_.size()) taken_of_.emplace_back();
-      taken_of_[taken_] = {parsed, static_cast<std::size_t>(entry - remote.environments.data()), json_size};
+      taken_of_[taken_] = {parsed, static_cast<std::size_t>(own - record_model::entries(remote).data()), json_size};
       ++taken_, ++parsed;
     }
     ids_.resize(taken_);
@@ -100,28 +105,28 @@ class peer_page_merger {
     std::size_t written = 0;
     for (std::size_t i = 0; i < taken_; ++i) {
       const auto& t = taken_of_[i];
-      service& remote = remote_[t.document];
+      document& remote = remote_[t.document];
       // The peer's entry is not needed after this document: it is moved, never copied.
-      environment_entry& entry = remote.environments[t.entry];
-      std::optional<service> adopted;  // for a strategy without adopt_into
-      service* merged = nullptr;
+      entry& theirs = record_model::entries(remote)[t.entry];
+      std::optional<document> adopted;  // for a strategy without adopt_into
+      document* merged = nullptr;
       std::size_t local_size = 0;
       if (locals[i]) {
         local_size = locals[i]->size();
         try {
           parse_local(locals[i]);
         } catch (const error& e) {
-          throw error(e.code(), "local document '" + remote.id + "': " + e.what());
+          throw error(e.code(), "local document '" + std::string(record_model::id(remote)) + "': " + e.what());
         }
-        merge_.merge(local_, std::move(entry));
+        merge_.merge(local_, std::move(theirs));
         merged = &local_;
         ++counts_.merged;
       } else {
         // A strategy that can adopt into a given document adopts into one kept for the purpose, whose
         // strings and vectors are reused document after document.
         if constexpr (adopt_into_merge_strategy<MergeStrategy>) {
-          if (merge_.adopt_into(adopted_, remote, std::move(entry))) merged = &adopted_;
-        } else if ((adopted = merge_.adopt(remote, std::move(entry)))) {
+          if (merge_.adopt_into(adopted_, remote, std::move(theirs))) merged = &adopted_;
+        } else if ((adopted = merge_.adopt(remote, std::move(theirs)))) {
           merged = &*adopted;
         }
         if (merged) ++counts_.added;
@@ -129,18 +134,21 @@ class peer_page_merger {
       if (!merged) continue;
       if (written == writes_.size()) writes_.emplace_back();
       auto& out = writes_[written++];
-      out.id.assign(merged->id);
+      out.id.assign(record_model::id(*merged));
       out.json.clear();
       out.json.reserve(local_size + t.json_size + 64);  // the merge of both, in one allocation
-      append_json(out.json, *merged);
+      record_model::write(out.json, *merged);
       // The entry goes back to the page's pool once written: parsing the next page into it then reuses
       // its strings' storage instead of allocating them all again.
-      service& holder = *merged;
-      if (auto* moved = holder.entry(environment_)) {
-        std::swap(*moved, entry);
+      document& holder = *merged;
+      if (auto* moved = entry_of<record_model>(holder, environment_)) {
+        std::swap(*moved, theirs);
         // What local_ keeps in its place is the emptied entry: drop it, so that the next local document
         // is parsed into entries that still have their storage rather than into one that has none.
-        if (&holder == &local_) local_.environments.erase(local_.environments.begin() + (moved - local_.environments.data()));
+        if (&holder == &local_) {
+          auto& entries = record_model::entries(local_);
+          entries.erase(entries.begin() + (moved - entries.data()));
+        }
       }
     }
     writes_.resize(written);
@@ -150,19 +158,19 @@ class peer_page_merger {
   const MergeStrategy& merge_;
   std::string environment_;
   bool stale_;
-  document_parser parser_;
+  typename record_model::parser parser_;
   counts counts_;
   struct taken {
     std::size_t document;   ///< position in remote_
     std::size_t entry;      ///< position of the peer's own entry in its environments
     std::size_t json_size;  ///< size of the peer's JSON, to size the write
   };
-  std::vector<service> remote_;  ///< the page's parsed documents (a pool: may hold more than the page)
+  std::vector<document> remote_;  ///< the page's parsed documents (a pool: may hold more than the page)
   std::vector<taken> taken_of_;
   std::size_t taken_ = 0;
   std::vector<std::string> ids_;
-  service local_;  ///< the local document being merged, reused
-  service adopted_;  ///< the document being adopted, reused (strategies with adopt_into)
+  document local_;  ///< the local document being merged, reused
+  document adopted_;  ///< the document being adopted, reused (strategies with adopt_into)
   std::vector<stored_document> writes_;
 };
 

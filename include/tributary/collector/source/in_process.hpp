@@ -1,5 +1,5 @@
 #pragma once
-// in_process_source: providers and their services held in memory, for tests and demos. Works with
+// basic_in_process_source: providers and their records held in memory, for tests and demos. Works with
 // any transport (it never uses it). A hook runs before each provider, so tests can spend virtual time.
 
 #include <functional>
@@ -9,16 +9,20 @@
 #include <utility>
 #include <vector>
 
-#include <tributary/catalogue/concepts.hpp>
+#include <tributary/collector/concepts.hpp>
 #include <tributary/error.hpp>
 
 namespace tributary {
 
-class in_process_source {
+template <record_model RecordModel>
+class basic_in_process_source {
  public:
   using source_concept = source_tag;
+  using record_model = RecordModel;
+  using document = typename RecordModel::document;
+  using outcome = basic_provider_outcome<document>;
 
-  void add(provider p, std::vector<service> services) { entries_.push_back({std::move(p), std::move(services), {}}); }
+  void add(provider p, std::vector<document> records) { entries_.push_back({std::move(p), std::move(records), {}}); }
   /// The provider is listed, but collecting it fails with `reason`.
   void add_failing(provider p, std::string reason) { entries_.push_back({std::move(p), {}, std::move(reason)}); }
   /// Listing providers fails with `reason`.
@@ -37,21 +41,21 @@ class in_process_source {
   void collect(Transport&, std::span<const provider> providers, std::size_t /*concurrency*/, F&& on_outcome) {
     for (const auto& p : providers) {
       if (before_each_) before_each_(p);
-      provider_outcome outcome;
+      outcome result;
       const entry* found = nullptr;
       for (const auto& e : entries_)
         if (e.who == p) found = &e;
-      if (!found) outcome.failure = "unknown provider";
-      else if (!found->failure.empty()) outcome.failure = found->failure;
-      else outcome.services = found->services;
-      on_outcome(p, std::move(outcome));
+      if (!found) result.failure = "unknown provider";
+      else if (!found->failure.empty()) result.failure = found->failure;
+      else result.records = found->records;
+      on_outcome(p, std::move(result));
     }
   }
 
  private:
   struct entry {
     provider who;
-    std::vector<service> services;
+    std::vector<document> records;
     std::string failure;
   };
   std::vector<entry> entries_;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include <tributary/error.hpp>
-#include <tributary/catalogue/naming.hpp>
+#include <tributary/collector/naming.hpp>
 
 namespace tributary {
 

@@ -30,20 +30,19 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <range/v3/view/chunk.hpp>
 
-#include <tributary/catalogue/concepts.hpp>
-#include <tributary/catalogue/config.hpp>
-#include <tributary/catalogue/document_json.hpp>
+#include <tributary/collector/concepts.hpp>
+#include <tributary/collector/config.hpp>
 #include <tributary/error.hpp>
-#include <tributary/catalogue/fwd.hpp>
-#include <tributary/catalogue/naming.hpp>
-#include <tributary/catalogue/peer_merge.hpp>
-#include <tributary/catalogue/protocol_plan.hpp>
-#include <tributary/catalogue/report.hpp>
+#include <tributary/collector/naming.hpp>
+#include <tributary/collector/peer_merge.hpp>
+#include <tributary/collector/protocol_plan.hpp>
+#include <tributary/collector/report.hpp>
 
 namespace tributary {
 
@@ -56,6 +55,9 @@ struct progress_event {
   std::vector<std::string> waiting_for;  ///< peers still running, while waiting
 };
 
+/// The collector host. Policies: Transport (how requests travel), IndexBackend (where the records live),
+/// MergeStrategy (how environments combine, and which record model), WaitStrategy (how long to wait for
+/// peers). The shipped configurations and their defaults: <tributary/catalogue/fwd.hpp>.
 template <class Transport, class IndexBackend, class MergeStrategy, class WaitStrategy>
 class basic_collector {
   static_assert(transport<Transport>,
@@ -65,10 +67,11 @@ class basic_collector {
                 "basic_collector: IndexBackend does not model tributary::index_backend (see concepts.hpp: it needs "
                 "`using index_backend_concept = index_backend_tag;` and the index and alias operations)");
   static_assert(merge_strategy<MergeStrategy>,
-                "basic_collector: MergeStrategy does not model tributary::merge_strategy (see concepts.hpp: it "
-                "needs `using merge_strategy_concept = merge_strategy_tag;`, merge and adopt)");
+                "basic_collector: MergeStrategy does not model tributary::merge_strategy (see collector/concepts.hpp: "
+                "it needs `using merge_strategy_concept = merge_strategy_tag;`, `using record_model = ...;` naming a "
+                "RecordModel, merge and adopt)");
   static_assert(wait_strategy<WaitStrategy>,
-                "basic_collector: WaitStrategy does not model tributary::wait_strategy (see concepts.hpp: it "
+                "basic_collector: WaitStrategy does not model tributary::wait_strategy (see collector/concepts.hpp: it "
                 "needs `using wait_strategy_concept = wait_strategy_tag;` and start(now).next(now))");
 
  public:
@@ -76,6 +79,8 @@ class basic_collector {
   using index_backend_type = IndexBackend;
   using merge_strategy_type = MergeStrategy;
   using wait_strategy_type = WaitStrategy;
+  using record_model = record_model_of<MergeStrategy>;
+  using document = typename record_model::document;
   using time_point = std::chrono::system_clock::time_point;
 
   basic_collector(collector_config config, Transport& transport, IndexBackend& store, MergeStrategy merge = {},
@@ -88,7 +93,7 @@ class basic_collector {
       if (merge_.local_environment.empty()) merge_.local_environment = config_.environment;
     }
     if constexpr (bounded_wait_strategy<WaitStrategy>) {
-      if (std::chrono::duration_cast<std::chrono::milliseconds>(wait_.deadline) >= config_.stale_after)
+      if (std::chrono::duration_cast<std::chrono::milliseconds>(wait_.max_wait()) >= config_.stale_after)
         throw error(errc::invalid_config,
                     "collector configuration: the wait deadline must be shorter than stale_after, or a waiting "
                     "run would be taken for a dead one");
@@ -134,7 +139,9 @@ class basic_collector {
   template <class Source, class Clock>
   run_report run(Source& source, Clock& clock, const std::atomic<bool>* stop) {
     static_assert(tributary::source<Source, Transport>,
-                  "basic_collector::run: Source does not model tributary::source (see concepts.hpp)");
+                  "basic_collector::run: Source does not model tributary::source (see collector/concepts.hpp)");
+    static_assert(std::is_same_v<record_model_of<Source>, record_model>,
+                  "basic_collector::run: the Source collects another record model than the MergeStrategy merges");
     static_assert(tributary::clock<Clock>, "basic_collector::run: Clock does not model tributary::clock (see concepts.hpp)");
     run_state<Clock> st{clock, {}, {}, {}, clock.now()};
     st.stop = stop;
@@ -316,17 +323,26 @@ class basic_collector {
     std::size_t done = 0;
     // Services are written in batches of bulk_batch across providers, not one write per provider:
     // each acknowledged write is a durable commit, and thousands of small commits would dominate.
-    std::vector<service> pending;
+    std::vector<document> pending;
     source.collect(transport_, std::span<const provider>(providers), config_.concurrency,
-                   [&](const provider& p, provider_outcome&& outcome) {
+                   [&](const provider& p, basic_provider_outcome<document>&& outcome) {
                      if (st.stop_requested()) return;  // the run ends after collect: nothing more is written
+                     // A record that breaks the Source contract fails its provider, named: never a
+                     // silently empty copy at the peers.
+                     if (outcome.ok())
+                       for (const auto& r : outcome.records)
+                         if (auto problem = contract_problem(r); !problem.empty()) {
+                           outcome.failure = "source contract: " + problem;
+                           outcome.records.clear();
+                           break;
+                         }
                      provider_report pr{p.id, outcome.ok(), outcome.failure, 0, std::move(outcome.warnings)};
                      if (outcome.ok()) {
-                       pr.services = outcome.services.size();
+                       pr.services = outcome.records.size();
                        st.report.services += pr.services;
-                       for (auto& s : outcome.services) {
-                         normalize(s, environment_order_of());
-                         pending.push_back(std::move(s));
+                       for (auto& r : outcome.records) {
+                         if constexpr (normalizing_merge_strategy<MergeStrategy>) merge_.normalize(r);
+                         pending.push_back(std::move(r));
                        }
                        if (pending.size() >= config_.bulk_batch) {
                          write_services(st.worker, pending);
@@ -377,33 +393,47 @@ class basic_collector {
 
   /// How many documents of `index` carry an entry of this environment.
   std::size_t own_services_in(const std::string& index) {
-    document_parser parser;
+    typename record_model::parser parser;
+    document doc;
     std::size_t n = 0;
     std::string after;
     while (true) {
       auto page = store_.scan(index, after, config_.scan_page);
-      for (const auto& d : page.documents) {
-        const auto doc = parser.parse(d.json);
-        n += std::any_of(doc.environments.begin(), doc.environments.end(),
-                         [&](const environment_entry& e) { return e.environment == config_.environment; });
+      for (auto& d : page.documents) {
+        parser.parse_owned(std::move(d.json), doc);
+        n += entry_of<record_model>(doc, config_.environment) != nullptr;
       }
       if (page.done) return n;
       after = page.next_after;
     }
   }
 
-  /// The merge strategy's environment precedence when it has one, the default otherwise.
-  const environment_order& environment_order_of() const {
-    if constexpr (ordered_merge_strategy<MergeStrategy>) return merge_.order;
-    else return default_order_;
+  /// Why the source broke its contract with `doc` (one entry, of this environment), or empty.
+  [[nodiscard]] std::string contract_problem(const document& doc) const {
+    const auto& entries = record_model::entries(doc);
+    const std::string id(record_model::id(doc));
+    if (entries.empty()) return "record '" + id + "' has no entry (a source stamps each record with one entry of " +
+                                "collector_config::environment '" + config_.environment + "')";
+    if (entries.size() > 1)
+      return "record '" + id + "' has " + std::to_string(entries.size()) + " entries; a source gives one, of '" +
+             config_.environment + "'";
+    const std::string_view env = record_model::environment(entries.front());
+    if (env != config_.environment)
+      return "record '" + id + "' has an entry stamped '" + std::string(env) + "', not this collector's environment '" +
+             config_.environment + "'";
+    return {};
   }
 
   /// Bulk-writes documents in batches; retryable item failures are retried, anything else fails the step.
-  void write_services(const std::string& index, const std::vector<service>& services) {
+  void write_services(const std::string& index, const std::vector<document>& records) {
     std::vector<stored_document> batch;
-    for (auto chunk : services | ranges::views::chunk(config_.bulk_batch)) {
+    for (auto chunk : records | ranges::views::chunk(config_.bulk_batch)) {
       batch.clear();
-      for (const auto& s : chunk) batch.push_back({s.id, to_json(s)});
+      for (const auto& r : chunk) {
+        auto& d = batch.emplace_back();
+        d.id.assign(record_model::id(r));
+        record_model::write(d.json, r);
+      }
       write_batch(index, batch);
     }
   }
@@ -432,13 +462,11 @@ class basic_collector {
   }
 
   /// Writes and empties `docs`, merged from a peer, in batches of bulk_batch. A backend that takes rvalue
-  /// batches (memory_index) gets them moved in; it leaves the documents it did not write as they were,
+  /// batches (moving_write_store: memory_index) gets them moved in; it leaves the documents it did not write as they were,
   /// so those are retried or reported as write_batch does. Others (sqlite, postgres, elasticsearch) take
   /// spans.
   void write_merged(const std::string& index, std::vector<stored_document>& docs) {
-    constexpr bool moves_batches = requires {
-      static_cast<bulk_result (IndexBackend::*)(std::string_view, std::vector<stored_document>&&)>(&IndexBackend::bulk_write);
-    };
+    constexpr bool moves_batches = moving_write_store<IndexBackend>;
     for (std::size_t at = 0; at < docs.size(); at += config_.bulk_batch) {
       const auto batch = std::span<stored_document>(docs).subspan(at, std::min(config_.bulk_batch, docs.size() - at));
       if constexpr (moves_batches) {
@@ -513,16 +541,32 @@ class basic_collector {
       if (pending.empty()) break;
       stop_if_requested(st);
       emit({"wait_for_peers", 0, 0, st.report.services, waiting_for});
-      const auto next = schedule.next(st.clock.now());
-      if (!next) {
-        for (const auto* p : pending) {
-          if (config_.at_deadline == at_peer_deadline::copy_last_published) {
-            copy_peer(st, *p, true, since(st, began));
-          } else {
-            st.report.peers.push_back({p->environment, peer_outcome::timed_out, {}, 0, 0, 0, since(st, began),
-                                       "still running at the deadline; skipped"});
-          }
+      auto past_deadline = [&](const peer_config& p) {
+        if (config_.at_deadline == at_peer_deadline::copy_last_published) {
+          copy_peer(st, p, true, since(st, began));
+        } else {
+          st.report.peers.push_back({p.environment, peer_outcome::timed_out, {}, 0, 0, 0, since(st, began),
+                                     "still running at the deadline; skipped"});
         }
+      };
+      std::optional<time_point> next;
+      if constexpr (per_peer_wait_strategy<WaitStrategy>) {
+        // The strategy sees who is still running, and may stop waiting for some of them now.
+        auto decision = schedule.next(st.clock.now(), std::span<const std::string>(waiting_for));
+        for (const auto& name : decision.give_up) {
+          const auto it = std::find_if(pending.begin(), pending.end(),
+                                       [&](const peer_config* p) { return p->environment == name; });
+          if (it == pending.end()) continue;  // not a peer still waited for
+          past_deadline(**it);
+          pending.erase(it);
+        }
+        if (pending.empty()) break;
+        next = decision.next_look;
+      } else {
+        next = schedule.next(st.clock.now());
+      }
+      if (!next) {
+        for (const auto* p : pending) past_deadline(*p);
         break;
       }
       sleep_until(st, *next);
@@ -662,7 +706,6 @@ class basic_collector {
   [[no_unique_address]] WaitStrategy wait_;
   std::map<std::string, IndexBackend*> peer_stores_;
   std::function<void(const progress_event&)> progress_;
-  environment_order default_order_;
 };
 
 }  // namespace tributary

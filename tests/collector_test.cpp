@@ -326,6 +326,25 @@ TEST(CollectorGuard, EveryProviderFailingIsRefusedAndLeavesTheCatalogueAsItWas) 
   EXPECT_TRUE(testing::contains(report.to_json(), R"("outcome":"refused")"));
 }
 
+TEST(CollectorConfig, AnUnaddedPeerStoreThrowsFromRunAsAtConstructionAndTouchesNothing) {
+  memory_index store;
+  loopback_transport transport;
+  manual_clock clock;
+  auto config = config_for("dev");
+  config.peers.back() = {"prod", "prod-cluster"};  // never given to add_peer_store
+  in_process_collector collector(config, transport, store);
+  auto source = testing::make_source("dev", 1, 2);
+  try {
+    (void)collector.run(source, clock);
+    ADD_FAILURE() << "a configuration error must throw, as the constructor's do";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_config);
+    EXPECT_TRUE(testing::contains(e.what(), "prod-cluster")) << e.what();
+  }
+  EXPECT_TRUE(store.list_indices("").empty());
+  EXPECT_TRUE(store.aliases().empty());
+}
+
 // ---- the Source contract ---------------------------------------------------------------------------
 
 /// A source whose records break the contract in `how` for provider 0; provider 1 is healthy.

@@ -111,8 +111,11 @@ class basic_collector {
 
   [[nodiscard]] const collector_config& config() const noexcept { return config_; }
 
-  /// Runs the protocol once. Expected failures (source, store, configuration) end the run with
-  /// `ok == false` and the reason in the report; anything left behind is cleaned up by a later run.
+  /// Runs the protocol once. What happens while running (the source or a store failing, the publish
+  /// guard refusing, a newer run, a stop) ends the run with `ok == false` and the reason in the report;
+  /// anything left behind is cleaned up by a later run. A configuration error is never a run outcome:
+  /// it throws error(errc::invalid_config), from the constructor when it can be seen there, otherwise
+  /// (a peer store that was never added) from run() before the store is touched.
   template <class Source, class Clock>
   run_report run(Source& source, Clock& clock) {
     return run(source, clock, nullptr);
@@ -152,8 +155,8 @@ class basic_collector {
       step = name;
       stop_if_requested(st);
     };
+    resolve_peer_stores();
     try {
-      resolve_peer_stores();
       begin("name worker");
       timed(st, "name_worker", [&] { name_worker(st); });
       begin("fetch providers");

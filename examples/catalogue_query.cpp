@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-#include <tributary/catalogue/document_json.hpp>
+#include <tributary/catalogue/service_record.hpp>
+#include <tributary/collector/reader.hpp>
 #include <tributary/index/elasticsearch.hpp>
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
@@ -46,29 +47,14 @@ std::string lower(std::string s) {
   return s;
 }
 
-template <class Store, class F>
-void for_each_service(const Store& store, const std::string& index, F&& f) {
-  tributary::document_parser parser;
-  std::string after;
-  while (true) {
-    auto page = store.scan(index, after, 1000);
-    for (const auto& d : page.documents) f(d, parser.parse(d.json));
-    if (page.done) break;
-    after = page.next_after;
-  }
-}
-
 /// Answers `command` from the catalogue behind `alias` in `store`; the exit code.
 template <class Store>
 int run_query(const Store& store, const std::string& alias, const std::string& command, const std::string& argument) {
-  const auto targets = store.alias_targets(alias);
-  if (targets.size() != 1) {
-    std::cerr << "catalogue_query: alias '" << alias << "' points to " << targets.size() << " indices\n";
-    return 1;
-  }
-  const auto& index = targets.front();
+  const auto reader = tributary::open_records<tributary::service_record>(store, alias);
+  const auto& index = reader.index();
   if (command == "show") {
-    const auto docs = store.get(index, std::vector<std::string>{argument});
+    // The stored text as it is: what the collector wrote, not a re-serialisation of it.
+    const auto docs = reader.get_json(std::vector<std::string>{argument});
     if (!docs.front()) {
       std::cerr << "catalogue_query: no service '" << argument << "'\n";
       return 1;
@@ -79,7 +65,7 @@ int run_query(const Store& store, const std::string& alias, const std::string& c
   if (command == "summary") {
     std::size_t total = 0, several = 0;
     std::map<std::string, std::size_t> by_env;
-    for_each_service(store, index, [&](const auto&, const tributary::service& s) {
+    reader.for_each([&](const tributary::service& s) {
       ++total;
       if (s.environments.size() > 1) ++several;
       for (const auto& e : s.environments) ++by_env[e.environment];
@@ -98,7 +84,7 @@ int run_query(const Store& store, const std::string& alias, const std::string& c
   }
   const auto needle = lower(argument);
   std::size_t shown = 0;
-  for_each_service(store, index, [&](const auto&, const tributary::service& s) {
+  reader.for_each([&](const tributary::service& s) {
     if (command == "search" && lower(s.id + " " + s.title + " " + s.owner + " " + s.description).find(needle) == std::string::npos)
       return;
     std::string envs;

@@ -31,10 +31,12 @@
 #include <type_traits>
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
+#include <tributary/transport/curl.hpp>
 #include <tributary/collector/naming.hpp>
 #include <utility>
 #include <vector>
 
+#include "support/common.hpp"
 #include "support/postgres.hpp"
 #include "support/process.hpp"
 
@@ -662,8 +664,9 @@ TYPED_TEST(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldU
   // each has S - D = 17 s left after the stale bound to copy and activate, room for a sanitizer build.)
   constexpr auto stale_after = 20s, wait_deadline = 3s;
   static_assert(wait_deadline < stale_after);
+  // The dead run's lease (it never released it) is taken over once silent for --lease-ttl.
   const std::vector<std::string> bounded{"--stale-after", std::to_string(stale_after.count()), "--wait-deadline",
-                                         std::to_string(wait_deadline.count())};
+                                         std::to_string(wait_deadline.count()), "--lease-ttl", "10"};
   // The slow listClients took 5 s of the wait already.
   std::this_thread::sleep_until(*dead_time + (stale_after - wait_deadline) + 300ms);
   std::vector<std::pair<std::string, child_process>> peers;
@@ -703,6 +706,9 @@ TYPED_TEST(XroadEndToEnd, AKilledCollectorIsCleanedUpByItsNextRunAndDoesNotHoldU
   EXPECT_TRUE(store.alias_targets(staging.working_alias()).empty());
   EXPECT_NE(std::find(r.at("deleted").begin(), r.at("deleted").end(), dead), r.at("deleted").end()) << r.at("deleted");
   EXPECT_EQ(store.alias_targets(staging.environment_alias()), std::vector<std::string>{fresh});
+  bool took_over = false;
+  for (const auto& n : r.at("notes")) took_over = took_over || n.get<std::string>().find("took over the lease of staging") == 0;
+  EXPECT_TRUE(took_over) << "the killed run's lease is taken over, and the report says so: " << r.at("notes").dump();
   for (const std::string env : {"dev", "prod"})
     EXPECT_TRUE(store.alias_targets(tributary::protocol_names{read_alias, env}.working_alias()).empty()) << env;
 
@@ -865,6 +871,77 @@ TYPED_TEST(XroadEndToEnd, ASignalAtAnyStepStopsTheRunAtItsNextSafePointAndLosesN
   }
 }
 
+// ---- one run per environment at a time (the lease) ------------------------------------------------------
+
+TYPED_TEST(XroadEndToEnd, ASecondRunOfAnEnvironmentFindsTheLeaseHeldSaysWhoseAndExits75) {
+  this->start_simulator("dev", "dev");
+  ::setenv("TRIBUTARY_TEST_PAUSE_AT_PHASE", "collect_services", 1);
+  auto first = this->start_collector("first", "dev", "dev", {"--peers", ""});
+  ::unsetenv("TRIBUTARY_TEST_PAUSE_AT_PHASE");
+  const auto until = std::chrono::steady_clock::now() + start_timeout;
+  while (!is_stopped(first.pid()) && first.running() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(2ms);
+  ASSERT_TRUE(is_stopped(first.pid())) << tail(first.errors());
+
+  auto second = this->start_collector("second", "dev", "dev", {"--peers", ""});
+  const auto status = second.wait_for(run_timeout);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(status->exited && status->code == 75) << status->describe() << "\n" << tail(second.errors());
+  const auto said = second.errors();
+  EXPECT_NE(said.find("another run of dev is in progress ("), std::string::npos) << said;
+  EXPECT_NE(said.find(":" + std::to_string(first.pid()) + ", since "), std::string::npos) << "names the holder: " << said;
+  auto store = this->store_.open();
+  EXPECT_TRUE(store.alias_targets(read_alias).empty()) << "the second run touched nothing";
+
+  ASSERT_TRUE(first.signal(SIGCONT));
+  ASSERT_TRUE(this->finishes_ok(first, "the first dev collector"));
+  auto third = this->start_collector("third", "dev", "dev", {"--peers", ""});
+  EXPECT_TRUE(this->finishes_ok(third, "a dev collector after the first released the lease"));
+}
+
+// ---- --every: a scheduled service ------------------------------------------------------------------------
+
+TYPED_TEST(XroadEndToEnd, WithEveryItServesMetricsWritesTheMetricsFileAndExitsAtOnceOnSigtermBetweenRuns) {
+  this->start_simulator("dev", "dev");
+  const int port = tributary::testing::closed_port();
+  const auto metrics_file = this->dir_ / "dev.prom";
+  auto c = this->start_collector("every", "dev", "dev",
+                                 {"--peers", "", "--every", "1h", "--jitter", "1s", "--metrics-listen",
+                                  "127.0.0.1:" + std::to_string(port), "--metrics-file", metrics_file.string()});
+  tributary::curl_library curl;
+  tributary::curl_transport http(curl, {});
+  auto get = [&](const std::string& path) {
+    tributary::http_request request;
+    request.url = "http://127.0.0.1:" + std::to_string(port) + path;
+    return http.perform(std::move(request));
+  };
+  std::string metrics;
+  // The first run happens at once; then the process waits an hour for the next.
+  for (auto until = std::chrono::steady_clock::now() + run_timeout; std::chrono::steady_clock::now() < until;) {
+    const auto r = get("/metrics");
+    if (r.status == 200 && r.body.find(R"(tributary_collector_runs_total{environment="dev",outcome="succeeded"} 1)") !=
+                               std::string::npos) {
+      metrics = r.body;
+      break;
+    }
+    ASSERT_TRUE(c.running()) << tail(c.errors());
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_FALSE(metrics.empty()) << "no successful run in the metrics: " << tail(c.errors());
+  EXPECT_NE(metrics.find("# TYPE tributary_collector_runs_total counter"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(tributary_collector_last_run_services{environment="dev"} 23)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tributary_collector_last_activation_timestamp_seconds{"), std::string::npos) << metrics;
+  EXPECT_NE(read_text_file(metrics_file).find(R"(outcome="succeeded"} 1)"), std::string::npos) << "the textfile too";
+  EXPECT_EQ(get("/other").status, 404);
+
+  const auto signalled = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c.signal(SIGTERM));
+  const auto status = c.wait_for(10s);
+  ASSERT_TRUE(status) << "SIGTERM between runs must end the process at once";
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 2s);
+  EXPECT_TRUE(status->success()) << status->describe() << "\n" << tail(c.errors());
+}
+
 // ---- --dry-run: the plan a run would take, and nothing changed ------------------------------------------
 
 TYPED_TEST(XroadEndToEnd, ADryRunPrintsTheAliasPlanAndLeavesTheStoreUnchanged) {
@@ -918,7 +995,6 @@ TYPED_TEST(XroadEndToEnd, ADryRunPrintsTheAliasPlanAndLeavesTheStoreUnchanged) {
 
 #if defined(TRIBUTARY_E2E_SIMULATOR)
 
-#include "support/common.hpp"
 
 namespace {
 

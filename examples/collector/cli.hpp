@@ -12,25 +12,32 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <tributary/clock/wall.hpp>
 #include <tributary/collector/collector.hpp>
+#include <tributary/collector/lease.hpp>
 #include <tributary/index/elasticsearch.hpp>
 #include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/catalogue/merge/environment_union.hpp>
 #include <tributary/collector/protocol_plan.hpp>
 #include <tributary/redact.hpp>
+#include <tributary/execution/thread_pool.hpp>
+#include <tributary/server/http_server.hpp>
 #include <tributary/catalogue/source/xroad.hpp>
 #include <tributary/transport/curl.hpp>
 #include <tributary/collector/wait/fixed_interval.hpp>
 
+#include "collector/metrics.hpp"
+#include "collector/schedule.hpp"
 #include "collector/store_url.hpp"
 
 namespace tributary::examples {
@@ -40,10 +47,16 @@ inline constexpr std::string_view collector_description =
     "other environments' collectors, merges their services in and switches `apicatalogue` to it.\n"
     "A collection that falls short of the publish guard (--min-provider-success, --max-service-drop,\n"
     "--allow-no-providers) is not published and the live catalogue stays as it is.\n"
-    "SIGINT or SIGTERM stops the run at the next safe point (a second one exits at once).\n"
+    "SIGINT or SIGTERM stops the run at the next safe point (a second one exits at once); between runs of\n"
+    "--every, at once. One run per environment at a time: a run takes a lease in the store first, and\n"
+    "finding it held by a live run elsewhere, says whose and exits 75.\n"
     "\n"
-    "Exit status: 0 when the run succeeded, 1 when it failed, was refused or superseded (the report says\n"
-    "why), 2 on bad usage, 128+N when stopped by signal N (130 for SIGINT, 143 for SIGTERM).";
+    "Exit status: 0 when the run succeeded (with --every: when stopped between runs), 1 when it failed, was\n"
+    "refused or superseded (the report says why), 2 on bad usage, 75 when another run of the environment\n"
+    "holds the lease, 128+N when stopped by signal N (130 for SIGINT, 143 for SIGTERM).";
+
+/// Exit status when another run of the environment holds the lease (EX_TEMPFAIL: try again later).
+inline constexpr int exit_lease_held = 75;
 
 struct collector_options {
   std::string environment;
@@ -54,6 +67,10 @@ struct collector_options {
   long max_response_mb = 256;
   std::size_t concurrency = 16;
   bool skip_late_peers = false, quiet = false, insecure = false, dry_run = false;
+  std::optional<std::chrono::milliseconds> every;  ///< --every: run periodically
+  std::chrono::milliseconds jitter{0};
+  long lease_ttl_s = 600;
+  std::string metrics_file, metrics_listen;
   publish_guard guard;
   std::string ca_file;
   // Read while parsing, so that every usage error is found before anything is opened or created.
@@ -87,7 +104,8 @@ inline collector_options parse_collector_options(int argc, char** argv, const st
   app.get_formatter()->column_width(28);
   app.add_option("--store", o.store,
                  "where the catalogue lives: sqlite:///path/catalogue.db, postgres://user@host:port/db"
-                 "[?schema=NAME], or http(s)://user:pass@elasticsearch:9200")->required();
+                 "[?schema=NAME], or http(s)://user:pass@elasticsearch:9200; default: $TRIBUTARY_STORE (keeps "
+                 "credentials off the command line)")->required()->envname("TRIBUTARY_STORE");
   app.add_option("--xroad", o.xroad, "the security server, e.g. http://127.0.0.1:8080")->required();
   app.add_option("--client", o.client, "this collector's X-Road client {instance}/{class}/{code}/{subsystem}")
       ->required();
@@ -121,6 +139,17 @@ inline collector_options parse_collector_options(int argc, char** argv, const st
   app.add_flag("--insecure", o.insecure, "do not verify TLS certificates (logged as a warning; never in production)");
   app.add_option("--report-json", o.report_json, "write the run report as JSON to FILE (- for stdout)");
   app.add_flag("--quiet", o.quiet, "no progress output (failures are still printed)");
+  std::string every_text, jitter_text;
+  app.add_option("--every", every_text, "stay up and run every DURATION (1h, 30m, 90s, 1h30m); a run never starts "
+                 "while the previous one is going");
+  app.add_option("--jitter", jitter_text, "with --every: start each run up to DURATION later, at random, so that "
+                 "the environments do not reach their stores in lockstep");
+  app.add_option("--lease-ttl", o.lease_ttl_s, "seconds without a heartbeat after which another run may take over "
+                 "this environment's lease")->check(CLI::Range(10L, 7L * 24 * 3600));
+  app.add_option("--metrics-file", o.metrics_file, "write metrics in the Prometheus text format to FILE after each "
+                 "run (the node exporter's textfile collector)");
+  app.add_option("--metrics-listen", o.metrics_listen, "with --every: serve GET /metrics on ADDRESS:PORT, e.g. "
+                 "127.0.0.1:9464");
   app.add_flag("--dry-run", o.dry_run,
                "print, as JSON, the alias actions and deletions a run would make now (assuming its collection "
                "passes the publish guard), and change nothing: the store is opened read-only");
@@ -137,6 +166,26 @@ inline collector_options parse_collector_options(int argc, char** argv, const st
     if (e.get_exit_code() == 0) std::exit(app.exit(e));  // --help
     usage_error(e.what());
   }
+  if (!every_text.empty()) {
+    o.every = parse_duration(every_text);
+    if (!o.every || *o.every < std::chrono::seconds(1))
+      usage_error("--every needs a duration of at least 1s such as 1h, 30m or 90s, not '" + every_text + "'");
+  }
+  if (!jitter_text.empty()) {
+    const auto jitter = parse_duration(jitter_text);
+    if (!jitter) usage_error("--jitter needs a duration such as 5m or 30s, not '" + jitter_text + "'");
+    if (!o.every) usage_error("--jitter applies only with --every");
+    if (*jitter >= *o.every) usage_error("--jitter must be shorter than --every");
+    o.jitter = *jitter;
+  }
+  if (!o.metrics_listen.empty()) {
+    if (!o.every) usage_error("--metrics-listen applies only with --every (one run: --metrics-file)");
+    const auto colon = o.metrics_listen.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == o.metrics_listen.size())
+      usage_error("--metrics-listen needs ADDRESS:PORT, not '" + o.metrics_listen + "'");
+  }
+  if (o.lease_ttl_s <= o.poll_interval_s)
+    usage_error("--lease-ttl must be longer than --poll-interval, or a waiting run would lose its lease");
   if (app.count("--peers")) o.peers = peers_list.empty() ? std::vector<std::string>{} : split(peers_list, ',');
   for (const auto& v : peer_store_args) {
     const auto eq = v.find('=');
@@ -271,6 +320,28 @@ class progress_display {
   std::size_t last_tenth_ = 0;
 };
 
+/// Another run of the environment holds the lease; what says whose.
+struct lease_held_error {
+  std::string message;
+};
+
+/// This process, as lease records name it: host and process id.
+inline std::string lease_owner() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown-host");
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+/// A time as ISO 8601 UTC, to the second.
+inline std::string utc_text(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 /// Composes the collector for one store type and runs it once.
 template <class IndexBackend>
 run_report run_collector(const collector_options& o, const curl_library& curl, IndexBackend& store,
@@ -314,16 +385,54 @@ run_report run_collector(const collector_options& o, const curl_library& curl, I
   // deliver a signal at exactly that step of the protocol.
   const char* pause_at = std::getenv("TRIBUTARY_TEST_PAUSE_AT_PHASE");
   std::string paused_in;
+  // One run of the environment at a time, across machines: the lease is taken before step 1, kept alive
+  // at progress events (every phase change, provider and look at the peers), and given up after.
+  const auto ttl = std::chrono::seconds(o.lease_ttl_s);
+  run_lease<IndexBackend> lease(store, o.environment, lease_owner(), {"tributary-leases", ttl});
+  const auto attempt = lease.acquire(std::chrono::system_clock::now());
+  if (attempt.status == lease_status::held)
+    throw lease_held_error{"another run of " + o.environment + " is in progress (" + attempt.holder.owner + ", since " +
+                           utc_text(attempt.holder.since) + "; its last heartbeat " +
+                           utc_text(attempt.holder.heartbeat) + ")"};
+  std::vector<std::string> lease_notes;
+  if (attempt.status == lease_status::took_over)
+    lease_notes.push_back("took over the lease of " + o.environment + " from " + attempt.holder.owner +
+                          ", silent since " + utc_text(attempt.holder.heartbeat));
+  auto last_beat = std::chrono::steady_clock::now();
+  bool lost = false;
   collector.on_progress([&](const progress_event& e) {
     if (pause_at && e.phase == pause_at && paused_in != e.phase) {
       paused_in = e.phase;
       raise(SIGSTOP);
     }
     progress(e);
+    if (lost || std::chrono::steady_clock::now() - last_beat < ttl / 4) return;
+    last_beat = std::chrono::steady_clock::now();
+    try {
+      lost = !lease.heartbeat(std::chrono::system_clock::now());
+    } catch (const error& err) {
+      lease_notes.push_back(std::string("could not refresh the lease: ") + err.what());
+    }
   });
   wall_clock clock;
-  auto report = collector.run(source, clock, stop_on_signals::flag());
+  run_report report;
+  try {
+    report = collector.run(source, clock, stop_on_signals::flag());
+  } catch (...) {
+    try {
+      lease.release(std::chrono::system_clock::now());
+    } catch (const error&) {
+    }
+    throw;
+  }
   progress.finish();
+  if (lost) lease_notes.push_back("another run took the lease over during this run (no heartbeat for --lease-ttl)");
+  try {
+    lease.release(std::chrono::system_clock::now());
+  } catch (const error& err) {
+    lease_notes.push_back(std::string("could not release the lease (it expires after --lease-ttl): ") + err.what());
+  }
+  report.notes.insert(report.notes.end(), lease_notes.begin(), lease_notes.end());
   return report;
 }
 
@@ -424,6 +533,71 @@ inline std::string open_stores_and_plan(const collector_options& o) {
   return with_stores(o, curl, true, [&](auto& store, auto& peers) { return dry_run_plan(o, store, peers); });
 }
 
+/// One run, its report written and printed; the exit status it earns.
+inline int run_once(const collector_options& o, collector_metrics& metrics) {
+  const std::string& env = o.environment;
+  run_report report;
+  report.environment = env;
+  try {
+    report_sink sink(o.report_json);
+    try {
+      report = open_stores_and_run(o);
+    } catch (const lease_held_error& held) {
+      metrics.record_skipped();
+      if (!o.metrics_file.empty()) metrics.write_file(o.metrics_file);
+      std::cerr << "collector_" << env << ": " << held.message << "\n";
+      return exit_lease_held;
+    } catch (const error& e) {
+      // The store could not be opened (or a configuration error): still a report, saying so.
+      report.ok = false;
+      report.outcome = run_outcome::failed;
+      report.failure = std::string(e.code() == errc::invalid_config ? "configuration: " : "store: ") + e.what();
+    }
+    report.failure = redact_urls_in(report.failure);
+    sink.write(report);
+    metrics.record(report, std::chrono::system_clock::now());
+    if (!o.metrics_file.empty()) metrics.write_file(o.metrics_file);
+  } catch (const error& e) {
+    std::cerr << "collector_" << env << ": " << redact_urls_in(e.what()) << "\n";
+    return 2;
+  }
+  // --quiet hides progress, never why a run failed.
+  if (!o.quiet) std::cerr << report.summary();
+  else if (!report.ok) std::cerr << "collector_" << env << ": " << to_string(report.outcome) << ": " << report.failure << "\n";
+  if (report.outcome == run_outcome::interrupted && stop_on_signals::signal() != 0)
+    return 128 + stop_on_signals::signal();
+  return report.ok ? 0 : 1;
+}
+
+/// GET /metrics on --metrics-listen, on a thread of its own pool, while --every runs.
+class metrics_endpoint {
+ public:
+  metrics_endpoint(const std::string& listen, const collector_metrics& metrics)
+      : pool_(1, 8), server_(pool_, handler([&metrics](server_request& r) {
+                               if (r.method != "GET" || r.path != "/metrics")
+                                 return server_response::text(404, "only GET /metrics here\n");
+                               return server_response::text(200, metrics.prometheus(), "text/plain; version=0.0.4");
+                             }),
+                             options_of(listen)) {
+    server_.start();
+  }
+
+ private:
+  static server_options options_of(const std::string& listen) {
+    server_options o;
+    const auto colon = listen.rfind(':');
+    o.address = listen.substr(0, colon);
+    if (o.address.size() > 2 && o.address.front() == '[' && o.address.back() == ']') o.address = o.address.substr(1, o.address.size() - 2);
+    const auto port = std::stoul(listen.substr(colon + 1));
+    if (port > 65535) throw error(errc::invalid_config, "port " + std::to_string(port) + " is out of range");
+    o.port = static_cast<std::uint16_t>(port);
+    return o;
+  }
+  using handler = function_handler<std::function<server_response(server_request&)>>;
+  thread_pool pool_;
+  basic_http_server<handler> server_;
+};
+
 inline int collector_main(int argc, char** argv, const std::string& env) {
   const auto o = parse_collector_options(argc, argv, env);
   if (o.dry_run) {
@@ -436,30 +610,26 @@ inline int collector_main(int argc, char** argv, const std::string& env) {
     }
   }
   stop_on_signals signals;
-  run_report report;
-  report.environment = env;
+  collector_metrics metrics(env);
+  if (!o.every) return run_once(o, metrics);
+
+  std::optional<metrics_endpoint> endpoint;
   try {
-    report_sink sink(o.report_json);
-    try {
-      report = open_stores_and_run(o);
-    } catch (const error& e) {
-      // The store could not be opened (or failed outside a run): still a report, saying so.
-      report.ok = false;
-      report.outcome = run_outcome::failed;
-      report.failure = std::string("store: ") + e.what();
-    }
-    report.failure = redact_urls_in(report.failure);
-    sink.write(report);
+    if (!o.metrics_listen.empty()) endpoint.emplace(o.metrics_listen, metrics);
   } catch (const error& e) {
-    std::cerr << "collector_" << env << ": " << redact_urls_in(e.what()) << "\n";
+    std::cerr << "collector_" << env << ": --metrics-listen: " << e.what() << "\n";
     return 2;
   }
-  // --quiet hides progress, never why a run failed.
-  if (!o.quiet) std::cerr << report.summary();
-  else if (!report.ok) std::cerr << "collector_" << env << ": " << to_string(report.outcome) << ": " << report.failure << "\n";
-  if (report.outcome == run_outcome::interrupted && stop_on_signals::signal() != 0)
-    return 128 + stop_on_signals::signal();
-  return report.ok ? 0 : 1;
+  run_schedule schedule(*o.every, o.jitter, std::random_device{}());
+  while (true) {
+    const auto started = std::chrono::steady_clock::now();
+    const int status = run_once(o, metrics);
+    if (status == 2) return status;  // a usage problem does not go away by waiting
+    if (stop_on_signals::flag().load()) return status >= 128 ? status : 0;
+    const auto next = schedule.next_after(started);
+    if (!o.quiet) std::cerr << "[" << env << "] next run in " << std::chrono::duration_cast<std::chrono::seconds>(next - std::chrono::steady_clock::now()).count() << " s\n";
+    if (wait_until_or_stopped(next, stop_on_signals::flag())) return 0;  // stopped between runs: at once
+  }
 }
 
 }  // namespace tributary::examples

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <tributary/detail/json_text.hpp>
+#include <tributary/detail/percent.hpp>
 #include <tributary/error.hpp>
 #include <tributary/transport/http.hpp>
 
@@ -68,25 +69,7 @@ inline std::string xroad_error_body(std::string_view type, std::string_view mess
 }
 
 inline std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() + 0 && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else if (s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
+  return *tributary::detail::percent_decode(s, {.plus_as_space = true, .keep_malformed = true});
 }
 
 /// splitmix64: a small, good mixer; the synthetic instance and the fault decisions hash with it.

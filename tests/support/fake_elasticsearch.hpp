@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include <tributary/detail/percent.hpp>
 #include <tributary/index/names.hpp>
 #include <tributary/transport/http.hpp>
 #include <tributary/transport/loopback.hpp>
@@ -205,17 +206,10 @@ class fake_elasticsearch {
   [[nodiscard]] bool has_pit() const { return is_opensearch() ? at_least(2, 4) : at_least(7, 10); }
   [[nodiscard]] bool parses_must_exist() const { return is_opensearch() ? at_least(2, 12) : at_least(7, 11); }
 
+  // The backend escapes every name (detail::percent_encode); a malformed escape would be its bug, kept
+  // as sent so that the request fails to match rather than the fake.
   static std::string decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size()) {
-        out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-        i += 2;
-      } else {
-        out += s[i];
-      }
-    }
-    return out;
+    return *tributary::detail::percent_decode(s, {.keep_malformed = true});
   }
 
   static recorded_request parse(const http_request& req) {

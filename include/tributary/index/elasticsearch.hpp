@@ -68,6 +68,7 @@
 
 #include <tributary/concepts.hpp>
 #include <tributary/detail/json_text.hpp>
+#include <tributary/detail/percent.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/alias_table.hpp>
 #include <tributary/index/elasticsearch_wire.hpp>
@@ -273,10 +274,13 @@ inline elasticsearch_options elasticsearch_options::from_url(std::string_view ur
   if (at != std::string_view::npos) {
     const std::string_view info = authority.substr(0, at);
     const auto colon = info.find(':');
-    const std::string what = "elasticsearch URL user info";
-    o.auth = elasticsearch_auth::basic(detail::es_percent_decode(info.substr(0, colon), what),
-                                       colon == std::string_view::npos ? std::string()
-                                                                       : detail::es_percent_decode(info.substr(colon + 1), what));
+    auto decode = [](std::string_view part) {
+      auto decoded = detail::percent_decode(part);
+      if (!decoded) throw error(errc::invalid_config, "elasticsearch URL user info has a malformed %-escape");
+      return std::move(*decoded);
+    };
+    o.auth = elasticsearch_auth::basic(decode(info.substr(0, colon)),
+                                       colon == std::string_view::npos ? std::string() : decode(info.substr(colon + 1)));
     rest = rest.substr(at + 1);
   }
   if (rest.empty() || rest.front() == '/')
@@ -362,7 +366,7 @@ class elasticsearch_index {
   void create_index(std::string_view name) {
     validate_index_name(name);
     const std::string body = options_.create_body.empty() ? default_create_body() : options_.create_body;
-    auto r = call("PUT", "/" + detail::es_path_segment(name), body, false);
+    auto r = call("PUT", "/" + detail::percent_encode(name), body, false);
     if (r.ok()) return;
     const auto f = detail::es_failure_of(r.body);
     // An alias of that name: "Invalid index name [x], already exists as alias".
@@ -374,7 +378,7 @@ class elasticsearch_index {
 
   [[nodiscard]] bool index_exists(std::string_view name) const {
     if (detail::name_problem(name, true)) return false;  // no index can have that name
-    auto r = call("GET", "/_cat/indices/" + detail::es_path_segment(name) + "?format=json&h=index", {}, true);
+    auto r = call("GET", "/_cat/indices/" + detail::percent_encode(name) + "?format=json&h=index", {}, true);
     if (r.status == 404) return false;
     if (!r.ok()) fail(r, "checking index '" + std::string(name) + "'");
     const auto found = cat_indices(r.body);
@@ -477,7 +481,7 @@ class elasticsearch_index {
       body += ']';
     }
     body += '}';
-    auto r = call("POST", "/" + detail::es_path_segment(index) + "/_search", std::move(body), true);
+    auto r = call("POST", "/" + detail::percent_encode(index) + "/_search", std::move(body), true);
     if (!r.ok()) fail(r, "scanning '" + std::string(index) + "'");
     auto parsed = detail::es_parse_hits(r.body, {});
     if (parsed.hits.empty()) require_index(index);  // an empty alias target looks like an empty index
@@ -517,7 +521,7 @@ class elasticsearch_index {
   /// `POST /{index}/_refresh`: everything written so far becomes visible to searches.
   void refresh(std::string_view index) {
     validate_index_name(index);
-    auto r = call("POST", "/" + detail::es_path_segment(index) + "/_refresh", {}, true);
+    auto r = call("POST", "/" + detail::percent_encode(index) + "/_refresh", {}, true);
     if (!r.ok()) fail(r, "refreshing '" + std::string(index) + "'");
   }
 
@@ -527,7 +531,7 @@ class elasticsearch_index {
           (c >= 'A' && c <= 'Z'))
         return {};
     if (!prefix.empty() && (prefix.front() == '-' || prefix.front() == '_' || prefix.front() == '+')) return {};
-    const std::string target = "/_cat/indices" + (prefix.empty() ? std::string() : "/" + detail::es_path_segment(prefix) + "*") +
+    const std::string target = "/_cat/indices" + (prefix.empty() ? std::string() : "/" + detail::percent_encode(prefix) + "*") +
                                "?format=json&h=index&expand_wildcards=open,closed";
     auto r = call("GET", target, {}, true);
     if (r.status == 404) return {};
@@ -541,7 +545,7 @@ class elasticsearch_index {
 
   [[nodiscard]] std::vector<std::string> alias_targets(std::string_view alias) const {
     if (detail::name_problem(alias, false)) return {};  // no alias can have that name
-    auto r = call("GET", "/_alias/" + detail::es_path_segment(alias), {}, true);
+    auto r = call("GET", "/_alias/" + detail::percent_encode(alias), {}, true);
     if (r.status == 404) return {};  // {"error":"alias [x] missing","status":404}
     if (!r.ok()) fail(r, "reading alias '" + std::string(alias) + "'");
     std::vector<std::string> out;
@@ -613,7 +617,7 @@ class elasticsearch_index {
     std::string list;
     for (const auto& name : unique) {
       if (!list.empty()) list += ',';
-      list += detail::es_path_segment(name);
+      list += detail::percent_encode(name);
     }
     auto r = call("DELETE", "/" + list + "?expand_wildcards=none", {}, false);
     if (!r.ok()) fail(r, "deleting indices");
@@ -626,7 +630,7 @@ class elasticsearch_index {
   void multi_get(std::string_view index, std::span<const std::string> ids, bool with_source, OnHit&& on_hit) const {
     validate_index_name(index);
     if (ids.empty()) return require_index(index);
-    const std::string target = "/" + detail::es_path_segment(index) + "/_mget" + (with_source ? "" : "?_source=false");
+    const std::string target = "/" + detail::percent_encode(index) + "/_mget" + (with_source ? "" : "?_source=false");
     for (std::size_t from = 0; from < ids.size(); from += options_.mget_batch) {
       const std::size_t to = std::min(ids.size(), from + options_.mget_batch);
       std::string body = "{\"ids\":[";
@@ -720,7 +724,7 @@ class elasticsearch_index {
   std::vector<std::pair<std::size_t, std::string>> send_bulk(std::string_view index, std::vector<bulk_item> pending,
                                                              bool idempotent, bool item_results, OnItem&& on_item) {
     std::vector<std::pair<std::size_t, std::string>> gave_up;
-    const std::string target = "/" + detail::es_path_segment(index) + "/_bulk" + refresh_query();
+    const std::string target = "/" + detail::percent_encode(index) + "/_bulk" + refresh_query();
     for (unsigned attempt = 1; !pending.empty(); ++attempt) {
       std::vector<bulk_item> retry;
       std::vector<std::string> retry_reasons;
@@ -989,7 +993,7 @@ class elasticsearch_index {
   /// The PIT id, or nullopt when the server has no PIT endpoint after all (a build without it).
   std::optional<std::string> open_pit(std::string_view index, const search_server& s) const {
     const bool os = s.engine == search_engine::opensearch;
-    const std::string target = "/" + detail::es_path_segment(index) + (os ? "/_search/point_in_time" : "/_pit") +
+    const std::string target = "/" + detail::percent_encode(index) + (os ? "/_search/point_in_time" : "/_pit") +
                                "?keep_alive=" + options_.keep_alive;
     auto r = call("POST", target, {}, true);
     if (!r.ok()) {
@@ -1055,7 +1059,7 @@ class elasticsearch_index {
       body += '}';
       (void)call("DELETE", "/_search/scroll", std::move(body), true);
     }};
-    auto r = call("POST", "/" + detail::es_path_segment(index) + "/_search?scroll=" + options_.keep_alive,
+    auto r = call("POST", "/" + detail::percent_encode(index) + "/_search?scroll=" + options_.keep_alive,
                   "{\"size\":" + std::to_string(size) + ",\"query\":{\"match_all\":{}},\"sort\":" + sort_clause() + "}", true);
     while (true) {
       if (!r.ok()) fail(r, "scrolling '" + std::string(index) + "'");

@@ -1,5 +1,5 @@
 #pragma once
-// The Elasticsearch REST API on the wire, for elasticsearch_index: encoding names and credentials, the
+// The Elasticsearch REST API on the wire, for elasticsearch_index: encoding credentials, the
 // id field written into documents, and parsers of error bodies, search hits and `_mget` docs. Free of
 // the backend's state, so the fuzz targets and tests reach every parser directly.
 
@@ -34,44 +34,6 @@ inline std::string es_base64(std::string_view in) {
   } else if (i + 2 == in.size()) {
     const auto n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
     out += table[(n >> 18) & 63], out += table[(n >> 12) & 63], out += table[(n >> 6) & 63], out += '=';
-  }
-  return out;
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters: a name is one path segment.
-inline std::string es_path_segment(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%', out += hex[c >> 4], out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-inline std::string es_percent_decode(std::string_view s, std::string_view what) {
-  std::string out;
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    const int hi = i + 2 < s.size() ? hex(s[i + 1]) : -1;
-    const int lo = i + 2 < s.size() ? hex(s[i + 2]) : -1;
-    if (hi < 0 || lo < 0) throw error(errc::invalid_config, std::string(what) + " has a malformed %-escape");
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
   }
   return out;
 }

@@ -42,6 +42,7 @@
 
 #include <tributary/concepts.hpp>
 #include <tributary/detail/json_text.hpp>
+#include <tributary/detail/percent.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/alias_table.hpp>
 #include <tributary/index/types.hpp>
@@ -397,30 +398,6 @@ inline bool sqlite_query::next() {
   return false;
 }
 
-/// Decodes %XX escapes in the path of a URL.
-[[nodiscard]] inline std::string sqlite_url_decode(std::string_view url, std::string_view path) {
-  std::string out;
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    if (path[i] != '%') {
-      out += path[i];
-      continue;
-    }
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    const int hi = i + 2 < path.size() ? hex(path[i + 1]) : -1;
-    const int lo = i + 2 < path.size() ? hex(path[i + 2]) : -1;
-    if (hi < 0 || lo < 0)
-      throw error(errc::invalid_config, "sqlite URL '" + std::string(url) + "' has a malformed %-escape");
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 }  // namespace detail
 
 class sqlite_index {
@@ -459,7 +436,9 @@ class sqlite_index {
     if (!has_scheme) throw bad("does not start with sqlite://");
     const std::string_view rest = url.substr(scheme.size());
     if (rest.find_first_of("?#") != std::string_view::npos) throw bad("has a query or fragment, which are not supported");
-    std::string path = detail::sqlite_url_decode(url, rest);
+    auto decoded = detail::percent_decode(rest);
+    if (!decoded) throw error(errc::invalid_config, "sqlite URL '" + std::string(url) + "' has a malformed %-escape");
+    std::string path = std::move(*decoded);
     if (path.empty() || path == "/") throw bad("names no file");
     if (path.back() == '/') throw bad("names a directory, not a file");
     if (path == ":memory:" || path == "/:memory:")

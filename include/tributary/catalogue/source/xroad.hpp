@@ -37,6 +37,7 @@
 
 #include <tributary/catalogue/service_record.hpp>
 #include <tributary/detail/json_text.hpp>
+#include <tributary/detail/percent.hpp>
 #include <tributary/catalogue/document.hpp>
 #include <tributary/catalogue/document_json.hpp>
 #include <tributary/error.hpp>
@@ -161,23 +162,6 @@ struct xroad_source_config {
 };
 
 namespace detail {
-
-inline std::string percent_encode(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 0xF];
-    }
-  }
-  return out;
-}
 
 inline std::string describe_failure(const http_response& r) {
   if (!r.error.empty()) return r.error;

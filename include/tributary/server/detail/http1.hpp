@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include <tributary/detail/percent.hpp>
 #include <tributary/server/message.hpp>
 
 namespace tributary::detail::http1 {
@@ -149,25 +150,7 @@ inline std::variant<request_head, head_error> parse_request_head(std::string_vie
 
 /// Percent-decoding of a query component; '+' is a space there. A malformed escape stays as sent.
 inline std::string decode_query_component(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
+  return *percent_decode(s, {.plus_as_space = true, .keep_malformed = true});
 }
 
 /// Splits a target into its path and decoded query pairs.

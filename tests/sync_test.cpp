@@ -6,18 +6,36 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <simdjson.h>
+
+#include <tributary/clock/manual.hpp>
+#include <tributary/execution/thread_pool.hpp>
+#include <tributary/index/memory.hpp>
+#include <tributary/index/sqlite.hpp>
+#include <tributary/server/http_server.hpp>
 #include <tributary/sync/canonical_json.hpp>
+#include <tributary/sync/keys.hpp>
+#include <tributary/sync/server.hpp>
+#include <tributary/transport/curl.hpp>
 
 #include "support/common.hpp"
 
 namespace tributary {
 namespace {
 
+using namespace std::chrono_literals;
+using tributary::testing::cat;
 using tributary::testing::contains;
 using tributary::testing::thrown_by;
 
@@ -180,6 +198,456 @@ TEST(CanonicalJson, HashesTheCanonicalFormWithSha256) {
   EXPECT_FALSE(is_canonical_hash(std::string(64, 'A')));
   EXPECT_FALSE(is_canonical_hash(std::string(63, 'a')));
   EXPECT_FALSE(is_canonical_hash(std::string(64, 'g')));
+}
+
+// --- keys --------------------------------------------------------------------------------------------
+
+TEST(ApiKeys, AreStoredOnlyAsASaltedHashAndVerifiedUntilRevoked) {
+  memory_index store;
+  basic_key_store keys(store);
+  const auto created = keys.create("collector one", {"collector"});
+  ASSERT_TRUE(created.key.starts_with("trb_" + created.info.tag + "_")) << "the tag is public";
+  EXPECT_EQ(created.key.size(), 4u + 16u + 1u + 64u);
+  const std::string secret = created.key.substr(4 + 16 + 1);
+
+  const auto record = store.get("sync-keys", std::vector<std::string>{created.info.tag});
+  ASSERT_TRUE(record.front());
+  EXPECT_FALSE(contains(*record.front(), secret)) << "the store never holds the secret";
+  EXPECT_TRUE(contains(*record.front(), "\"salt\":\"")) << *record.front();
+
+  const auto verified = keys.verify(created.key);
+  ASSERT_TRUE(verified);
+  EXPECT_EQ(verified->name, "collector one");
+  EXPECT_TRUE(verified->has_scope(collector_scope));
+  EXPECT_FALSE(verified->has_scope(admin_scope));
+
+  std::string wrong = created.key;
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(keys.verify(wrong)) << "one digit of the secret off";
+  EXPECT_FALSE(keys.verify("trb_0000000000000000_" + secret)) << "unknown tag";
+  EXPECT_FALSE(keys.verify(created.key.substr(1))) << "malformed";
+  EXPECT_FALSE(keys.verify(""));
+
+  const auto second = keys.create("admin", {"admin", "collector"});
+  EXPECT_NE(second.info.tag, created.info.tag);
+  EXPECT_EQ(keys.list().size(), 2u);
+  EXPECT_TRUE(keys.revoke(created.info.tag));
+  EXPECT_FALSE(keys.verify(created.key)) << "revoked";
+  EXPECT_TRUE(keys.verify(second.key));
+  EXPECT_FALSE(keys.revoke("ffffffffffffffff"));
+  const auto listed = keys.list();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(std::count_if(listed.begin(), listed.end(), [](const api_key_info& k) { return k.revoked; }), 1);
+
+  EXPECT_EQ(thrown_by([&] { (void)keys.create("x", {"root"}); }).code(), errc::invalid_config);
+  EXPECT_EQ(thrown_by([&] { (void)keys.create("x", {}); }).code(), errc::invalid_config);
+}
+
+// --- the server over loopback -----------------------------------------------------------------------
+
+const curl_library& curl() {
+  static const curl_library library;  // one per test process, as curl_global_init wants
+  return library;
+}
+
+/// An item of the collection: its data as a collector might write it, and its canonical hash.
+struct test_item {
+  std::string data;
+  std::string hash;
+};
+test_item item(int n, std::string_view flavour = "") {
+  test_item it;
+  it.data = cat("{\"vorgang_id\": \"v", std::to_string(n), "\", \"titel\": \"Gesetz ", std::to_string(n), std::string(flavour),
+                "\", \"stand\": ", std::to_string(n), ".50}");
+  it.hash = canonical_hash(it.data);
+  return it;
+}
+std::string hashes_body(const std::vector<std::string>& hashes) {
+  std::string b = "{\"hashes\":[";
+  for (std::size_t i = 0; i < hashes.size(); ++i) b += cat(i ? ",\"" : "\"", hashes[i], "\"");
+  return b + "]}";
+}
+std::string data_body(const std::vector<test_item>& items) {
+  std::string b = "{\"items\":[";
+  for (std::size_t i = 0; i < items.size(); ++i) b += cat(i ? "," : "", "{\"hash\":\"", items[i].hash, "\",\"data\":", items[i].data, "}");
+  return b + "]}";
+}
+std::vector<std::string> strings_at(const std::string& json, std::string_view key) {
+  simdjson::dom::parser parser;
+  std::vector<std::string> out;
+  for (const simdjson::dom::element e : simdjson::dom::array(parser.parse(simdjson::padded_string(json))[key]))
+    out.emplace_back(std::string_view(e));
+  return out;
+}
+/// The "status" of each result of a /data answer.
+std::vector<std::string> statuses(const std::string& json) {
+  simdjson::dom::parser parser;
+  std::vector<std::string> out;
+  for (const simdjson::dom::element r : simdjson::dom::array(parser.parse(simdjson::padded_string(json))["results"]))
+    out.emplace_back(std::string_view(r["status"]));
+  return out;
+}
+
+struct memory_store {
+  using store_type = memory_index;
+  std::unique_ptr<memory_index> open() { return std::make_unique<memory_index>(); }
+};
+struct sqlite_store {
+  using store_type = sqlite_index;
+  tributary::testing::scratch_database db;
+  std::unique_ptr<sqlite_index> open() { return std::make_unique<sqlite_index>(db.path()); }
+};
+
+template <class Backend>
+class SyncServer : public ::testing::Test {
+ protected:
+  using store_type = typename Backend::store_type;
+  using sync_server = basic_sync_server<store_type, manual_clock>;
+
+  void start(sync_limits limits = generous()) {
+    sync_server_options o;
+    o.limits = limits;
+    server_options http;
+    http.max_body_bytes = 1 << 20;
+    server_ = std::make_unique<basic_http_server<sync_server>>(pool_, sync_server(*store_, clock_, o), http);
+    server_->start();
+    collector_key_ = keys_.create("collector", {"collector"}).key;
+  }
+  static sync_limits generous() {
+    sync_limits l;
+    l.requests_per_second = 1000;
+    l.burst = 1000;
+    return l;
+  }
+
+  http_response call(std::string method, const std::string& path, std::string body, std::optional<std::string> key) {
+    http_request r;
+    r.method = std::move(method);
+    r.url = server_->base_url() + path;
+    r.body = std::move(body);
+    r.idempotent = false;
+    r.retry_on_status = false;
+    r.headers.emplace_back("Content-Type", "application/json");
+    if (key) r.headers.emplace_back("X-API-Key", *key);
+    return client_.perform(std::move(r));
+  }
+  http_response put(const std::string& endpoint, std::string body) {
+    return call("PUT", "/api/v1/collector/" + endpoint, std::move(body), collector_key_);
+  }
+
+  /// Every document of both indices: what a refused request must leave as it was.
+  std::vector<stored_document> snapshot() const {
+    std::vector<stored_document> out;
+    for (const char* index : {"sync-items", "sync-keys"}) {
+      std::string after;
+      for (;;) {
+        auto page = store_->scan(index, after, 1000);
+        out.insert(out.end(), page.documents.begin(), page.documents.end());
+        if (page.done) break;
+        after = page.next_after;
+      }
+    }
+    return out;
+  }
+  std::size_t stored_items() const {
+    std::size_t n = 0;
+    std::string after;
+    for (;;) {
+      auto page = store_->scan("sync-items", after, 1000);
+      n += page.documents.size();
+      if (page.done) return n;
+      after = page.next_after;
+    }
+  }
+
+  static curl_options one_attempt() {
+    curl_options o;
+    o.max_attempts = 1;
+    o.connect_timeout = 5s;
+    o.total_timeout = 30s;
+    return o;
+  }
+
+  Backend backend_;
+  std::unique_ptr<store_type> store_ = backend_.open();
+  basic_key_store<store_type> keys_{*store_};
+  manual_clock clock_;
+  thread_pool pool_{4, 64};
+  std::unique_ptr<basic_http_server<sync_server>> server_;
+  curl_transport client_{curl(), one_attempt()};
+  std::string collector_key_;
+};
+
+using backends = ::testing::Types<memory_store, sqlite_store>;
+TYPED_TEST_SUITE(SyncServer, backends);
+
+TYPED_TEST(SyncServer, NegotiatesHashesThenStoresOnlyTheUnknownData) {
+  this->start();
+  const auto a = item(1), b = item(2);
+  auto res = this->put("data", data_body({a}));
+  ASSERT_EQ(res.status, 200) << res.error << res.body;
+  EXPECT_EQ(statuses(res.body), std::vector<std::string>{"stored"});
+
+  // CUP steps 1-3: the database answers the hashes it does not know.
+  res = this->put("hashes", hashes_body({a.hash, b.hash, b.hash}));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.header("Content-Type"), "application/json");
+  EXPECT_EQ(strings_at(res.body, "unknown"), std::vector<std::string>{b.hash}) << "known ones left out, a repeat answered once";
+
+  // Step 4: the data for them.
+  res = this->put("data", data_body({b}));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(statuses(res.body), std::vector<std::string>{"stored"});
+  EXPECT_TRUE(contains(res.body, "\"stored\":1,\"exists\":0,\"rejected\":0,\"failed\":0")) << res.body;
+  EXPECT_EQ(strings_at(this->put("hashes", hashes_body({a.hash, b.hash})).body, "unknown"), std::vector<std::string>{});
+
+  // Stored under the hash, as the canonical form.
+  const auto docs = this->store_->get("sync-items", std::vector<std::string>{a.hash, b.hash});
+  ASSERT_TRUE(docs[0] && docs[1]);
+  EXPECT_EQ(*docs[0], canonical_json(a.data));
+  EXPECT_EQ(sha256_hex(*docs[1]), b.hash) << "every stored document hashes to its id";
+
+  // The data accepts any JSON object, integers beyond 64 bits included (RFC 8785 reads them as doubles).
+  test_item big{R"({"n": 295147905179352830000, "m": [1E30]})", ""};
+  big.hash = canonical_hash(big.data);
+  res = this->put("data", data_body({big}));
+  EXPECT_EQ(statuses(res.body), std::vector<std::string>{"stored"}) << res.body;
+}
+
+TYPED_TEST(SyncServer, StoresAnItemOnceWhateverTheCollectorsAndTheirInterleaving) {
+  this->start();
+  constexpr int collectors = 6, items_count = 40;
+  std::vector<test_item> items;
+  for (int i = 0; i < items_count; ++i) items.push_back(item(i));
+  std::vector<std::string> keys;
+  for (int c = 0; c < collectors; ++c) keys.push_back(this->keys_.create(cat("c", std::to_string(c)), {"collector"}).key);
+
+  std::atomic<int> stored{0}, exists{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < collectors; ++c) {
+    threads.emplace_back([&, c] {
+      curl_transport client(curl(), SyncServer<TypeParam>::one_attempt());
+      std::mt19937 rng(static_cast<unsigned>(c));
+      std::vector<test_item> mine = items;
+      std::shuffle(mine.begin(), mine.end(), rng);
+      auto send = [&](const std::string& endpoint, std::string body) {
+        http_request r;
+        r.method = "PUT";
+        r.url = this->server_->base_url() + "/api/v1/collector/" + endpoint;
+        r.body = std::move(body);
+        r.idempotent = false;
+        r.headers.emplace_back("X-API-Key", keys[static_cast<std::size_t>(c)]);
+        return client.perform(std::move(r));
+      };
+      // Batches of 1 to 7: hashes, then the data of the unknown ones; a third of the time the data of
+      // the whole batch (a collector that skipped the negotiation, or lost the race to another).
+      for (std::size_t at = 0; at < mine.size();) {
+        const std::size_t n = std::min<std::size_t>(1 + rng() % 7, mine.size() - at);
+        const std::vector<test_item> batch(mine.begin() + static_cast<long>(at), mine.begin() + static_cast<long>(at + n));
+        at += n;
+        std::vector<test_item> send_now = batch;
+        if (rng() % 3 != 0) {
+          std::vector<std::string> hashes;
+          for (const auto& it : batch) hashes.push_back(it.hash);
+          const auto res = send("hashes", hashes_body(hashes));
+          if (res.status != 200) {
+            ++other;
+            continue;
+          }
+          const auto unknown = strings_at(res.body, "unknown");
+          send_now.clear();
+          for (const auto& it : batch)
+            if (std::find(unknown.begin(), unknown.end(), it.hash) != unknown.end()) send_now.push_back(it);
+          if (send_now.empty()) continue;
+        }
+        const auto res = send("data", data_body(send_now));
+        if (res.status != 200) {
+          ++other;
+          continue;
+        }
+        for (const auto& s : statuses(res.body)) (s == "stored" ? stored : s == "exists" ? exists : other)++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(stored.load(), items_count) << "each item told `stored` exactly once, across all collectors";
+  EXPECT_EQ(this->stored_items(), static_cast<std::size_t>(items_count));
+  for (const auto& it : items) {
+    const auto doc = this->store_->get("sync-items", std::vector<std::string>{it.hash});
+    ASSERT_TRUE(doc.front());
+    EXPECT_EQ(*doc.front(), canonical_json(it.data));
+  }
+}
+
+TYPED_TEST(SyncServer, NeverModifiesOrDeletesAStoredItem) {
+  this->start();
+  const auto a = item(1);
+  ASSERT_EQ(statuses(this->put("data", data_body({a})).body), std::vector<std::string>{"stored"});
+  const auto before = this->snapshot();
+
+  // The same item spelled another way: the same hash, nothing written.
+  const test_item respelled{R"({ "stand": 1.5, "titel": "Gesetz 1", "vorgang_id": "\u0076\u0031" })", a.hash};
+  auto res = this->put("data", data_body({respelled}));
+  EXPECT_EQ(statuses(res.body), std::vector<std::string>{"exists"}) << res.body;
+  // Other data under the stored hash: refused, the stored item untouched.
+  const test_item changed{item(1, " (amended)").data, a.hash};
+  res = this->put("data", data_body({changed}));
+  EXPECT_EQ(statuses(res.body), std::vector<std::string>{"rejected"}) << res.body;
+  // No method deletes or replaces.
+  for (const char* method : {"DELETE", "POST", "PATCH"}) {
+    res = this->call(method, "/api/v1/collector/data", data_body({changed}), this->collector_key_);
+    EXPECT_EQ(res.status, 405) << method;
+    EXPECT_EQ(res.header("Allow"), "PUT");
+  }
+  EXPECT_EQ(this->snapshot(), before);
+}
+
+TYPED_TEST(SyncServer, NeverStoresAnItemWhoseDataDoesNotHashToItsHash) {
+  this->start();
+  const auto good = item(1), original = item(2);
+  const test_item tampered{item(2, " tampered").data, original.hash};
+  const test_item made_up{item(3).data, std::string(64, 'a')};
+  test_item duplicate_names{R"({"a": 1, "a": 2})", std::string(64, 'b')};
+  const std::string no_data = "{\"items\":[{\"hash\":\"" + std::string(64, 'c') + "\"},{\"hash\":\"" + std::string(64, 'd') +
+                              "\",\"data\":[1]}]}";
+
+  auto res = this->put("data", data_body({good, tampered, made_up}));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(statuses(res.body), (std::vector<std::string>{"stored", "rejected", "rejected"}));
+  EXPECT_TRUE(contains(res.body, "hash mismatch: the data hashes to " + canonical_hash(tampered.data))) << res.body;
+  res = this->put("data", no_data);
+  EXPECT_EQ(statuses(res.body), (std::vector<std::string>{"rejected", "rejected"}));
+  EXPECT_TRUE(contains(res.body, "malformed: no \\\"data\\\"")) << res.body;
+  EXPECT_TRUE(contains(res.body, "malformed: \\\"data\\\" must be an object")) << res.body;
+  res = this->put("data", data_body({duplicate_names}));
+  EXPECT_EQ(res.status, 400) << "a body that is not I-JSON is not read at all";
+  EXPECT_TRUE(contains(res.body, "duplicate member name")) << res.body;
+
+  EXPECT_EQ(this->stored_items(), 1u);
+  const auto present = this->store_->exists("sync-items", std::vector<std::string>{original.hash, canonical_hash(tampered.data),
+                                                                                   made_up.hash, canonical_hash(made_up.data)});
+  EXPECT_EQ(present, (std::vector<bool>{false, false, false, false}));
+}
+
+TYPED_TEST(SyncServer, RefusesEveryRequestWithoutAValidKeyChangingNothing) {
+  this->start();
+  const auto a = item(1);
+  const auto admin = this->keys_.create("admin", {"admin"});
+  const auto revoked = this->keys_.create("gone", {"collector"});
+  ASSERT_TRUE(this->keys_.revoke(revoked.info.tag));
+  std::string wrong_secret = this->collector_key_;
+  wrong_secret.back() = wrong_secret.back() == 'a' ? 'b' : 'a';
+  const auto before = this->snapshot();
+
+  const std::pair<std::optional<std::string>, int> callers[] = {
+    {std::nullopt, 401}, {"", 401}, {"not a key", 401}, {wrong_secret, 401}, {revoked.key, 401}, {admin.key, 403},
+  };
+  for (const auto& [key, status] : callers) {
+    for (const char* endpoint : {"hashes", "data"}) {
+      const auto res = this->call("PUT", cat("/api/v1/collector/", endpoint),
+                                  std::string_view(endpoint) == "data" ? data_body({a}) : hashes_body({a.hash}), key);
+      EXPECT_EQ(res.status, status) << endpoint << " with " << (key ? "a bad key" : "no key");
+      if (key && !key->empty()) {
+        EXPECT_FALSE(contains(res.body, *key)) << "a presented key is never echoed";
+      }
+    }
+  }
+  EXPECT_TRUE(contains(this->call("PUT", "/api/v1/collector/data", "{}", admin.key).body, "lacks the collector scope"));
+  EXPECT_EQ(this->snapshot(), before);
+  EXPECT_EQ(this->call("GET", "/api/v1/collector/limits", "", admin.key).status, 200) << "any valid key reads the limits";
+  EXPECT_EQ(this->call("GET", "/api/v1/collector/limits", "", std::nullopt).status, 401);
+}
+
+TYPED_TEST(SyncServer, RefusesRequestsOverTheRateWithRetryAfterChangingNothing) {
+  sync_limits limits;
+  limits.requests_per_second = 0.5;
+  limits.burst = 2;
+  this->start(limits);
+  const auto a = item(1), b = item(2);
+  EXPECT_EQ(this->put("hashes", hashes_body({a.hash})).status, 200);
+  EXPECT_EQ(this->put("data", data_body({a})).status, 200);
+  const auto before = this->snapshot();
+
+  auto res = this->put("data", data_body({b}));
+  EXPECT_EQ(res.status, 429) << res.body;
+  EXPECT_EQ(res.header("Retry-After"), "2") << "one token at 0.5 per second";
+  EXPECT_TRUE(contains(res.body, "burst 2")) << res.body;
+  EXPECT_EQ(this->snapshot(), before) << "over the rate, nothing stored";
+
+  // The bucket is the key's: another key has its own.
+  const auto other = this->keys_.create("other", {"collector"}).key;
+  EXPECT_EQ(this->call("PUT", "/api/v1/collector/hashes", hashes_body({b.hash}), other).status, 200);
+
+  this->clock_.advance(1s);
+  EXPECT_EQ(this->put("data", data_body({b})).status, 429) << "half a token";
+  this->clock_.advance(1s);
+  res = this->put("data", data_body({b}));
+  EXPECT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(statuses(res.body), std::vector<std::string>{"stored"});
+  EXPECT_EQ(this->put("hashes", hashes_body({b.hash})).status, 429);
+}
+
+TYPED_TEST(SyncServer, AnswersMalformedRequestsWith400NamingTheProblem) {
+  sync_limits limits = SyncServer<TypeParam>::generous();
+  limits.max_hashes_per_request = 3;
+  limits.max_items_per_request = 2;
+  limits.max_body_bytes = 4000;
+  this->start(limits);
+  const std::string h(64, 'e');
+  const std::string upper(64, 'E');
+  const std::tuple<const char*, std::string, int, const char*> cases[] = {
+    {"hashes", "", 400, "body is not valid JSON"},
+    {"hashes", "{\"hashes\": [", 400, "body is not valid JSON"},
+    {"hashes", "[\"" + h + "\"]", 400, "the body must be a JSON object"},
+    {"hashes", "{}", 400, "missing \\\"hashes\\\""},
+    {"hashes", "{\"hashes\": \"" + h + "\"}", 400, "\\\"hashes\\\" must be an array"},
+    {"hashes", "{\"hashes\": [\"" + h + "\", 5]}", 400, "hashes[1] must be a string"},
+    {"hashes", "{\"hashes\": [\"" + h.substr(1) + "\"]}", 400, "hashes[0] must be 64 lowercase hex digits"},
+    {"hashes", "{\"hashes\": [\"" + upper + "\"]}", 400, "hashes[0] must be 64 lowercase hex digits"},
+    {"hashes", "{\"hashes\": [\"" + std::string(64, 'x') + "\"]}", 400, "hashes[0] must be 64 lowercase hex digits"},
+    {"hashes", "{\"hashes\": [\"" + h + "\"], \"hashes\": []}", 400, "duplicate member name"},
+    {"hashes", hashes_body({h, h, h, h}), 413, "at most 3 per request (max_hashes_per_request)"},
+    {"data", "{\"items\": {}}", 400, "\\\"items\\\" must be an array"},
+    {"data", "{\"items\": [5]}", 400, "items[0] must be an object"},
+    {"data", "{\"items\": [{\"data\": {}}]}", 400, "items[0] has no \\\"hash\\\""},
+    {"data", "{\"items\": [{\"hash\": 7, \"data\": {}}]}", 400, "items[0].hash must be a string"},
+    {"data", "{\"items\": [{\"hash\": \"" + upper + "\", \"data\": {}}]}", 400, "items[0].hash must be 64 lowercase hex"},
+    {"data", data_body({item(1), item(2), item(3)}), 413, "at most 2 per request (max_items_per_request)"},
+    {"data", "{\"items\": [], \"pad\": \"" + std::string(4000, ' ') + "\"}", 413, "max_body_bytes 4000"},
+  };
+  const auto before = this->snapshot();
+  for (const auto& [endpoint, body, status, problem] : cases) {
+    const auto res = this->put(endpoint, body);
+    EXPECT_EQ(res.status, status) << endpoint << " " << body.substr(0, 80) << ": " << res.body;
+    EXPECT_TRUE(contains(res.body, problem)) << problem << " in " << res.body;
+    EXPECT_EQ(res.header("Content-Type"), "application/json");
+  }
+  EXPECT_EQ(this->snapshot(), before) << "a refused request changes nothing";
+  // Unknown members are ignored, so later versions of a client can add some.
+  EXPECT_EQ(this->put("hashes", "{\"hashes\": [], \"client\": \"x\"}").status, 200);
+}
+
+TYPED_TEST(SyncServer, AnswersAnUnsupportedVersionWith404ListingTheSupportedOnes) {
+  this->start();
+  auto res = this->call("PUT", "/api/v2/collector/hashes", hashes_body({}), this->collector_key_);
+  EXPECT_EQ(res.status, 404);
+  EXPECT_TRUE(contains(res.body, "\"supported_versions\":[1]")) << res.body;
+  EXPECT_TRUE(contains(res.body, "API version 2 is not supported")) << res.body;
+  EXPECT_EQ(this->call("PUT", "/api/v0/collector/hashes", "", std::nullopt).status, 404) << "before the key is asked";
+  EXPECT_EQ(this->call("PUT", "/api/v1/collector/nothing", "", this->collector_key_).status, 404);
+  EXPECT_EQ(this->call("PUT", "/api/vx/collector/hashes", "", this->collector_key_).status, 404);
+  EXPECT_EQ(this->call("GET", "/", "", this->collector_key_).status, 404);
+
+  res = this->call("GET", "/api/v1/collector/limits", "", this->collector_key_);
+  ASSERT_EQ(res.status, 200);
+  simdjson::dom::parser parser;
+  const simdjson::dom::element limits = parser.parse(simdjson::padded_string(res.body));
+  EXPECT_EQ(std::uint64_t(limits["max_hashes_per_request"]), 10'000u);
+  EXPECT_EQ(std::uint64_t(limits["max_items_per_request"]), 1'000u);
+  EXPECT_EQ(std::uint64_t(limits["max_body_bytes"]), std::uint64_t{8} << 20);
+  EXPECT_EQ(double(limits["requests_per_second"]), 1000.0);
+  EXPECT_EQ(std::string_view(limits["hash"]), "sha256");
 }
 
 }  // namespace

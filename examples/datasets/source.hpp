@@ -76,9 +76,10 @@ class http_dataset_source {
           out.push_back({std::string(id), std::string(name)});
         }
     }
-    if (!why.empty())
+    if (!why.empty())  // a transport error names the request already
       throw tributary::error(tributary::errc::source_failed,
-                             "listing publishers: GET " + tributary::detail::quote_url(url) + ": " + why);
+                             "listing publishers: " +
+                                 (res.error.empty() ? "GET " + tributary::detail::quote_url(url) + ": " + why : why));
     return out;
   }
 
@@ -146,7 +147,7 @@ class http_dataset_source {
                  const tributary::http_response& res) {
     auto fail = [&](const std::string& why) {
       st.result.records.clear();
-      st.result.failure = "GET " + tributary::detail::quote_url(url) + ": " + why;
+      st.result.failure = res.error.empty() ? "GET " + tributary::detail::quote_url(url) + ": " + why : why;
       st.done = true;
     };
     if (auto why = failure_of(res); !why.empty()) return fail(why);

@@ -191,10 +191,9 @@ class basic_sync_server {
   server_response handle(server_request& request) {
     try {
       return serve(request);
-    } catch (const error& e) {
-      // Only the store and the key records get here; bad input is answered before. The text stays in
-      // the server: it may name the store's internals.
-      (void)e;
+    } catch (const error&) {
+      // Only the store and the key records get here; bad input is answered before. The text is not
+      // sent: it may name the store's internals.
       auto res = detail::sync_error(503, "the store is unavailable; retry later");
       res.headers.emplace_back("Retry-After", "1");
       return res;

@@ -4,8 +4,9 @@ if(NOT TRIBUTARY_COMPILE_CHECKS)
 endif()
 # Packaging: tributary consumed as an installed package (find_package), as a subdirectory and through
 # FetchContent. Each test configures, builds and runs a tiny consumer in its own directory under the
-# build tree.
-foreach(mode find_package add_subdirectory fetchcontent)
+# build tree. datasets: an installed tributary found by a host project that collects records of its own
+# (its own record model, Source and MergeStrategy) and stores no X-Road field.
+foreach(mode find_package datasets add_subdirectory fetchcontent)
   add_test(NAME consumer.${mode}
            COMMAND ${CMAKE_COMMAND} -DMODE=${mode} -DSOURCE_DIR=${PROJECT_SOURCE_DIR} -DBUILD_DIR=${PROJECT_BINARY_DIR}
                    -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer_${mode} "-DGENERATOR=${CMAKE_GENERATOR}"

@@ -92,6 +92,106 @@ struct sqlite_factory {
 TRIBUTARY_STORE_CONFORMANCE(Memory, ::testing::Types<memory_factory>);
 TRIBUTARY_STORE_CONFORMANCE(Sqlite, ::testing::Types<sqlite_factory>);
 
+// ---- plan_alias_update: the alias semantics every backend applies, without a store -------------------
+
+namespace {
+using reason = alias_refusal::reason;
+std::vector<alias_entry> rows(std::initializer_list<alias_entry> r) { return r; }
+std::vector<std::string> idx(std::initializer_list<const char*> n) { return {n.begin(), n.end()}; }
+}  // namespace
+
+TEST(AliasPlan, AFlipDeletesTheOldRowAndInsertsTheNew) {
+  const std::vector<alias_action> flip{alias_action::remove("blue", "live", true), alias_action::add("green", "live")};
+  const auto plan = plan_alias_update(flip, rows({{"live", "blue"}, {"other", "blue"}}), idx({"blue", "green"}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan.deletes, rows({{"live", "blue"}}));
+  EXPECT_EQ(plan.inserts, rows({{"live", "green"}}));  // rows of aliases the update does not name are left alone
+}
+
+TEST(AliasPlan, OnlyTheDifferenceIsWritten) {
+  // Adding a pair that is there, removing one that is not, and removing then adding back change nothing.
+  const std::vector<alias_action> same{alias_action::add("a", "x"), alias_action::remove("b", "x"),
+                                       alias_action::remove_everywhere("x"), alias_action::add("a", "x")};
+  const auto plan = plan_alias_update(same, rows({{"x", "a"}}), idx({"a", "b"}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan.deletes.empty());
+  EXPECT_TRUE(plan.inserts.empty());
+}
+
+TEST(AliasPlan, RemoveEverywhereTakesEveryTargetAndNoneIsFine) {
+  const std::vector<alias_action> move{alias_action::remove_everywhere("w"), alias_action::remove_everywhere("gone"),
+                                       alias_action::add("c", "w")};
+  const auto plan = plan_alias_update(move, rows({{"w", "a"}, {"w", "b"}}), idx({"c"}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan.deletes, rows({{"w", "a"}, {"w", "b"}}));
+  EXPECT_EQ(plan.inserts, rows({{"w", "c"}}));
+}
+
+TEST(AliasPlan, ActionsApplyInOrder) {
+  // must_exist sees what the earlier actions of the same update did.
+  const std::vector<alias_action> add_then_remove{alias_action::add("a", "x"), alias_action::remove("a", "x", true)};
+  const auto plan = plan_alias_update(add_then_remove, {}, idx({"a"}));
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan.inserts.empty());
+  const std::vector<alias_action> remove_twice{alias_action::remove("a", "x", true), alias_action::remove("a", "x", true)};
+  const auto refused = plan_alias_update(remove_twice, rows({{"x", "a"}}), idx({"a"}));
+  ASSERT_TRUE(refused.refused);
+  EXPECT_EQ(refused.refused->action, 1u);
+}
+
+TEST(AliasPlan, ARefusalNamesTheFirstFailingActionAndPlansNothing) {
+  const std::vector<alias_action> actions{alias_action::remove_everywhere("x"), alias_action::add("a", "x"),
+                                          alias_action::add("missing", "y"), alias_action::add("a", "b")};
+  const auto plan = plan_alias_update(actions, rows({{"x", "old"}}), idx({"a", "b"}));
+  ASSERT_TRUE(plan.refused);
+  EXPECT_EQ(plan.refused->why, reason::missing_index);
+  EXPECT_EQ(plan.refused->action, 2u);
+  EXPECT_TRUE(plan.deletes.empty());
+  EXPECT_TRUE(plan.inserts.empty());
+  const auto e = plan.refused->to_error(actions);
+  EXPECT_EQ(e.code(), errc::not_found);
+  EXPECT_STREQ(e.what(), "cannot add alias 'y' to missing index 'missing'");
+  EXPECT_THROW(plan.check(actions), error);
+}
+
+TEST(AliasPlan, AnAliasMayNotShadowAnIndex) {
+  const std::vector<alias_action> shadow{alias_action::add("a", "b")};
+  const auto plan = plan_alias_update(shadow, {}, idx({"a", "b"}));
+  ASSERT_TRUE(plan.refused);
+  EXPECT_EQ(plan.refused->why, reason::shadows_index);
+  const auto e = plan.refused->to_error(shadow);
+  EXPECT_EQ(e.code(), errc::conflict);
+  EXPECT_STREQ(e.what(), "alias 'b' would shadow an index of the same name");
+}
+
+TEST(AliasPlan, MustExistRefusesAnAbsentPairAndOtherwiseAbsentIsFine) {
+  const std::vector<alias_action> lenient{alias_action::remove("a", "x")};
+  EXPECT_TRUE(plan_alias_update(lenient, {}, {}).ok());
+  const std::vector<alias_action> strict{alias_action::remove("a", "x", true)};
+  const auto plan = plan_alias_update(strict, rows({{"x", "b"}}), idx({"a", "b"}));
+  ASSERT_TRUE(plan.refused);
+  EXPECT_EQ(plan.refused->why, reason::not_on_index);
+  const auto e = plan.refused->to_error(strict);
+  EXPECT_EQ(e.code(), errc::conflict);
+  EXPECT_STREQ(e.what(), "alias 'x' is not on index 'a'");
+}
+
+TEST(AliasPlan, NamesAreWhatABackendReadsBeforePlanning) {
+  const std::vector<alias_action> actions{alias_action::add("a", "x"), alias_action::remove("b", "y"),
+                                          alias_action::remove_everywhere("z"), alias_action::add("c", "x")};
+  const auto names = names_of_alias_update(actions);
+  EXPECT_EQ(names.aliases, idx({"x", "y", "z"}));
+  EXPECT_EQ(names.indices, idx({"a", "c", "x"}));  // an add's index must exist, its alias must not be one
+}
+
+TEST(AliasPlan, ValidationRefusesBeforeAnythingIsRead) {
+  EXPECT_THROW(validate_alias_actions({}), error);
+  const std::vector<alias_action> bad{alias_action::add("Upper", "x")};
+  EXPECT_THROW(validate_alias_actions(bad), error);
+  const std::vector<alias_action> everywhere{alias_action::remove_everywhere("x")};
+  EXPECT_NO_THROW(validate_alias_actions(everywhere));  // its index is unused, so not checked
+}
+
 namespace {
 
 /// A raw SQLite connection to poke at the file behind sqlite_index's back.

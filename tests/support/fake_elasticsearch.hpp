@@ -39,6 +39,7 @@
 #include <vector>
 
 #include <tributary/detail/percent.hpp>
+#include <tributary/index/alias_table.hpp>
 #include <tributary/index/names.hpp>
 #include <tributary/transport/http.hpp>
 #include <tributary/transport/loopback.hpp>
@@ -460,9 +461,14 @@ class fake_elasticsearch {
     return json_response(200, out);
   }
 
+  // The cluster's semantics are tributary's (plan_alias_update, the backends' one source of truth),
+  // spoken in Elasticsearch's words: a remove is always must_exist on the wire (404 when the pair is
+  // absent; for an action naming several aliases Elasticsearch answers 404 only when none is there,
+  // which the backend never sends), and a remove on a missing index is index_not_found.
   http_response update_aliases(const recorded_request& rec) {
     const auto body = nlohmann::json::parse(rec.body);
-    auto next = aliases_;
+    std::vector<tributary::alias_action> actions;
+    std::optional<std::string> missing_index;  // of a remove: the actions before it are planned first
     for (const auto& entry : body.at("actions")) {
       const auto first = entry.begin();
       const std::string verb = first.key();
@@ -478,36 +484,42 @@ class fake_elasticsearch {
         for (const auto& key : spec.items())
           if (key.key() != "index" && key.key() != "indices" && key.key() != "alias" && key.key() != "aliases")
             return error_response(400, "x_content_parse_exception", "[add] unknown field [" + key.key() + "]");
-        for (const auto& index : list("index", "indices")) {
-          if (!indices_.contains(index)) return index_not_found(index);
-          for (const auto& alias : list("alias", "aliases")) {
-            if (indices_.contains(alias))
-              return error_response(400, "invalid_alias_name_exception",
-                                    "Invalid alias name [" + alias + "]: an index or data stream exists with the same name as the alias");
-            next.insert({alias, index});
-          }
-        }
+        for (const auto& index : list("index", "indices"))
+          for (const auto& alias : list("alias", "aliases")) actions.push_back(tributary::alias_action::add(index, alias));
       } else if (verb == "remove") {
         if (spec.contains("must_exist") && !parses_must_exist())
           return error_response(400, "x_content_parse_exception", "[remove] unknown field [must_exist]");
         for (const auto& index : list("index", "indices")) {
-          if (!indices_.contains(index)) return index_not_found(index);
-          bool removed = false;
-          const auto names = list("alias", "aliases");
-          for (const auto& alias : names) removed = next.erase({alias, index}) > 0 || removed;
-          // Both products answer 404 when none of the action's aliases is on the index, must_exist or not.
-          if (!removed) {
-            std::string joined;
-            for (const auto& a : names) joined += (joined.empty() ? "" : ",") + a;
-            return error_response(404, "aliases_not_found_exception", "aliases [" + joined + "] missing",
-                                  {{"resource.type", "aliases"}, {"resource.id", joined}});
-          }
+          if (!indices_.contains(index) && !missing_index) missing_index = index;
+          if (missing_index) break;
+          for (const auto& alias : list("alias", "aliases"))
+            actions.push_back(tributary::alias_action::remove(index, alias, true));
         }
       } else {
         return error_response(400, "x_content_parse_exception", "[alias_action] unknown field [" + verb + "]");
       }
+      if (missing_index) break;
     }
-    aliases_ = std::move(next);
+    std::vector<tributary::alias_entry> rows;
+    for (const auto& [a, i] : aliases_) rows.push_back({a, i});
+    std::vector<std::string> indices;
+    for (const auto& [name, unused] : indices_) indices.push_back(name);
+    const auto plan = tributary::plan_alias_update(actions, rows, indices);
+    if (plan.refused) {
+      const auto& a = actions[plan.refused->action];
+      switch (plan.refused->why) {
+        case tributary::alias_refusal::reason::missing_index: return index_not_found(a.index);
+        case tributary::alias_refusal::reason::shadows_index:
+          return error_response(400, "invalid_alias_name_exception",
+                                "Invalid alias name [" + a.alias + "]: an index or data stream exists with the same name as the alias");
+        case tributary::alias_refusal::reason::not_on_index:
+          return error_response(404, "aliases_not_found_exception", "aliases [" + a.alias + "] missing",
+                                {{"resource.type", "aliases"}, {"resource.id", a.alias}});
+      }
+    }
+    if (missing_index) return index_not_found(*missing_index);
+    for (const auto& r : plan.deletes) aliases_.erase({r.alias, r.index});
+    for (const auto& r : plan.inserts) aliases_.insert({r.alias, r.index});
     return json_response(200, nlohmann::json{{"acknowledged", true}});
   }
 

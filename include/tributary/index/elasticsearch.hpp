@@ -874,6 +874,8 @@ class elasticsearch_index {
 
   /// The `_aliases` body for `actions` planned against `table` (the current pairs, when read); empty
   /// when nothing is left to send. Throws errc::conflict for a must_exist removal the table refutes.
+  /// Every action is translated, never reduced to plan_alias_update's difference: an add of a pair
+  /// already there is still sent, so the cluster checks its index at the moment it applies the update.
   static std::string alias_request(std::span<const alias_action> actions, std::set<alias_entry>* table,
                                    bool native_must_exist) {
     std::string body = "{\"actions\":[";
@@ -890,7 +892,8 @@ class elasticsearch_index {
       if (must_exist) body += ",\"must_exist\":true";
       body += "}}";
     };
-    for (const auto& a : actions) {
+    for (std::size_t k = 0; k < actions.size(); ++k) {
+      const auto& a = actions[k];
       switch (a.op) {
         case alias_action::kind::add:
           action("add", a.index, a.alias, false);
@@ -898,7 +901,7 @@ class elasticsearch_index {
           break;
         case alias_action::kind::remove:
           if (table && !table->contains({a.alias, a.index})) {
-            if (a.must_exist) throw error(errc::conflict, "alias '" + a.alias + "' is not on index '" + a.index + "'");
+            if (a.must_exist) throw alias_refusal{alias_refusal::reason::not_on_index, k}.to_error(actions);
             break;  // absent and allowed to be: sending it would fail the whole request
           }
           action("remove", a.index, a.alias, a.must_exist && native_must_exist);

@@ -1149,46 +1149,50 @@ class postgres_index {
     });
   }
 
-  /// All actions in one transaction: on any failure none of them is applied.
+  /// All actions in one transaction, under the name lock: the rows they touch are read, planned
+  /// (plan_alias_update) and the difference written; on any failure none of them is applied.
   void update_aliases(std::span<const alias_action> actions) {
     validate_alias_actions(actions);
     for (const auto& a : actions)
       if (a.op == alias_action::kind::add) require_storable(a.alias, "alias");
+    // A name the server cannot hold is no index and carries no alias: it is left out of the reads.
+    const auto names = names_of_alias_update(actions);
+    auto storable = [](const std::vector<std::string>& all) {
+      std::vector<std::string_view> out;
+      for (const auto& n : all)
+        if (detail::pg_storable_text(n)) out.push_back(n);
+      return out;
+    };
+    const auto aliases = storable(names.aliases);
+    const auto index_names = storable(names.indices);
     write("updating aliases", false, [&](detail::pg_connection& c) {
       lock_names(c);
-      for (const auto& a : actions) {
-        const bool index_text = detail::pg_storable_text(a.index);
-        switch (a.op) {
-          case alias_action::kind::add: {
-            bool index_found = false, shadows = false;
-            if (index_text) {
-              auto r = c.exec("SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1), "
-                              "EXISTS (SELECT 1 FROM {s}.indices WHERE name = $2)",
-                              detail::pg_params().text(a.index).text(a.alias));
-              index_found = detail::pg_bool(r, 0, 0);
-              shadows = detail::pg_bool(r, 0, 1);
-            }
-            if (!index_found)
-              throw error(errc::not_found, "cannot add alias '" + a.alias + "' to missing index '" + a.index + "'");
-            if (shadows) throw error(errc::conflict, "alias '" + a.alias + "' would shadow an index of the same name");
-            c.exec("INSERT INTO {s}.aliases(alias, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                   detail::pg_params().text(a.alias).text(a.index));
-            break;
-          }
-          case alias_action::kind::remove: {
-            std::uint64_t removed = 0;
-            if (index_text && detail::pg_storable_text(a.alias))
-              removed = detail::pg_affected(c.exec("DELETE FROM {s}.aliases WHERE alias = $1 AND idx = $2",
-                                                   detail::pg_params().text(a.alias).text(a.index)));
-            if (removed == 0 && a.must_exist)
-              throw error(errc::conflict, "alias '" + a.alias + "' is not on index '" + a.index + "'");
-            break;
-          }
-          case alias_action::kind::remove_everywhere:
-            if (detail::pg_storable_text(a.alias))
-              c.exec("DELETE FROM {s}.aliases WHERE alias = $1", detail::pg_params().text(a.alias));
-            break;
-        }
+      auto current = c.exec("SELECT alias, idx FROM {s}.aliases WHERE alias = ANY ($1::text[])",
+                            detail::pg_params().text_array(aliases));
+      std::vector<alias_entry> rows;
+      for (int row = 0; row < detail::pg_rows(current); ++row)
+        rows.push_back({detail::pg_text(current, row, 0), detail::pg_text(current, row, 1)});
+      auto present = c.exec("SELECT name FROM {s}.indices WHERE name = ANY ($1::text[])",
+                            detail::pg_params().text_array(index_names));
+      std::vector<std::string> indices;
+      for (int row = 0; row < detail::pg_rows(present); ++row) indices.push_back(detail::pg_text(present, row, 0));
+      const auto plan = plan_alias_update(actions, rows, indices);
+      plan.check(actions);
+      auto columns = [](const std::vector<alias_entry>& entries, std::vector<std::string_view>& alias_column,
+                        std::vector<std::string_view>& index_column) {
+        for (const auto& e : entries) alias_column.push_back(e.alias), index_column.push_back(e.index);
+      };
+      if (!plan.deletes.empty()) {
+        std::vector<std::string_view> a, i;
+        columns(plan.deletes, a, i);
+        c.exec("DELETE FROM {s}.aliases WHERE (alias, idx) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+               detail::pg_params().text_array(a).text_array(i));
+      }
+      if (!plan.inserts.empty()) {
+        std::vector<std::string_view> a, i;
+        columns(plan.inserts, a, i);
+        c.exec("INSERT INTO {s}.aliases(alias, idx) SELECT * FROM unnest($1::text[], $2::text[])",
+               detail::pg_params().text_array(a).text_array(i));
       }
     });
   }

@@ -648,30 +648,27 @@ class sqlite_index {
     });
   }
 
-  /// All actions in one transaction: on any failure none of them is applied.
+  /// All actions in one transaction: the rows they touch are read, planned (plan_alias_update) and the
+  /// difference written; on any failure none of them is applied.
   void update_aliases(std::span<const alias_action> actions) {
     validate_alias_actions(actions);
+    const auto names = names_of_alias_update(actions);
     write("updating aliases", [&] {
-      for (const auto& a : actions) {
-        switch (a.op) {
-          case alias_action::kind::add:
-            if (!index_row_exists(a.index))
-              throw error(errc::not_found, "cannot add alias '" + a.alias + "' to missing index '" + a.index + "'");
-            if (index_row_exists(a.alias))
-              throw error(errc::conflict, "alias '" + a.alias + "' would shadow an index of the same name");
-            query("INSERT OR IGNORE INTO aliases(alias, idx) VALUES (?1, ?2)").bind(1, a.alias).bind(2, a.index).run();
-            break;
-          case alias_action::kind::remove: {
-            query("DELETE FROM aliases WHERE alias = ?1 AND idx = ?2").bind(1, a.alias).bind(2, a.index).run();
-            if (sqlite3_changes(conn().handle()) == 0 && a.must_exist)
-              throw error(errc::conflict, "alias '" + a.alias + "' is not on index '" + a.index + "'");
-            break;
-          }
-          case alias_action::kind::remove_everywhere:
-            query("DELETE FROM aliases WHERE alias = ?1").bind(1, a.alias).run();
-            break;
-        }
+      std::vector<alias_entry> rows;
+      for (const auto& alias : names.aliases) {
+        auto q = query("SELECT idx FROM aliases WHERE alias = ?1");
+        q.bind(1, alias);
+        while (q.next()) rows.push_back({alias, q.text(0)});
       }
+      std::vector<std::string> indices;
+      for (const auto& name : names.indices)
+        if (index_row_exists(name)) indices.push_back(name);
+      const auto plan = plan_alias_update(actions, rows, indices);
+      plan.check(actions);
+      for (const auto& r : plan.deletes)
+        query("DELETE FROM aliases WHERE alias = ?1 AND idx = ?2").bind(1, r.alias).bind(2, r.index).run();
+      for (const auto& r : plan.inserts)
+        query("INSERT INTO aliases(alias, idx) VALUES (?1, ?2)").bind(1, r.alias).bind(2, r.index).run();
     });
   }
 

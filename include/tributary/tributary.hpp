@@ -26,6 +26,8 @@
 #include <tributary/collector/report.hpp>
 #include <tributary/collector/collector.hpp>
 #include <tributary/collector/peer_merge.hpp>
+#include <tributary/collector/reader.hpp>
+#include <tributary/collector/lease.hpp>
 #include <tributary/collector/wait/fixed_interval.hpp>
 #include <tributary/collector/wait/exponential_backoff.hpp>
 #include <tributary/collector/wait/no_wait.hpp>

@@ -291,27 +291,45 @@ std::vector<std::string> statuses(const std::string& json) {
 struct memory_store {
   using store_type = memory_index;
   std::unique_ptr<memory_index> open() { return std::make_unique<memory_index>(); }
+  /// A restart keeps the store: memory is the process's, so only the server objects are new.
+  void reopen(std::unique_ptr<memory_index>&) {}
 };
 struct sqlite_store {
   using store_type = sqlite_index;
   tributary::testing::scratch_database db;
   std::unique_ptr<sqlite_index> open() { return std::make_unique<sqlite_index>(db.path()); }
+  /// A restart opens the same file afresh: whatever survives is on disk.
+  void reopen(std::unique_ptr<sqlite_index>& store) {
+    store.reset();
+    store = open();
+  }
 };
 
 template <class Backend>
 class SyncServer : public ::testing::Test {
- protected:
+ public:  // slu_collector calls in
   using store_type = typename Backend::store_type;
   using sync_server = basic_sync_server<store_type, manual_clock>;
 
   void start(sync_limits limits = generous()) {
+    limits_ = limits;
+    listen();
+    collector_key_ = keys_.create("collector", {"collector"}).key;
+  }
+  void listen() {
     sync_server_options o;
-    o.limits = limits;
+    o.limits = limits_;
     server_options http;
     http.max_body_bytes = 1 << 20;
     server_ = std::make_unique<basic_http_server<sync_server>>(pool_, sync_server(*store_, clock_, o), http);
     server_->start();
-    collector_key_ = keys_.create("collector", {"collector"}).key;
+  }
+  /// The server stopped and a new one started (on a new port) over the store opened again.
+  void restart() {
+    server_.reset();
+    backend_.reopen(store_);
+    keys_ = basic_key_store<store_type>(*store_);
+    listen();
   }
   static sync_limits generous() {
     sync_limits l;
@@ -368,6 +386,7 @@ class SyncServer : public ::testing::Test {
     return o;
   }
 
+  sync_limits limits_;
   Backend backend_;
   std::unique_ptr<store_type> store_ = backend_.open();
   basic_key_store<store_type> keys_{*store_};
@@ -648,6 +667,159 @@ TYPED_TEST(SyncServer, AnswersAnUnsupportedVersionWith404ListingTheSupportedOnes
   EXPECT_EQ(std::uint64_t(limits["max_body_bytes"]), std::uint64_t{8} << 20);
   EXPECT_EQ(double(limits["requests_per_second"]), 1000.0);
   EXPECT_EQ(std::string_view(limits["hash"]), "sha256");
+}
+
+// --- source locator updates ---------------------------------------------------------------------
+
+/// A publication: vorgang `id` moved locator `locator` to `value`.
+std::string publication(std::string_view id, std::string_view locator, std::string_view value) {
+  return cat("{\"vorgang_id\":\"", std::string(id), "\",\"updates\":[{\"", std::string(locator), "\":\"", std::string(value), "\"}]}");
+}
+/// The vorgang_ids of a /slu-update answer, in order.
+std::vector<std::string> vorgang_ids(const std::string& json) {
+  simdjson::dom::parser parser;
+  std::vector<std::string> out;
+  for (const simdjson::dom::element e : simdjson::dom::array(parser.parse(simdjson::padded_string(json))))
+    out.emplace_back(std::string_view(e["vorgang_id"]));
+  return out;
+}
+
+template <class Fixture>
+struct slu_collector {
+  Fixture* f;
+  std::string key;
+  std::vector<std::string> seen;
+  /// One collecting operation's SLU: every page read, applied (recorded) and acknowledged.
+  void catch_up() {
+    for (;;) {
+      const auto res = f->call("GET", "/api/v1/collector/slu-update", "", key);
+      ASSERT_EQ(res.status, 200) << res.body;
+      const auto ids = vorgang_ids(res.body);
+      seen.insert(seen.end(), ids.begin(), ids.end());
+      const auto ack = f->call("PUT", "/api/v1/collector/slu-update", cat("{\"acknowledge\":", std::string(res.header("SLU-Cursor")), "}"), key);
+      ASSERT_EQ(ack.status, 200) << ack.body;
+      if (res.header("SLU-More") != "true") return;
+    }
+  }
+};
+
+TYPED_TEST(SyncServer, SluUpdateMissesAndRepeatsNothingAcrossARestart) {
+  sync_limits limits = SyncServer<TypeParam>::generous();
+  limits.max_updates_per_response = 2;  // so that paging is part of it
+  this->start(limits);
+  const auto admin = this->keys_.create("admin", {"admin"}).key;
+  auto publish = [&](std::vector<std::string> entries) {
+    std::string body = "[";
+    for (std::size_t i = 0; i < entries.size(); ++i) body += (i ? "," : "") + entries[i];
+    const auto res = this->call("POST", "/api/v1/collector/slu-publish", body + "]", admin);
+    ASSERT_EQ(res.status, 200) << res.body;
+    EXPECT_EQ(res.body, cat("{\"published\":", std::to_string(entries.size()), "}"));
+  };
+  publish({publication("v1", "url", "https://a/1"), publication("v2", "url", "https://a/2"), publication("v3", "url", "https://a/3")});
+
+  // Read, not acknowledged: the same page again (a lost answer loses nothing).
+  auto first = this->call("GET", "/api/v1/collector/slu-update", "", this->collector_key_);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(vorgang_ids(first.body), (std::vector<std::string>{"v1", "v2"}));
+  EXPECT_EQ(first.header("SLU-More"), "true");
+  EXPECT_TRUE(contains(first.body, "{\"updates\":[{\"url\":\"https://a/1\"}],\"vorgang_id\":\"v1\"}")) << first.body;
+  const auto again = this->call("GET", "/api/v1/collector/slu-update", "", this->collector_key_);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.header("SLU-Cursor"), first.header("SLU-Cursor"));
+
+  slu_collector<SyncServer<TypeParam>> c{this, this->collector_key_, {}};
+  c.catch_up();
+  EXPECT_EQ(c.seen, (std::vector<std::string>{"v1", "v2", "v3"}));
+
+  this->restart();
+  const auto stale = std::string(first.header("SLU-Cursor"));
+  c.catch_up();
+  EXPECT_EQ(c.seen.size(), 3u) << "nothing repeated after the restart";
+  publish({publication("v4", "url", "https://b/4")});
+  this->restart();
+  publish({publication("v2", "pdf", "https://b/2.pdf"), publication("v5", "url", "https://b/5")});
+  // A late, repeated acknowledgement of an older position moves nothing back.
+  const auto late = this->call("PUT", "/api/v1/collector/slu-update", "{\"acknowledge\":" + stale + "}", this->collector_key_);
+  EXPECT_EQ(late.status, 200) << late.body;
+  EXPECT_FALSE(contains(late.body, "{\"acknowledged\":" + stale + "}")) << late.body;
+  c.catch_up();
+  EXPECT_EQ(c.seen, (std::vector<std::string>{"v1", "v2", "v3", "v4", "v2", "v5"})) << "in publication order, each once";
+  this->restart();
+  c.catch_up();
+  EXPECT_EQ(c.seen.size(), 6u);
+}
+
+TYPED_TEST(SyncServer, SluUpdateGivesTwoCollectorsEveryUpdateOnceEach) {
+  sync_limits limits = SyncServer<TypeParam>::generous();
+  limits.max_updates_per_response = 3;
+  this->start(limits);
+  const auto admin = this->keys_.create("admin", {"admin"}).key;
+  slu_collector<SyncServer<TypeParam>> a{this, this->collector_key_, {}};
+  slu_collector<SyncServer<TypeParam>> b{this, this->keys_.create("second", {"collector"}).key, {}};
+  std::vector<std::string> published;
+  for (int round = 0; round < 5; ++round) {
+    std::string body = "[";
+    for (int i = 0; i <= round; ++i) {
+      published.push_back(cat("v", std::to_string(round), "-", std::to_string(i)));
+      body += (i ? "," : "") + publication(published.back(), "url", "https://x/" + published.back());
+    }
+    ASSERT_EQ(this->call("POST", "/api/v1/collector/slu-publish", body + "]", admin).status, 200);
+    a.catch_up();  // a every round, b every other: their positions are their own
+    if (round % 2) b.catch_up();
+  }
+  b.catch_up();
+  EXPECT_EQ(a.seen, published);
+  EXPECT_EQ(b.seen, published);
+}
+
+TYPED_TEST(SyncServer, SluPublishIsForAdminKeysAndRefusesBadInputNamingIt) {
+  this->start();
+  const auto admin = this->keys_.create("admin", {"admin"}).key;
+  const std::string one = "[" + publication("v1", "url", "https://a") + "]";
+  const auto refused = this->call("POST", "/api/v1/collector/slu-publish", one, this->collector_key_);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_TRUE(contains(refused.body, "lacks the admin scope")) << refused.body;
+  EXPECT_EQ(this->call("POST", "/api/v1/collector/slu-publish", one, std::nullopt).status, 401);
+  EXPECT_EQ(this->call("PUT", "/api/v1/collector/slu-publish", one, admin).status, 405);
+  EXPECT_EQ(this->call("GET", "/api/v1/collector/slu-update", "", admin).status, 403) << "admin is not collector";
+  EXPECT_EQ(this->call("DELETE", "/api/v1/collector/slu-update", "", this->collector_key_).header("Allow"), "GET, PUT");
+  EXPECT_EQ(this->store_->changes_since("sync-slu", 0, 10).documents.size(), 0u) << "nothing published by a collector";
+
+  const std::pair<std::string, const char*> bad[] = {
+    {"{}", "must be a JSON array"},
+    {"[5]", "[0] must be an object"},
+    {"[{\"updates\":[{\"a\":\"b\"}]}]", "[0] has no \\\"vorgang_id\\\""},
+    {"[{\"vorgang_id\":1.5,\"updates\":[{\"a\":\"b\"}]}]", "vorgang_id must be a string or an integer"},
+    {"[{\"vorgang_id\":\"v\"}]", "[0].updates must be an array"},
+    {"[{\"vorgang_id\":\"v\",\"updates\":[]}]", "[0].updates must not be empty"},
+    {"[{\"vorgang_id\":\"v\",\"updates\":[{}]}]", "[0].updates[0] must be an object"},
+    {"[{\"vorgang_id\":\"v\",\"updates\":[{\"url\":7}]}]", "[0].updates[0].url must be a string"},
+    {"[{\"vorgang_id\":\"v\",\"updates\":[{\"url\":\"a\",\"url\":\"b\"}]}]", "duplicate member name"},
+  };
+  for (const auto& [body, problem] : bad) {
+    const auto res = this->call("POST", "/api/v1/collector/slu-publish", body, admin);
+    EXPECT_EQ(res.status, 400) << body;
+    EXPECT_TRUE(contains(res.body, problem)) << problem << " in " << res.body;
+  }
+  EXPECT_EQ(this->store_->changes_since("sync-slu", 0, 10).documents.size(), 0u);
+
+  // An integer vorgang_id is kept as one.
+  ASSERT_EQ(this->call("POST", "/api/v1/collector/slu-publish", "[{\"vorgang_id\":42,\"updates\":[{\"u\":\"x\"}],\"extra\":1}]", admin).status, 200);
+  const auto res = this->call("GET", "/api/v1/collector/slu-update", "", this->collector_key_);
+  EXPECT_EQ(res.body, "[{\"updates\":[{\"u\":\"x\"}],\"vorgang_id\":42}]");
+  const std::string cursor(res.header("SLU-Cursor"));
+  const std::pair<std::string, const char*> bad_acks[] = {
+    {"{}", "missing \\\"acknowledge\\\""},
+    {"{\"acknowledge\":-1}", "must be a non-negative integer"},
+    {"{\"acknowledge\":\"1\"}", "must be a non-negative integer"},
+    {"{\"acknowledge\":" + std::to_string(std::stoull(cursor) + 1) + "}", "is not a position GET /slu-update hands out"},
+  };
+  for (const auto& [body, problem] : bad_acks) {
+    const auto ack = this->call("PUT", "/api/v1/collector/slu-update", body, this->collector_key_);
+    EXPECT_EQ(ack.status, 400) << body;
+    EXPECT_TRUE(contains(ack.body, problem)) << problem << " in " << ack.body;
+  }
+  EXPECT_EQ(this->call("GET", "/api/v1/collector/slu-update", "", this->collector_key_).body, res.body) << "still unacknowledged";
 }
 
 }  // namespace

@@ -14,7 +14,29 @@
 //                -> {"results": [{"hash": h, "status": "stored"|"exists"|"rejected"|"failed", "reason"?}],
 //                    "stored": n, "exists": n, "rejected": n, "failed": n}
 //   GET  limits  -> the limits below, so that clients size their batches
+//   GET  slu-update -> [{"vorgang_id": id, "updates": [{"<locator>": "<new value>"}, ...]}, ...]   SLU
+//                headers SLU-Cursor: <position>, SLU-More: true|false
+//   PUT  slu-update {"acknowledge": <position>} -> {"acknowledged": <position>}
+//   POST slu-publish [{"vorgang_id": id, "updates": [...]}, ...] -> {"published": n}   (admin scope)
 // An unsupported version is answered 404 with the supported ones.
+//
+// Source locator updates: the cursor and its acknowledgement. Each publication is one document, under
+// a random id, in its own index (default "sync-slu"), written once with insert-if-absent and never
+// again, so the store's change cursor (ChangeCursorStore) lists publications in the order they were
+// written, each at a position that never changes. Each key has an acknowledged position, a document
+// under its tag in "sync-slu-acks" (0, the beginning, until it acknowledges). GET answers the
+// publications after that position, at most max_updates_per_response of them, in publication order
+// (one entry per publication: a vorgang may come twice, the later entry newer), with SLU-Cursor the
+// position of the last one and SLU-More whether more follow. GET changes nothing: the position moves
+// only when the collector sends it back with PUT, after it has applied the updates. Why not advance on
+// GET: an answer lost on the way, or a collector that dies before applying it, would lose those updates
+// for good; with a separate acknowledgement the worst case is that they come again, and only until one
+// acknowledgement gets through. PUT is idempotent (setting the position twice is setting it once) and
+// only moves forward: an older position changes nothing and answers the current one, so a retried or
+// late PUT never brings back what was acknowledged. A position that no publication holds (nothing the
+// server could have handed out) is a 400. The positions are the store's, so they survive a restart of
+// the server and are shared by every server on the same store; a new key starts at the beginning and
+// sees every publication. One collector per key: two processes sharing a key share one position.
 //
 // Every request passes, in order: routing (404, 405), the key (401 without a valid X-API-Key, 403
 // without the endpoint's scope), the key's token bucket (429 with Retry-After), the body's size and
@@ -27,7 +49,8 @@
 // insert-if-absent: the API can only add, and of any number of collectors sending one item at once
 // exactly one is told `stored`. Nothing is held between /hashes and /data (SYNC.md, "Statelessness").
 //
-// Store: a DocumentStore modelling ExistsManyStore and InsertIfAbsentStore (index/concepts.hpp), shared
+// Store: a DocumentStore modelling ExistsManyStore, InsertIfAbsentStore and ChangeCursorStore
+// (index/concepts.hpp), shared
 // by the worker threads (the shipped stores guard themselves). Clock: tributary::clock (concepts.hpp);
 // the token buckets run on it, so tests run in virtual time with manual_clock.
 //
@@ -38,6 +61,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <charconv>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -72,6 +96,8 @@ struct sync_limits {
   std::size_t max_body_bytes = std::size_t{8} << 20;
   double requests_per_second = 10;  ///< each key's token bucket refills at this rate
   double burst = 20;                ///< and holds at most this many tokens (one per request)
+  /// Publications per GET /slu-update answer; SLU-More says when more follow.
+  std::size_t max_updates_per_response = 1'000;
 
   /// Throws error(errc::invalid_config) naming the first problem.
   void validate() const {
@@ -79,6 +105,7 @@ struct sync_limits {
     if (max_hashes_per_request == 0) fail("max_hashes_per_request must be at least 1");
     if (max_items_per_request == 0) fail("max_items_per_request must be at least 1");
     if (max_body_bytes == 0) fail("max_body_bytes must be at least 1");
+    if (max_updates_per_response == 0) fail("max_updates_per_response must be at least 1");
     if (!(requests_per_second > 0) || !std::isfinite(requests_per_second)) fail("requests_per_second must be positive");
     if (!(burst >= 1) || !std::isfinite(burst)) fail("burst must be at least 1");
   }
@@ -87,6 +114,8 @@ struct sync_limits {
 struct sync_server_options {
   std::string items_index = "sync-items";
   std::string keys_index = "sync-keys";
+  std::string slu_index = "sync-slu";        ///< the published source locator changes
+  std::string slu_acks_index = "sync-slu-acks";  ///< each key's acknowledged position
   sync_limits limits;
 };
 
@@ -167,6 +196,8 @@ class basic_sync_server {
                 "basic_sync_server: Store does not model tributary::exists_many_store (see index/concepts.hpp)");
   static_assert(insert_if_absent_store<Store>,
                 "basic_sync_server: Store does not model tributary::insert_if_absent_store (see index/concepts.hpp)");
+  static_assert(change_cursor_store<Store>,
+                "basic_sync_server: Store does not model tributary::change_cursor_store (see index/concepts.hpp)");
   static_assert(clock<Clock>, "basic_sync_server: Clock does not model tributary::clock (see concepts.hpp)");
 
  public:
@@ -179,10 +210,15 @@ class basic_sync_server {
       : store_(&store), clock_(&clock), options_(std::move(options)), keys_(store, options_.keys_index),
         buckets_(std::make_unique<detail::token_buckets>()) {
     options_.limits.validate();
-    validate_index_name(options_.items_index);
-    if (options_.items_index == options_.keys_index)
-      throw error(errc::invalid_config, "sync_server_options: items_index and keys_index must differ");
+    const std::string* names[] = {&options_.items_index, &options_.keys_index, &options_.slu_index, &options_.slu_acks_index};
+    for (const auto* n : names) validate_index_name(*n);
+    for (std::size_t i = 0; i < std::size(names); ++i)
+      for (std::size_t j = i + 1; j < std::size(names); ++j)
+        if (*names[i] == *names[j])
+          throw error(errc::invalid_config, "sync_server_options: the four index names must differ ('" + *names[i] + "' twice)");
     ensure_index(options_.items_index);
+    ensure_index(options_.slu_index);
+    ensure_index(options_.slu_acks_index);
     keys_.ensure_index();
   }
   [[nodiscard]] basic_key_store<Store>& keys() noexcept { return keys_; }
@@ -212,16 +248,21 @@ class basic_sync_server {
       body += "]}";
       return server_response::json(404, std::move(body));
     }
-    enum class endpoint { hashes, data, limits };
+    enum class endpoint { hashes, data, limits, slu_read, slu_ack, slu_publish };
     endpoint which;
-    std::string_view method;
-    if (route->endpoint == "hashes") which = endpoint::hashes, method = "PUT";
-    else if (route->endpoint == "data") which = endpoint::data, method = "PUT";
-    else if (route->endpoint == "limits") which = endpoint::limits, method = "GET";
-    else return detail::sync_error(404, "no such endpoint; there are hashes, data and limits");
-    if (request.method != method) {
-      auto res = detail::sync_error(405, "use " + std::string(method) + " for " + std::string(route->endpoint));
-      res.headers.emplace_back("Allow", std::string(method));
+    std::string_view allow;
+    std::string_view scope = collector_scope;
+    if (route->endpoint == "hashes") which = endpoint::hashes, allow = "PUT";
+    else if (route->endpoint == "data") which = endpoint::data, allow = "PUT";
+    else if (route->endpoint == "limits") which = endpoint::limits, allow = "GET", scope = {};
+    else if (route->endpoint == "slu-update") which = request.method == "PUT" ? endpoint::slu_ack : endpoint::slu_read, allow = "GET, PUT";
+    else if (route->endpoint == "slu-publish") which = endpoint::slu_publish, allow = "POST", scope = admin_scope;
+    else return detail::sync_error(404, "no such endpoint; there are hashes, data, limits, slu-update and slu-publish");
+    const bool allowed = request.method == allow.substr(0, allow.find(',')) ||
+                         (allow.find(", ") != std::string_view::npos && request.method == allow.substr(allow.find(", ") + 2));
+    if (!allowed) {
+      auto res = detail::sync_error(405, "use " + std::string(allow) + " for " + std::string(route->endpoint));
+      res.headers.emplace_back("Allow", std::string(allow));
       return res;
     }
 
@@ -230,8 +271,8 @@ class basic_sync_server {
     if (!presented) return detail::sync_error(401, "missing X-API-Key header");
     const auto key = keys_.verify(*presented);
     if (!key) return detail::sync_error(401, "invalid API key");
-    if (which != endpoint::limits && !key->has_scope(collector_scope))
-      return detail::sync_error(403, "this key lacks the collector scope");
+    if (!scope.empty() && !key->has_scope(scope))
+      return detail::sync_error(403, "this key lacks the " + std::string(scope) + " scope");
 
     const auto& limits = options_.limits;
     if (const auto wait = buckets_->take(key->tag, clock_->now(), limits.requests_per_second, limits.burst)) {
@@ -241,6 +282,7 @@ class basic_sync_server {
       return res;
     }
     if (which == endpoint::limits) return server_response::json(200, limits_json());
+    if (which == endpoint::slu_read) return slu_read(key->tag);
 
     if (request.body.size() > limits.max_body_bytes)
       return detail::sync_error(413, "body larger than max_body_bytes " + std::to_string(limits.max_body_bytes));
@@ -252,7 +294,12 @@ class basic_sync_server {
       return detail::sync_error(400, std::string("body is not valid JSON: ") + e.what());
     }
     try {
-      return which == endpoint::hashes ? hashes(request) : data(request);
+      switch (which) {
+        case endpoint::hashes: return hashes(request);
+        case endpoint::data: return data(request);
+        case endpoint::slu_ack: return slu_ack(request, key->tag);
+        default: return slu_publish(request);
+      }
     } catch (const detail::bad_request& bad) {
       return detail::sync_error(bad.status, bad.message);
     } catch (const simdjson::simdjson_error& e) {  // not expected after the check above; still input's fault
@@ -392,6 +439,103 @@ class basic_sync_server {
     return server_response::json(200, std::move(out));
   }
 
+  // SLU step 2: the publications after this key's acknowledged position (see the header comment).
+  server_response slu_read(const std::string& tag) {
+    const std::uint64_t after = acknowledged(tag);
+    const change_page page = store_->changes_since(options_.slu_index, after, options_.limits.max_updates_per_response);
+    std::string out = "[";
+    for (std::size_t i = 0; i < page.documents.size(); ++i) {
+      if (i) out += ',';
+      out.append(page.documents[i].json.data(), page.documents[i].json.size());  // stored canonical, by us
+    }
+    out += ']';
+    auto res = server_response::json(200, std::move(out));
+    res.headers.emplace_back("SLU-Cursor", std::to_string(page.next));
+    res.headers.emplace_back("SLU-More", page.done ? "false" : "true");
+    res.headers.emplace_back("Cache-Control", "no-store");
+    return res;
+  }
+
+  // The collector has applied everything up to a position: it moves forward, never back.
+  server_response slu_ack(server_request& request, const std::string& tag) {
+    simdjson::dom::parser parser;
+    const simdjson::dom::element doc = parser.parse(simdjson::padded_string(request.body));
+    if (!doc.is_object()) throw detail::bad_request{400, "the body must be a JSON object"};
+    const auto field = doc["acknowledge"];
+    if (field.error()) throw detail::bad_request{400, "missing \"acknowledge\" (the SLU-Cursor of a GET /slu-update)"};
+    const simdjson::dom::element v = field.value_unsafe();
+    if (!v.is_uint64() && !(v.is_int64() && int64_t(v) >= 0))
+      throw detail::bad_request{400, "\"acknowledge\" must be a non-negative integer (the SLU-Cursor of a GET /slu-update)"};
+    const std::uint64_t position = v.is_uint64() ? std::uint64_t(v) : static_cast<std::uint64_t>(int64_t(v));
+    const std::uint64_t current = acknowledged(tag);
+    if (position > current) {
+      // Only a position some publication holds can have been handed out as SLU-Cursor.
+      const change_page at = store_->changes_since(options_.slu_index, position - 1, 1);
+      if (at.documents.empty() || at.next != position)
+        throw detail::bad_request{400, "\"acknowledge\": " + std::to_string(position) +
+                                           " is not a position GET /slu-update hands out"};
+      const stored_document ack{tag, "{\"acknowledged\":" + std::to_string(position) + "}"};
+      const auto r = store_->bulk_write(options_.slu_acks_index, std::span(&ack, 1));
+      if (!r.ok()) throw error(errc::store_unavailable, "sync: storing an acknowledgement failed");
+    }
+    return server_response::json(200, "{\"acknowledged\":" + std::to_string(std::max(position, current)) + "}");
+  }
+
+  // The admin side of SLU: the database, the single source of truth for locators, publishes changes.
+  server_response slu_publish(server_request& request) {
+    simdjson::dom::parser parser;
+    const simdjson::dom::element doc = parser.parse(simdjson::padded_string(request.body));
+    if (!doc.is_array())
+      throw detail::bad_request{400, "the body must be a JSON array of {\"vorgang_id\": ..., \"updates\": [...]}"};
+    std::vector<stored_document> publications;
+    for (const simdjson::dom::element entry : simdjson::dom::array(doc)) {
+      const std::string at = "[" + std::to_string(publications.size()) + "]";
+      if (publications.size() == options_.limits.max_items_per_request) throw too_many("items", options_.limits.max_items_per_request);
+      if (!entry.is_object()) throw detail::bad_request{400, at + " must be an object"};
+      const auto id = entry["vorgang_id"];
+      if (id.error()) throw detail::bad_request{400, at + " has no \"vorgang_id\""};
+      if (!id.is_string() && !id.is_int64() && !id.is_uint64())
+        throw detail::bad_request{400, at + ".vorgang_id must be a string or an integer"};
+      if (id.is_string() && std::string_view(id.value_unsafe()).empty())
+        throw detail::bad_request{400, at + ".vorgang_id must not be empty"};
+      const auto updates = entry["updates"];
+      if (updates.error() || !updates.is_array()) throw detail::bad_request{400, at + ".updates must be an array"};
+      std::size_t n = 0;
+      for (const simdjson::dom::element u : simdjson::dom::array(updates.value_unsafe())) {
+        const std::string uat = at + ".updates[" + std::to_string(n++) + "]";
+        if (!u.is_object() || simdjson::dom::object(u).size() == 0)
+          throw detail::bad_request{400, uat + " must be an object {\"<locator>\": \"<new value>\"}"};
+        for (const auto member : simdjson::dom::object(u))
+          if (!member.value.is_string())
+            throw detail::bad_request{400, uat + "." + std::string(member.key.substr(0, 64)) + " must be a string (the new value)"};
+      }
+      if (n == 0) throw detail::bad_request{400, at + ".updates must not be empty"};
+      // Only the two members are kept, canonical, so what collectors read is exactly the seed's shape.
+      std::string json = "{\"updates\":" + canonical_json(simdjson::minify(updates.value_unsafe())) +
+                         ",\"vorgang_id\":" + canonical_json(simdjson::minify(id.value_unsafe())) + "}";
+      publications.push_back({to_hex(detail::random_bytes<16>()), std::move(json)});
+    }
+    // One batch in publication order: the change cursor gives them out in this order.
+    if (!publications.empty()) {
+      const auto r = store_->insert_if_absent(options_.slu_index, publications);
+      if (!r.ok() || r.inserted() != publications.size())
+        throw error(errc::store_unavailable, "sync: publishing locator changes failed");
+    }
+    return server_response::json(200, "{\"published\":" + std::to_string(publications.size()) + "}");
+  }
+
+  std::uint64_t acknowledged(const std::string& tag) const {
+    const auto found = store_->get(options_.slu_acks_index, std::span(&tag, 1));
+    if (!found.front()) return 0;
+    const std::string& text = *found.front();
+    constexpr std::string_view prefix = "{\"acknowledged\":";
+    std::uint64_t position = 0;
+    if (!std::string_view(text).starts_with(prefix) ||
+        std::from_chars(text.data() + prefix.size(), text.data() + text.size(), position).ec != std::errc())
+      throw error(errc::bad_document, "sync: a malformed acknowledgement record");  // not the client's fault: 503
+    return position;
+  }
+
   static simdjson::ondemand::object object_of(simdjson::ondemand::document& doc, std::string_view what) {
     if (doc.type() != simdjson::ondemand::json_type::object) throw detail::bad_request{400, std::string(what) + " must be a JSON object"};
     return doc.get_object();
@@ -422,6 +566,7 @@ class basic_sync_server {
     detail::append_ecmascript_number(out, l.requests_per_second);
     out += ",\"burst\":";
     detail::append_ecmascript_number(out, l.burst);
+    out += ",\"max_updates_per_response\":" + std::to_string(l.max_updates_per_response);
     out += '}';
     return out;
   }

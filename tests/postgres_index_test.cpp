@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include <tributary/catalogue/postgres_search.hpp>
 #include <tributary/index/postgres.hpp>
 
 #include "support/common.hpp"
@@ -80,6 +81,10 @@ class PostgresIndex : public ::testing::Test {
 
   [[nodiscard]] postgres_index open(postgres_bulk_method method = postgres_bulk_method::copy) const {
     return postgres_index(*url_, schema_->options(method));
+  }
+  /// As the collector executables open it: with the catalogue's search fields.
+  [[nodiscard]] postgres_index open_catalogue() const {
+    return postgres_index(*url_, catalogue_postgres_options(schema_->options()));
   }
 
   /// Waits until backend `pid` has left pg_stat_activity; false if it is still there after 5 s.
@@ -325,7 +330,7 @@ INSERT INTO {s}.aliases(alias, idx) VALUES ('live', 'blue');
 TEST_F(PostgresIndex, AVersion1SchemaIsMigratedInPlace) {
   raw_connection raw(schema_->url());
   make_version_1_store(raw, schema_->name());
-  auto store = open();
+  auto store = open_catalogue();
   const std::string meta = "SELECT value FROM \"" + schema_->name() + "\".meta WHERE key = 'schema_version'";
   EXPECT_EQ(raw.value(meta), "2");
   EXPECT_EQ(store.list_indices(""), names({"blue", "green"}));
@@ -368,9 +373,9 @@ TEST_F(PostgresIndex, AReaderOfAVersion1SchemaReadsItAsItIs) {
 TEST_F(PostgresIndex, AMigratedSchemaHasTheTablesAndIndicesOfANewOne) {
   raw_connection raw(schema_->url());
   make_version_1_store(raw, schema_->name());
-  { auto migrated = open(); }
+  { auto migrated = open_catalogue(); }
   scratch_schema fresh(*url_);
-  { postgres_index created(*url_, fresh.options()); }
+  { postgres_index created(*url_, catalogue_postgres_options(fresh.options())); }
   auto shape = [&](const std::string& schema) {
     std::string out;
     for (const auto& row : raw.column("SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || "
@@ -436,7 +441,7 @@ TEST_F(PostgresIndex, NamesAndIdsCompareAsBytes) {
 }
 
 TEST_F(PostgresIndex, SearchFindsDocumentsByTitleWords) {
-  auto store = open();
+  auto store = open_catalogue();
   store.create_index("catalogue");
   store.create_index("other");
   const std::vector<stored_document> docs{
@@ -475,11 +480,50 @@ TEST_F(PostgresIndex, SearchFindsDocumentsByTitleWords) {
   raw_connection raw(schema_->url());
   raw.exec("SET enable_seqscan = off");
   const auto plan = raw.column("EXPLAIN SELECT id FROM \"" + schema_->name() + "\".documents WHERE " +
-                               std::string(detail::postgres_search_vector) +
+                               detail::pg_search_vector(catalogue_postgres_options().search_fields) +
                                " @@ websearch_to_tsquery('simple'::regconfig, 'vehicle')");
   std::string text;
   for (const auto& line : plan) text += line + "\n";
   EXPECT_TRUE(contains(text, "documents_search")) << text;
+}
+
+TEST_F(PostgresIndex, AGenericStoreBuildsNoSearchIndexAndRefusesSearch) {
+  auto store = open();
+  store.create_index("i");
+  EXPECT_EQ(thrown_by([&] { (void)store.search("i", "word", 10); }).code(), errc::invalid_config);
+  raw_connection raw(schema_->url());
+  EXPECT_EQ(raw.value("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'documents_search'",
+                      {schema_->name()}),
+            "0");
+}
+
+TEST_F(PostgresIndex, SearchReadsTheConfiguredFieldsOnly) {
+  auto options = schema_->options();
+  options.search_fields = {"name", "it's"};  // a quote in a field name is a literal's, not SQL
+  postgres_index store(*url_, options);
+  store.create_index("i");
+  const std::vector<stored_document> docs{{"a", R"({"name":"red apple","title":"pear"})"},
+                                          {"b", R"({"it's":"apple pie"})"},
+                                          {"c", R"({"title":"apple"})"}};
+  ASSERT_TRUE(store.bulk_write("i", docs).ok());
+  std::vector<std::string> found;
+  for (const auto& d : store.search("i", "apple", 10)) found.push_back(d.id);
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, names({"a", "b"}));
+  EXPECT_TRUE(store.search("i", "pear", 10).empty());
+
+  // Every user of a schema searches the same fields: another list is refused when it connects.
+  options.search_fields = {"title"};
+  const auto e = thrown_by([&] { postgres_index other(*url_, options); });
+  EXPECT_EQ(e.code(), errc::invalid_config);
+  EXPECT_TRUE(contains(e.what(), "search_fields")) << e.what();
+  options.search_fields = {""};
+  EXPECT_EQ(thrown_by([&] { postgres_index empty_field(*url_, options); }).code(), errc::invalid_config);
+  // A connection without search fields leaves the index alone.
+  { postgres_index generic(*url_, schema_->options()); }
+  options.search_fields = {"name", "it's"};
+  postgres_index again(*url_, options);
+  EXPECT_EQ(again.search("i", "pie", 10).size(), 1u);
 }
 
 /// Forks a child that runs `body` with its own connection and exits 0, or 1 printing what it threw.

@@ -497,8 +497,7 @@ auto with_stores(const collector_options& o, const curl_library& curl, bool read
       return f(store, peers);
     }
     case store_scheme::postgres: {
-      postgres_options options;
-      options.create_schema = !read_only;
+      const auto options = postgres_store_options(read_only);
       auto store = postgres_index::open_url(o.store, options);
       std::map<std::string, postgres_index> peers;
       for (const auto& [peer, url] : o.peer_stores) peers.emplace(peer, postgres_index::open_url(url, options));

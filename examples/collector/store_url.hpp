@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include <tributary/catalogue/elasticsearch_mapping.hpp>
+#include <tributary/catalogue/postgres_search.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/elasticsearch.hpp>
 #include <tributary/redact.hpp>
@@ -30,6 +31,14 @@ enum class store_scheme { sqlite, postgres, elasticsearch };
 [[nodiscard]] inline elasticsearch_options elasticsearch_store_options(std::string_view url) {
   auto options = elasticsearch_options::from_url(url);
   options.mappings = catalogue_elasticsearch_mapping(options.id_field);
+  return options;
+}
+
+/// The options of a PostgreSQL store, with the catalogue's search fields: a connection that may write
+/// builds the search index when it connects, before the collector writes a worker index.
+[[nodiscard]] inline postgres_options postgres_store_options(bool read_only) {
+  auto options = catalogue_postgres_options();
+  options.create_schema = !read_only;
   return options;
 }
 

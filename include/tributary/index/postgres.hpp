@@ -100,14 +100,23 @@ struct postgres_options {
   /// false: a missing schema is an error instead of being created, so that a reader or a dry run
   /// never writes.
   bool create_schema = true;
+  /// The top-level JSON fields search() reads, in order; none (the default): the store builds no search
+  /// index and search() is refused. The store knows no document shape, so its user names them (the
+  /// catalogue: catalogue_postgres_options in catalogue/postgres_search.hpp). A connection that may
+  /// create the schema builds the one search index of the schema (documents_search, over every index)
+  /// when it connects, before it writes anything, so every document any index holds is searchable; it
+  /// refuses a schema whose search index covers other fields.
+  std::vector<std::string> search_fields;
 };
 
 namespace detail {
 
 inline constexpr int postgres_schema_version = 2;
 
-/// Tables of schema version 1, as every store before the change cursor was created; `{s}` is the
-/// quoted schema name. A new store runs it and then the migrations, so new and migrated stores are alike.
+/// Tables of schema version 1, as every store before the change cursor was created (those also had the
+/// search index over the catalogue's fields, now built only when postgres_options::search_fields asks);
+/// `{s}` is the quoted schema name. A new store runs it and then the migrations, so new and migrated
+/// stores are alike.
 inline constexpr const char* postgres_schema_ddl = R"sql(
 CREATE TABLE {s}.meta (
   key   text COLLATE "C" PRIMARY KEY,
@@ -123,9 +132,6 @@ CREATE TABLE {s}.documents (
   body jsonb GENERATED ALWAYS AS (json::jsonb) STORED,
   PRIMARY KEY (idx, id)
 );
-CREATE INDEX documents_search ON {s}.documents USING gin ((
-  to_tsvector('simple'::regconfig, coalesce(body->>'title', '') || ' ' || coalesce(body->>'summary', '') || ' ' ||
-                                   coalesce(body->>'description', ''))));
 CREATE TABLE {s}.aliases (
   alias text COLLATE "C" NOT NULL,
   idx   text COLLATE "C" NOT NULL REFERENCES {s}.indices(name),
@@ -148,10 +154,6 @@ CREATE INDEX documents_changes ON {s}.documents(idx, seq);
 UPDATE {s}.meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 
-/// The search expression, exactly as the documents_search index spells it, so the planner can use it.
-inline constexpr std::string_view postgres_search_vector =
-  "to_tsvector('simple'::regconfig, coalesce(body->>'title', '') || ' ' || coalesce(body->>'summary', '') || ' ' || "
-  "coalesce(body->>'description', ''))";
 
 // Type OIDs of the parameters we send (pg_type.dat; stable across versions).
 inline constexpr Oid pg_oid_bytea = 17;
@@ -189,6 +191,22 @@ inline constexpr Oid pg_oid_text_array = 1009;
     i += len;
   }
   return true;
+}
+
+/// The search expression over `fields` (postgres_options::search_fields), spelt the same for the
+/// documents_search index and for search(), so the planner uses the index. Empty for no fields. A field
+/// is a string literal in it: its quotes are doubled, and one that is empty or not UTF-8 text is refused.
+[[nodiscard]] inline std::string pg_search_vector(std::span<const std::string> fields) {
+  std::string out;
+  for (const auto& field : fields) {
+    if (field.empty() || !pg_storable_text(field))
+      throw error(errc::invalid_config, "postgres search field '" + field + "' must be non-empty UTF-8 text");
+    out += out.empty() ? "to_tsvector('simple'::regconfig, " : " || ' ' || ";
+    out += "coalesce(body->>'";
+    for (const char c : field) out += c == '\'' ? std::string("''") : std::string(1, c);
+    out += "', '')";
+  }
+  return out.empty() ? out : out + ")";
 }
 
 /// The smallest byte string greater than every string starting with `prefix`; nullopt when there is none.
@@ -757,7 +775,27 @@ class pg_connection {
         exec_simple("ROLLBACK TO SAVEPOINT tributary_lz4");
       }
     }
+    prepare_search_index();
     exec_simple("COMMIT");
+  }
+
+  /// The search index postgres_options::search_fields asks for, built in prepare_schema's transaction
+  /// under its lock by a connection that may create the schema, and its expression recorded in meta. A
+  /// store made before search_fields has an index without a record, which is rebuilt once over the
+  /// fields asked for; a recorded one over other fields is refused (two users would rebuild it in turn).
+  void prepare_search_index() {
+    const std::string wanted = pg_search_vector(options_.search_fields);
+    if (wanted.empty() || !options_.create_schema) return;
+    auto recorded = exec("SELECT value FROM {s}.meta WHERE key = 'search_vector'");
+    if (pg_rows(recorded) == 1) {
+      if (pg_text(recorded, 0, 0) == wanted) return;
+      throw error(errc::invalid_config, prefix("checking the search index") + "the schema's search index reads " +
+                                          pg_text(recorded, 0, 0) + ", not " + wanted +
+                                          ": every user of a schema must give the same postgres_options::search_fields");
+    }
+    exec_simple("DROP INDEX IF EXISTS {s}.documents_search");
+    exec_simple("CREATE INDEX documents_search ON {s}.documents USING gin ((" + wanted + "))");
+    exec("INSERT INTO {s}.meta(key, value) VALUES ('search_vector', $1)", pg_params().text(wanted));
   }
 
   std::string url_;
@@ -1227,14 +1265,16 @@ class postgres_index {
     });
   }
 
-  /// Catalogue search: documents of `index` whose title, summary or description hold the words of `text`
-  /// (web-search syntax: words are ANDed, "quoted phrases", `or`, -excluded; case-insensitive, no
-  /// stemming), best ranked first, ties by id; at most `limit`. Served by the documents_search GIN index.
+  /// Documents of `index` whose postgres_options::search_fields hold the words of `text` (web-search
+  /// syntax: words are ANDed, "quoted phrases", `or`, -excluded; case-insensitive, no stemming), best
+  /// ranked first, ties by id; at most `limit`. Served by the documents_search GIN index. Refused with
+  /// errc::invalid_config when no search field is configured.
   [[nodiscard]] std::vector<stored_document> search(std::string_view index, std::string_view text, std::size_t limit) const {
     if (limit == 0) throw error(errc::invalid_config, "search limit must be positive");
     if (!detail::pg_storable_text(text)) throw error(errc::invalid_config, "search text is not valid UTF-8 text");
+    const std::string tsv = detail::pg_search_vector(conn().options().search_fields);
+    if (tsv.empty()) throw error(errc::invalid_config, "search needs postgres_options::search_fields: this store has none");
     const auto capped = std::min<std::size_t>(limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()));
-    const std::string tsv(detail::postgres_search_vector);
     const std::string statement =
       "SELECT i.found, d.id, d.json FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
       "LEFT JOIN LATERAL (SELECT id, json, ts_rank(" + tsv + ", q) AS rank FROM {s}.documents, "

@@ -24,7 +24,9 @@
 #include <tributary/index/memory.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/server/http_server.hpp>
+#include <tributary/clock/wall.hpp>
 #include <tributary/sync/canonical_json.hpp>
+#include <tributary/sync/client.hpp>
 #include <tributary/sync/keys.hpp>
 #include <tributary/sync/server.hpp>
 #include <tributary/transport/curl.hpp>
@@ -820,6 +822,183 @@ TYPED_TEST(SyncServer, SluPublishIsForAdminKeysAndRefusesBadInputNamingIt) {
     EXPECT_TRUE(contains(ack.body, problem)) << problem << " in " << ack.body;
   }
   EXPECT_EQ(this->call("GET", "/api/v1/collector/slu-update", "", this->collector_key_).body, res.body) << "still unacknowledged";
+}
+
+// --- the client over loopback -------------------------------------------------------------------
+
+/// Passes requests to curl_transport, counting them; `tamper` may change a /data body on the way (a
+/// middlebox, or a buggy client build), so that the server has something to reject.
+struct counting_transport {
+  using transport_concept = transport_tag;
+  curl_transport* inner;
+  std::function<void(std::string&)> tamper;
+  std::size_t requests = 0;
+  http_response perform(http_request r) {
+    ++requests;
+    if (tamper && r.url.ends_with("/data")) tamper(r.body);
+    return inner->perform(std::move(r));
+  }
+  template <class F>
+  void perform_all(std::vector<http_request> rs, F on_done) {
+    for (std::size_t i = 0; i < rs.size(); ++i) on_done(i, perform(std::move(rs[i])));
+  }
+};
+
+std::vector<std::string> collection(int n, int changed_every = 0, std::size_t padding = 0) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    out.push_back(item(i, changed_every && i % changed_every == 0 ? " (amended)" : "").data);
+    if (padding) out.back().insert(1, "\"text\": \"" + std::string(padding, 'x') + "\", ");
+  }
+  return out;
+}
+
+TYPED_TEST(SyncServer, ClientSendsOnlyTheChangedItemsOnASecondPush) {
+  sync_limits limits = SyncServer<TypeParam>::generous();
+  limits.max_hashes_per_request = 300;
+  limits.max_items_per_request = 64;
+  limits.max_body_bytes = 12'000;  // about 170 hashes or 20 items: it binds before the counts do
+  this->start(limits);
+  counting_transport t{&this->client_, {}, 0};
+  basic_sync_client client(t, {.base_url = this->server_->base_url(), .api_key = this->collector_key_});
+
+  // Items of about 300 bytes, a record's size, so that a hash (64 bytes) is not most of one.
+  const auto first = client.push(collection(1000, 0, 250));
+  EXPECT_EQ(first.items, 1000u);
+  EXPECT_EQ(first.sent, 1000u);
+  EXPECT_EQ(first.stored, 1000u);
+  EXPECT_EQ(first.hash_requests, 6u) << "1000 hashes, at most 178 in 12000 bytes";
+  EXPECT_GE(first.data_requests, 1000u / 30) << "within max_body_bytes";
+  EXPECT_TRUE(first.rejections.empty());
+
+  const auto second = client.push(collection(1000, 100, 250));  // 1 % changed
+  EXPECT_EQ(second.sent, 10u);
+  EXPECT_EQ(second.stored, 10u);
+  EXPECT_EQ(second.skipped_known, 990u);
+  EXPECT_EQ(second.data_requests, 6u) << "the changed ones of each /hashes batch, one /data each";
+  EXPECT_LT(second.bytes_sent * 5, first.bytes_sent) << second.bytes_sent << " of " << first.bytes_sent;
+  EXPECT_EQ(this->stored_items(), 1010u);
+  EXPECT_EQ(t.requests, 1 + first.hash_requests + first.data_requests + second.hash_requests + second.data_requests)
+      << "limits read once";
+
+  const auto third = client.push(collection(1000, 100, 250));
+  EXPECT_EQ(third.sent, 0u);
+  EXPECT_EQ(third.data_requests, 0u);
+}
+
+TYPED_TEST(SyncServer, ClientReportsEveryRejectedItemWithItsReason) {
+  sync_limits limits = SyncServer<TypeParam>::generous();
+  limits.max_body_bytes = 2000;
+  this->start(limits);
+  counting_transport t{&this->client_, [](std::string& body) {
+                         const auto at = body.find("Gesetz 3");
+                         if (at != std::string::npos) body.replace(at, 8, "Gesetz X");
+                       },
+                       0};
+  basic_sync_client client(t, {.base_url = this->server_->base_url(), .api_key = this->collector_key_});
+  std::vector<std::string> items = collection(5);
+  items.push_back("[1, 2]");                                                // 5: not an object
+  items.push_back("{\"a\": 1, \"a\": 2}");                                   // 6: not I-JSON
+  items.push_back("{\"big\": \"" + std::string(3000, 'x') + "\"}");         // 7: over max_body_bytes
+  items.push_back(items[1]);                                                // 8: a repeat
+  const auto r = client.push(items);
+  EXPECT_EQ(r.items, 9u);
+  EXPECT_EQ(r.stored, 4u);
+  EXPECT_EQ(r.rejected, 1u);
+  EXPECT_EQ(r.invalid, 3u);
+  EXPECT_EQ(r.duplicates, 1u);
+  EXPECT_EQ(r.duplicates + r.invalid + r.skipped_known + r.sent, r.items) << "every item accounted for";
+  ASSERT_EQ(r.rejections.size(), 4u);
+  auto reason_of = [&](std::size_t position) {
+    for (const auto& x : r.rejections)
+      if (x.position == position) return x.reason;
+    return std::string("(not reported)");
+  };
+  EXPECT_TRUE(contains(reason_of(3), "rejected: hash mismatch")) << reason_of(3);
+  EXPECT_TRUE(contains(reason_of(5), "must be a JSON object")) << reason_of(5);
+  EXPECT_TRUE(contains(reason_of(6), "duplicate member name")) << reason_of(6);
+  EXPECT_TRUE(contains(reason_of(7), "larger than the server's max_body_bytes 2000")) << reason_of(7);
+  EXPECT_EQ(this->stored_items(), 4u);
+}
+
+TYPED_TEST(SyncServer, ClientHandsLocatorUpdatesOverAndAcknowledgesOnlyAfterTheCallerReturned) {
+  sync_limits limits = SyncServer<TypeParam>::generous();
+  limits.max_updates_per_response = 2;
+  this->start(limits);
+  const auto admin = this->keys_.create("admin", {"admin"}).key;
+  ASSERT_EQ(this->call("POST", "/api/v1/collector/slu-publish",
+                       "[" + publication("v1", "url", "https://a/1") + "," + publication("v2", "url", "https://a/2") + "," +
+                           "{\"vorgang_id\":7,\"updates\":[{\"url\":\"https://a/7\",\"pdf\":\"https://a/7.pdf\"}]}]",
+                       admin)
+                .status,
+            200);
+  basic_sync_client client(this->client_, {.base_url = this->server_->base_url(), .api_key = this->collector_key_});
+  EXPECT_THROW(client.pull_locator_updates([](const locator_update&) { throw std::runtime_error("collector busy"); }),
+               std::runtime_error);
+  std::vector<locator_update> got;
+  EXPECT_EQ(client.pull_locator_updates([&](const locator_update& u) { got.push_back(u); }), 3u);
+  ASSERT_EQ(got.size(), 3u) << "a caller that threw acknowledged nothing";
+  EXPECT_EQ(got[0].vorgang_id, "\"v1\"");
+  EXPECT_EQ(got[0].updates, (std::vector<std::pair<std::string, std::string>>{{"url", "https://a/1"}}));
+  EXPECT_EQ(got[2].vorgang_id, "7");
+  EXPECT_EQ(got[2].updates.size(), 2u);
+  EXPECT_EQ(client.pull_locator_updates([&](const locator_update& u) { got.push_back(u); }), 0u);
+}
+
+TEST(SyncClient, HonoursRetryAfterThroughTheTransport) {
+  memory_index store;
+  wall_clock clock;
+  sync_server_options o;
+  o.limits.requests_per_second = 4;
+  o.limits.burst = 2;
+  o.limits.max_items_per_request = 10;
+  basic_sync_server server(store, clock, o);
+  const auto key = server.keys().create("c", {"collector"}).key;
+  thread_pool pool(2, 16);
+  basic_http_server http(pool, std::move(server), {});
+  http.start();
+  curl_options co;
+  co.max_attempts = 6;
+  curl_transport transport(curl(), co);
+  basic_sync_client client(transport, {.base_url = http.base_url(), .api_key = key});
+  const auto r = client.push(collection(40));  // 1 + 1 + 4 requests against a burst of 2
+  EXPECT_EQ(r.stored, 40u);
+  EXPECT_GT(transport.stats().retries, 0u) << "the 429s were retried by the transport, after Retry-After";
+}
+
+TEST(SyncClient, AServerThatFailsOrIsDownIsAClearError) {
+  const std::string key = "trb_0123456789abcdef_" + std::string(64, 'a');
+  thread_pool pool(2, 16);
+  basic_http_server failing(pool, handler_from([](server_request&) {
+                              return server_response::json(500, "{\"error\":\"disk on fire\"}");
+                            }),
+                            {});
+  failing.start();
+  curl_options co;
+  co.max_attempts = 2;
+  co.backoff_base = 1ms;
+  co.backoff_cap = 1ms;
+  curl_transport transport(curl(), co);
+  {
+    basic_sync_client client(transport, {.base_url = failing.base_url(), .api_key = key});
+    const error e = thrown_by([&] { (void)client.push(collection(3)); });
+    EXPECT_EQ(e.code(), errc::transport_failed);
+    EXPECT_TRUE(contains(e.what(), "GET " + failing.base_url() + "/api/v1/collector/limits: HTTP 500: disk on fire")) << e.what();
+    EXPECT_FALSE(contains(e.what(), key.substr(4))) << "the key is never in a message";
+  }
+  std::string down_url;
+  {
+    basic_http_server gone(pool, handler_from([](server_request&) { return server_response::json(200, "{}"); }), {});
+    gone.start();
+    down_url = gone.base_url();
+  }
+  basic_sync_client client(transport, {.base_url = down_url, .api_key = key});
+  const error e = thrown_by([&] { (void)client.pull_locator_updates([](const locator_update&) {}); });
+  EXPECT_EQ(e.code(), errc::transport_failed);
+  EXPECT_TRUE(contains(e.what(), "no answer")) << e.what();
+  EXPECT_FALSE(contains(e.what(), key.substr(4)));
+  EXPECT_EQ(thrown_by([&] { basic_sync_client c(transport, {.base_url = "localhost:1", .api_key = key}); }).code(),
+            errc::invalid_config);
 }
 
 }  // namespace

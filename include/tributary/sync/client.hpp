@@ -324,7 +324,8 @@ class basic_sync_client {
     if (!r.body.empty()) r.headers.emplace_back("Content-Type", "application/json");
     const std::string what = "sync client: " + r.method + " " + r.url;
     http_response res = transport_->perform(std::move(r));
-    if (res.status == 0) throw error(errc::transport_failed, what + ": no answer: " + res.error);
+    // The transport's text names the request already.
+    if (res.status == 0) throw error(errc::transport_failed, "sync client: no answer: " + res.error);
     if (res.status < 200 || res.status > 299)
       throw error(errc::transport_failed, what + ": HTTP " + std::to_string(res.status) + ": " + detail::server_message(res));
     return res;

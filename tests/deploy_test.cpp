@@ -94,10 +94,11 @@ std::vector<std::string> accepted_options(const fs::path& executable) {
 
 void expect_accepted(const std::vector<std::string>& args, const std::vector<std::string>& accepted,
                      const std::string& where) {
-  for (const auto& a : args)
-    if (a.rfind("--", 0) == 0)
-      EXPECT_NE(std::find(accepted.begin(), accepted.end(), a), accepted.end())
-          << where << " passes " << a << ", which the executable does not accept";
+  for (const auto& a : args) {
+    if (a.rfind("--", 0) != 0) continue;
+    EXPECT_NE(std::find(accepted.begin(), accepted.end(), a), accepted.end())
+        << where << " passes " << a << ", which the executable does not accept";
+  }
 }
 
 TEST(DeploySystemd, TheUnitsVerifyWithoutAWarningForEveryEnvironment) {

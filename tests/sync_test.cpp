@@ -1,20 +1,29 @@
 // The write-enabled collector API (SYNC.md, seed 004): RFC 8785 canonical form and its SHA-256 against
 // the RFC's own examples; API keys; and the sync server over real loopback HTTP with curl_transport as
-// the client, on memory_index and sqlite_index, holding SYNC.md's invariants: an item is stored once
-// whatever the interleaving of collectors, nothing stored is modified through the API, a tampered hash
-// is never stored, and no request without a valid key or over a limit changes anything.
+// the client, on memory_index, sqlite_index and postgres_index (a live server from TRIBUTARY_POSTGRES_URL,
+// skipped without one), holding SYNC.md's invariants: an item is stored once whatever the interleaving
+// of collectors (threads; several API servers over their own connections to one database; servers in
+// several processes), nothing stored is modified through the API, a tampered hash is never stored, and
+// no request without a valid key or over a limit changes anything.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <random>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <simdjson.h>
@@ -22,6 +31,7 @@
 #include <tributary/clock/manual.hpp>
 #include <tributary/execution/thread_pool.hpp>
 #include <tributary/index/memory.hpp>
+#include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/server/http_server.hpp>
 #include <tributary/clock/wall.hpp>
@@ -32,6 +42,7 @@
 #include <tributary/transport/curl.hpp>
 
 #include "support/common.hpp"
+#include "support/postgres.hpp"
 
 namespace tributary {
 namespace {
@@ -290,21 +301,43 @@ std::vector<std::string> statuses(const std::string& json) {
   return out;
 }
 
+// A backend opens the store, opens it again after a restart, and gives a second connection to the
+// same data: what a second API server sharing the database has.
 struct memory_store {
   using store_type = memory_index;
+  static bool available() { return true; }
   std::unique_ptr<memory_index> open() { return std::make_unique<memory_index>(); }
   /// A restart keeps the store: memory is the process's, so only the server objects are new.
   void reopen(std::unique_ptr<memory_index>&) {}
+  /// Memory has no second connection: nullptr, and the second server shares the first one's store.
+  std::unique_ptr<memory_index> second_connection() { return nullptr; }
 };
 struct sqlite_store {
   using store_type = sqlite_index;
   tributary::testing::scratch_database db;
+  static bool available() { return true; }
   std::unique_ptr<sqlite_index> open() { return std::make_unique<sqlite_index>(db.path()); }
   /// A restart opens the same file afresh: whatever survives is on disk.
   void reopen(std::unique_ptr<sqlite_index>& store) {
     store.reset();
     store = open();
   }
+  std::unique_ptr<sqlite_index> second_connection() { return open(); }
+};
+/// A live PostgreSQL server (TRIBUTARY_POSTGRES_URL), in a schema of the test's own: skipped without one.
+struct postgres_store {
+  using store_type = postgres_index;
+  std::optional<tributary::testing::scratch_schema> schema =
+      tributary::testing::postgres_url() ? std::optional<tributary::testing::scratch_schema>(std::in_place, *tributary::testing::postgres_url())
+                                         : std::nullopt;
+  bool available() const { return schema.has_value(); }
+  std::unique_ptr<postgres_index> open() { return std::make_unique<postgres_index>(schema->url(), schema->options()); }
+  /// A restart is a new connection: whatever survives is in the database.
+  void reopen(std::unique_ptr<postgres_index>& store) {
+    store.reset();
+    store = open();
+  }
+  std::unique_ptr<postgres_index> second_connection() { return open(); }
 };
 
 template <class Backend>
@@ -313,10 +346,19 @@ class SyncServer : public ::testing::Test {
   using store_type = typename Backend::store_type;
   using sync_server = basic_sync_server<store_type, manual_clock>;
 
+  SyncServer() {
+    if (!backend_.available()) {
+      tributary::testing::skip_without_server();  // GoogleTest then skips the body
+      return;
+    }
+    store_ = backend_.open();
+    keys_.emplace(*store_);
+  }
+
   void start(sync_limits limits = generous()) {
     limits_ = limits;
     listen();
-    collector_key_ = keys_.create("collector", {"collector"}).key;
+    collector_key_ = keys_->create("collector", {"collector"}).key;
   }
   void listen() {
     sync_server_options o;
@@ -330,7 +372,7 @@ class SyncServer : public ::testing::Test {
   void restart() {
     server_.reset();
     backend_.reopen(store_);
-    keys_ = basic_key_store<store_type>(*store_);
+    keys_.emplace(*store_);
     listen();
   }
   static sync_limits generous() {
@@ -390,8 +432,8 @@ class SyncServer : public ::testing::Test {
 
   sync_limits limits_;
   Backend backend_;
-  std::unique_ptr<store_type> store_ = backend_.open();
-  basic_key_store<store_type> keys_{*store_};
+  std::unique_ptr<store_type> store_;
+  std::optional<basic_key_store<store_type>> keys_;
   manual_clock clock_;
   thread_pool pool_{4, 64};
   std::unique_ptr<basic_http_server<sync_server>> server_;
@@ -399,7 +441,7 @@ class SyncServer : public ::testing::Test {
   std::string collector_key_;
 };
 
-using backends = ::testing::Types<memory_store, sqlite_store>;
+using backends = ::testing::Types<memory_store, sqlite_store, postgres_store>;
 TYPED_TEST_SUITE(SyncServer, backends);
 
 TYPED_TEST(SyncServer, NegotiatesHashesThenStoresOnlyTheUnknownData) {
@@ -435,59 +477,77 @@ TYPED_TEST(SyncServer, NegotiatesHashesThenStoresOnlyTheUnknownData) {
   EXPECT_EQ(statuses(res.body), std::vector<std::string>{"stored"}) << res.body;
 }
 
+/// What a collector told by /data: `other` counts every answer that was neither stored nor exists.
+struct push_counts {
+  int stored = 0, exists = 0, other = 0;
+};
+
+/// One collector pushing `items` (shuffled by `seed`) with key `key`, in batches of 1 to 7: hashes, then
+/// the data of the unknown ones, each request to a server picked at random from `base_urls` (so that a
+/// batch's /hashes and /data may go to different servers); a third of the time the data of the whole
+/// batch without asking (a collector that skipped the negotiation, or lost the race to another).
+push_counts push_interleaved(const std::vector<std::string>& base_urls, const std::string& key,
+                             std::vector<test_item> items, unsigned seed) {
+  curl_options o;
+  o.max_attempts = 1;
+  o.connect_timeout = 5s;
+  o.total_timeout = 30s;
+  curl_transport client(curl(), o);
+  std::mt19937 rng(seed);
+  std::shuffle(items.begin(), items.end(), rng);
+  push_counts counts;
+  auto send = [&](const std::string& endpoint, std::string body) {
+    http_request r;
+    r.method = "PUT";
+    r.url = base_urls[rng() % base_urls.size()] + "/api/v1/collector/" + endpoint;
+    r.body = std::move(body);
+    r.idempotent = false;
+    r.headers.emplace_back("X-API-Key", key);
+    return client.perform(std::move(r));
+  };
+  for (std::size_t at = 0; at < items.size();) {
+    const std::size_t n = std::min<std::size_t>(1 + rng() % 7, items.size() - at);
+    const std::vector<test_item> batch(items.begin() + static_cast<long>(at), items.begin() + static_cast<long>(at + n));
+    at += n;
+    std::vector<test_item> send_now = batch;
+    if (rng() % 3 != 0) {
+      std::vector<std::string> hashes;
+      for (const auto& it : batch) hashes.push_back(it.hash);
+      const auto res = send("hashes", hashes_body(hashes));
+      if (res.status != 200) {
+        ++counts.other;
+        continue;
+      }
+      const auto unknown = strings_at(res.body, "unknown");
+      send_now.clear();
+      for (const auto& it : batch)
+        if (std::find(unknown.begin(), unknown.end(), it.hash) != unknown.end()) send_now.push_back(it);
+      if (send_now.empty()) continue;
+    }
+    const auto res = send("data", data_body(send_now));
+    if (res.status != 200) {
+      ++counts.other;
+      continue;
+    }
+    for (const auto& s : statuses(res.body)) ++(s == "stored" ? counts.stored : s == "exists" ? counts.exists : counts.other);
+  }
+  return counts;
+}
+
 TYPED_TEST(SyncServer, StoresAnItemOnceWhateverTheCollectorsAndTheirInterleaving) {
   this->start();
   constexpr int collectors = 6, items_count = 40;
   std::vector<test_item> items;
   for (int i = 0; i < items_count; ++i) items.push_back(item(i));
   std::vector<std::string> keys;
-  for (int c = 0; c < collectors; ++c) keys.push_back(this->keys_.create(cat("c", std::to_string(c)), {"collector"}).key);
+  for (int c = 0; c < collectors; ++c) keys.push_back(this->keys_->create(cat("c", std::to_string(c)), {"collector"}).key);
 
   std::atomic<int> stored{0}, exists{0}, other{0};
   std::vector<std::thread> threads;
   for (int c = 0; c < collectors; ++c) {
     threads.emplace_back([&, c] {
-      curl_transport client(curl(), SyncServer<TypeParam>::one_attempt());
-      std::mt19937 rng(static_cast<unsigned>(c));
-      std::vector<test_item> mine = items;
-      std::shuffle(mine.begin(), mine.end(), rng);
-      auto send = [&](const std::string& endpoint, std::string body) {
-        http_request r;
-        r.method = "PUT";
-        r.url = this->server_->base_url() + "/api/v1/collector/" + endpoint;
-        r.body = std::move(body);
-        r.idempotent = false;
-        r.headers.emplace_back("X-API-Key", keys[static_cast<std::size_t>(c)]);
-        return client.perform(std::move(r));
-      };
-      // Batches of 1 to 7: hashes, then the data of the unknown ones; a third of the time the data of
-      // the whole batch (a collector that skipped the negotiation, or lost the race to another).
-      for (std::size_t at = 0; at < mine.size();) {
-        const std::size_t n = std::min<std::size_t>(1 + rng() % 7, mine.size() - at);
-        const std::vector<test_item> batch(mine.begin() + static_cast<long>(at), mine.begin() + static_cast<long>(at + n));
-        at += n;
-        std::vector<test_item> send_now = batch;
-        if (rng() % 3 != 0) {
-          std::vector<std::string> hashes;
-          for (const auto& it : batch) hashes.push_back(it.hash);
-          const auto res = send("hashes", hashes_body(hashes));
-          if (res.status != 200) {
-            ++other;
-            continue;
-          }
-          const auto unknown = strings_at(res.body, "unknown");
-          send_now.clear();
-          for (const auto& it : batch)
-            if (std::find(unknown.begin(), unknown.end(), it.hash) != unknown.end()) send_now.push_back(it);
-          if (send_now.empty()) continue;
-        }
-        const auto res = send("data", data_body(send_now));
-        if (res.status != 200) {
-          ++other;
-          continue;
-        }
-        for (const auto& s : statuses(res.body)) (s == "stored" ? stored : s == "exists" ? exists : other)++;
-      }
+      const auto n = push_interleaved({this->server_->base_url()}, keys[static_cast<std::size_t>(c)], items, static_cast<unsigned>(c));
+      stored += n.stored, exists += n.exists, other += n.other;
     });
   }
   for (auto& t : threads) t.join();
@@ -499,6 +559,214 @@ TYPED_TEST(SyncServer, StoresAnItemOnceWhateverTheCollectorsAndTheirInterleaving
     ASSERT_TRUE(doc.front());
     EXPECT_EQ(*doc.front(), canonical_json(it.data));
   }
+}
+
+TYPED_TEST(SyncServer, SeveralServersOnOneDatabaseStoreEachItemOnce) {
+  // Two API servers, each over its own connection to the same database (PostgreSQL: two sessions;
+  // SQLite: two connections to one file; memory: one store, two servers), and collectors whose
+  // /hashes and /data go to either.
+  this->start();
+  auto second = this->backend_.second_connection();
+  auto& second_store = second ? *second : *this->store_;
+  sync_server_options o;
+  o.limits = this->limits_;
+  basic_http_server<typename SyncServer<TypeParam>::sync_server> other_server(
+      this->pool_, typename SyncServer<TypeParam>::sync_server(second_store, this->clock_, o), {});
+  other_server.start();
+  const std::vector<std::string> urls{this->server_->base_url(), other_server.base_url()};
+
+  constexpr int collectors = 6, items_count = 60;
+  std::vector<test_item> items;
+  for (int i = 0; i < items_count; ++i) items.push_back(item(i));
+  std::vector<std::string> keys;
+  for (int c = 0; c < collectors; ++c) keys.push_back(this->keys_->create(cat("s", std::to_string(c)), {"collector"}).key);
+  std::atomic<int> stored{0}, exists{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < collectors; ++c) {
+    threads.emplace_back([&, c] {
+      const auto n = push_interleaved(urls, keys[static_cast<std::size_t>(c)], items, 100u + static_cast<unsigned>(c));
+      stored += n.stored, exists += n.exists, other += n.other;
+    });
+  }
+  for (auto& t : threads) t.join();
+  other_server.stop();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(stored.load(), items_count) << "each item told `stored` exactly once, across both servers";
+  EXPECT_EQ(this->stored_items(), static_cast<std::size_t>(items_count));
+  // Each connection sees every item, stored once under its hash, as its canonical form.
+  std::vector<std::string> hashes;
+  for (const auto& it : items) hashes.push_back(it.hash);
+  for (auto* store : {this->store_.get(), &second_store}) {
+    const auto docs = store->get("sync-items", hashes);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      ASSERT_TRUE(docs[i]) << i;
+      EXPECT_EQ(*docs[i], canonical_json(items[i].data));
+    }
+  }
+}
+
+// --- API servers in several processes on one database -------------------------------------------
+
+/// A pipe with a line protocol, between the test and one forked child.
+class line_pipe {
+ public:
+  line_pipe() {
+    if (::pipe(fds_) != 0) throw std::runtime_error("pipe failed");
+  }
+  line_pipe(const line_pipe&) = delete;
+  line_pipe& operator=(const line_pipe&) = delete;
+  ~line_pipe() {
+    for (int fd : fds_)
+      if (fd >= 0) ::close(fd);
+  }
+  void close_read() { close_end(0); }
+  void close_write() { close_end(1); }
+  /// False when the pipe is broken.
+  bool send(const std::string& line) {
+    const std::string text = line + "\n";
+    std::size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = ::write(fds_[1], text.data() + done, text.size() - done);
+      if (n <= 0) return false;
+      done += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+  /// One line without its newline; nullopt at end of file (the other side closed or died).
+  std::optional<std::string> receive() {
+    std::string line;
+    char c;
+    while (::read(fds_[0], &c, 1) == 1) {
+      if (c == '\n') return line;
+      line += c;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  void close_end(int end) {
+    if (fds_[end] >= 0) ::close(fds_[end]);
+    fds_[end] = -1;
+  }
+  int fds_[2]{-1, -1};
+};
+
+/// The backends whose data several processes can share.
+template <class Backend>
+class SyncProcesses : public ::testing::Test {
+ protected:
+  SyncProcesses() {
+    if (!backend_.available()) tributary::testing::skip_without_server();
+  }
+  Backend backend_;
+};
+using shared_backends = ::testing::Types<sqlite_store, postgres_store>;
+TYPED_TEST_SUITE(SyncProcesses, shared_backends);
+
+TYPED_TEST(SyncProcesses, ServersInSeveralProcessesStoreAnItemOnce) {
+  // Each child process opens its own connection, serves the API on a port of its own, then pushes the
+  // whole collection as two collectors with their /hashes and /data spread over every child's server,
+  // and keeps serving until the test says all have finished.
+  constexpr int processes = 3, collectors_each = 2, items_count = 60;
+  std::vector<test_item> items;
+  for (int i = 0; i < items_count; ++i) items.push_back(item(i, " (process)"));
+  std::string key;
+  {  // the key and the indices, made and closed before forking: no connection crosses a fork
+    auto store = this->backend_.open();
+    manual_clock clock;
+    basic_sync_server<typename TypeParam::store_type, manual_clock> setup(*store, clock, {});
+    key = setup.keys().create("processes", {"collector"}).key;
+  }
+
+  struct child {
+    pid_t pid = -1;
+    std::unique_ptr<line_pipe> up = std::make_unique<line_pipe>(), down = std::make_unique<line_pipe>();
+  };
+  std::vector<child> children(processes);
+  for (int p = 0; p < processes; ++p) {
+    child& me = children[static_cast<std::size_t>(p)];
+    me.pid = ::fork();
+    ASSERT_GE(me.pid, 0) << "fork failed";
+    if (me.pid > 0) {
+      me.up->close_write();
+      me.down->close_read();
+      continue;
+    }
+    // The child: no gtest assertions here; the exit status and the lines say how it went.
+    int code = 0;
+    try {
+      me.up->close_read();
+      me.down->close_write();
+      auto store = this->backend_.open();
+      manual_clock clock;
+      sync_server_options o;
+      o.limits = SyncServer<TypeParam>::generous();
+      thread_pool pool(3, 64);
+      basic_http_server<basic_sync_server<typename TypeParam::store_type, manual_clock>> http(
+          pool, basic_sync_server<typename TypeParam::store_type, manual_clock>(*store, clock, o), {});
+      http.start();
+      if (!me.up->send(http.base_url())) ::_exit(3);
+      std::vector<std::string> urls;
+      for (int i = 0; i < processes; ++i) {
+        auto url = me.down->receive();
+        if (!url) ::_exit(4);
+        urls.push_back(*url);
+      }
+      std::atomic<int> stored{0}, exists{0}, other{0};
+      std::vector<std::thread> threads;
+      for (int c = 0; c < collectors_each; ++c)
+        threads.emplace_back([&, c] {
+          const auto n = push_interleaved(urls, key, items, static_cast<unsigned>(p * 10 + c));
+          stored += n.stored, exists += n.exists, other += n.other;
+        });
+      for (auto& t : threads) t.join();
+      if (!me.up->send(cat(std::to_string(stored.load()), " ", std::to_string(exists.load()), " ", std::to_string(other.load()))))
+        code = 5;
+      (void)me.down->receive();  // "stop": every child has finished pushing
+      http.stop();
+    } catch (...) {
+      code = 1;
+    }
+    ::_exit(code);
+  }
+
+  std::vector<std::string> urls;
+  for (auto& c : children) {
+    const auto url = c.up->receive();
+    ASSERT_TRUE(url) << "a child died before serving";
+    urls.push_back(*url);
+  }
+  for (auto& c : children)
+    for (const auto& url : urls) ASSERT_TRUE(c.down->send(url));
+  int stored = 0, exists = 0, other = 0;
+  for (auto& c : children) {
+    const auto line = c.up->receive();
+    ASSERT_TRUE(line) << "a child died while pushing";
+    std::istringstream in(*line);
+    int s = 0, e = 0, o = 0;
+    in >> s >> e >> o;
+    stored += s, exists += e, other += o;
+  }
+  for (auto& c : children) (void)c.down->send("stop");
+  for (auto& c : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(c.pid, &status, 0), c.pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  }
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(stored, items_count) << "each item told `stored` exactly once, across every process";
+  EXPECT_LE(stored + exists, processes * collectors_each * items_count) << "no item answered twice to one collector";
+
+  auto store = this->backend_.open();  // the test's own connection, opened after every fork
+  std::vector<std::string> hashes;
+  for (const auto& it : items) hashes.push_back(it.hash);
+  const auto docs = store->get("sync-items", hashes);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    ASSERT_TRUE(docs[i]) << i;
+    EXPECT_EQ(*docs[i], canonical_json(items[i].data));
+  }
+  const auto page = store->scan("sync-items", "", 1000);
+  EXPECT_EQ(page.documents.size(), static_cast<std::size_t>(items_count)) << "nothing else stored";
 }
 
 TYPED_TEST(SyncServer, NeverModifiesOrDeletesAStoredItem) {
@@ -554,9 +822,9 @@ TYPED_TEST(SyncServer, NeverStoresAnItemWhoseDataDoesNotHashToItsHash) {
 TYPED_TEST(SyncServer, RefusesEveryRequestWithoutAValidKeyChangingNothing) {
   this->start();
   const auto a = item(1);
-  const auto admin = this->keys_.create("admin", {"admin"});
-  const auto revoked = this->keys_.create("gone", {"collector"});
-  ASSERT_TRUE(this->keys_.revoke(revoked.info.tag));
+  const auto admin = this->keys_->create("admin", {"admin"});
+  const auto revoked = this->keys_->create("gone", {"collector"});
+  ASSERT_TRUE(this->keys_->revoke(revoked.info.tag));
   std::string wrong_secret = this->collector_key_;
   wrong_secret.back() = wrong_secret.back() == 'a' ? 'b' : 'a';
   const auto before = this->snapshot();
@@ -597,7 +865,7 @@ TYPED_TEST(SyncServer, RefusesRequestsOverTheRateWithRetryAfterChangingNothing) 
   EXPECT_EQ(this->snapshot(), before) << "over the rate, nothing stored";
 
   // The bucket is the key's: another key has its own.
-  const auto other = this->keys_.create("other", {"collector"}).key;
+  const auto other = this->keys_->create("other", {"collector"}).key;
   EXPECT_EQ(this->call("PUT", "/api/v1/collector/hashes", hashes_body({b.hash}), other).status, 200);
 
   this->clock_.advance(1s);
@@ -709,7 +977,7 @@ TYPED_TEST(SyncServer, SluUpdateMissesAndRepeatsNothingAcrossARestart) {
   sync_limits limits = SyncServer<TypeParam>::generous();
   limits.max_updates_per_response = 2;  // so that paging is part of it
   this->start(limits);
-  const auto admin = this->keys_.create("admin", {"admin"}).key;
+  const auto admin = this->keys_->create("admin", {"admin"}).key;
   auto publish = [&](std::vector<std::string> entries) {
     std::string body = "[";
     for (std::size_t i = 0; i < entries.size(); ++i) body += (i ? "," : "") + entries[i];
@@ -755,9 +1023,9 @@ TYPED_TEST(SyncServer, SluUpdateGivesTwoCollectorsEveryUpdateOnceEach) {
   sync_limits limits = SyncServer<TypeParam>::generous();
   limits.max_updates_per_response = 3;
   this->start(limits);
-  const auto admin = this->keys_.create("admin", {"admin"}).key;
+  const auto admin = this->keys_->create("admin", {"admin"}).key;
   slu_collector<SyncServer<TypeParam>> a{this, this->collector_key_, {}};
-  slu_collector<SyncServer<TypeParam>> b{this, this->keys_.create("second", {"collector"}).key, {}};
+  slu_collector<SyncServer<TypeParam>> b{this, this->keys_->create("second", {"collector"}).key, {}};
   std::vector<std::string> published;
   for (int round = 0; round < 5; ++round) {
     std::string body = "[";
@@ -776,7 +1044,7 @@ TYPED_TEST(SyncServer, SluUpdateGivesTwoCollectorsEveryUpdateOnceEach) {
 
 TYPED_TEST(SyncServer, SluPublishIsForAdminKeysAndRefusesBadInputNamingIt) {
   this->start();
-  const auto admin = this->keys_.create("admin", {"admin"}).key;
+  const auto admin = this->keys_->create("admin", {"admin"}).key;
   const std::string one = "[" + publication("v1", "url", "https://a") + "]";
   const auto refused = this->call("POST", "/api/v1/collector/slu-publish", one, this->collector_key_);
   EXPECT_EQ(refused.status, 403);
@@ -925,7 +1193,7 @@ TYPED_TEST(SyncServer, ClientHandsLocatorUpdatesOverAndAcknowledgesOnlyAfterTheC
   sync_limits limits = SyncServer<TypeParam>::generous();
   limits.max_updates_per_response = 2;
   this->start(limits);
-  const auto admin = this->keys_.create("admin", {"admin"}).key;
+  const auto admin = this->keys_->create("admin", {"admin"}).key;
   ASSERT_EQ(this->call("POST", "/api/v1/collector/slu-publish",
                        "[" + publication("v1", "url", "https://a/1") + "," + publication("v2", "url", "https://a/2") + "," +
                            "{\"vorgang_id\":7,\"updates\":[{\"url\":\"https://a/7\",\"pdf\":\"https://a/7.pdf\"}]}]",

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cctype>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
@@ -15,7 +17,6 @@
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -86,9 +87,17 @@ std::string shell_quoted(const fs::path& p) { return "'" + p.string() + "'"; }
 std::vector<std::string> accepted_options(const fs::path& executable) {
   const auto help = run(shell_quoted(executable) + " --help");
   std::vector<std::string> out;
-  const std::regex option(R"((?:^|[\s,])(--[a-z][a-z0-9-]*))");
-  for (std::sregex_iterator it(help.output.begin(), help.output.end(), option), end; it != end; ++it)
-    out.push_back((*it)[1]);
+  const std::string& text = help.output;
+  // "--name" at the start of the text or after a blank or a comma, the name in [a-z][a-z0-9-]*.
+  for (auto at = text.find("--"); at != std::string::npos; at = text.find("--", at + 2)) {
+    if (at > 0 && !std::isspace(static_cast<unsigned char>(text[at - 1])) && text[at - 1] != ',') continue;
+    auto end = at + 2;
+    if (end >= text.size() || !std::islower(static_cast<unsigned char>(text[end]))) continue;
+    while (end < text.size() && (std::islower(static_cast<unsigned char>(text[end])) ||
+                                 std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '-'))
+      ++end;
+    out.push_back(text.substr(at, end - at));
+  }
   return out;
 }
 
@@ -116,12 +125,15 @@ TEST(DeploySystemd, TheUnitsVerifyWithoutAWarningForEveryEnvironment) {
       ASSERT_TRUE(in) << kind;
       std::stringstream text;
       text << in.rdbuf();
-      const std::string unit = std::regex_replace(text.str(), std::regex("/usr/local/bin/"), examples.string() + "/");
+      std::string unit = text.str();
+      for (auto at = unit.find("/usr/local/bin/"); at != std::string::npos; at = unit.find("/usr/local/bin/", at))
+        unit.replace(at, std::strlen("/usr/local/bin/"), examples.string() + "/");
       std::ofstream(dir.path() / ("tributary-collector@" + env + "." + kind)) << unit;
       if (kind == "service") {
-        std::smatch exec;
-        ASSERT_TRUE(std::regex_search(unit, exec, std::regex("ExecStart=(.*)")));
-        std::istringstream words(exec[1].str());
+        const auto exec = unit.find("ExecStart=");
+        ASSERT_NE(exec, std::string::npos);
+        const auto value = exec + std::strlen("ExecStart=");
+        std::istringstream words(unit.substr(value, unit.find('\n', value) - value));
         std::vector<std::string> args{std::istream_iterator<std::string>(words), {}};
         expect_accepted(args, accepted, "tributary-collector@.service");
       }

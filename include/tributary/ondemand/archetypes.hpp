@@ -1,0 +1,18 @@
+#pragma once
+// Archetypes of the on-demand concepts: the smallest types that model them. Tests static_assert them.
+
+#include <string>
+#include <vector>
+
+#include <tributary/ondemand/datasource.hpp>
+
+namespace tributary::archetypes {
+
+struct datasource {
+  using datasource_concept = datasource_tag;
+  [[nodiscard]] std::string name() const { return {}; }
+  std::vector<entity_event> get_all(event_action) { return {}; }
+  std::vector<entity_event> get_changes() { return {}; }
+};
+
+}  // namespace tributary::archetypes

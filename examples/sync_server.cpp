@@ -4,7 +4,9 @@
 //   sync_server --store sqlite:/var/lib/tributary/sync.db --listen 0.0.0.0:8080
 //   sync_server --store postgres://sync@db:5432/sync --listen 127.0.0.1:8080 --rate 20 --burst 40
 //
-// Keys are made with sync_keys on the same store. Prints `listening on http://ADDR:PORT` once it serves
+// Keys are made with sync_keys on the same store, or with --keys FILE (key_file.hpp): a collector key
+// made on the first start and written to FILE for the collector's --api-key-file. GET /metrics
+// (Prometheus text) and GET /health answer without a key. Prints `listening on http://ADDR:PORT` once it serves
 // (--listen ADDR:0 picks a free port), and stops gracefully on SIGINT or SIGTERM: requests in flight
 // get five seconds to finish. Exit 2 for a usage error, 1 when the store or the address fails.
 
@@ -24,20 +26,26 @@
 #include <tributary/server/http_server.hpp>
 #include <tributary/sync/server.hpp>
 
+#include "sync/key_file.hpp"
 #include "sync/store.hpp"
 
 namespace {
 
 constexpr std::string_view usage =
-    "usage: sync_server --store STORE [--listen ADDR:PORT] [--rate N] [--burst N] [--threads N]\n"
+    "usage: sync_server --store STORE [--keys FILE] [--listen ADDR:PORT] [--rate N] [--burst N] [--threads N]\n"
     "  --store STORE       sqlite:PATH (created when missing) or postgres://user@host:port/db\n"
+    "  --keys FILE         the collector's key file (what a collector's --api-key-file reads): when FILE\n"
+    "                      does not exist, a key with the collector scope is created in the store and\n"
+    "                      written to FILE (mode 0600); when it exists, its key must be one the store\n"
+    "                      accepts. Without --keys, make keys with sync_keys.\n"
     "  --listen ADDR:PORT  numeric address and port; default 127.0.0.1:8080; port 0 picks a free one\n"
     "  --rate N            requests per second each key may make (token bucket); default 10\n"
     "  --burst N           requests a key may make at once; default 20\n"
     "  --threads N         worker threads; default 4\n"
     "  --help              this text\n"
     "Endpoints under /api/v1/collector/: PUT hashes, PUT data, GET limits, GET|PUT slu-update,\n"
-    "POST slu-publish (admin keys). Keys: sync_keys --store STORE create NAME.\n";
+    "POST slu-publish (admin keys). Without a key: GET /metrics (Prometheus text), GET /health\n"
+    "(200 when the store answers, else 503). Keys: sync_keys --store STORE create NAME.\n";
 
 using tributary::examples::sync::usage_error;
 
@@ -52,7 +60,7 @@ double positive_number(std::string_view flag, std::string_view text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string store_url, listen = "127.0.0.1:8080";
+  std::string store_url, key_file, listen = "127.0.0.1:8080";
   tributary::sync_limits limits;
   std::size_t threads = 4;
   try {
@@ -62,11 +70,12 @@ int main(int argc, char** argv) {
         std::cout << usage;
         return 0;
       }
-      if (a != "--store" && a != "--listen" && a != "--rate" && a != "--burst" && a != "--threads")
+      if (a != "--store" && a != "--keys" && a != "--listen" && a != "--rate" && a != "--burst" && a != "--threads")
         throw usage_error{"unknown argument '" + std::string(a) + "'"};
       if (i + 1 == argc) throw usage_error{std::string(a) + " needs a value"};
       const std::string_view v = argv[++i];
       if (a == "--store") store_url = v;
+      else if (a == "--keys") key_file = v;
       else if (a == "--listen") listen = v;
       else if (a == "--rate") limits.requests_per_second = positive_number(a, v);
       else if (a == "--burst") limits.burst = positive_number(a, v);
@@ -99,6 +108,7 @@ int main(int argc, char** argv) {
       tributary::thread_pool pool(threads, 256);
       using store_type = std::remove_reference_t<decltype(store)>;
       tributary::basic_sync_server<store_type> sync(store, clock, {.limits = limits});
+      if (!key_file.empty()) tributary::examples::sync::ensure_key_file(sync.keys(), key_file, std::cerr);
       tributary::basic_http_server server(pool, std::move(sync), http);
       server.start();
       std::cout << "listening on " << server.base_url() << std::endl;

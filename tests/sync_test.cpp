@@ -8,13 +8,16 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -24,6 +27,7 @@
 #include <string>
 #include <thread>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <simdjson.h>
@@ -43,6 +47,7 @@
 
 #include "support/common.hpp"
 #include "support/postgres.hpp"
+#include "../examples/sync/key_file.hpp"
 
 namespace tributary {
 namespace {
@@ -937,6 +942,141 @@ TYPED_TEST(SyncServer, AnswersAnUnsupportedVersionWith404ListingTheSupportedOnes
   EXPECT_EQ(std::uint64_t(limits["max_body_bytes"]), std::uint64_t{8} << 20);
   EXPECT_EQ(double(limits["requests_per_second"]), 1000.0);
   EXPECT_EQ(std::string_view(limits["hash"]), "sha256");
+}
+
+// --- metrics and health --------------------------------------------------------------------------
+
+/// The value of the Prometheus sample `series` (name and labels as written) in `text`; -1 when absent.
+long long sample(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + 1 + series.size() + 1));
+}
+
+TYPED_TEST(SyncServer, ServesMetricsAndHealthWithoutAKey) {
+  sync_limits limits;
+  limits.requests_per_second = 0.001;
+  limits.burst = 5;
+  this->start(limits);
+  const auto a = item(1), b = item(2);
+  const test_item tampered{item(3, " tampered").data, item(3).hash};
+  const auto admin = this->keys_->create("admin", {"admin"}).key;
+  ASSERT_EQ(statuses(this->put("data", data_body({a})).body), std::vector<std::string>{"stored"});
+  ASSERT_EQ(strings_at(this->put("hashes", hashes_body({a.hash, b.hash})).body, "unknown"), std::vector<std::string>{b.hash});
+  ASSERT_EQ(statuses(this->put("data", data_body({b, a, tampered})).body), (std::vector<std::string>{"stored", "exists", "rejected"}));
+  EXPECT_EQ(this->call("PUT", "/api/v1/collector/data", data_body({a}), std::nullopt).status, 401);
+  EXPECT_EQ(this->call("PUT", "/api/v1/collector/data", data_body({a}), admin).status, 403);
+  EXPECT_EQ(this->call("PUT", "/api/v2/collector/data", "", this->collector_key_).status, 404);
+  EXPECT_EQ(this->call("GET", "/api/v1/collector/limits", "", this->collector_key_).status, 200);
+  EXPECT_EQ(this->call("GET", "/api/v1/collector/limits", "", this->collector_key_).status, 200);
+  EXPECT_EQ(this->call("GET", "/api/v1/collector/limits", "", this->collector_key_).status, 429)
+      << "the burst of 5 is spent (a 401, 403 or 404 takes no token)";
+
+  auto res = this->call("GET", "/metrics", "", std::nullopt);
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.header("Content-Type"), "text/plain; version=0.0.4");
+  const std::string m = res.body;
+  EXPECT_EQ(sample(m, "tributary_sync_requests_total{endpoint=\"data\",method=\"PUT\",status=\"200\"}"), 2) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_requests_total{endpoint=\"hashes\",method=\"PUT\",status=\"200\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_requests_total{endpoint=\"data\",method=\"PUT\",status=\"401\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_requests_total{endpoint=\"data\",method=\"PUT\",status=\"403\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_requests_total{endpoint=\"other\",method=\"PUT\",status=\"404\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_requests_total{endpoint=\"limits\",method=\"GET\",status=\"200\"}"), 2) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_requests_total{endpoint=\"limits\",method=\"GET\",status=\"429\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_refused_total{status=\"401\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_refused_total{status=\"403\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_refused_total{status=\"429\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_hashes_negotiated_total"), 2) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_hashes_unknown_total"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_items_total{result=\"stored\"}"), 2) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_items_total{result=\"exists\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_items_total{result=\"rejected\"}"), 1) << m;
+  EXPECT_EQ(sample(m, "tributary_sync_items_total{result=\"failed\"}"), 0) << m;
+  EXPECT_TRUE(contains(m, "# TYPE tributary_sync_requests_total counter\n")) << m;
+  EXPECT_FALSE(contains(m, this->collector_key_.substr(4, 16))) << "no key tag in a label";
+  EXPECT_FALSE(contains(m, "metrics")) << "neither /metrics nor /health counts as a request";
+  EXPECT_EQ(this->call("POST", "/metrics", "", std::nullopt).status, 405);
+
+  res = this->call("GET", "/health", "", std::nullopt);
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "{\"status\":\"ok\"}");
+  EXPECT_EQ(this->call("GET", "/metrics", "", std::nullopt).body, this->call("GET", "/metrics", "", std::nullopt).body)
+      << "reading the metrics or the health changes no counter";
+  if constexpr (std::is_same_v<TypeParam, postgres_store>) {
+    // The database lost the API's tables: unhealthy, without saying why.
+    tributary::testing::raw_connection(this->backend_.schema->url()).exec("DROP SCHEMA \"" + this->backend_.schema->name() + "\" CASCADE");
+    res = this->call("GET", "/health", "", std::nullopt);
+    EXPECT_EQ(res.status, 503) << res.body;
+    EXPECT_EQ(res.body, "{\"status\":\"unavailable\"}");
+  }
+}
+
+TEST(SyncServerOptions, MetricsAndHealthPathsAreCheckedAndCanBeTurnedOff) {
+  memory_index store;
+  manual_clock clock;
+  sync_server_options o;
+  o.metrics_path = "metrics";
+  EXPECT_EQ(thrown_by([&] { basic_sync_server s(store, clock, o); }).code(), errc::invalid_config);
+  o.metrics_path = "/api/v1/collector/metrics";
+  EXPECT_EQ(thrown_by([&] { basic_sync_server s(store, clock, o); }).code(), errc::invalid_config);
+  o.metrics_path = "";
+  o.health_path = "";
+  basic_sync_server server(store, clock, o);
+  for (const char* path : {"/metrics", "/health"}) {
+    server_request r;
+    r.method = "GET";
+    r.path = path;
+    EXPECT_EQ(server.handle(r).status, 404) << path;
+  }
+  EXPECT_TRUE(contains(server.metrics_text(), "tributary_sync_requests_total{endpoint=\"other\",method=\"GET\",status=\"404\"} 2"))
+      << server.metrics_text();
+}
+
+TEST(SyncServerKeyFile, CreatesACollectorKeyOnceAndThenOnlyAcceptsAKeyTheStoreKnows) {
+  memory_index store;
+  basic_key_store keys(store);
+  keys.ensure_index();
+  const tributary::testing::scratch_database dir;  // a fresh path; the key file goes beside it
+  const std::string path = dir.path() + ".key";
+  struct remove_after {
+    std::string p;
+    ~remove_after() { std::remove(p.c_str()); }
+  } cleanup{path};
+  std::ostringstream log;
+
+  examples::sync::ensure_key_file(keys, path, log);
+  const auto key = examples::sync::read_key_file(path);
+  ASSERT_TRUE(key && !key->empty());
+  const auto info = keys.verify(*key);
+  ASSERT_TRUE(info);
+  EXPECT_TRUE(info->has_scope(collector_scope));
+  EXPECT_FALSE(info->has_scope(admin_scope)) << "the least a file on a collector's machine needs";
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_TRUE(contains(log.str(), "created collector key " + info->tag)) << log.str();
+  EXPECT_FALSE(contains(log.str(), key->substr(21))) << "the secret is never logged";
+
+  examples::sync::ensure_key_file(keys, path, log);  // a restart: the same key, no new one
+  EXPECT_EQ(*examples::sync::read_key_file(path), *key);
+  EXPECT_EQ(keys.list().size(), 1u);
+
+  ASSERT_TRUE(keys.revoke(info->tag));
+  auto refused = [&] {
+    try {
+      examples::sync::ensure_key_file(keys, path, log);
+    } catch (const examples::sync::usage_error& e) {
+      return e.message;
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_TRUE(contains(refused(), "is not one this store accepts")) << refused();
+  EXPECT_FALSE(contains(refused(), key->substr(21)));
+  {
+    std::ofstream(path, std::ios::trunc) << "  \n";
+  }
+  EXPECT_TRUE(contains(refused(), "holds no key")) << refused();
+  EXPECT_EQ(keys.list().size(), 1u) << "an existing file is never replaced";
 }
 
 // --- source locator updates ---------------------------------------------------------------------

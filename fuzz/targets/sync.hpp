@@ -11,7 +11,8 @@
 //   the output), which simdjson reads (integers beyond 64 bits aside, which simdjson's DOM refuses),
 //   with every object's member names strictly increasing as UTF-16 code units; the hash is the SHA-256
 //   of the output. A refusal is error(errc::bad_document) naming the byte.
-//   sync_requests: every answer is 200, 400, 404, 405 or 413 (input is never a 5xx), its body is JSON,
+//   sync_requests: every answer is 200, 400, 404, 405 or 413 (input is never a 5xx), its body is JSON
+//   (but /metrics, Prometheus text),
 //   an error answer names the problem; /hashes answers only hashes it was sent, each once, never the
 //   one already stored; /data answers one result per item and the counts add up; after any request
 //   every stored item is its own canonical form stored under its hash, and the item stored before the
@@ -138,6 +139,10 @@ inline void sync_requests(std::string_view input) {
   const server_response res = server.handle(request);
 
   const int s = res.status;
+  if (request.path == options.metrics_path && s == 200) {  // Prometheus text, not JSON
+    require(res.body.find("tributary_sync_requests_total") != std::string::npos, "metrics without the request counts");
+    return;
+  }
   require(s == 200 || s == 400 || s == 404 || s == 405 || s == 413, "answered " + std::to_string(s) + ": " + res.body.substr(0, 200));
   const auto body_error = expect_errors("the answer's body", [&] { (void)tributary::canonical_json(res.body); });
   require(!body_error, "the answer is not JSON: " + res.body.substr(0, 200));

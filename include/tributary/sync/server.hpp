@@ -20,6 +20,17 @@
 //   POST slu-publish [{"vorgang_id": id, "updates": [...]}, ...] -> {"published": n}   (admin scope)
 // An unsupported version is answered 404 with the supported ones.
 //
+// Outside the versioned API, without a key (sync_server_options::metrics_path and health_path; empty
+// turns one off):
+//   GET  /metrics  counters in the Prometheus text format (0.0.4): requests by endpoint, method and
+//                  status; hashes negotiated and found unknown; items stored, exists, rejected, failed;
+//                  requests refused 401, 403 and 429
+//   GET  /health   200 {"status":"ok"} when the store answers, 503 {"status":"unavailable"} when not
+// Why not /api/v1/collector/health: a load balancer or an orchestrator's probe has no API key and must
+// not spend a key's tokens, and the probe is about this process and its store, not about a protocol
+// version; the versioned paths stay exactly the protocol's. Neither counts as a request in /metrics.
+// Both are read-only and name nothing secret; expose them to the monitoring network only.
+//
 // Source locator updates: the cursor and its acknowledgement. Each publication is one document, under
 // a random id, in its own index (default "sync-slu"), written once with insert-if-absent and never
 // again, so the store's change cursor (ChangeCursorStore) lists publications in the order they were
@@ -63,11 +74,13 @@
 #include <cstdint>
 #include <charconv>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -117,6 +130,8 @@ struct sync_server_options {
   std::string slu_index = "sync-slu";        ///< the published source locator changes
   std::string slu_acks_index = "sync-slu-acks";  ///< each key's acknowledged position
   sync_limits limits;
+  std::string metrics_path = "/metrics";  ///< GET: Prometheus text, no key; empty: not served
+  std::string health_path = "/health";    ///< GET: 200 when the store answers, else 503; empty: not served
 };
 
 namespace detail {
@@ -153,6 +168,71 @@ class token_buckets {
   };
   std::mutex mu_;
   std::unordered_map<std::string, bucket> buckets_;
+};
+
+/// The server's counters, shared by its worker threads, written in the Prometheus text format. The
+/// labels come from fixed sets (endpoints, methods, statuses the server answers), so the number of
+/// series is bounded whatever clients send.
+inline constexpr std::string_view metric_methods[] = {"GET", "PUT", "POST", "DELETE", "HEAD", "PATCH", "OPTIONS"};
+
+class sync_metrics {
+ public:
+  void request(std::string_view endpoint, std::string_view method, int status) {
+    const bool known = std::find(std::begin(metric_methods), std::end(metric_methods), method) != std::end(metric_methods);
+    std::lock_guard lock(mu_);
+    ++requests_[{std::string(endpoint), known ? std::string(method) : std::string("other"), status}];
+    if (status == 401 || status == 403 || status == 429) ++refused_[status];
+  }
+  void negotiated(std::size_t hashes, std::size_t unknown) {
+    std::lock_guard lock(mu_);
+    hashes_ += hashes;
+    unknown_ += unknown;
+  }
+  void items(std::size_t stored, std::size_t exists, std::size_t rejected, std::size_t failed) {
+    std::lock_guard lock(mu_);
+    stored_ += stored, exists_ += exists, rejected_ += rejected, failed_ += failed;
+  }
+
+  [[nodiscard]] std::string prometheus() const {
+    std::lock_guard lock(mu_);
+    std::string o;
+    family(o, "tributary_sync_requests_total", "counter", "Requests to the collector API, by endpoint, method and status.");
+    for (const auto& [k, n] : requests_)
+      o += "tributary_sync_requests_total{endpoint=\"" + k.endpoint + "\",method=\"" + k.method + "\",status=\"" +
+           std::to_string(k.status) + "\"} " + std::to_string(n) + "\n";
+    family(o, "tributary_sync_refused_total", "counter",
+           "Requests refused before the store was touched: 401 without a valid key, 403 without the scope, 429 over the rate.");
+    for (const int status : {401, 403, 429}) {
+      const auto it = refused_.find(status);
+      o += "tributary_sync_refused_total{status=\"" + std::to_string(status) + "\"} " +
+           std::to_string(it == refused_.end() ? 0 : it->second) + "\n";
+    }
+    family(o, "tributary_sync_hashes_negotiated_total", "counter", "Hashes received by PUT /hashes (CUP step 1).");
+    o += "tributary_sync_hashes_negotiated_total " + std::to_string(hashes_) + "\n";
+    family(o, "tributary_sync_hashes_unknown_total", "counter", "Of those, the ones answered unknown (CUP step 3).");
+    o += "tributary_sync_hashes_unknown_total " + std::to_string(unknown_) + "\n";
+    family(o, "tributary_sync_items_total", "counter", "Items received by PUT /data (CUP step 4), by result.");
+    const std::pair<const char*, std::uint64_t> results[] = {
+      {"stored", stored_}, {"exists", exists_}, {"rejected", rejected_}, {"failed", failed_}};
+    for (const auto& [result, n] : results) o += std::string("tributary_sync_items_total{result=\"") + result + "\"} " + std::to_string(n) + "\n";
+    return o;
+  }
+
+ private:
+  struct request_key {
+    std::string endpoint, method;
+    int status;
+    bool operator<(const request_key& o) const {
+      return std::tie(endpoint, method, status) < std::tie(o.endpoint, o.method, o.status);
+    }
+  };
+  static void family(std::string& o, const char* name, const char* type, const char* help) {
+    o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  }
+  mutable std::mutex mu_;
+  std::map<request_key, std::uint64_t> requests_;
+  std::map<int, std::uint64_t> refused_;
+  std::uint64_t hashes_ = 0, unknown_ = 0, stored_ = 0, exists_ = 0, rejected_ = 0, failed_ = 0;
 };
 
 inline server_response sync_error(int status, std::string_view message) {
@@ -208,8 +288,11 @@ class basic_sync_server {
   /// indices when missing. Throws error(errc::invalid_config) for bad options.
   basic_sync_server(Store& store, Clock& clock, sync_server_options options = {})
       : store_(&store), clock_(&clock), options_(std::move(options)), keys_(store, options_.keys_index),
-        buckets_(std::make_unique<detail::token_buckets>()) {
+        buckets_(std::make_unique<detail::token_buckets>()), metrics_(std::make_unique<detail::sync_metrics>()) {
     options_.limits.validate();
+    for (const auto* p : {&options_.metrics_path, &options_.health_path})
+      if (!p->empty() && (!p->starts_with("/") || p->starts_with("/api/")))
+        throw error(errc::invalid_config, "sync_server_options: metrics_path and health_path must start with '/' and not with /api/ ('" + *p + "')");
     const std::string* names[] = {&options_.items_index, &options_.keys_index, &options_.slu_index, &options_.slu_acks_index};
     for (const auto* n : names) validate_index_name(*n);
     for (std::size_t i = 0; i < std::size(names); ++i)
@@ -223,21 +306,53 @@ class basic_sync_server {
   }
   [[nodiscard]] basic_key_store<Store>& keys() noexcept { return keys_; }
   [[nodiscard]] const sync_server_options& options() const noexcept { return options_; }
+  /// The counters GET /metrics serves, in the Prometheus text format.
+  [[nodiscard]] std::string metrics_text() const { return metrics_->prometheus(); }
 
   server_response handle(server_request& request) {
+    if (!options_.metrics_path.empty() && request.path == options_.metrics_path) return metrics(request);
+    if (!options_.health_path.empty() && request.path == options_.health_path) return health(request);
+    std::string_view endpoint = "other";  // the metrics label; serve() names a known endpoint
+    server_response res;
     try {
-      return serve(request);
+      res = serve(request, endpoint);
     } catch (const error&) {
       // Only the store and the key records get here; bad input is answered before. The text is not
       // sent: it may name the store's internals.
-      auto res = detail::sync_error(503, "the store is unavailable; retry later");
+      res = detail::sync_error(503, "the store is unavailable; retry later");
       res.headers.emplace_back("Retry-After", "1");
-      return res;
     }
+    metrics_->request(endpoint, request.method, res.status);
+    return res;
   }
 
  private:
-  server_response serve(server_request& request) {
+  server_response metrics(const server_request& request) const {
+    if (request.method != "GET" && request.method != "HEAD") return method_not_allowed("GET", "metrics");
+    auto res = server_response::text(200, metrics_->prometheus(), "text/plain; version=0.0.4");
+    res.headers.emplace_back("Cache-Control", "no-store");
+    return res;
+  }
+  // Health: the store answers a cheap question (is the items index there). A store that throws, or
+  // lost the index, is unavailable; the reason is not sent (it may name the store's internals).
+  server_response health(const server_request& request) const {
+    if (request.method != "GET" && request.method != "HEAD") return method_not_allowed("GET", "health");
+    bool ok = false;
+    try {
+      ok = store_->index_exists(options_.items_index);
+    } catch (const error&) {
+    }
+    auto res = ok ? server_response::json(200, "{\"status\":\"ok\"}") : server_response::json(503, "{\"status\":\"unavailable\"}");
+    res.headers.emplace_back("Cache-Control", "no-store");
+    return res;
+  }
+  static server_response method_not_allowed(std::string_view allow, std::string_view what) {
+    auto res = detail::sync_error(405, "use " + std::string(allow) + " for " + std::string(what));
+    res.headers.emplace_back("Allow", std::string(allow));
+    return res;
+  }
+
+  server_response serve(server_request& request, std::string_view& endpoint_label) {
     const auto route = detail::parse_sync_path(request.path);
     if (!route) return detail::sync_error(404, "not found: the collector API is under /api/v{version}/collector/");
     if (std::find(std::begin(supported_versions), std::end(supported_versions), route->version) == std::end(supported_versions)) {
@@ -258,6 +373,8 @@ class basic_sync_server {
     else if (route->endpoint == "slu-update") which = request.method == "PUT" ? endpoint::slu_ack : endpoint::slu_read, allow = "GET, PUT";
     else if (route->endpoint == "slu-publish") which = endpoint::slu_publish, allow = "POST", scope = admin_scope;
     else return detail::sync_error(404, "no such endpoint; there are hashes, data, limits, slu-update and slu-publish");
+    endpoint_label = which == endpoint::hashes ? "hashes" : which == endpoint::data ? "data" : which == endpoint::limits ? "limits"
+                   : which == endpoint::slu_publish ? "slu-publish" : "slu-update";
     const bool allowed = request.method == allow.substr(0, allow.find(',')) ||
                          (allow.find(", ") != std::string_view::npos && request.method == allow.substr(allow.find(", ") + 2));
     if (!allowed) {
@@ -341,6 +458,7 @@ class basic_sync_server {
       first = false;
     }
     out += "]}";
+    metrics_->negotiated(hashes.size(), answered.size());
     return server_response::json(200, std::move(out));
   }
 
@@ -434,6 +552,7 @@ class basic_sync_server {
       }
       out += '}';
     }
+    metrics_->items(stored, exists, rejected, failed);
     out += "],\"stored\":" + std::to_string(stored) + ",\"exists\":" + std::to_string(exists) +
            ",\"rejected\":" + std::to_string(rejected) + ",\"failed\":" + std::to_string(failed) + "}";
     return server_response::json(200, std::move(out));
@@ -585,6 +704,7 @@ class basic_sync_server {
   sync_server_options options_;
   basic_key_store<Store> keys_;
   std::unique_ptr<detail::token_buckets> buckets_;
+  std::unique_ptr<detail::sync_metrics> metrics_;  // behind a pointer: the server is moved into basic_http_server
 };
 
 }  // namespace tributary

@@ -1015,10 +1015,9 @@ class postgres_index {
       return write("inserting documents", false, [&](detail::pg_connection& c) {
         insert_result result = checked;
         const auto base = reserve_positions(c, index, sendable.size());
-        std::vector<std::string_view> ids, jsons;
-        std::size_t from = 0, bytes = 0;  // sendable[from, from + ids.size()) are in the statement
-        auto send = [&] {
-          if (ids.empty()) return;
+        // sendable[from, from + ids.size()) are in the statement
+        in_batches(docs, sendable, [&](std::span<const std::string_view> ids, std::span<const std::string_view> jsons,
+                                       std::size_t from) {
           const auto offset = base + static_cast<std::int64_t>(from);
           detail::pg_result r;
           try {
@@ -1035,18 +1034,7 @@ class postgres_index {
             const auto n = std::stoll(detail::pg_text(r, row, 0)) - offset;  // the 1-based ordinal
             result.items[sendable[from + static_cast<std::size_t>(n) - 1]] = insert_result::outcome::inserted;
           }
-          from += ids.size();
-          ids.clear();
-          jsons.clear();
-          bytes = 0;
-        };
-        for (const auto i : sendable) {
-          if (bytes > 0 && bytes + docs[i].json.size() > insert_batch_bytes) send();
-          ids.push_back(docs[i].id);
-          jsons.push_back(docs[i].json);
-          bytes += docs[i].id.size() + docs[i].json.size();
-        }
-        send();
+        });
         return result;
       });
     } catch (const detail::pg_bad_item&) {
@@ -1398,31 +1386,42 @@ class postgres_index {
 
   static void insert_rows(detail::pg_connection& c, std::string_view index, std::span<const stored_document> docs,
                           std::span<const std::size_t> rows, std::int64_t base) {
-    std::vector<std::string_view> ids, jsons;
-    std::size_t bytes = 0;
-    auto send = [&] {
-      if (ids.empty()) return;
+    in_batches(docs, rows, [&](std::span<const std::string_view> ids, std::span<const std::string_view> jsons,
+                               std::size_t from) {
       try {
         c.exec("INSERT INTO {s}.documents(idx, id, json, seq) SELECT $1, d.id, d.json, $4 + d.n "
                "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(id, json, n) "
                "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json, seq = excluded.seq",
-               detail::pg_params().text(index).text_array(ids).text_array(jsons).int8(base));
+               detail::pg_params().text(index).text_array(ids).text_array(jsons).int8(
+                   base + static_cast<std::int64_t>(from)));
       } catch (const detail::pg_server_error& e) {
         if (item_error(e.sqlstate)) throw detail::pg_bad_item{};
         throw;
       }
-      base += static_cast<std::int64_t>(ids.size());
+    });
+  }
+
+  /// Calls send(ids, jsons, from) for consecutive runs of the documents docs[rows[...]], each at most
+  /// insert_batch_bytes (one larger document goes alone); `from` is the run's first position in rows.
+  template <class Send>
+  static void in_batches(std::span<const stored_document> docs, std::span<const std::size_t> rows, Send&& send) {
+    std::vector<std::string_view> ids, jsons;
+    std::size_t from = 0, bytes = 0;
+    auto flush = [&] {
+      if (ids.empty()) return;
+      send(std::span<const std::string_view>(ids), std::span<const std::string_view>(jsons), from);
+      from += ids.size();
       ids.clear();
       jsons.clear();
       bytes = 0;
     };
     for (const auto i : rows) {
-      if (bytes > 0 && bytes + docs[i].json.size() > insert_batch_bytes) send();
+      if (bytes > 0 && bytes + docs[i].json.size() > insert_batch_bytes) flush();
       ids.push_back(docs[i].id);
       jsons.push_back(docs[i].json);
       bytes += docs[i].id.size() + docs[i].json.size();
     }
-    send();
+    flush();
   }
 
   std::unique_ptr<detail::pg_connection> conn_;

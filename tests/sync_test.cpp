@@ -1268,7 +1268,8 @@ TYPED_TEST(SyncServer, ClientSendsOnlyTheChangedItemsOnASecondPush) {
   limits.max_body_bytes = 12'000;  // about 170 hashes or 20 items: it binds before the counts do
   this->start(limits);
   counting_transport t{&this->client_, {}, 0};
-  basic_sync_client client(t, {.base_url = this->server_->base_url(), .api_key = this->collector_key_});
+  // The seed's JSON form of the hashes (the binary one has a test of its own below).
+  basic_sync_client client(t, {.base_url = this->server_->base_url(), .api_key = this->collector_key_, .binary_hashes = false});
 
   // Items of about 300 bytes, a record's size, so that a hash (64 bytes) is not most of one.
   const auto first = client.push(collection(1000, 0, 250));
@@ -1292,6 +1293,79 @@ TYPED_TEST(SyncServer, ClientSendsOnlyTheChangedItemsOnASecondPush) {
   const auto third = client.push(collection(1000, 100, 250));
   EXPECT_EQ(third.sent, 0u);
   EXPECT_EQ(third.data_requests, 0u);
+}
+
+TYPED_TEST(SyncServer, AcceptsHashesAsRawDigestsAndAnswersTheSame) {
+  sync_limits limits = SyncServer<TypeParam>::generous();
+  limits.max_hashes_per_request = 3;
+  this->start(limits);
+  const auto a = item(1), b = item(2);
+  ASSERT_EQ(statuses(this->put("data", data_body({a})).body), std::vector<std::string>{"stored"});
+  auto binary = [&](std::string body) {
+    http_request r;
+    r.method = "PUT";
+    r.url = this->server_->base_url() + "/api/v1/collector/hashes";
+    r.body = std::move(body);
+    r.idempotent = false;
+    r.retry_on_status = false;
+    r.headers.emplace_back("Content-Type", "Application/Octet-Stream; x=1");
+    r.headers.emplace_back("X-API-Key", this->collector_key_);
+    return this->client_.perform(std::move(r));
+  };
+  auto raw = [](const std::string& hex) {
+    const auto bytes = detail::from_hex(hex);
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  };
+  auto res = binary(raw(a.hash) + raw(b.hash) + raw(b.hash));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(strings_at(res.body, "unknown"), std::vector<std::string>{b.hash}) << "the JSON form's answer";
+  EXPECT_EQ(res.body, this->put("hashes", hashes_body({a.hash, b.hash, b.hash})).body);
+  EXPECT_EQ(strings_at(binary("").body, "unknown"), std::vector<std::string>{});
+
+  const auto before = this->snapshot();
+  res = binary(raw(a.hash).substr(1));
+  EXPECT_EQ(res.status, 400);
+  EXPECT_TRUE(contains(res.body, "whole 32-byte SHA-256 digests; 31 bytes is not")) << res.body;
+  res = binary(raw(a.hash) + raw(b.hash) + raw(a.hash) + raw(b.hash));
+  EXPECT_EQ(res.status, 413);
+  EXPECT_TRUE(contains(res.body, "at most 3 per request (max_hashes_per_request)")) << res.body;
+  EXPECT_EQ(this->snapshot(), before);
+  EXPECT_TRUE(contains(this->call("GET", "/api/v1/collector/limits", "", this->collector_key_).body,
+                       "\"hash_encodings\":[\"hex\",\"binary\"]"));
+}
+
+TYPED_TEST(SyncServer, ClientSendsRawDigestsWhenTheServerOffersThem) {
+  sync_limits limits = SyncServer<TypeParam>::generous();
+  limits.max_hashes_per_request = 300;
+  limits.max_items_per_request = 64;
+  limits.max_body_bytes = 12'000;  // 375 digests: the count binds first now
+  this->start(limits);
+  counting_transport t{&this->client_, {}, 0};
+  basic_sync_client client(t, {.base_url = this->server_->base_url(), .api_key = this->collector_key_});
+  const auto first = client.push(collection(1000, 0, 250));
+  EXPECT_EQ(first.stored, 1000u);
+  EXPECT_EQ(first.hash_requests, 4u) << "1000 hashes, 300 a request";
+  const auto second = client.push(collection(1000, 100, 250));  // 1 % changed
+  EXPECT_EQ(second.sent, 10u);
+  EXPECT_EQ(second.stored, 10u);
+  EXPECT_EQ(second.skipped_known, 990u);
+  std::size_t changed_bytes = 0;
+  for (int i = 0; i < 1000; i += 100) changed_bytes += canonical_json(collection(1000, 100, 250)[static_cast<std::size_t>(i)]).size();
+  EXPECT_LE(second.bytes_sent, 1000u * 32 + changed_bytes + 10 * 84 + second.data_requests * 12)
+      << "32 bytes a hash, then the changed items";
+  EXPECT_EQ(this->stored_items(), 1010u);
+
+  // A server that does not offer the binary form gets JSON hashes from the same client.
+  this->server_.reset();
+  sync_limits hex_only = limits;
+  hex_only.accept_binary_hashes = false;
+  this->limits_ = hex_only;
+  this->listen();
+  basic_sync_client other(t, {.base_url = this->server_->base_url(), .api_key = this->collector_key_});
+  const auto third = other.push(collection(1000, 50, 250));
+  EXPECT_EQ(third.stored, 10u) << "the ones changed every 50th and not every 100th";
+  EXPECT_EQ(third.hash_requests, 6u) << "1000 hashes at 67 bytes each, 178 in 12000 bytes";
+  EXPECT_GT(third.bytes_sent, 1000u * 67);
 }
 
 TYPED_TEST(SyncServer, ClientReportsEveryRejectedItemWithItsReason) {

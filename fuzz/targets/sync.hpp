@@ -3,7 +3,7 @@
 //   canonical_json   RFC 8785 canonicalization of any text (what /data recomputes hashes from, and the
 //                    check every request body passes first)
 //   sync_requests    a request to basic_sync_server over a fresh memory_index: the input's first line
-//                    is "METHOD PATH", the rest its body; sent with a key holding both scopes, so the
+//                    is "METHOD PATH [CONTENT-TYPE]", the rest its body; sent with a key holding both scopes, so the
 //                    body reaches the parsers of /hashes, /data, /slu-update and /slu-publish
 //
 // Properties beyond "no crash":
@@ -114,6 +114,9 @@ inline void sync_requests(std::string_view input) {
   const std::string_view body = newline == std::string_view::npos ? std::string_view() : input.substr(newline + 1);
   const auto space = head.find(' ');
   if (space == std::string_view::npos) return;
+  // An optional third word is the Content-Type ("application/octet-stream": binary hashes).
+  const auto second_space = head.find(' ', space + 1);
+  const std::string_view content_type = second_space == std::string_view::npos ? std::string_view() : head.substr(second_space + 1);
 
   memory_index store;
   manual_clock clock;
@@ -132,7 +135,8 @@ inline void sync_requests(std::string_view input) {
 
   server_request request;
   request.method = std::string(head.substr(0, space));
-  request.target = std::string(head.substr(space + 1));
+  request.target = std::string(head.substr(space + 1, second_space == std::string_view::npos ? std::string_view::npos : second_space - space - 1));
+  if (!content_type.empty()) request.headers.emplace_back("Content-Type", std::string(content_type));
   request.path = request.target.substr(0, request.target.find('?'));
   request.headers.emplace_back("X-API-Key", key);
   request.body = std::string(body);
@@ -171,7 +175,10 @@ inline void sync_requests(std::string_view input) {
     for (const auto h : simdjson::dom::array(answer["unknown"])) {
       const std::string_view hash(h);
       require(is_canonical_hash(hash), "an unknown hash that is not one");
-      require(body.find(hash) != std::string_view::npos, "answered a hash it was not sent");
+      bool sent = body.find(hash) != std::string_view::npos;  // JSON: the hex is in the body
+      for (std::size_t at = 0; !sent && at + 32 <= body.size(); at += 32)  // binary: the raw digests
+        sent = to_hex(std::span(reinterpret_cast<const unsigned char*>(body.data() + at), 32)) == hash;
+      require(sent, "answered a hash it was not sent");
       require(hash != before.hash, "answered the stored hash as unknown");
       for (const auto u : unknown) require(u != hash, "a hash answered twice");
       unknown.push_back(hash);

@@ -23,6 +23,9 @@
 // fails after the transport's attempts is thrown as error(errc::transport_failed) naming the endpoint,
 // the status and the server's message; the API key is never part of a message.
 //
+// The hashes go as JSON hex, the seed's form, unless the server publishes the "binary" hash encoding
+// (and sync_client_options::binary_hashes is left on): then as the raw digests, half the bytes.
+//
 // pull_locator_updates() reads GET /slu-update page by page, hands each update to the caller and, only
 // after the caller returned for the whole page, acknowledges the page's SLU-Cursor (PUT /slu-update). A
 // caller that throws acknowledges nothing, so the page comes again on the next call: updates arrive at
@@ -33,6 +36,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +51,7 @@
 #include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/sync/canonical_json.hpp>
+#include <tributary/sync/keys.hpp>
 #include <tributary/sync/server.hpp>
 #include <tributary/transport/http.hpp>
 
@@ -56,6 +61,9 @@ struct sync_client_options {
   std::string base_url;  ///< scheme, host and port: "http://127.0.0.1:8080" (no path)
   std::string api_key;   ///< sent as X-API-Key; never printed
   int version = 1;
+  /// Send /hashes as raw 32-byte digests (application/octet-stream) when the server's limits offer the
+  /// "binary" hash encoding: 32 bytes a hash instead of 67. The JSON form otherwise, or when false.
+  bool binary_hashes = true;
   void validate() const {
     if (!base_url.starts_with("http://") && !base_url.starts_with("https://"))
       throw error(errc::invalid_config, "sync client: base_url must start with http:// or https://");
@@ -165,22 +173,33 @@ class basic_sync_client {
       unique.push_back({i, std::move(c)});
     }
 
-    // A /hashes body is {"hashes":[...]}: 13 bytes, then 67 per hash ("<64>" and a comma).
-    const std::size_t by_size = l.max_body_bytes > 16 ? (l.max_body_bytes - 16) / 67 : 0;
+    // A /hashes body is {"hashes":[...]}: 13 bytes, then 67 per hash ("<64>" and a comma); in binary,
+    // 32 bytes per hash and nothing else.
+    const bool binary = options_.binary_hashes && server_binary_;
+    const std::size_t by_size = binary ? l.max_body_bytes / 32 : l.max_body_bytes > 16 ? (l.max_body_bytes - 16) / 67 : 0;
     const std::size_t per_hashes = std::max<std::size_t>(1, std::min(l.max_hashes_per_request, by_size));
     for (std::size_t at = 0; at < unique.size(); at += per_hashes) {
       const std::size_t end = std::min(unique.size(), at + per_hashes);
       // CUP steps 1-3: which of these does the database not know?
-      std::string body = "{\"hashes\":[";
-      for (std::size_t i = at; i < end; ++i) {
-        body += i == at ? "\"" : ",\"";
-        body += unique[i].item.hash;
-        body += '"';
+      std::string body;
+      if (binary) {
+        body.reserve((end - at) * 32);
+        for (std::size_t i = at; i < end; ++i) {
+          const auto digest = detail::from_hex(unique[i].item.hash);
+          body.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+        }
+      } else {
+        body = "{\"hashes\":[";
+        for (std::size_t i = at; i < end; ++i) {
+          body += i == at ? "\"" : ",\"";
+          body += unique[i].item.hash;
+          body += '"';
+        }
+        body += "]}";
       }
-      body += "]}";
       ++report.hash_requests;
       report.bytes_sent += body.size();
-      const auto answer = call("PUT", "hashes", std::move(body));
+      const auto answer = call("PUT", "hashes", std::move(body), binary ? "application/octet-stream" : "application/json");
       std::unordered_set<std::string> unknown;
       try {
         simdjson::dom::parser parser;
@@ -304,6 +323,10 @@ class basic_sync_client {
       l.requests_per_second = double(doc["requests_per_second"]);
       l.burst = double(doc["burst"]);
       l.validate();
+      server_binary_ = false;  // a server from before the binary form publishes no hash_encodings
+      simdjson::dom::array encodings;
+      if (doc["hash_encodings"].get(encodings) == simdjson::SUCCESS)
+        for (const auto e : encodings) server_binary_ = server_binary_ || (e.is_string() && std::string_view(e) == "binary");
       return l;
     } catch (const simdjson::simdjson_error& e) {
       throw error(errc::transport_failed, std::string("sync client: GET limits: a malformed answer: ") + e.what());
@@ -313,7 +336,8 @@ class basic_sync_client {
   }
 
   /// One request; anything but a 2xx after the transport's attempts is an error naming what failed.
-  http_response call(std::string method, std::string_view endpoint, std::string body) {
+  http_response call(std::string method, std::string_view endpoint, std::string body,
+                     std::string_view content_type = "application/json") {
     http_request r;
     r.method = std::move(method);
     r.url = options_.base_url + "/api/v" + std::to_string(options_.version) + "/collector/" + std::string(endpoint);
@@ -321,7 +345,7 @@ class basic_sync_client {
     r.idempotent = true;  // every request of this API is (see the header comment); the transport retries
     r.retry_on_status = true;
     r.headers.emplace_back("X-API-Key", options_.api_key);
-    if (!r.body.empty()) r.headers.emplace_back("Content-Type", "application/json");
+    if (!r.body.empty()) r.headers.emplace_back("Content-Type", std::string(content_type));
     const std::string what = "sync client: " + r.method + " " + r.url;
     http_response res = transport_->perform(std::move(r));
     // The transport's text names the request already.
@@ -334,6 +358,7 @@ class basic_sync_client {
   Transport* transport_;
   sync_client_options options_;
   std::optional<sync_limits> limits_;
+  bool server_binary_ = false;  // the server's limits offer the binary hash encoding
 };
 
 }  // namespace tributary

@@ -10,6 +10,8 @@
 //
 // Endpoints, under /api/v{version}/collector/ (version 1 is the only one so far):
 //   PUT  hashes  {"hashes": ["<sha256 hex>", ...]}  -> {"unknown": [...]}      CUP steps 1-3
+//                or, with Content-Type: application/octet-stream, the raw 32-byte digests back to back
+//                (sync_limits::accept_binary_hashes): the same answer, half the bytes sent
 //   PUT  data    {"items": [{"hash": h, "data": {...}}, ...]}                   CUP step 4
 //                -> {"results": [{"hash": h, "status": "stored"|"exists"|"rejected"|"failed", "reason"?}],
 //                    "stored": n, "exists": n, "rejected": n, "failed": n}
@@ -78,6 +80,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -111,6 +114,10 @@ struct sync_limits {
   double burst = 20;                ///< and holds at most this many tokens (one per request)
   /// Publications per GET /slu-update answer; SLU-More says when more follow.
   std::size_t max_updates_per_response = 1'000;
+  /// Also accept PUT /hashes with Content-Type: application/octet-stream, the body being the raw
+  /// 32-byte digests one after the other: 32 bytes a hash on the wire instead of 67 in JSON (published
+  /// as "hash_encodings": ["hex", "binary"]; the answer is JSON either way).
+  bool accept_binary_hashes = true;
 
   /// Throws error(errc::invalid_config) naming the first problem.
   void validate() const {
@@ -240,6 +247,15 @@ inline server_response sync_error(int status, std::string_view message) {
   append_quoted(body, message);
   body += '}';
   return server_response::json(status, std::move(body));
+}
+
+/// True for a Content-Type of application/octet-stream (any case, parameters ignored).
+inline bool is_octet_stream(std::optional<std::string_view> content_type) noexcept {
+  if (!content_type) return false;
+  std::string_view t = content_type->substr(0, content_type->find(';'));
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+  while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+  return equals_ignoring_case(t, "application/octet-stream");
 }
 
 /// The parts of /api/v{n}/collector/{endpoint}; nullopt for any other path.
@@ -403,6 +419,13 @@ class basic_sync_server {
 
     if (request.body.size() > limits.max_body_bytes)
       return detail::sync_error(413, "body larger than max_body_bytes " + std::to_string(limits.max_body_bytes));
+    if (which == endpoint::hashes && limits.accept_binary_hashes && detail::is_octet_stream(request.header("Content-Type"))) {
+      try {
+        return binary_hashes(request);
+      } catch (const detail::bad_request& bad) {
+        return detail::sync_error(bad.status, bad.message);
+      }
+    }
     // The whole body must be I-JSON before anything in it is read: a duplicate name (two "hash"es in
     // an item, say) would otherwise be read one way here and another way elsewhere.
     try {
@@ -445,6 +468,26 @@ class basic_sync_server {
       }
     }
     if (!seen) throw detail::bad_request{400, "missing \"hashes\""};
+    return answer_hashes(hashes);
+  }
+
+  // CUP steps 1-3 with the hashes as raw digests: the same question, 32 bytes a hash.
+  server_response binary_hashes(server_request& request) {
+    constexpr std::size_t digest = 32;
+    const std::string& body = request.body;
+    if (body.size() % digest != 0)
+      throw detail::bad_request{400, "a binary /hashes body (application/octet-stream) is whole 32-byte SHA-256 digests; " +
+                                         std::to_string(body.size()) + " bytes is not"};
+    if (body.size() / digest > options_.limits.max_hashes_per_request)
+      throw too_many("hashes", options_.limits.max_hashes_per_request);
+    std::vector<std::string> hashes;
+    hashes.reserve(body.size() / digest);
+    for (std::size_t at = 0; at < body.size(); at += digest)
+      hashes.push_back(to_hex(std::span(reinterpret_cast<const unsigned char*>(body.data() + at), digest)));
+    return answer_hashes(hashes);
+  }
+
+  server_response answer_hashes(const std::vector<std::string>& hashes) {
     const auto present = store_->exists(options_.items_index, hashes);
     std::string out = "{\"unknown\":[";
     std::vector<std::string_view> answered;  // a hash sent twice is answered once
@@ -678,6 +721,7 @@ class basic_sync_server {
   std::string limits_json() const {
     const auto& l = options_.limits;
     std::string out = "{\"versions\":[1],\"hash\":\"sha256\",\"canonicalization\":\"RFC 8785\"";
+    out += l.accept_binary_hashes ? ",\"hash_encodings\":[\"hex\",\"binary\"]" : ",\"hash_encodings\":[\"hex\"]";
     out += ",\"max_hashes_per_request\":" + std::to_string(l.max_hashes_per_request);
     out += ",\"max_items_per_request\":" + std::to_string(l.max_items_per_request);
     out += ",\"max_body_bytes\":" + std::to_string(l.max_body_bytes);

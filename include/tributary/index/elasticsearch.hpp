@@ -57,7 +57,6 @@
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <set>
 #include <span>
 #include <string>
@@ -75,6 +74,7 @@
 #include <tributary/index/types.hpp>
 #include <tributary/index/names.hpp>
 #include <tributary/redact.hpp>
+#include <tributary/retry.hpp>
 #include <tributary/transport/http.hpp>
 
 namespace tributary {
@@ -311,7 +311,8 @@ class elasticsearch_index {
 
   /// Validates `options` (errc::invalid_config); sends nothing yet.
   elasticsearch_index(Transport& transport, elasticsearch_options options)
-      : transport_(&transport), options_(std::move(options)), rng_(options_.seed) {
+      : transport_(&transport), options_(std::move(options)),
+        backoff_(options_.backoff_base, options_.backoff_cap, options_.seed) {
     options_.validate();
     while (options_.url.ends_with('/')) options_.url.pop_back();
     authorization_ = options_.auth.header_value();
@@ -763,7 +764,7 @@ class elasticsearch_index {
                                retry_reasons[k] + " (gave up after " + std::to_string(attempt) + " attempts)");
         break;
       }
-      wait(backoff(attempt));
+      wait(retry_delay(attempt));
       pending = std::move(retry);
     }
     return gave_up;
@@ -826,12 +827,9 @@ class elasticsearch_index {
     return s;
   }
 
-  [[nodiscard]] std::chrono::milliseconds backoff(unsigned retry) {
-    const auto base = options_.backoff_base.count(), cap = options_.backoff_cap.count();
-    const unsigned shift = std::min<unsigned>(retry - 1, 40);
-    const auto ceiling = base == 0 ? 0 : (base > (cap >> shift) ? cap : std::min<std::int64_t>(base << shift, cap));
+  [[nodiscard]] std::chrono::milliseconds retry_delay(unsigned retry) {
     std::lock_guard lock(mu_);
-    return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(0, ceiling)(rng_));
+    return backoff_.delay(retry);
   }
 
   void wait(std::chrono::milliseconds d) const {
@@ -1102,9 +1100,9 @@ class elasticsearch_index {
   Transport* transport_;
   elasticsearch_options options_;
   std::string authorization_;
-  mutable std::mutex mu_;  // guards server_ and rng_
+  mutable std::mutex mu_;  // guards server_ and backoff_
   mutable std::optional<search_server> server_;
-  std::mt19937_64 rng_;
+  backoff backoff_;  // the engine's one backoff (retry.hpp): capped, full jitter
 };
 
 }  // namespace tributary

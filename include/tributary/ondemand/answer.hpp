@@ -1,0 +1,131 @@
+#pragma once
+// What a collector service answers to get_all and get_changes: the events, and one outcome per asked
+// datasource, so that a failed datasource is told apart from an empty one (Vitrage left failed ones
+// out). Its JSON form is the `result` of the JSON-RPC answer on both bindings:
+//
+//   {"events":[<entity_event>...],
+//    "outcomes":[{"datasource":"nova","status":"ok","events":12},
+//                {"datasource":"neutron","status":"failed","reason":"connection refused","events":0}]}
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <simdjson.h>
+
+#include <tributary/detail/json_text.hpp>
+#include <tributary/error.hpp>
+#include <tributary/ondemand/event.hpp>
+
+namespace tributary {
+
+enum class outcome_status {
+  ok,         ///< the datasource answered; its events are in the answer
+  failed,     ///< it threw (after retry_on_fault's retries); `reason` has the text
+  timed_out,  ///< no answer within the service's time limit; whatever it answers later is dropped
+  busy,       ///< get_changes refused because a get_all of the datasource is running
+};
+
+[[nodiscard]] constexpr std::string_view to_string(outcome_status s) noexcept {
+  switch (s) {
+    case outcome_status::ok: return "ok";
+    case outcome_status::failed: return "failed";
+    case outcome_status::timed_out: return "timed_out";
+    case outcome_status::busy: return "busy";
+  }
+  return "failed";
+}
+[[nodiscard]] constexpr std::optional<outcome_status> parse_outcome_status(std::string_view s) noexcept {
+  if (s == "ok") return outcome_status::ok;
+  if (s == "failed") return outcome_status::failed;
+  if (s == "timed_out") return outcome_status::timed_out;
+  if (s == "busy") return outcome_status::busy;
+  return std::nullopt;
+}
+
+struct datasource_outcome {
+  std::string datasource;
+  outcome_status status = outcome_status::ok;
+  std::string reason;      ///< empty when ok
+  std::size_t events = 0;  ///< how many of the answer's events are this datasource's
+  friend bool operator==(const datasource_outcome&, const datasource_outcome&) = default;
+};
+
+struct ondemand_answer {
+  std::vector<entity_event> events;
+  std::vector<datasource_outcome> outcomes;  ///< one per datasource asked, in the order asked
+
+  [[nodiscard]] bool all_ok() const noexcept {
+    for (const auto& o : outcomes)
+      if (o.status != outcome_status::ok) return false;
+    return true;
+  }
+  [[nodiscard]] const datasource_outcome* outcome_of(std::string_view name) const noexcept {
+    for (const auto& o : outcomes)
+      if (o.datasource == name) return &o;
+    return nullptr;
+  }
+};
+
+inline void append_answer_json(std::string& out, const ondemand_answer& a) {
+  out += "{\"events\":[";
+  for (std::size_t i = 0; i < a.events.size(); ++i) {
+    if (i) out += ',';
+    append_event_json(out, a.events[i]);
+  }
+  out += "],\"outcomes\":[";
+  for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
+    const auto& o = a.outcomes[i];
+    if (i) out += ',';
+    out += "{\"datasource\":";
+    detail::append_quoted(out, o.datasource);
+    out += ",\"status\":\"";
+    out += to_string(o.status);
+    out += '"';
+    if (!o.reason.empty()) {
+      out += ",\"reason\":";
+      detail::append_quoted(out, o.reason);
+    }
+    out += ",\"events\":";
+    out += std::to_string(o.events);
+    out += '}';
+  }
+  out += "]}";
+}
+
+/// Reads an answer from a parsed JSON value; throws error(errc::bad_document) naming what is wrong.
+[[nodiscard]] inline ondemand_answer parse_answer(simdjson::dom::element value) {
+  simdjson::dom::object object;
+  if (value.get(object)) throw error(errc::bad_document, "answer: the result is not a JSON object");
+  simdjson::dom::array events, outcomes;
+  if (object["events"].get(events)) throw error(errc::bad_document, "answer: \"events\" must be an array");
+  if (object["outcomes"].get(outcomes)) throw error(errc::bad_document, "answer: \"outcomes\" must be an array");
+  ondemand_answer a;
+  a.events.reserve(events.size());
+  std::size_t i = 0;
+  for (auto e : events) a.events.push_back(parse_event(e, "answer.events[" + std::to_string(i++) + "]"));
+  i = 0;
+  for (auto o : outcomes) {
+    const std::string at = "answer.outcomes[" + std::to_string(i++) + "]";
+    datasource_outcome d;
+    std::string_view name, status, reason;
+    std::uint64_t count = 0;
+    if (o["datasource"].get(name)) throw error(errc::bad_document, at + ".datasource must be a string");
+    if (o["status"].get(status) || !parse_outcome_status(status))
+      throw error(errc::bad_document, at + ".status must be one of ok, failed, timed_out, busy");
+    if (o["events"].get(count)) throw error(errc::bad_document, at + ".events must be a non-negative integer");
+    const auto r = o["reason"];
+    if (r.error() != simdjson::NO_SUCH_FIELD && r.get(reason)) throw error(errc::bad_document, at + ".reason must be a string");
+    d.datasource = std::string(name);
+    d.status = *parse_outcome_status(status);
+    d.reason = std::string(reason);
+    d.events = static_cast<std::size_t>(count);
+    a.outcomes.push_back(std::move(d));
+  }
+  return a;
+}
+
+}  // namespace tributary

@@ -1,0 +1,147 @@
+#pragma once
+// JSON-RPC 2.0 over HTTP: the embedded default binding of a collector service (ONDEMAND.md). The server
+// side is a request_handler for basic_http_server; the client side speaks over any transport
+// (curl_transport in production, loopback_transport in tests).
+//
+//   basic_http_server http(http_pool, jsonrpc_http_handler(service), {.port = 8080});
+//   curl_transport transport(curl, {});
+//   basic_jsonrpc_http_client client(transport, {.url = "http://collector:8080/rpc"});
+//   ondemand_answer a = client.get_all({"nova"}, event_action::init_snapshot, true);
+//
+// Routes: POST <path> (default /rpc) carries one JSON-RPC text: 200 with the response, 204 for
+// notifications only; other methods on it 405. GET /metrics answers the service's and persistor's
+// counts in Prometheus text format. Anything else 404. A request's body over the HTTP server's
+// max_body_bytes is refused 413 by the server before it is read; give the service's max_request_bytes
+// the same value.
+//
+// Who retries (retry.hpp): the transport alone. Calls are sent idempotent: a get_all or get_changes
+// asked twice answers twice and persists its events twice, which consumers tolerate (an entity is
+// never replaced by an older sample of itself), so a lost answer is worth asking again.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <tributary/concepts.hpp>
+#include <tributary/error.hpp>
+#include <tributary/ondemand/answer.hpp>
+#include <tributary/ondemand/jsonrpc.hpp>
+#include <tributary/server/concepts.hpp>
+#include <tributary/server/message.hpp>
+#include <tributary/transport/http.hpp>
+
+namespace tributary {
+
+/// Serves a service over HTTP. Service: anything with `std::optional<std::string> answer(string_view)`,
+/// `stats()` and `persistor().stats()`, as basic_datasource_service has; the caller's, outliving it.
+template <class Service>
+class jsonrpc_http_handler {
+ public:
+  using request_handler_concept = request_handler_tag;
+
+  explicit jsonrpc_http_handler(Service& service, std::string path = "/rpc") : service_(&service), path_(std::move(path)) {}
+
+  server_response handle(server_request& request) {
+    if (request.path == "/metrics") {
+      if (request.method != "GET") return not_allowed("GET");
+      return server_response::text(200, metrics(), "text/plain; version=0.0.4");
+    }
+    if (request.path != path_) return server_response::json(404, "{\"error\":\"not found; JSON-RPC is served at POST " + path_ + "\"}");
+    if (request.method != "POST") return not_allowed("POST");
+    auto answer = service_->answer(request.body);
+    if (!answer) return server_response{204, {}, {}, {}};
+    return server_response::json(200, std::move(*answer));
+  }
+
+ private:
+  static server_response not_allowed(const char* allow) {
+    auto r = server_response::json(405, std::string("{\"error\":\"method not allowed; use ") + allow + "\"}");
+    r.headers.emplace_back("Allow", allow);
+    return r;
+  }
+  std::string metrics() const {
+    const auto s = service_->stats();
+    const auto p = service_->persistor().stats();
+    std::string out;
+    auto line = [&](const char* name, const char* help, std::uint64_t v) {
+      out += "# HELP ";
+      out += name;
+      out += ' ';
+      out += help;
+      out += "\n# TYPE ";
+      out += name;
+      out += std::string_view(name).ends_with("_total") ? " counter\n" : " gauge\n";
+      out += name;
+      out += ' ';
+      out += std::to_string(v);
+      out += '\n';
+    };
+    line("tributary_ondemand_calls_total", "get_all and get_changes calls answered", s.calls);
+    line("tributary_ondemand_events_total", "events in the answers", s.events);
+    line("tributary_ondemand_failed_outcomes_total", "datasource outcomes that were not ok", s.failed_outcomes);
+    line("tributary_ondemand_persistor_queued_total", "events queued for the persistor", p.queued);
+    line("tributary_ondemand_persistor_written_total", "events the store acknowledged", p.written);
+    line("tributary_ondemand_persistor_failed_total", "events given up on", p.failed);
+    line("tributary_ondemand_persistor_pending", "events queued and not yet written", p.pending);
+    return out;
+  }
+
+  Service* service_;
+  std::string path_;
+};
+
+struct jsonrpc_http_client_options {
+  std::string url;  ///< the whole endpoint: "http://127.0.0.1:8080/rpc"
+  void validate() const {
+    if (!url.starts_with("http://") && !url.starts_with("https://"))
+      throw error(errc::invalid_config, "jsonrpc_http_client: url must start with http:// or https://");
+  }
+};
+
+/// Calls a collector service. One thread at a time (as its transport); the transport is the caller's.
+template <class Transport>
+class basic_jsonrpc_http_client {
+  static_assert(transport<Transport>, "basic_jsonrpc_http_client: Transport does not model tributary::transport (see concepts.hpp)");
+
+ public:
+  basic_jsonrpc_http_client(Transport& transport, jsonrpc_http_client_options options)
+      : transport_(&transport), options_(std::move(options)) {
+    options_.validate();
+  }
+
+  /// Throws rpc_error for an error the service answered, error(errc::transport_failed) when no valid
+  /// answer came (after the transport's retries), error(errc::bad_document) for an invalid one.
+  ondemand_answer call(const ondemand_request& request) {
+    const std::string id = std::to_string(++next_id_);
+    http_request req;
+    req.method = "POST";
+    req.url = options_.url;
+    req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+    req.body = jsonrpc_request_text(request, id);
+    req.idempotent = true;
+    const http_response res = transport_->perform(std::move(req));
+    if (res.status == 0)
+      throw error(errc::transport_failed, "jsonrpc_http_client: " + std::string(to_string(request.method)) + ": " + res.error);
+    if (res.status != 200)
+      throw error(errc::transport_failed, "jsonrpc_http_client: " + std::string(to_string(request.method)) + " answered HTTP " +
+                                              std::to_string(res.status) + ": " + res.body.substr(0, 200));
+    return parse_jsonrpc_answer(res.body, id);
+  }
+
+  ondemand_answer get_all(std::vector<std::string> names, event_action action, bool retry_on_fault) {
+    return call({ondemand_method::get_all, std::move(names), action, retry_on_fault});
+  }
+  ondemand_answer get_changes(std::vector<std::string> names) {
+    return call({ondemand_method::get_changes, std::move(names), event_action::update, false});
+  }
+
+ private:
+  Transport* transport_;
+  jsonrpc_http_client_options options_;
+  std::uint64_t next_id_ = 0;
+};
+
+}  // namespace tributary

@@ -1,0 +1,235 @@
+#pragma once
+// basic_event_persistor<Store>: writes every event of every answer to an index of events, in the
+// background, through a bounded queue (ONDEMAND.md: "a persistor owned by the service, bounded,
+// acknowledged"). Vitrage's persistor was fire-and-forget; here nothing is dropped silently:
+// every event queued ends up counted as written or failed, and the reason of the last failure is kept.
+//
+//   sqlite_index store("/var/lib/ondemand.db");
+//   basic_event_persistor persistor(store, {});
+//   std::jthread writer([&] { persistor.run(); });     the owner's thread (CRAFT 8: none is started here)
+//   ... the service enqueues the events of each answer before sending it ...
+//   persistor.close();                                 refuses new events; run() drains, then returns
+//
+// Backpressure: enqueue waits while the queue holds queue_capacity events, so a store slower than the
+// datasources slows the answers down instead of growing memory. Durability: a batch counts as written
+// only once the store acknowledged it (every DocumentStore write is durable when it returns).
+//
+// Who retries (retry.hpp): this writer retries the items a bulk write reported failed, and whole batches
+// whose write threw, at most max_attempts writes per batch, waiting a draw of the shared backoff
+// between attempts; the store's own retries (elasticsearch_index's per-item ones) happen inside each.
+//
+// Each event is stored under "<instance>-<sequence>", the sequence zero-padded, so an index scan (id
+// order) reads one instance's events in the order they were queued. The document is the event's JSON.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <tributary/error.hpp>
+#include <tributary/execution/work_queue.hpp>
+#include <tributary/index/concepts.hpp>
+#include <tributary/index/names.hpp>
+#include <tributary/ondemand/event.hpp>
+#include <tributary/retry.hpp>
+
+namespace tributary {
+
+struct persistor_options {
+  std::string index = "ondemand-events";  ///< created when absent
+  std::string instance;                   ///< prefix of the ids; empty: 16 random hex digits
+  std::size_t queue_capacity = 100'000;   ///< events waiting to be written; enqueue waits beyond it
+  std::size_t batch_size = 1'000;         ///< events per bulk write
+  unsigned max_attempts = 5;              ///< writes of one batch before its remaining events count as failed
+  std::chrono::milliseconds backoff_base{100}, backoff_cap{10'000};
+  std::uint64_t seed = 0x6f6e64656d616e64;
+
+  void validate() const {
+    auto fail = [](const std::string& what) { throw error(errc::invalid_config, "persistor_options: " + what); };
+    if (queue_capacity == 0) fail("queue_capacity must be at least 1");
+    if (batch_size == 0) fail("batch_size must be at least 1");
+    if (max_attempts == 0) fail("max_attempts must be at least 1");
+    if (backoff_cap < backoff_base) fail("backoff_cap must not be below backoff_base");
+    for (const char c : instance)
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+        fail("instance may hold only a-z, 0-9 and '_'");
+  }
+};
+
+/// queued == written + failed + pending at every moment.
+struct persistor_stats {
+  std::uint64_t queued = 0;   ///< accepted by enqueue
+  std::uint64_t written = 0;  ///< acknowledged by the store
+  std::uint64_t failed = 0;   ///< given up on after max_attempts writes
+  std::uint64_t refused = 0;  ///< offered after close(): not queued, not written
+  std::uint64_t pending = 0;  ///< queued and not yet written or failed
+  std::string last_failure;   ///< the store's reason for the latest failed event
+};
+
+template <class Store>
+class basic_event_persistor {
+  static_assert(document_store<Store>, "basic_event_persistor: Store does not model tributary::document_store (see index/concepts.hpp)");
+
+ public:
+  /// The store is the caller's and must outlive the persistor. Creates the index when absent.
+  basic_event_persistor(Store& store, persistor_options options = {})
+      : store_(&store), options_(std::move(options)), queue_(options_.queue_capacity),
+        backoff_(options_.backoff_base, options_.backoff_cap, options_.seed) {
+    options_.validate();
+    if (options_.instance.empty()) {
+      std::random_device rd;
+      char buf[17];
+      std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+      options_.instance = buf;
+    }
+    if (!store_->index_exists(options_.index)) {
+      try {
+        store_->create_index(options_.index);
+      } catch (const error& e) {
+        if (e.code() != errc::already_exists) throw;  // another process made it first: fine
+      }
+    }
+  }
+  basic_event_persistor(const basic_event_persistor&) = delete;
+  basic_event_persistor& operator=(const basic_event_persistor&) = delete;
+
+  [[nodiscard]] const std::string& index() const noexcept { return options_.index; }
+  [[nodiscard]] const std::string& instance() const noexcept { return options_.instance; }
+
+  /// Queues the events, waiting while the queue is full. Returns how many were queued: all of them,
+  /// or, once close() was called, fewer (the rest counted as refused).
+  std::size_t enqueue(std::span<const entity_event> events) {
+    std::size_t queued = 0;
+    for (const auto& e : events) {
+      stored_document doc{next_id(), event_json(e)};
+      {
+        std::lock_guard lock(mu_);
+        ++stats_.queued;  // before the push, so that a fast writer never counts past it
+      }
+      if (!queue_.push(std::move(doc))) {
+        std::lock_guard lock(mu_);
+        --stats_.queued;
+        stats_.refused += events.size() - queued;
+        changed_.notify_all();
+        return queued;
+      }
+      ++queued;
+    }
+    return queued;
+  }
+
+  /// Writes queued events until close() and the queue is drained. On the owner's thread; one writer
+  /// (run or write_queued) at a time.
+  void run() {
+    std::vector<stored_document> batch;
+    while (auto first = queue_.pop()) {
+      batch.clear();
+      batch.push_back(std::move(*first));
+      while (batch.size() < options_.batch_size) {
+        auto more = queue_.try_pop();
+        if (!more) break;
+        batch.push_back(std::move(*more));
+      }
+      write(batch);
+    }
+  }
+
+  /// Writes what is queued now on the calling thread (a pump, for tests and single-threaded owners).
+  /// Returns the events taken from the queue.
+  std::size_t write_queued() {
+    std::vector<stored_document> batch;
+    std::size_t taken = 0;
+    for (;;) {
+      batch.clear();
+      while (batch.size() < options_.batch_size) {
+        auto more = queue_.try_pop();
+        if (!more) break;
+        batch.push_back(std::move(*more));
+      }
+      if (batch.empty()) return taken;
+      taken += batch.size();
+      write(batch);
+    }
+  }
+
+  /// Refuses events from now on; run() returns once what is queued is written.
+  void close() { queue_.close(); }
+
+  /// Waits until every event queued so far is written or failed (a writer must be running).
+  void wait_flushed() {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [this] { return stats_.written + stats_.failed >= stats_.queued; });
+  }
+
+  [[nodiscard]] persistor_stats stats() const {
+    std::lock_guard lock(mu_);
+    persistor_stats s = stats_;
+    s.pending = s.queued - s.written - s.failed;
+    return s;
+  }
+
+ private:
+  std::string next_id() {
+    std::lock_guard lock(mu_);
+    char seq[24];
+    std::snprintf(seq, sizeof seq, "%020llu", static_cast<unsigned long long>(next_sequence_++));
+    return options_.instance + "-" + seq;
+  }
+
+  /// One batch, retried as the header says; every event of it ends counted as written or failed.
+  void write(std::vector<stored_document>& batch) {
+    std::string reason;
+    for (unsigned attempt = 1; !batch.empty(); ++attempt) {
+      std::vector<stored_document> again;
+      try {
+        const bulk_result r = store_->bulk_write(options_.index, std::span<const stored_document>(batch));
+        for (const auto& f : r.failures) {
+          if (f.position < batch.size()) again.push_back(std::move(batch[f.position]));
+          reason = f.reason;
+        }
+        count(batch.size() - again.size(), 0, {});
+      } catch (const error& e) {  // the whole batch; a store says nothing was written
+        again = std::move(batch);
+        reason = e.what();
+      }
+      batch = std::move(again);
+      if (batch.empty()) return;
+      if (attempt >= options_.max_attempts) {
+        count(0, batch.size(), reason);
+        batch.clear();
+        return;
+      }
+      std::this_thread::sleep_for(backoff_.delay(attempt));
+    }
+  }
+
+  void count(std::size_t written, std::size_t failed, const std::string& reason) {
+    {
+      std::lock_guard lock(mu_);
+      stats_.written += written;
+      stats_.failed += failed;
+      if (failed) stats_.last_failure = reason;
+    }
+    changed_.notify_all();
+  }
+
+  Store* store_;
+  persistor_options options_;
+  bounded_work_queue<stored_document> queue_;
+  backoff backoff_;  // the writer's alone
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  persistor_stats stats_;
+  std::uint64_t next_sequence_ = 0;
+};
+
+}  // namespace tributary

@@ -1,0 +1,413 @@
+// The collector service of ONDEMAND.md over real JSON-RPC 2.0 on loopback HTTP (basic_http_server and
+// curl_transport): events and one outcome per datasource (a failed datasource is never left out),
+// retry_on_fault, the time limit, datasources run concurrently, get_changes never during get_all of the
+// same datasource, and bad input (malformed JSON, not a request, unknown method, unknown datasource,
+// wrong types, oversized) answered with an error naming the problem.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <simdjson.h>
+
+#include <tributary/execution/inline_executor.hpp>
+#include <tributary/execution/thread_pool.hpp>
+#include <tributary/index/memory.hpp>
+#include <tributary/ondemand/jsonrpc_http.hpp>
+#include <tributary/ondemand/service.hpp>
+#include <tributary/server/http_server.hpp>
+#include <tributary/transport/curl.hpp>
+
+#include "support/common.hpp"
+
+namespace tributary {
+namespace {
+
+using namespace std::chrono_literals;
+using tributary::testing::cat;
+using tributary::testing::contains;
+
+const curl_library& curl() {
+  static const curl_library library;  // one per test process, as curl_global_init wants
+  return library;
+}
+curl_options one_attempt() {
+  curl_options o;
+  o.max_attempts = 1;
+  return o;
+}
+
+entity_event make_event(std::string ds, std::string id, event_action a, std::int64_t us = 1) {
+  entity_event e;
+  e.datasource = std::move(ds);
+  e.entity_type = "thing";
+  e.entity_id = std::move(id);
+  e.action = a;
+  e.sampled = sample_time(std::chrono::microseconds(us));
+  e.payload = "{\"id\":\"" + e.entity_id + "\"}";
+  return e;
+}
+
+/// A gate a test opens; waits are bounded so that a broken test fails instead of hanging.
+class gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool wait(std::chrono::seconds bound = 30s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, bound, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+/// A datasource whose calls the test scripts; counts calls and how many ran at once.
+struct scripted_source {
+  using datasource_concept = datasource_tag;
+  std::string name_;
+  std::function<std::vector<entity_event>(event_action)> all;
+  std::function<std::vector<entity_event>()> changes = [] { return std::vector<entity_event>{}; };
+  std::atomic<int> in_flight{0}, most_in_flight{0}, all_calls{0}, change_calls{0};
+
+  [[nodiscard]] std::string name() const { return name_; }
+  std::vector<entity_event> get_all(event_action a) {
+    ++all_calls;
+    const guard g(*this);
+    return all(a);
+  }
+  std::vector<entity_event> get_changes() {
+    ++change_calls;
+    const guard g(*this);
+    return changes();
+  }
+  struct guard {
+    explicit guard(scripted_source& s) : s(s) {
+      const int now = ++s.in_flight;
+      int seen = s.most_in_flight.load();
+      while (now > seen && !s.most_in_flight.compare_exchange_weak(seen, now)) {}
+    }
+    ~guard() { --s.in_flight; }
+    scripted_source& s;
+  };
+};
+
+std::shared_ptr<scripted_source> source_of(std::string name, std::size_t n) {
+  auto s = std::make_shared<scripted_source>();
+  s->name_ = name;
+  s->all = [name, n](event_action a) {
+    std::vector<entity_event> out;
+    for (std::size_t i = 0; i < n; ++i) out.push_back(make_event(name, cat(name, "-", std::to_string(i)), a));
+    return out;
+  };
+  return s;
+}
+
+using service_type = basic_datasource_service<thread_pool, memory_index>;
+
+/// A service on a pool, served over HTTP on loopback, and a client over curl.
+struct served {
+  explicit served(datasource_service_options o = {}, server_options so = {})
+      : service(datasource_pool, persistor, o), http(http_pool, jsonrpc_http_handler(service), so) {}
+  http_response post(std::string body, std::string path = "/rpc") {
+    http_request r;
+    r.method = "POST";
+    r.url = cat("http://127.0.0.1:", std::to_string(port), path);
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = std::move(body);
+    return raw.perform(std::move(r));
+  }
+  /// The error object of an answer: code and message.
+  static std::pair<std::int64_t, std::string> error_of(const http_response& r) {
+    simdjson::dom::parser p;
+    auto doc = p.parse(simdjson::padded_string(r.body));
+    std::int64_t code = doc["error"]["code"].get_int64().value();
+    std::string message(doc["error"]["message"].get_string().value());
+    return {code, message};
+  }
+
+  memory_index store;
+  basic_event_persistor<memory_index> persistor{store, {}};
+  thread_pool datasource_pool{4, 64};
+  thread_pool http_pool{4, 64};
+  service_type service;
+  basic_http_server<jsonrpc_http_handler<service_type>> http;
+  std::uint16_t port = http.start();  // members start in this order: the client needs the url
+  std::string url = cat("http://127.0.0.1:", std::to_string(port), "/rpc");
+  curl_transport transport{curl(), one_attempt()};
+  curl_transport raw{curl(), one_attempt()};
+  basic_jsonrpc_http_client<curl_transport> client{transport, {.url = url}};
+};
+
+TEST(DatasourceService, AnswersEventsAndOneOutcomePerDatasourceOverHttp) {
+  served s;
+  s.service.add(any_datasource(source_of("nova", 3)));
+  s.service.add(any_datasource(source_of("neutron", 2)));
+  const ondemand_answer a = s.client.get_all({"nova", "neutron"}, event_action::init_snapshot, false);
+  ASSERT_EQ(a.outcomes.size(), 2u);
+  EXPECT_EQ(a.outcomes[0], (datasource_outcome{"nova", outcome_status::ok, "", 3}));
+  EXPECT_EQ(a.outcomes[1], (datasource_outcome{"neutron", outcome_status::ok, "", 2}));
+  ASSERT_EQ(a.events.size(), 5u);
+  for (const auto& e : a.events) EXPECT_EQ(e.action, event_action::init_snapshot);
+  EXPECT_EQ(a.events[0], make_event("nova", "nova-0", event_action::init_snapshot));
+  EXPECT_EQ(a.events[4].entity_id, "neutron-1");
+
+  // An empty list asks every datasource; a name asked twice runs once.
+  EXPECT_EQ(s.client.get_all({}, event_action::snapshot, false).outcomes.size(), 2u);
+  EXPECT_EQ(s.client.get_all({"nova", "nova"}, event_action::snapshot, false).events.size(), 3u);
+  EXPECT_EQ(s.service.stats().calls, 3u);
+}
+
+TEST(DatasourceService, AFailedDatasourceIsReportedNotDropped) {
+  served s;
+  s.service.add(any_datasource(source_of("nova", 2)));
+  auto broken = std::make_shared<scripted_source>();
+  broken->name_ = "neutron";
+  broken->all = [](event_action) -> std::vector<entity_event> { throw std::runtime_error("neutron API refused: 503"); };
+  s.service.add(any_datasource(broken));
+  const ondemand_answer a = s.client.get_all({"neutron", "nova"}, event_action::snapshot, false);
+  ASSERT_EQ(a.outcomes.size(), 2u);
+  EXPECT_EQ(a.outcomes[0].status, outcome_status::failed);
+  EXPECT_EQ(a.outcomes[0].reason, "neutron API refused: 503");
+  EXPECT_EQ(a.outcomes[1].status, outcome_status::ok);
+  EXPECT_EQ(a.events.size(), 2u);
+  EXPECT_FALSE(a.all_ok());
+  EXPECT_EQ(s.service.stats().failed_outcomes, 1u);
+}
+
+TEST(DatasourceService, RetryOnFaultRetriesAFailedGetAll) {
+  served s({.fault_retries = 2});
+  auto flaky = std::make_shared<scripted_source>();
+  flaky->name_ = "flaky";
+  std::atomic<int> failures_left{2};
+  flaky->all = [&](event_action a) -> std::vector<entity_event> {
+    if (failures_left-- > 0) throw std::runtime_error("transient");
+    return {make_event("flaky", "1", a)};
+  };
+  s.service.add(any_datasource(flaky));
+  const auto without = s.client.get_all({"flaky"}, event_action::snapshot, false);
+  EXPECT_EQ(without.outcomes[0].status, outcome_status::failed);
+  EXPECT_EQ(flaky->all_calls.load(), 1);
+  failures_left = 2;
+  const auto with = s.client.get_all({"flaky"}, event_action::snapshot, true);
+  EXPECT_EQ(with.outcomes[0].status, outcome_status::ok);
+  EXPECT_EQ(with.events.size(), 1u);
+  EXPECT_EQ(flaky->all_calls.load(), 4);  // 1 + the three of the retried call
+}
+
+TEST(DatasourceService, ADatasourcePastItsTimeLimitIsTimedOutAndTheOthersAnswer) {
+  gate release;  // before the service: its late call still waits on it while the pool drains
+  served s({.time_limit = 200ms});
+  auto slow = std::make_shared<scripted_source>();
+  slow->name_ = "slow";
+  slow->all = [&](event_action a) -> std::vector<entity_event> {
+    release.wait();  // until the test has its answer: never within the limit
+    return {make_event("slow", "late", a)};
+  };
+  s.service.add(any_datasource(slow));
+  s.service.add(any_datasource(source_of("fast", 1)));
+  const auto a = s.client.get_all({"slow", "fast"}, event_action::snapshot, false);
+  release.open();
+  ASSERT_EQ(a.outcomes.size(), 2u);
+  EXPECT_EQ(a.outcomes[0].status, outcome_status::timed_out);
+  EXPECT_TRUE(contains(a.outcomes[0].reason, "200 ms"));
+  EXPECT_EQ(a.outcomes[1].status, outcome_status::ok);
+  ASSERT_EQ(a.events.size(), 1u);
+  EXPECT_EQ(a.events[0].datasource, "fast");
+}
+
+TEST(DatasourceService, RunsTheNamedDatasourcesConcurrently) {
+  // Each datasource waits until the other has started: only concurrent calls both answer.
+  served s({.time_limit = 20s});
+  std::atomic<int> started{0};
+  gate both;
+  auto meet = [&](std::string name) {
+    auto d = std::make_shared<scripted_source>();
+    d->name_ = name;
+    d->all = [&, name](event_action a) {
+      if (++started == 2) both.open();
+      if (!both.wait()) throw std::runtime_error("the other datasource never started");
+      return std::vector<entity_event>{make_event(name, "1", a)};
+    };
+    return d;
+  };
+  s.service.add(any_datasource(meet("a")));
+  s.service.add(any_datasource(meet("b")));
+  const auto a = s.client.get_all({"a", "b"}, event_action::snapshot, false);
+  EXPECT_TRUE(a.all_ok());
+  EXPECT_EQ(a.events.size(), 2u);
+}
+
+TEST(DatasourceService, GetChangesIsRefusedWhileGetAllOfTheDatasourceRuns) {
+  gate entered, release;
+  served s({.time_limit = 20s});
+  auto d = std::make_shared<scripted_source>();
+  d->name_ = "nova";
+  d->all = [&](event_action a) {
+    entered.open();
+    release.wait();
+    return std::vector<entity_event>{make_event("nova", "1", a)};
+  };
+  d->changes = [] { return std::vector<entity_event>{make_event("nova", "1", event_action::update, 2)}; };
+  s.service.add(any_datasource(d));
+  s.service.add(any_datasource(source_of("other", 0)));
+  auto all = std::async(std::launch::async, [&] { return s.service.get_all({"nova"}, event_action::snapshot, false); });
+  ASSERT_TRUE(entered.wait());
+  const auto during = s.client.get_changes({"nova", "other"});
+  ASSERT_EQ(during.outcomes.size(), 2u);
+  EXPECT_EQ(during.outcomes[0].status, outcome_status::busy);
+  EXPECT_TRUE(contains(during.outcomes[0].reason, "get_all"));
+  EXPECT_EQ(during.outcomes[1].status, outcome_status::ok);  // another datasource is not held up
+  EXPECT_EQ(d->change_calls.load(), 0);
+  release.open();
+  EXPECT_TRUE(all.get().all_ok());
+  const auto after = s.client.get_changes({"nova"});
+  EXPECT_EQ(after.outcomes[0].status, outcome_status::ok);
+  EXPECT_EQ(after.events.size(), 1u);
+}
+
+TEST(DatasourceService, CallsOfOneDatasourceNeverOverlapUnderConcurrentCallers) {
+  served s({.time_limit = 20s});
+  auto d = source_of("nova", 5);
+  d->changes = [] {
+    std::this_thread::yield();
+    return std::vector<entity_event>{make_event("nova", "1", event_action::update)};
+  };
+  s.service.add(any_datasource(d));
+  std::vector<std::thread> callers;
+  std::atomic<int> answered{0};
+  for (int t = 0; t < 4; ++t)
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const auto a = (t + i) % 2 ? s.service.get_changes({"nova"}) : s.service.get_all({"nova"}, event_action::snapshot, false);
+        const auto status = a.outcomes.at(0).status;
+        if (status == outcome_status::ok || status == outcome_status::busy) ++answered;
+      }
+    });
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(answered.load(), 100);
+  EXPECT_EQ(d->most_in_flight.load(), 1);
+}
+
+TEST(DatasourceService, BadRequestsAreAnsweredWithAnErrorNamingTheProblem) {
+  served s({.max_request_bytes = 4096}, {.max_body_bytes = 8192});
+  s.service.add(any_datasource(source_of("nova", 1)));
+  auto expect_error = [&](const std::string& body, std::int64_t code, std::string_view named) {
+    const http_response r = s.post(body);
+    ASSERT_EQ(r.status, 200) << body;
+    const auto [got, message] = served::error_of(r);
+    EXPECT_EQ(got, code) << body << " -> " << r.body;
+    EXPECT_TRUE(contains(message, named)) << body << " -> " << message;
+  };
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_all",)", rpc_code::parse_error, "parse error");
+  expect_error(R"("get_all")", rpc_code::invalid_request, "JSON object");
+  expect_error(R"({"jsonrpc":"1.0","id":1,"method":"get_all","params":{}})", rpc_code::invalid_request, "\"2.0\"");
+  expect_error(R"({"jsonrpc":"2.0","id":{},"method":"get_all"})", rpc_code::invalid_request, "id must be");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"drop_all","params":{"datasource_names":[]}})", rpc_code::method_not_found,
+               "\"drop_all\"");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_all","params":{"datasource_names":["nova","cinder"]}})",
+               rpc_code::invalid_params, "unknown datasource \"cinder\"");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_all","params":{"datasource_names":"nova"}})", rpc_code::invalid_params,
+               "datasource_names must be an array");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_all","params":{"datasource_names":[1]}})", rpc_code::invalid_params,
+               "array of strings");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_all","params":{"datasource_names":[],"retry_on_fault":"yes"}})",
+               rpc_code::invalid_params, "retry_on_fault must be a boolean");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_all","params":{"datasource_names":[],"action":"update"}})",
+               rpc_code::invalid_params, "action must be");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_changes","params":{"datasource_names":[],"action":"snapshot"}})",
+               rpc_code::invalid_params, "unknown parameter \"action\"");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_all"})", rpc_code::invalid_params, "datasource_names");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_all","params":{"datasource_names":[]},"extra":1})",
+               rpc_code::invalid_request, "unknown member \"extra\"");
+  expect_error(cat(R"({"jsonrpc":"2.0","id":1,"method":"get_all","params":{"datasource_names":[")", std::string(5000, 'x'), "\"]}}"),
+               rpc_code::invalid_request, "over the limit of 4096");
+  // Over the HTTP server's limit: refused before the body is read.
+  EXPECT_EQ(s.post(std::string(9000, ' ')).status, 413);
+  EXPECT_EQ(s.service.stats().calls, 0u);  // nothing ran
+  EXPECT_EQ(s.persistor.stats().queued, 0u);
+
+  // The client sees an error answer as rpc_error with its code.
+  try {
+    (void)s.client.get_all({"cinder"}, event_action::snapshot, false);
+    ADD_FAILURE() << "no rpc_error";
+  } catch (const rpc_error& e) {
+    EXPECT_EQ(e.rpc_code(), rpc_code::invalid_params);
+    EXPECT_TRUE(contains(e.what(), "cinder"));
+  }
+}
+
+TEST(DatasourceService, ServesPositionalParamsBatchesAndNotifications) {
+  served s;
+  s.service.add(any_datasource(source_of("nova", 1)));
+  const http_response positional = s.post(R"({"jsonrpc":"2.0","id":"p","method":"get_all","params":[["nova"],"init_snapshot",true]})");
+  ASSERT_EQ(positional.status, 200);
+  EXPECT_EQ(parse_jsonrpc_answer(positional.body, "p").events.at(0).action, event_action::init_snapshot);
+
+  const http_response batch = s.post(R"([{"jsonrpc":"2.0","id":1,"method":"get_changes","params":{"datasource_names":["nova"]}},
+                                          {"jsonrpc":"2.0","method":"get_changes","params":{"datasource_names":["nova"]}},
+                                          {"jsonrpc":"2.0","id":3,"method":"nope","params":[]}])");
+  ASSERT_EQ(batch.status, 200);
+  simdjson::dom::parser p;
+  simdjson::dom::array answers = p.parse(simdjson::padded_string(batch.body)).get_array().value();
+  EXPECT_EQ(answers.size(), 2u);  // the notification is not answered
+  EXPECT_EQ(s.post(R"({"jsonrpc":"2.0","method":"get_changes","params":{"datasource_names":["nova"]}})").status, 204);
+  EXPECT_EQ(served::error_of(s.post("[]")).first, rpc_code::invalid_request);
+
+  http_request get;
+  get.url = s.url;
+  const http_response not_post = s.raw.perform(std::move(get));
+  EXPECT_EQ(not_post.status, 405);
+  EXPECT_EQ(not_post.header("Allow"), "POST");
+  EXPECT_EQ(s.post("{}", "/other").status, 404);
+}
+
+TEST(DatasourceService, EveryAnsweredEventGoesToThePersistorBeforeTheAnswer) {
+  served s;
+  s.service.add(any_datasource(source_of("nova", 3)));
+  (void)s.client.get_all({"nova"}, event_action::snapshot, false);
+  EXPECT_EQ(s.persistor.stats().queued, 3u);  // queued before the answer was sent
+  EXPECT_EQ(s.persistor.write_queued(), 3u);
+  const auto stored = s.store.scan(s.persistor.index(), "", 100);
+  ASSERT_EQ(stored.documents.size(), 3u);
+  EXPECT_EQ(parse_event(stored.documents[0].json), make_event("nova", "nova-0", event_action::snapshot));
+
+  http_request m;
+  m.url = cat("http://127.0.0.1:", std::to_string(s.port), "/metrics");
+  const http_response metrics = s.raw.perform(std::move(m));
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_TRUE(contains(metrics.body, "tributary_ondemand_events_total 3\n"));
+  EXPECT_TRUE(contains(metrics.body, "tributary_ondemand_persistor_written_total 3\n"));
+}
+
+TEST(DatasourceService, RunsOnTheInlineExecutorToo) {
+  memory_index store;
+  basic_event_persistor<memory_index> persistor(store);
+  inline_executor inline_exec;
+  basic_datasource_service<inline_executor, memory_index> service(inline_exec, persistor);
+  service.add(any_datasource(source_of("nova", 2)));
+  const auto text = service.answer(R"({"jsonrpc":"2.0","id":"x","method":"get_all","params":{"datasource_names":["nova"]}})");
+  ASSERT_TRUE(text);
+  EXPECT_EQ(parse_jsonrpc_answer(*text, "x").events.size(), 2u);
+  EXPECT_THROW(service.add(any_datasource(source_of("nova", 1))), error);
+}
+
+}  // namespace
+}  // namespace tributary

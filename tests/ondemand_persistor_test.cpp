@@ -1,0 +1,228 @@
+// The persistor of ONDEMAND.md on memory_index and sqlite_index: every event queued is written (and
+// readable back as the same event) or counted failed, never dropped silently; the queue is bounded and
+// makes producers wait; failed bulk writes are retried with the shared backoff; close() drains.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <tributary/index/memory.hpp>
+#include <tributary/index/sqlite.hpp>
+#include <tributary/ondemand/persistor.hpp>
+
+#include "support/common.hpp"
+
+namespace tributary {
+namespace {
+
+using namespace std::chrono_literals;
+using tributary::testing::cat;
+using tributary::testing::contains;
+
+/// Forwards to a real store; its first `throw_writes` bulk writes throw and the item `fail_id` is
+/// reported failed (retryable) `fail_item_times` times.
+template <class Store>
+struct flaky_store {
+  using index_backend_concept = document_store_tag;
+  explicit flaky_store(Store* s) : inner(s) {}
+  Store* inner;
+  std::atomic<int> throw_writes{0};
+  std::string fail_id;
+  std::atomic<int> fail_item_times{0};
+  std::atomic<int> writes{0};
+
+  void create_index(std::string_view n) { inner->create_index(n); }
+  [[nodiscard]] bool index_exists(std::string_view n) const { return inner->index_exists(n); }
+  bulk_result bulk_write(std::string_view n, std::span<const stored_document> docs) {
+    ++writes;
+    if (throw_writes > 0) {
+      --throw_writes;
+      throw error(errc::store_unavailable, "store is down");
+    }
+    std::vector<stored_document> keep;
+    bulk_result failed;
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+      if (docs[i].id == fail_id && fail_item_times > 0) {
+        --fail_item_times;
+        failed.failures.push_back({i, docs[i].id, "item rejected: 429", true});
+      } else {
+        keep.push_back(docs[i]);
+      }
+    }
+    bulk_result r = inner->bulk_write(n, std::span<const stored_document>(keep));
+    // Positions of the inner write are of `keep`; this test's inner stores never fail.
+    r.failures = std::move(failed.failures);
+    return r;
+  }
+  [[nodiscard]] std::vector<std::optional<std::string>> get(std::string_view n, std::span<const std::string> ids) const { return inner->get(n, ids); }
+  [[nodiscard]] scan_page scan(std::string_view n, std::string_view after, std::size_t limit) const { return inner->scan(n, after, limit); }
+  [[nodiscard]] std::vector<std::string> list_indices(std::string_view p) const { return inner->list_indices(p); }
+  void delete_indices(std::span<const std::string> names) { inner->delete_indices(names); }
+};
+
+struct memory_backend {
+  memory_index store;
+};
+struct sqlite_backend {
+  tributary::testing::scratch_database db;
+  sqlite_index store{db.path()};
+};
+
+template <class Backend>
+class Persistor : public ::testing::Test {
+ protected:
+  Backend backend;
+};
+using backends = ::testing::Types<memory_backend, sqlite_backend>;
+TYPED_TEST_SUITE(Persistor, backends);
+
+std::vector<entity_event> events_of(std::string ds, std::size_t n) {
+  std::vector<entity_event> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    entity_event e;
+    e.datasource = ds;
+    e.entity_type = "thing";
+    e.entity_id = cat(ds, "-", std::to_string(i));
+    e.action = event_action::snapshot;
+    e.sampled = sample_time(std::chrono::microseconds(1000 + static_cast<std::int64_t>(i)));
+    e.payload = cat("{\"n\":", std::to_string(i), "}");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+template <class Store>
+std::vector<entity_event> stored_events(const Store& store, const std::string& index) {
+  std::vector<entity_event> out;
+  std::string after;
+  for (;;) {
+    const scan_page page = store.scan(index, after, 100);
+    for (const auto& d : page.documents) out.push_back(parse_event(d.json));
+    if (page.done) return out;
+    after = page.next_after;
+  }
+}
+
+persistor_options quick(std::size_t capacity = 1000, std::size_t batch = 16) {
+  persistor_options o;
+  o.queue_capacity = capacity;
+  o.batch_size = batch;
+  o.backoff_base = 1ms;
+  o.backoff_cap = 2ms;
+  return o;
+}
+
+TYPED_TEST(Persistor, WritesEveryEventInOrderAndDrainsOnClose) {
+  auto& store = this->backend.store;
+  basic_event_persistor persistor(store, quick());
+  const auto events = events_of("nova", 100);
+  EXPECT_EQ(persistor.enqueue(events), 100u);
+  persistor.close();  // queued events are still written: run() drains, then returns
+  std::thread writer([&] { persistor.run(); });
+  writer.join();
+  const auto s = persistor.stats();
+  EXPECT_EQ(s.queued, 100u);
+  EXPECT_EQ(s.written, 100u);
+  EXPECT_EQ(s.failed, 0u);
+  EXPECT_EQ(s.pending, 0u);
+  EXPECT_EQ(stored_events(store, persistor.index()), events);  // id order is queue order
+  // After close, nothing is accepted, and that is counted.
+  EXPECT_EQ(persistor.enqueue(events_of("late", 3)), 0u);
+  EXPECT_EQ(persistor.stats().refused, 3u);
+  EXPECT_EQ(persistor.stats().queued, 100u);
+}
+
+TYPED_TEST(Persistor, AFullQueueMakesProducersWait) {
+  auto& store = this->backend.store;
+  basic_event_persistor persistor(store, quick(4, 2));
+  const auto events = events_of("nova", 20);
+  auto producer = std::async(std::launch::async, [&] { return persistor.enqueue(events); });
+  // No writer runs: the producer fills the queue and stays there (it cannot finish without one).
+  while (persistor.stats().queued < 5) std::this_thread::yield();
+  EXPECT_EQ(persistor.stats().queued, 5u);  // 4 in the queue, the fifth waiting for room
+  EXPECT_EQ(persistor.stats().written, 0u);
+  std::thread writer([&] { persistor.run(); });
+  EXPECT_EQ(producer.get(), 20u);
+  persistor.wait_flushed();
+  persistor.close();
+  writer.join();
+  EXPECT_EQ(persistor.stats().written, 20u);
+  EXPECT_EQ(stored_events(store, persistor.index()).size(), 20u);
+}
+
+TYPED_TEST(Persistor, RetriesFailedWritesWithBackoffUntilStored) {
+  flaky_store<decltype(this->backend.store)> flaky{&this->backend.store};
+  basic_event_persistor persistor(flaky, quick(1000, 8));
+  flaky.throw_writes = 2;
+  flaky.fail_id = cat(persistor.instance(), "-00000000000000000003");
+  flaky.fail_item_times = 2;
+  persistor.enqueue(events_of("nova", 8));
+  EXPECT_EQ(persistor.write_queued(), 8u);
+  const auto s = persistor.stats();
+  EXPECT_EQ(s.written, 8u);
+  EXPECT_EQ(s.failed, 0u);
+  EXPECT_EQ(flaky.writes.load(), 5);  // two thrown, two refusing item 3 (the second of it alone), one storing it
+  EXPECT_EQ(stored_events(this->backend.store, persistor.index()), events_of("nova", 8));
+}
+
+TYPED_TEST(Persistor, CountsEventsItGaveUpOnWithTheReason) {
+  flaky_store<decltype(this->backend.store)> flaky{&this->backend.store};
+  persistor_options o = quick(1000, 4);
+  o.max_attempts = 3;
+  basic_event_persistor persistor(flaky, o);
+  flaky.throw_writes = 1'000'000;
+  persistor.enqueue(events_of("nova", 10));
+  persistor.write_queued();
+  const auto s = persistor.stats();
+  EXPECT_EQ(s.queued, 10u);
+  EXPECT_EQ(s.written, 0u);
+  EXPECT_EQ(s.failed, 10u);
+  EXPECT_EQ(s.pending, 0u);
+  EXPECT_TRUE(contains(s.last_failure, "store is down"));
+  EXPECT_EQ(flaky.writes.load(), 9);  // batches of 4, 4 and 2 events, each written three times
+}
+
+TYPED_TEST(Persistor, ConcurrentProducersLoseNothing) {
+  auto& store = this->backend.store;
+  basic_event_persistor persistor(store, quick(64, 32));
+  std::thread writer([&] { persistor.run(); });
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 4; ++p)
+    producers.emplace_back([&, p] {
+      for (int k = 0; k < 5; ++k) persistor.enqueue(events_of(cat("ds", std::to_string(p), "-", std::to_string(k)), 50));
+    });
+  for (auto& t : producers) t.join();
+  persistor.wait_flushed();
+  persistor.close();
+  writer.join();
+  const auto stored = stored_events(store, persistor.index());
+  ASSERT_EQ(stored.size(), 1000u);
+  std::set<std::string> ids;
+  for (const auto& e : stored) ids.insert(e.entity_id);
+  EXPECT_EQ(ids.size(), 1000u);
+  EXPECT_EQ(persistor.stats().written, 1000u);
+}
+
+TEST(PersistorOptions, RefuseNonsense) {
+  memory_index store;
+  auto refused = [&](auto change) {
+    persistor_options o;
+    change(o);
+    EXPECT_THROW(basic_event_persistor(store, o), error);
+  };
+  refused([](persistor_options& o) { o.queue_capacity = 0; });
+  refused([](persistor_options& o) { o.batch_size = 0; });
+  refused([](persistor_options& o) { o.max_attempts = 0; });
+  refused([](persistor_options& o) { o.instance = "Has Space"; });
+}
+
+}  // namespace
+}  // namespace tributary

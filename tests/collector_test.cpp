@@ -51,7 +51,7 @@ TEST(Collector, ThreeEnvironmentsSequentiallyConverge) {
     in_process_collector collector(config_for(env), transport, store);
     auto report = collector.run(source, clock);
     ASSERT_TRUE(report.ok) << report.summary();
-    EXPECT_EQ(report.services, 12u);
+    EXPECT_EQ(report.records, 12u);
     clock.advance(1s);
   }
   // prod ran last and saw both peers published: 3 providers x (2 shared + 2 own) per env.
@@ -373,7 +373,7 @@ TEST(CollectorSourceContract, ARecordStampedWithAnotherEnvironmentFailsItsProvid
     EXPECT_TRUE(testing::contains(report.providers[0].reason, "record 'GOV/70000/sub0-public/svc0'"))
         << how << ": " << report.providers[0].reason;
     EXPECT_TRUE(report.providers[1].ok) << how;
-    EXPECT_EQ(report.services, 1u) << how << ": none of the breaking provider's records is written";
+    EXPECT_EQ(report.records, 1u) << how << ": none of the breaking provider's records is written";
   }
   memory_index store;
   loopback_transport transport;

@@ -236,7 +236,7 @@ TEST(Concepts, ArchetypesComposeIntoACollectorThatRuns) {
   // worker; that is all an archetype promises.
   EXPECT_TRUE(report.ok) << report.summary();
   EXPECT_EQ(report.environment, "dev");
-  EXPECT_EQ(report.services, 0u);
+  EXPECT_EQ(report.records, 0u);
   EXPECT_EQ(report.worker.rfind("apicatalogue-dev", 0), 0u) << report.worker;
 }
 

@@ -79,10 +79,10 @@ std::vector<std::string> envs_of(const dataset& d) {
 TEST_F(DatasetsExample, CollectsDevThenProdIntoOneMergedCatalogue) {
   const auto dev = collect("dev");
   ASSERT_TRUE(dev.ok) << dev.summary();
-  EXPECT_EQ(dev.services, 4u);
+  EXPECT_EQ(dev.records, 4u);
   const auto prod = collect("prod");
   ASSERT_TRUE(prod.ok) << prod.summary();
-  EXPECT_EQ(prod.services, 4u);
+  EXPECT_EQ(prod.records, 4u);
 
   const auto all = merged();
   ASSERT_EQ(all.size(), 5u);
@@ -149,7 +149,7 @@ TEST_F(DatasetsExample, ReportsAPublisherAnswering500AndPublishesOnlyWhatTheGuar
   ASSERT_EQ(half.providers_failed(), 1u);
   EXPECT_TRUE(contains(half.summary(), "failed transport: GET ")) << half.summary();
   EXPECT_TRUE(contains(half.summary(), "HTTP 500")) << half.summary();
-  EXPECT_EQ(half.services, 3u);
+  EXPECT_EQ(half.records, 3u);
 
   server.fail_publisher("stats", 500);
   const auto none = collect("prod");

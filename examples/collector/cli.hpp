@@ -287,7 +287,7 @@ class progress_display {
     if (quiet_) return;
     std::string line = "[" + env_ + "] " + e.phase;
     if (e.providers_total) line += ": providers " + std::to_string(e.providers_done) + "/" + std::to_string(e.providers_total);
-    if (e.services) line += ", services " + std::to_string(e.services);
+    if (e.records) line += ", services " + std::to_string(e.records);
     if (!e.waiting_for.empty()) {
       line += ", waiting for";
       for (const auto& p : e.waiting_for) line += " " + p;

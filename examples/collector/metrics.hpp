@@ -53,7 +53,7 @@ class collector_metrics {
         o += "tributary_collector_last_run_phase_seconds{" + env + ",phase=" + label(ph.phase) + "} " +
              seconds(ph.duration) + "\n";
       family(o, "tributary_collector_last_run_services", "gauge", "Services the last run collected.");
-      o += "tributary_collector_last_run_services{" + env + "} " + std::to_string(last_.services) + "\n";
+      o += "tributary_collector_last_run_services{" + env + "} " + std::to_string(last_.records) + "\n";
       family(o, "tributary_collector_last_run_providers_failed", "gauge", "Providers the last run failed to collect.");
       o += "tributary_collector_last_run_providers_failed{" + env + "} " + std::to_string(last_.providers_failed()) + "\n";
       std::map<std::string, std::size_t> peers;

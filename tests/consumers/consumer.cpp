@@ -31,5 +31,5 @@ int main() {
   in_process_collector collector(config, transport, store);
   const auto report = collector.run(source, clock);
   std::cout << report.summary() << "sqlite " << sqlite3_libversion() << '\n';
-  return report.ok && report.services == 1 && store.alias_targets("apicatalogue").size() == 1 ? 0 : 1;
+  return report.ok && report.records == 1 && store.alias_targets("apicatalogue").size() == 1 ? 0 : 1;
 }

@@ -51,7 +51,7 @@ struct progress_event {
   std::string phase;
   std::size_t providers_done = 0;
   std::size_t providers_total = 0;
-  std::size_t services = 0;
+  std::size_t records = 0;
   std::vector<std::string> waiting_for;  ///< peers still running, while waiting
 };
 
@@ -240,7 +240,7 @@ class basic_collector {
 
   template <class St, class F>
   decltype(auto) timed(St& st, const char* phase, F&& f) {
-    emit({phase, 0, 0, st.report.services, {}});
+    emit({phase, 0, 0, st.report.records, {}});
     const auto t0 = st.clock.now();
     auto record = [&] {
       st.report.phases.push_back(
@@ -341,22 +341,22 @@ class basic_collector {
                          }
                      provider_report pr{p.id, outcome.ok(), outcome.failure, 0, std::move(outcome.warnings)};
                      if (outcome.ok()) {
-                       pr.services = outcome.records.size();
-                       st.report.services += pr.services;
+                       pr.records = outcome.records.size();
+                       st.report.records += pr.records;
                        for (auto& r : outcome.records) {
                          if constexpr (normalizing_merge_strategy<MergeStrategy>) merge_.normalize(r);
                          pending.push_back(std::move(r));
                        }
                        if (pending.size() >= config_.bulk_batch) {
-                         write_services(st.worker, pending);
+                         write_records(st.worker, pending);
                          pending.clear();
                        }
                      }
                      st.report.providers.push_back(std::move(pr));
-                     emit({"collect_services", ++done, providers.size(), st.report.services, {}});
+                     emit({"collect_services", ++done, providers.size(), st.report.records, {}});
                    });
     stop_if_requested(st);
-    write_services(st.worker, pending);
+    write_records(st.worker, pending);
   }
 
   /// Before step 4: refuses a collection too poor to replace what this environment published before.
@@ -373,10 +373,10 @@ class basic_collector {
       const auto env_alias = config_.names().environment_alias();
       const auto targets = store_.alias_targets(env_alias);
       if (targets.size() == 1) {
-        const std::size_t before = own_services_in(targets.front());
-        const auto now = st.report.services;
+        const std::size_t before = own_records_in(targets.front());
+        const auto now = st.report.records;
         if (before > 0 && static_cast<double>(now) < (1 - guard.max_service_drop) * static_cast<double>(before))
-          shortfall = "the collection has " + std::to_string(now) + " services of " + config_.environment +
+          shortfall = "the collection has " + std::to_string(now) + " records of " + config_.environment +
                       " where '" + env_alias + "' (" + targets.front() + ") holds " + std::to_string(before) +
                       ": a drop of " + percent(1 - static_cast<double>(now) / static_cast<double>(before)) +
                       ", more than collector_config::guard.max_service_drop allows (" + percent(guard.max_service_drop) + ")";
@@ -395,7 +395,7 @@ class basic_collector {
   }
 
   /// How many documents of `index` carry an entry of this environment.
-  std::size_t own_services_in(const std::string& index) {
+  std::size_t own_records_in(const std::string& index) {
     typename record_model::parser parser;
     document doc;
     std::size_t n = 0;
@@ -428,7 +428,7 @@ class basic_collector {
   }
 
   /// Bulk-writes documents in batches; retryable item failures are retried, anything else fails the step.
-  void write_services(const std::string& index, const std::vector<document>& records) {
+  void write_records(const std::string& index, const std::vector<document>& records) {
     std::vector<stored_document> batch;
     for (auto chunk : records | ranges::views::chunk(config_.bulk_batch)) {
       batch.clear();
@@ -543,7 +543,7 @@ class basic_collector {
       });
       if (pending.empty()) break;
       stop_if_requested(st);
-      emit({"wait_for_peers", 0, 0, st.report.services, waiting_for});
+      emit({"wait_for_peers", 0, 0, st.report.records, waiting_for});
       auto past_deadline = [&](const peer_config& p) {
         if (config_.at_deadline == at_peer_deadline::copy_last_published) {
           copy_peer(st, p, true, since(st, began));

@@ -15,7 +15,7 @@ struct provider_report {
   std::string provider;
   bool ok = true;
   std::string reason;  ///< why it failed
-  std::size_t services = 0;
+  std::size_t records = 0;
   std::vector<std::string> warnings;
 };
 
@@ -101,7 +101,7 @@ struct run_report {
   run_outcome outcome = run_outcome::failed;
   std::string failure;  ///< why the run stopped, with the step; empty when ok
   std::vector<provider_report> providers;
-  std::size_t services = 0;
+  std::size_t records = 0;
   std::vector<peer_report> peers;
   std::chrono::milliseconds waited{0};
   std::vector<alias_update_report> alias_updates;
@@ -123,7 +123,7 @@ struct run_report {
     o += ",\"ok\":", o += ok ? "true" : "false";
     o += ",\"outcome\":", append_quoted(o, to_string(outcome));
     o += ",\"failure\":", append_quoted(o, failure);
-    o += ",\"services\":" + std::to_string(services);
+    o += ",\"records\":" + std::to_string(records);
     o += ",\"providers\":{\"succeeded\":" + std::to_string(providers.size() - providers_failed());
     o += ",\"failed\":[";
     bool first = true;
@@ -183,7 +183,7 @@ struct run_report {
   [[nodiscard]] std::string summary() const {
     std::string s = environment + ": " + (ok ? std::string("ok") : (outcome == run_outcome::failed ? std::string("FAILED") : std::string(to_string(outcome))) + " (" + failure + ")") + ", worker " + worker + "\n";
     s += "  providers: " + std::to_string(providers.size() - providers_failed()) + " succeeded, " +
-         std::to_string(providers_failed()) + " failed; services: " + std::to_string(services) + "\n";
+         std::to_string(providers_failed()) + " failed; records: " + std::to_string(records) + "\n";
     for (const auto& p : providers)
       if (!p.ok) s += "    failed " + p.provider + ": " + p.reason + "\n";
     for (const auto& p : peers) {

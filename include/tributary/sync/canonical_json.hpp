@@ -152,11 +152,7 @@ class canonical_writer {
     switch (peek()) {
       case '{': object(out, depth + 1); break;
       case '[': array(out, depth + 1); break;
-      case '"': {
-        const std::string s = string();
-        append_quoted(out, s);
-        break;
-      }
+      case '"': quoted_string(out); break;
       case 't': expect_literal("true", out); break;
       case 'f': expect_literal("false", out); break;
       case 'n': expect_literal("null", out); break;
@@ -197,11 +193,15 @@ class canonical_writer {
   void object(std::string& out, std::size_t depth) {
     if (depth > max_canonical_depth) fail("nesting deeper than " + std::to_string(max_canonical_depth));
     ++pos_;
+    // Members are written to `out` as they come ("name":value, comma-separated) and put in order
+    // afterwards only when they were not: no buffer per member.
     struct member {
-      std::u16string sort_key;
-      std::string text;  // "name":value, canonical
+      std::string name;  // decoded
+      std::size_t begin, end;  // of "name":value in `out`
     };
     std::vector<member> members;
+    out += '{';
+    const std::size_t body = out.size();
     skip_space();
     if (peek() == '}') {
       ++pos_;
@@ -209,16 +209,16 @@ class canonical_writer {
       for (;;) {
         skip_space();
         if (peek() != '"') fail("expected a member name");
-        member m;
-        const std::string name = string();
-        m.sort_key = utf16_of(name);
-        append_quoted(m.text, name);
-        m.text += ':';
+        if (!members.empty()) out += ',';
+        member m{string(), out.size(), 0};
+        append_quoted(out, m.name);
+        out += ':';
         skip_space();
         if (peek() != ':') fail("expected ':' after a member name");
         ++pos_;
         skip_space();
-        value(m.text, depth);
+        value(out, depth);
+        m.end = out.size();
         members.push_back(std::move(m));
         skip_space();
         if (peek() == ',') {
@@ -232,19 +232,34 @@ class canonical_writer {
         fail("expected ',' or '}' in an object");
       }
     }
-    std::sort(members.begin(), members.end(), [](const member& a, const member& b) { return a.sort_key < b.sort_key; });
-    const auto dup = std::adjacent_find(members.begin(), members.end(),
-                                        [](const member& a, const member& b) { return a.sort_key == b.sort_key; });
-    if (dup != members.end()) {
-      const std::string& t = dup->text;
-      fail("duplicate member name " + t.substr(0, std::min<std::size_t>(t.find("\":") + 1, 80)));
+    const auto before = [](const member& a, const member& b) { return utf16_less(a.name, b.name); };
+    if (!std::is_sorted(members.begin(), members.end(), before)) {
+      const std::string written = out.substr(body);
+      std::sort(members.begin(), members.end(), before);
+      out.resize(body);
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i) out += ',';
+        out.append(written, members[i].begin - body, members[i].end - members[i].begin);
+      }
     }
-    out += '{';
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      if (i) out += ',';
-      out += members[i].text;
+    const auto dup = std::adjacent_find(members.begin(), members.end(), [](const member& a, const member& b) { return a.name == b.name; });
+    if (dup != members.end()) {
+      std::string quoted;
+      append_quoted(quoted, dup->name);
+      fail("duplicate member name " + quoted.substr(0, 80));
     }
     out += '}';
+  }
+
+  /// RFC 8785's order of member names: as arrays of UTF-16 code units. That is the order of the UTF-8
+  /// bytes unless a name holds a character from U+E000 (lead byte 0xEE and above), where characters
+  /// above U+FFFF (surrogate pairs in UTF-16) sort before U+E000..U+FFFF.
+  static bool utf16_less(const std::string& a, const std::string& b) {
+    const auto high = [](const std::string& s) {
+      return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0xEE; });
+    };
+    if (!high(a) && !high(b)) return a < b;  // std::string compares as unsigned char
+    return utf16_of(a) < utf16_of(b);
   }
 
   std::uint32_t hex4() {
@@ -263,29 +278,54 @@ class canonical_writer {
 
   /// A string's decoded UTF-8 content; pos_ at its opening quote.
   std::string string() {
-    ++pos_;
     std::string s;
+    read_string(s);
+    return s;
+  }
+  /// Appends a string value in its canonical form, quotes included; pos_ at its opening quote.
+  void quoted_string(std::string& out) {
+    out += '"';
+    read_string<true>(out);
+    out += '"';
+  }
+
+  /// Appends a string's decoded UTF-8 content to `s`; pos_ at its opening quote. With `Escaped`, what
+  /// an escape decodes to is appended as append_escaped writes it, so that the result is the string's
+  /// canonical body in one pass: the rest (printable ASCII but '"' and '\\', UTF-8 sequences) is written
+  /// as it comes either way, append_escaped leaving it alone.
+  template <bool Escaped = false>
+  void read_string(std::string& s) {
+    ++pos_;
     for (;;) {
+      // Printable ASCII other than '"' and '\\' stands for itself: taken a run at a time.
+      const std::size_t run = pos_;
+      while (pos_ < text_.size()) {
+        const auto b = static_cast<unsigned char>(text_[pos_]);
+        if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+        ++pos_;
+      }
+      s.append(text_.data() + run, pos_ - run);
       if (at_end()) fail("unterminated string");
       const auto c = static_cast<unsigned char>(text_[pos_]);
       if (c == '"') {
         ++pos_;
-        return s;
+        return;
       }
       if (c < 0x20) fail("unescaped control character in a string");
       if (c == '\\') {
         ++pos_;
         const char e = peek();
         ++pos_;
+        std::string decoded;  // one character: short enough to need no allocation
         switch (e) {
-          case '"': s += '"'; break;
-          case '\\': s += '\\'; break;
-          case '/': s += '/'; break;
-          case 'b': s += '\b'; break;
-          case 'f': s += '\f'; break;
-          case 'n': s += '\n'; break;
-          case 'r': s += '\r'; break;
-          case 't': s += '\t'; break;
+          case '"': decoded += '"'; break;
+          case '\\': decoded += '\\'; break;
+          case '/': decoded += '/'; break;
+          case 'b': decoded += '\b'; break;
+          case 'f': decoded += '\f'; break;
+          case 'n': decoded += '\n'; break;
+          case 'r': decoded += '\r'; break;
+          case 't': decoded += '\t'; break;
           case 'u': {
             std::uint32_t cp = hex4();
             if (cp >= 0xDC00 && cp <= 0xDFFF) fail("lone low surrogate escape");
@@ -296,11 +336,13 @@ class canonical_writer {
               if (lo < 0xDC00 || lo > 0xDFFF) fail("high surrogate escape not followed by a low one");
               cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
-            append_utf8(s, cp);
+            append_utf8(decoded, cp);
             break;
           }
           default: --pos_, fail("bad escape in a string");
         }
+        if constexpr (Escaped) append_escaped(s, decoded);
+        else s += decoded;
         continue;
       }
       if (c < 0x80) {

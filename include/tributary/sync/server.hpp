@@ -85,6 +85,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -490,11 +491,11 @@ class basic_sync_server {
   server_response answer_hashes(const std::vector<std::string>& hashes) {
     const auto present = store_->exists(options_.items_index, hashes);
     std::string out = "{\"unknown\":[";
-    std::vector<std::string_view> answered;  // a hash sent twice is answered once
+    std::unordered_set<std::string_view> answered;  // a hash sent twice is answered once
+    answered.reserve(hashes.size());
     bool first = true;
     for (std::size_t i = 0; i < hashes.size(); ++i) {
-      if (present[i] || std::find(answered.begin(), answered.end(), hashes[i]) != answered.end()) continue;
-      answered.push_back(hashes[i]);
+      if (present[i] || !answered.insert(hashes[i]).second) continue;
       out += first ? "\"" : ",\"";
       out += hashes[i];
       out += '"';

@@ -1,0 +1,294 @@
+// RPC over a live RabbitMQ (TRIBUTARY_RABBITMQ_URL, started by scripts/services; skipped without it):
+// answers over the shared queue with reply_to and a correlation id; either side may start first; two
+// collector services consume from the queue at once; a service cut off in the middle of a call loses
+// nothing (the broker hands the unacknowledged request to the other); bad input is answered with an
+// error naming it; a call nobody answers times out.
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <tributary/execution/thread_pool.hpp>
+#include <tributary/index/memory.hpp>
+#include <tributary/ondemand/amqp.hpp>
+#include <tributary/ondemand/service.hpp>
+
+#include "support/common.hpp"
+
+namespace tributary {
+namespace {
+
+using namespace std::chrono_literals;
+using tributary::testing::cat;
+using tributary::testing::contains;
+
+std::string broker_url() {
+  const char* url = std::getenv("TRIBUTARY_RABBITMQ_URL");
+  return url ? url : "";
+}
+#define REQUIRE_BROKER()                                                                                          \
+  if (broker_url().empty())                                                                                       \
+  GTEST_SKIP() << "TRIBUTARY_RABBITMQ_URL is not set: run scripts/services start; set -a; source build/services/env; " \
+                  "set +a"
+
+/// A queue name of its own per test, deleted at the end, so that runs never see each other's requests.
+struct scratch_queue {
+  scratch_queue() {
+    std::random_device rd;
+    name = cat("tributary.test.", std::to_string(rd()), std::to_string(rd()));
+  }
+  ~scratch_queue() {
+    try {
+      detail::amqp_connection c(broker_url());
+      amqp_queue_delete(c.get(), 1, detail::amqp_view(name), 0, 0);
+      (void)amqp_get_rpc_reply(c.get());
+    } catch (const error&) {
+    }
+  }
+  amqp_rpc_options options(std::chrono::milliseconds timeout = 30s) const {
+    amqp_rpc_options o;
+    o.url = broker_url();
+    o.queue = name;
+    o.timeout = timeout;
+    o.poll_interval = 20ms;
+    return o;
+  }
+  std::string name;
+};
+
+class gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool wait(std::chrono::seconds bound = 30s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, bound, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+/// Answers get_all with one event whose payload names the service it ran in.
+struct tagged_source {
+  using datasource_concept = datasource_tag;
+  std::string service;
+  gate* entered = nullptr;
+  gate* release = nullptr;
+  [[nodiscard]] std::string name() const { return "nova"; }
+  std::vector<entity_event> get_all(event_action a) {
+    if (entered) entered->open();
+    if (release) release->wait();
+    entity_event e;
+    e.datasource = "nova";
+    e.entity_type = "instance";
+    e.entity_id = "i-1";
+    e.action = a;
+    e.payload = cat("{\"service\":\"", service, "\"}");
+    return {e};
+  }
+  std::vector<entity_event> get_changes() { return {}; }
+};
+
+using service_type = basic_datasource_service<thread_pool, memory_index>;
+
+/// One collector service: its store, persistor, pool, service, AMQP server and the thread serving it.
+struct collector {
+  collector(const amqp_rpc_options& o, tagged_source source) {
+    service.add(any_datasource(std::move(source)));
+    server = std::make_unique<basic_amqp_rpc_server<service_type>>(service, o);
+    socket = server->native_socket();
+  }
+  void start() {
+    serving = std::jthread([this](std::stop_token stop) {
+      try {
+        server->run(stop);
+      } catch (const error& e) {
+        std::lock_guard lock(mu);
+        failure = e.what();
+      }
+    });
+  }
+  ~collector() {
+    serving.request_stop();
+    if (serving.joinable()) serving.join();
+  }
+  std::string failure_text() {
+    std::lock_guard lock(mu);
+    return failure;
+  }
+
+  memory_index store;
+  basic_event_persistor<memory_index> persistor{store};
+  thread_pool pool{2, 16};
+  service_type service{pool, persistor, {}};
+  std::unique_ptr<basic_amqp_rpc_server<service_type>> server;
+  int socket = -1;
+  std::mutex mu;
+  std::string failure;
+  std::jthread serving;
+};
+
+std::string service_of(const ondemand_answer& a) {
+  if (a.events.size() != 1) return "<" + std::to_string(a.events.size()) + " events>";
+  return std::string(parse_event(event_json(a.events[0])).payload);
+}
+
+TEST(AmqpRpc, AnswersOverTheSharedQueue) {
+  REQUIRE_BROKER();
+  scratch_queue q;
+  collector a(q.options(), {"a"});
+  a.start();
+  amqp_rpc_client client(q.options());
+  const ondemand_answer answer = client.get_all({"nova"}, event_action::init_snapshot, false);
+  ASSERT_EQ(answer.outcomes.size(), 1u);
+  EXPECT_EQ(answer.outcomes[0].status, outcome_status::ok);
+  ASSERT_EQ(answer.events.size(), 1u);
+  EXPECT_EQ(answer.events[0].action, event_action::init_snapshot);
+  EXPECT_EQ(service_of(answer), R"({"service":"a"})");
+  EXPECT_EQ(client.get_changes({"nova"}).outcomes.at(0).status, outcome_status::ok);
+  EXPECT_EQ(a.persistor.stats().queued, 1u);
+  try {
+    (void)client.get_all({"cinder"}, event_action::snapshot, false);
+    ADD_FAILURE() << "no rpc_error";
+  } catch (const rpc_error& e) {
+    EXPECT_EQ(e.rpc_code(), rpc_code::invalid_params);
+    EXPECT_TRUE(contains(e.what(), "unknown datasource \"cinder\""));
+  }
+  EXPECT_EQ(a.failure_text(), "");
+}
+
+TEST(AmqpRpc, MalformedRequestsAreAnsweredWithAnErrorNamingTheProblem) {
+  REQUIRE_BROKER();
+  scratch_queue q;
+  collector a(q.options(), {"a"});
+  a.start();
+  // A raw client: publish text that is not JSON, with a reply queue of our own.
+  detail::amqp_connection c(broker_url());
+  c.declare_shared_queue(q.name);
+  amqp_queue_declare_ok_t* ok = amqp_queue_declare(c.get(), 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+  c.check(amqp_get_rpc_reply(c.get()), "reply queue");
+  const std::string reply_to = detail::amqp_string(ok->queue);
+  amqp_basic_consume(c.get(), 1, detail::amqp_view(reply_to), amqp_empty_bytes, 0, 1, 1, amqp_empty_table);
+  c.check(amqp_get_rpc_reply(c.get()), "consume");
+  amqp_basic_properties_t props{};
+  props._flags = AMQP_BASIC_REPLY_TO_FLAG | AMQP_BASIC_CORRELATION_ID_FLAG;
+  props.reply_to = detail::amqp_view(reply_to);
+  props.correlation_id = amqp_cstring_bytes("raw-1");
+  ASSERT_EQ(amqp_basic_publish(c.get(), 1, amqp_empty_bytes, detail::amqp_view(q.name), 0, 0, &props,
+                               amqp_cstring_bytes("{\"jsonrpc\":\"2.0\",\"id\":1,")),
+            AMQP_STATUS_OK);
+  amqp_envelope_t envelope;
+  const timeval tv = detail::amqp_timeval(30s);
+  c.check(amqp_consume_message(c.get(), &envelope, &tv, 0), "answer");
+  const std::string correlation = detail::amqp_string(envelope.message.properties.correlation_id);
+  const std::string body = detail::amqp_string(envelope.message.body);
+  amqp_destroy_envelope(&envelope);
+  EXPECT_EQ(correlation, "raw-1");
+  EXPECT_TRUE(contains(body, "\"code\":-32700")) << body;
+  EXPECT_TRUE(contains(body, "parse error")) << body;
+  EXPECT_EQ(a.service.stats().calls, 0u);
+}
+
+TEST(AmqpRpc, EitherSideMayStartFirst) {
+  REQUIRE_BROKER();
+  scratch_queue q;
+  amqp_rpc_client client(q.options());
+  // The call is published before any service exists; it waits in the queue.
+  auto call = std::async(std::launch::async, [&] { return client.get_all({"nova"}, event_action::init_snapshot, true); });
+  collector a(q.options(), {"a"});
+  a.start();
+  EXPECT_EQ(service_of(call.get()), R"({"service":"a"})");
+}
+
+TEST(AmqpRpc, TwoServicesConsumeFromOneQueueAtOnce) {
+  REQUIRE_BROKER();
+  scratch_queue q;
+  collector a(q.options(), {"a"});
+  collector b(q.options(), {"b"});
+  a.start();
+  b.start();
+  amqp_rpc_client client(q.options());
+  std::atomic<int> from_a{0}, from_b{0};
+  for (int i = 0; i < 20; ++i) {
+    const std::string by = service_of(client.get_all({"nova"}, event_action::snapshot, false));
+    if (by == R"({"service":"a"})") ++from_a;
+    else if (by == R"({"service":"b"})") ++from_b;
+  }
+  EXPECT_EQ(from_a + from_b, 20);
+  EXPECT_GT(from_a.load(), 0);  // the broker spreads requests over every consumer (prefetch 1)
+  EXPECT_GT(from_b.load(), 0);
+  EXPECT_EQ(a.server->served() + b.server->served(), 20u);
+}
+
+TEST(AmqpRpc, AServiceCutOffMidCallLosesNothing) {
+  REQUIRE_BROKER();
+  scratch_queue q;
+  gate entered, release;
+  collector a(q.options(), {"a", &entered, &release});
+  a.start();
+  amqp_rpc_client client(q.options());
+  auto call = std::async(std::launch::async, [&] { return client.get_all({"nova"}, event_action::snapshot, false); });
+  ASSERT_TRUE(entered.wait());  // service a holds the request, unacknowledged
+  collector b(q.options(), {"b"});
+  b.start();
+  ::shutdown(a.socket, SHUT_RDWR);  // as the broker sees a crash: the connection is gone
+  release.open();                   // a's answer now has nowhere to go
+  const ondemand_answer answer = call.get();
+  EXPECT_EQ(service_of(answer), R"({"service":"b"})");
+  EXPECT_EQ(a.server->served(), 0u);
+  EXPECT_EQ(b.server->served(), 1u);
+  a.serving.join();
+  EXPECT_TRUE(contains(a.failure_text(), "amqp amqp://guest:***@")) << a.failure_text();  // the password never shows
+}
+
+TEST(AmqpRpc, ACallNobodyAnswersTimesOut) {
+  REQUIRE_BROKER();
+  scratch_queue q;
+  amqp_rpc_client client(q.options(200ms));
+  try {
+    (void)client.get_changes({"nova"});
+    ADD_FAILURE() << "no timeout";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::timed_out);
+    EXPECT_TRUE(contains(e.what(), "200 ms"));
+  }
+  // Late service: the expired request is dropped by the broker, never answered to anyone.
+  collector a(q.options(), {"a"});
+  EXPECT_FALSE(a.server->serve_one(300ms));
+}
+
+TEST(AmqpRpc, AnUnreachableBrokerIsNamedWithoutItsPassword) {
+  amqp_rpc_options o;
+  o.url = cat("amqp://guest:secret@127.0.0.1:", std::to_string(tributary::testing::closed_port()), "/");
+  try {
+    amqp_rpc_client client(o);
+    ADD_FAILURE() << "connected to a closed port";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::transport_failed);
+    EXPECT_TRUE(contains(e.what(), "cannot connect"));
+    EXPECT_FALSE(contains(e.what(), "secret"));
+  }
+}
+
+}  // namespace
+}  // namespace tributary

@@ -48,13 +48,14 @@
 
 #include <tributary/error.hpp>
 #include <tributary/ondemand/answer.hpp>
+#include <tributary/ondemand/concepts.hpp>
 #include <tributary/ondemand/jsonrpc.hpp>
 #include <tributary/redact.hpp>
 
 namespace tributary {
 
 struct amqp_rpc_options {
-  std::string url;                          ///< amqp://user:password@host:port/vhost
+  std::string url{};                        ///< amqp://user:password@host:port/vhost
   std::string queue = "tributary.ondemand";  ///< the shared request queue
   /// How often a server's run() looks at its stop token while no request comes.
   std::chrono::milliseconds poll_interval{100};
@@ -240,6 +241,8 @@ class basic_amqp_rpc_server {
 /// Calls collector services through the shared queue. One thread at a time.
 class amqp_rpc_client {
  public:
+  using rpc_client_concept = rpc_client_tag;
+
   /// Connects, declares the shared queue (so requests wait for a service that starts later) and its own
   /// exclusive reply queue. Throws error(errc::transport_failed).
   explicit amqp_rpc_client(amqp_rpc_options options)

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <tributary/ondemand/datasource.hpp>
+#include <tributary/ondemand/concepts.hpp>
 
 namespace tributary::archetypes {
 
@@ -13,6 +13,11 @@ struct datasource {
   [[nodiscard]] std::string name() const { return {}; }
   std::vector<entity_event> get_all(event_action) { return {}; }
   std::vector<entity_event> get_changes() { return {}; }
+};
+
+struct rpc_client {
+  using rpc_client_concept = rpc_client_tag;
+  ondemand_answer call(const ondemand_request&) { return {}; }
 };
 
 }  // namespace tributary::archetypes

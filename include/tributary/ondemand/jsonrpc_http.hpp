@@ -28,6 +28,7 @@
 #include <tributary/concepts.hpp>
 #include <tributary/error.hpp>
 #include <tributary/ondemand/answer.hpp>
+#include <tributary/ondemand/concepts.hpp>
 #include <tributary/ondemand/jsonrpc.hpp>
 #include <tributary/server/concepts.hpp>
 #include <tributary/server/message.hpp>
@@ -107,6 +108,8 @@ class basic_jsonrpc_http_client {
   static_assert(transport<Transport>, "basic_jsonrpc_http_client: Transport does not model tributary::transport (see concepts.hpp)");
 
  public:
+  using rpc_client_concept = rpc_client_tag;
+
   basic_jsonrpc_http_client(Transport& transport, jsonrpc_http_client_options options)
       : transport_(&transport), options_(std::move(options)) {
     options_.validate();

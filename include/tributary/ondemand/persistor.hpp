@@ -46,7 +46,7 @@ namespace tributary {
 
 struct persistor_options {
   std::string index = "ondemand-events";  ///< created when absent
-  std::string instance;                   ///< prefix of the ids; empty: 16 random hex digits
+  std::string instance{};                 ///< prefix of the ids; empty: 16 random hex digits
   std::size_t queue_capacity = 100'000;   ///< events waiting to be written; enqueue waits beyond it
   std::size_t batch_size = 1'000;         ///< events per bulk write
   unsigned max_attempts = 5;              ///< writes of one batch before its remaining events count as failed

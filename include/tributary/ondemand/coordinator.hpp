@@ -1,0 +1,131 @@
+#pragma once
+// basic_event_coordinator<T>: the consumer's two-priority queue of events (Vitrage's TwoPriorityQueue,
+// ONDEMAND.md "the coordinator"). High-priority events (pushed by the user, e.g. evaluator actions) go
+// before low-priority bulk events (answers of get_all and get_changes), but low-priority work always
+// progresses: after max_high_in_a_row high-priority events taken while a low-priority one waited, the
+// next pop takes a low-priority one. Vitrage gave high priority absolute precedence, so a steady stream
+// of it starved bulk processing forever; here a low-priority event waits at most
+// max_high_in_a_row high-priority events for each low-priority one ahead of it.
+//
+// Both queues are bounded: a push waits while its queue is full (the backpressure a slow consumer puts
+// on the RPC answers and on the user); close() wakes everyone, refuses new events, and lets pop drain.
+// Thread-safe: any number of producers and consumers.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include <tributary/error.hpp>
+
+namespace tributary {
+
+enum class event_priority { high, low };
+
+struct coordinator_options {
+  std::size_t max_high_in_a_row = 16;  ///< high-priority pops before a waiting low-priority one goes
+  std::size_t high_capacity = 10'000;
+  std::size_t low_capacity = 100'000;
+  void validate() const {
+    if (max_high_in_a_row == 0) throw error(errc::invalid_config, "coordinator_options: max_high_in_a_row must be at least 1");
+    if (high_capacity == 0 || low_capacity == 0) throw error(errc::invalid_config, "coordinator_options: capacities must be at least 1");
+  }
+};
+
+struct coordinator_stats {
+  std::uint64_t high_taken = 0, low_taken = 0;
+  std::uint64_t low_turns_forced = 0;  ///< pops that took a low-priority event because of the bound
+  std::uint64_t push_waits = 0;        ///< pushes that waited for room
+};
+
+template <class T>
+class basic_event_coordinator {
+ public:
+  explicit basic_event_coordinator(coordinator_options options = {}) : options_(options) { options_.validate(); }
+  basic_event_coordinator(const basic_event_coordinator&) = delete;
+  basic_event_coordinator& operator=(const basic_event_coordinator&) = delete;
+
+  /// Waits while that priority's queue is full. false once closed (the item is dropped, not queued).
+  bool push(event_priority p, T item) {
+    std::unique_lock lock(mu_);
+    auto& q = p == event_priority::high ? high_ : low_;
+    const std::size_t cap = p == event_priority::high ? options_.high_capacity : options_.low_capacity;
+    if (!closed_ && q.size() >= cap) {
+      ++stats_.push_waits;
+      room_.wait(lock, [&] { return closed_ || q.size() < cap; });
+    }
+    if (closed_) return false;
+    q.push_back(std::move(item));
+    lock.unlock();
+    ready_.notify_one();
+    return true;
+  }
+
+  /// The next event by the rule above, waiting for one; nullopt once closed and drained.
+  [[nodiscard]] std::optional<std::pair<event_priority, T>> pop() {
+    std::unique_lock lock(mu_);
+    ready_.wait(lock, [&] { return closed_ || !high_.empty() || !low_.empty(); });
+    return take(lock);
+  }
+  /// Never waits.
+  [[nodiscard]] std::optional<std::pair<event_priority, T>> try_pop() {
+    std::unique_lock lock(mu_);
+    return take(lock);
+  }
+
+  void close() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    ready_.notify_all();
+    room_.notify_all();
+  }
+
+  [[nodiscard]] std::size_t size(event_priority p) const {
+    std::lock_guard lock(mu_);
+    return p == event_priority::high ? high_.size() : low_.size();
+  }
+  [[nodiscard]] coordinator_stats stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
+  }
+
+ private:
+  std::optional<std::pair<event_priority, T>> take(std::unique_lock<std::mutex>& lock) {
+    std::optional<std::pair<event_priority, T>> out;
+    const bool low_turn = !low_.empty() && (high_.empty() || high_in_a_row_ >= options_.max_high_in_a_row);
+    if (low_turn) {
+      if (!high_.empty()) ++stats_.low_turns_forced;
+      out.emplace(event_priority::low, std::move(low_.front()));
+      low_.pop_front();
+      high_in_a_row_ = 0;
+      ++stats_.low_taken;
+    } else if (!high_.empty()) {
+      out.emplace(event_priority::high, std::move(high_.front()));
+      high_.pop_front();
+      // Only high pops that made a low-priority event wait count against the bound.
+      high_in_a_row_ = low_.empty() ? 0 : high_in_a_row_ + 1;
+      ++stats_.high_taken;
+    } else {
+      return out;
+    }
+    lock.unlock();
+    room_.notify_all();
+    return out;
+  }
+
+  coordinator_options options_;
+  mutable std::mutex mu_;
+  std::condition_variable ready_, room_;
+  std::deque<T> high_, low_;
+  std::size_t high_in_a_row_ = 0;
+  bool closed_ = false;
+  coordinator_stats stats_;
+};
+
+}  // namespace tributary

@@ -37,6 +37,7 @@
 #include <tributary/collector/wait/fixed_interval.hpp>
 
 #include "collector/metrics.hpp"
+#include "collector/publish.hpp"
 #include "collector/schedule.hpp"
 #include "collector/store_url.hpp"
 
@@ -76,6 +77,7 @@ struct collector_options {
   // Read while parsing, so that every usage error is found before anything is opened or created.
   xroad_subsystem_id client_id;
   member_code_mapping member_code_map;
+  publish_options publish;  ///< --publish-to, --api-key-file (collector/publish.hpp)
 };
 
 inline std::vector<std::string> split(const std::string& s, char sep) {
@@ -150,6 +152,10 @@ inline collector_options parse_collector_options(int argc, char** argv, const st
                  "run (the node exporter's textfile collector)");
   app.add_option("--metrics-listen", o.metrics_listen, "with --every: serve GET /metrics on ADDRESS:PORT, e.g. "
                  "127.0.0.1:9464");
+  app.add_option("--publish-to", o.publish.url, "after activating, push the merged catalogue to the collector API at "
+                 "URL (http(s)://host:port; sync_server): only the services the database does not have are sent");
+  app.add_option("--api-key-file", o.publish.key_file, "with --publish-to: the file holding the API key (one line; "
+                 "sync_server --keys FILE or sync_keys make one)")->check(CLI::ExistingFile);
   app.add_flag("--dry-run", o.dry_run,
                "print, as JSON, the alias actions and deletions a run would make now (assuming its collection "
                "passes the publish guard), and change nothing: the store is opened read-only");
@@ -231,6 +237,17 @@ inline collector_options parse_collector_options(int argc, char** argv, const st
       usage_error("--wait-deadline must be shorter than --stale-after, or a waiting run would be taken for a dead one");
   } catch (const error& e) {
     usage_error(e.what());
+  }
+  if (o.publish.enabled() != !o.publish.key_file.empty())
+    usage_error(o.publish.enabled() ? "--publish-to needs --api-key-file" : "--api-key-file applies only with --publish-to");
+  if (o.publish.enabled()) {
+    try {
+      o.publish.api_key = read_api_key_file(o.publish.key_file);
+      sync_client_options{.base_url = o.publish.url, .api_key = o.publish.api_key}.validate();
+    } catch (const error& e) {
+      usage_error(std::string(e.what()).starts_with("sync client: ") ? "--publish-to: " + std::string(e.what()).substr(13)
+                                                                     : std::string(e.what()));
+    }
   }
   return o;
 }
@@ -523,7 +540,11 @@ auto with_stores(const collector_options& o, const curl_library& curl, bool read
 /// Opens the stores the URLs name and runs the collector on them.
 inline run_report open_stores_and_run(const collector_options& o) {
   curl_library curl;  // libcurl's global state, once, before any transport
-  return with_stores(o, curl, false, [&](auto& store, auto& peers) { return run_collector(o, curl, store, peers); });
+  return with_stores(o, curl, false, [&](auto& store, auto& peers) {
+    auto report = run_collector(o, curl, store, peers);
+    if (report.ok && o.publish.enabled()) publish_after_activation(store, o.read_alias, curl, o.publish, report);
+    return report;
+  });
 }
 
 /// --dry-run: the plan, on stores opened for reading only.

@@ -1,0 +1,139 @@
+// The JSON-RPC parsers of both sides against seeded mutations of valid texts (byte flips, truncations,
+// insertions of JSON punctuation): the service side answers every text with valid JSON-RPC 2.0 (a
+// result or an error object, never an exception, never a call run from an invalid request); the client
+// side reads every mutated answer into an answer or a tributary::error, never anything else. Until the
+// fuzz targets take these parsers (fuzz/ is shared), this runs them on every build.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <simdjson.h>
+
+#include <tributary/execution/inline_executor.hpp>
+#include <tributary/index/memory.hpp>
+#include <tributary/ondemand/jsonrpc.hpp>
+#include <tributary/ondemand/service.hpp>
+
+#include "support/common.hpp"
+
+namespace tributary {
+namespace {
+
+struct one_entity {
+  using datasource_concept = datasource_tag;
+  [[nodiscard]] std::string name() const { return "nova"; }
+  std::vector<entity_event> get_all(event_action a) {
+    entity_event e;
+    e.datasource = "nova";
+    e.entity_type = "instance";
+    e.entity_id = "i-1";
+    e.action = a;
+    e.payload = R"({"name":"vm \"1\"","tags":["a"],"n":-1.5e3})";
+    return {e};
+  }
+  std::vector<entity_event> get_changes() { return {}; }
+};
+
+std::string mutate(std::string s, std::mt19937_64& rng) {
+  static constexpr char punctuation[] = "{}[]\":,\\ 0-e.tnfu";
+  const int edits = 1 + static_cast<int>(rng() % 4);
+  for (int k = 0; k < edits && !s.empty(); ++k) {
+    const std::size_t at = rng() % s.size();
+    switch (rng() % 4) {
+      case 0: s[at] = static_cast<char>(rng() % 256); break;
+      case 1: s.resize(at); break;
+      case 2: s.insert(at, 1, punctuation[rng() % (sizeof punctuation - 1)]); break;
+      default: s.erase(at, 1 + rng() % 8); break;
+    }
+  }
+  return s;
+}
+
+/// A valid JSON-RPC 2.0 answer: an object with "jsonrpc":"2.0" and exactly one of result and error,
+/// or an array of them.
+void expect_valid_answer(const std::string& text, const std::string& request) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_FALSE(parser.parse(simdjson::padded_string(text)).get(root)) << request << " -> " << text;
+  auto check = [&](simdjson::dom::element one) {
+    std::string_view version;
+    ASSERT_FALSE(one["jsonrpc"].get(version)) << text;
+    EXPECT_EQ(version, "2.0");
+    const bool result = one["result"].error() != simdjson::NO_SUCH_FIELD;
+    const bool error = one["error"].error() != simdjson::NO_SUCH_FIELD;
+    EXPECT_NE(result, error) << text;
+    if (error) {
+      std::int64_t code = 0;
+      std::string_view message;
+      EXPECT_FALSE(one["error"]["code"].get(code)) << text;
+      EXPECT_FALSE(one["error"]["message"].get(message)) << text;
+      EXPECT_FALSE(message.empty()) << text;
+    }
+  };
+  simdjson::dom::array batch;
+  if (!root.get(batch)) {
+    for (auto one : batch) check(one);
+  } else {
+    check(root);
+  }
+}
+
+TEST(JsonRpcRobustness, EveryMutatedRequestIsAnsweredWithValidJsonRpc) {
+  memory_index store;
+  basic_event_persistor<memory_index> persistor(store);
+  inline_executor exec;
+  basic_datasource_service<inline_executor, memory_index> service(exec, persistor, {.max_request_bytes = 2048});
+  service.add(any_datasource(one_entity{}));
+  const std::vector<std::string> corpus = {
+    R"({"jsonrpc":"2.0","id":1,"method":"get_all","params":{"datasource_names":["nova"],"action":"init_snapshot","retry_on_fault":true}})",
+    R"({"jsonrpc":"2.0","id":"x","method":"get_changes","params":{"datasource_names":[]}})",
+    R"([{"jsonrpc":"2.0","id":1,"method":"get_all","params":[["nova"],"snapshot",false]},{"jsonrpc":"2.0","id":null,"method":"get_changes","params":[[]]}])",
+  };
+  std::size_t answered = 0, results = 0;
+  for (std::uint64_t seed = 1; seed <= 3000; ++seed) {
+    std::mt19937_64 rng(seed);
+    const std::string request = mutate(corpus[seed % corpus.size()], rng);
+    std::optional<std::string> answer;
+    ASSERT_NO_THROW(answer = service.answer(request)) << "TRIBUTARY_SEED=" << seed << ": " << request;
+    if (!answer) continue;  // notifications only
+    ++answered;
+    results += tributary::testing::contains(*answer, "\"result\"");
+    expect_valid_answer(*answer, request);
+    if (::testing::Test::HasFailure()) FAIL() << "TRIBUTARY_SEED=" << seed;
+  }
+  EXPECT_GT(answered, 2000u);
+  EXPECT_GT(results, 0u);  // some mutations stay valid requests (a changed id, say)
+}
+
+TEST(JsonRpcRobustness, MutatedAnswersAreReadOrRefusedAsTributaryErrors) {
+  ondemand_answer a;
+  a.events.push_back(one_entity{}.get_all(event_action::snapshot)[0]);
+  a.outcomes.push_back({"nova", outcome_status::ok, "", 1});
+  a.outcomes.push_back({"neutron", outcome_status::failed, "refused \"x\"", 0});
+  std::string result;
+  append_answer_json(result, a);
+  const std::string good = R"({"jsonrpc":"2.0","id":"7","result":)" + result + "}";
+  EXPECT_EQ(parse_jsonrpc_answer(good, "7").outcomes, a.outcomes);
+  std::size_t read = 0, refused = 0;
+  for (std::uint64_t seed = 1; seed <= 3000; ++seed) {
+    std::mt19937_64 rng(seed);
+    const std::string text = mutate(good, rng);
+    try {
+      (void)parse_jsonrpc_answer(text, "7");
+      ++read;
+    } catch (const error&) {
+      ++refused;
+    } catch (...) {
+      FAIL() << "TRIBUTARY_SEED=" << seed << ": not a tributary::error for " << text;
+    }
+  }
+  EXPECT_EQ(read + refused, 3000u);
+  EXPECT_GT(refused, 0u);
+}
+
+}  // namespace
+}  // namespace tributary

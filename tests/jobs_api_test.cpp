@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 #include <simdjson.h>
@@ -391,3 +392,63 @@ TEST(JobApiStoreDown, Every503NamesTheStoreAndNoneIsA500) {
 }
 
 }  // namespace
+
+// --- bad input, many shapes: never a 500, always a JSON answer ------------------------------------
+
+TEST(JobApiBadInput, MutatedBodiesAreAnsweredWith4xxOr200NeverA500) {
+  tributary::testing::sqlite_jobs_backend backend;
+  manual_clock clock{sys_days{year{2024} / 3 / 10}};
+  auto store = backend.open(clock);
+  jobs::basic_job_api<tributary::testing::sqlite_jobs_backend::store_type, platforms, manual_clock> api(*store, clock);
+  const std::string seeds[] = {good_run, seed_run, R"j({"platform_id": "sleep", "settings": {"ms": 5, "since": "3 days back"}})j",
+                               R"j({"_id": "x", "platform_id": "sleep", "settings": {"token": "hunter2"}})j"};
+  std::mt19937_64 rng(20241205);
+  const std::string alphabet = "{}[]\":,0123456789-.eE truefalsnul\\u00ff\x01\x7f";
+  simdjson::dom::parser p;
+  int accepted = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string body = seeds[rng() % std::size(seeds)];
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !body.empty(); ++e) {
+      const std::size_t at = rng() % body.size();
+      switch (rng() % 4) {
+        case 0: body.erase(at, 1 + rng() % 8); break;
+        case 1: body.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+        case 2: body[at] = alphabet[rng() % alphabet.size()]; break;
+        default: body.resize(at); break;
+      }
+    }
+    server_request req;
+    req.method = "POST";
+    req.path = req.target = "/execution/run";
+    req.body = body;
+    const server_response res = api.handle(req);
+    ASSERT_TRUE(res.status == 200 || res.status == 400 || res.status == 404) << res.status << " for " << body;
+    simdjson::dom::element doc;
+    ASSERT_EQ(p.parse(simdjson::padded_string(res.body)).get(doc), simdjson::SUCCESS) << res.body;
+    if (res.status == 200) ++accepted;
+    else EXPECT_FALSE(doc["error"].error()) << res.body;
+    EXPECT_EQ(res.body.find("hunter2"), std::string::npos) << res.body;
+    EXPECT_EQ(res.body.find("CoinISPassword"), std::string::npos) << res.body;
+  }
+  EXPECT_GT(accepted, 0);  // the mutations do not only break the JSON
+  // Every accepted job is readable, and queries of any shape are 4xx or 200.
+  for (const char* q : {"", "job_id=", "job_id=%00", "job_id=\"", "full", "job_id=x&full&full", "status=&limit=-1"}) {
+    for (const char* path : {"/execution/get", "/execution/list", "/execution/cancel"}) {
+      server_request req;
+      req.method = std::string_view(path) == "/execution/cancel" ? "POST" : "GET";
+      req.path = path;
+      req.target = std::string(path) + "?" + q;
+      std::string_view rest = q;
+      while (!rest.empty()) {  // the server's query split, roughly: name=value pairs at '&'
+        const auto amp = rest.find('&');
+        const std::string_view pair = rest.substr(0, amp);
+        const auto eq = pair.find('=');
+        req.query.emplace_back(std::string(pair.substr(0, eq)), eq == std::string_view::npos ? "" : std::string(pair.substr(eq + 1)));
+        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+      }
+      const server_response res = api.handle(req);
+      EXPECT_TRUE(res.status == 200 || res.status == 400 || res.status == 404) << res.status << " " << req.target;
+    }
+  }
+}

@@ -25,13 +25,16 @@
 //      entity state (an older sample never replaces a newer one); at a get_all's marker, entities
 //      unseen for two snapshot intervals are marked deleted. A bad event (no entity id, say) is
 //      counted and skipped, never fatal.
-// Not yet here (issue 13): snapshots to an IndexBackend and restart by replay.
+//   4. at a get_all's marker, after the sweep, the whole state goes to the Snapshots policy
+//      (basic_state_snapshots: a fresh index and an alias switch). A restarted consumer restore()s the
+//      newest snapshot before start(). Not yet here (issue 13): replaying the events persisted after it.
 //
 // Threads: calls run on whatever drives the timer service; process_available() on the owner's thread;
 // the state is read on that thread only. RpcClient: tributary::rpc_client (ondemand/concepts.hpp), used
 // from the timer thread only. Clock: tributary::clock.
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -48,6 +51,7 @@
 #include <tributary/ondemand/concepts.hpp>
 #include <tributary/ondemand/coordinator.hpp>
 #include <tributary/ondemand/entity_state.hpp>
+#include <tributary/ondemand/snapshot.hpp>
 #include <tributary/retry.hpp>
 
 namespace tributary {
@@ -80,11 +84,14 @@ struct consumer_stats {
   std::uint64_t get_changes_answered = 0;
   std::uint64_t events_received = 0;
   std::uint64_t applied = 0, older_ignored = 0, bad_events = 0, swept = 0;
+  std::uint64_t snapshots = 0, snapshot_failures = 0;  ///< saves after a get_all (the null policy counts too)
   bool initialized = false;  ///< the init_snapshot get_all was answered
   std::string last_failure;  ///< the latest failed call's error, or bad event's problem
 };
 
-template <class RpcClient, class Clock>
+/// Snapshots: basic_state_snapshots<IndexBackend> (ondemand/snapshot.hpp), or no_state_snapshots (the
+/// null policy, the default): anything with save(const entity_state&, time_point).
+template <class RpcClient, class Clock, class Snapshots = no_state_snapshots>
 class basic_ondemand_consumer {
   static_assert(rpc_client<RpcClient>, "basic_ondemand_consumer: RpcClient does not model tributary::rpc_client (see ondemand/concepts.hpp)");
   static_assert(tributary::clock<Clock>, "basic_ondemand_consumer: Clock does not model tributary::clock (see concepts.hpp)");
@@ -92,8 +99,16 @@ class basic_ondemand_consumer {
  public:
   /// The client, the timer service and its clock are the caller's and must outlive the consumer.
   basic_ondemand_consumer(RpcClient& client, basic_timer_service<Clock>& timers, Clock& clock, consumer_options options = {})
+    requires std::same_as<Snapshots, no_state_snapshots>
       : client_(&client), timers_(&timers), clock_(&clock), options_((options.validate(), std::move(options))),
-        backoff_(options_.retry_base, options_.retry_cap, options_.seed), coordinator_(options_.coordinator) {}
+        backoff_(options_.retry_base, options_.retry_cap, options_.seed), coordinator_(options_.coordinator),
+        snapshots_(&no_snapshots_) {}
+  /// Saves a snapshot after each get_all's events are processed. The snapshots are the caller's.
+  basic_ondemand_consumer(RpcClient& client, basic_timer_service<Clock>& timers, Clock& clock, consumer_options options,
+                          Snapshots& snapshots)
+      : client_(&client), timers_(&timers), clock_(&clock), options_((options.validate(), std::move(options))),
+        backoff_(options_.retry_base, options_.retry_cap, options_.seed), coordinator_(options_.coordinator),
+        snapshots_(&snapshots) {}
   basic_ondemand_consumer(const basic_ondemand_consumer&) = delete;
   basic_ondemand_consumer& operator=(const basic_ondemand_consumer&) = delete;
   /// Cancels the timers it scheduled (the timer service may live on).
@@ -120,6 +135,9 @@ class basic_ondemand_consumer {
     }
     return n;
   }
+
+  /// Starts from a loaded snapshot (basic_state_snapshots::load) instead of nothing; before start().
+  void restore(entity_state state) { state_ = std::move(state); }
 
   [[nodiscard]] const entity_state& state() const noexcept { return state_; }
   [[nodiscard]] consumer_stats stats() const {
@@ -221,8 +239,16 @@ class basic_ondemand_consumer {
     const auto now = clock_->now();
     if (it.end_of_get_all) {
       const std::size_t swept = state_.sweep(now, 2 * options_.snapshot_interval);
+      std::string failure;
+      try {
+        snapshots_->save(state_, now);  // the get_all's events are all applied: a consistent state
+      } catch (const error& e) {
+        failure = std::string("snapshot: ") + e.what();
+      }
       std::lock_guard lock(stats_mu_);
       stats_.swept += swept;
+      if (failure.empty()) ++stats_.snapshots;
+      else ++stats_.snapshot_failures, stats_.last_failure = std::move(failure);
       return;
     }
     const entity_event& e = it.event;
@@ -244,6 +270,8 @@ class basic_ondemand_consumer {
   backoff backoff_;
   basic_event_coordinator<item> coordinator_;
   entity_state state_;
+  [[no_unique_address]] no_state_snapshots no_snapshots_;  // the null policy's instance, when none is given
+  Snapshots* snapshots_;
   mutable std::mutex stats_mu_;
   consumer_stats stats_;
   std::mutex timers_mu_;

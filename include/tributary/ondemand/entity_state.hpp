@@ -23,6 +23,7 @@ struct entity_record {
   entity_event latest;     ///< the newest event applied to the entity
   bool deleted = false;    ///< a delete (or a sweep) was its newest news
   std::chrono::system_clock::time_point last_seen{};  ///< consumer time of the latest event saying it lives
+  friend bool operator==(const entity_record&, const entity_record&) = default;
 };
 
 enum class apply_result { applied, older_ignored };
@@ -54,6 +55,12 @@ class entity_state {
       ++marked;
     }
     return marked;
+  }
+
+  /// Puts a record back as it was (loading a snapshot).
+  void restore(entity_record r) {
+    key k{r.latest.entity_type, r.latest.entity_id};
+    entities_.insert_or_assign(std::move(k), std::move(r));
   }
 
   [[nodiscard]] const entity_record* find(const std::string& type, const std::string& id) const {

@@ -15,7 +15,9 @@
 //     }
 //   };
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <concepts>
 #include <string>
 #include <string_view>
@@ -71,6 +73,18 @@ concept platform = tributary::detail::opts_in<P, platform_tag, typename P::platf
 template <platform... Ps>
 struct platform_list {
   static constexpr std::size_t size = sizeof...(Ps);
+
+ private:
+  static consteval bool unique_ids() {
+    const std::array<std::string_view, sizeof...(Ps)> ids{std::string_view(Ps::id)...};
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      for (std::size_t j = i + 1; j < ids.size(); ++j)
+        if (ids[i] == ids[j]) return false;
+    return true;
+  }
+  static_assert(unique_ids(), "platform_list: two platforms have the same id (jobs are routed by id)");
+
+ public:
 
   /// Calls f.template operator()<P>() for the platform whose id is `id`; false when none is.
   template <class F>

@@ -178,11 +178,12 @@ class token_buckets {
   std::unordered_map<std::string, bucket> buckets_;
 };
 
+/// The methods /metrics names; any other is counted as "other".
+inline constexpr std::string_view metric_methods[] = {"GET", "PUT", "POST", "DELETE", "HEAD", "PATCH", "OPTIONS"};
+
 /// The server's counters, shared by its worker threads, written in the Prometheus text format. The
 /// labels come from fixed sets (endpoints, methods, statuses the server answers), so the number of
 /// series is bounded whatever clients send.
-inline constexpr std::string_view metric_methods[] = {"GET", "PUT", "POST", "DELETE", "HEAD", "PATCH", "OPTIONS"};
-
 class sync_metrics {
  public:
   void request(std::string_view endpoint, std::string_view method, int status) {

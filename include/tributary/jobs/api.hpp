@@ -1,5 +1,5 @@
 #pragma once
-// basic_job_api<Store, Platforms, Clock>: the job executor's HTTP API (JOBS.md, seed 003), a request
+// basic_job_api<Store, Platforms, Clock, Sealer>: the job executor's HTTP API (JOBS.md, seed 003), a request
 // handler for basic_http_server.
 //
 //   wall_clock clock;
@@ -24,7 +24,8 @@
 // naming the store (its credentials redacted) with Retry-After; bad input is always a 4xx, never a 500.
 //
 // Settings are validated at submission against the Clock (relative dates included), and stored twice:
-// normalized with secrets for the worker, and redacted for every answer. Store: a jobs::job_store
+// normalized with secrets for the worker, sealed by the Sealer (jobs/seal.hpp: aes_gcm_sealer with the
+// key file the workers have too), and redacted for every answer. Store: a jobs::job_store
 // shared by the server's worker threads (the shipped stores guard themselves).
 
 #include <algorithm>
@@ -44,6 +45,7 @@
 #include <tributary/error.hpp>
 #include <tributary/jobs/job.hpp>
 #include <tributary/jobs/platform.hpp>
+#include <tributary/jobs/seal.hpp>
 #include <tributary/jobs/settings.hpp>
 #include <tributary/jobs/store.hpp>
 #include <tributary/server/concepts.hpp>
@@ -80,17 +82,19 @@ inline constexpr std::string_view api_routes =
 
 }  // namespace detail
 
-template <class Store, class Platforms, class Clock = wall_clock>
+template <class Store, class Platforms, class Clock = wall_clock, class Sealer = no_sealing>
 class basic_job_api {
   static_assert(job_store<Store>, "basic_job_api: Store does not model tributary::jobs::job_store (see jobs/store.hpp)");
   static_assert(clock<Clock>, "basic_job_api: Clock does not model tributary::clock (see concepts.hpp)");
+  static_assert(settings_sealer<Sealer>, "basic_job_api: Sealer does not model tributary::jobs::settings_sealer (see jobs/seal.hpp)");
   static_assert(Platforms::size > 0, "basic_job_api: Platforms must be a non-empty jobs::platform_list (see jobs/platform.hpp)");
 
  public:
   using request_handler_concept = request_handler_tag;
 
   /// `store` and `clock` are the caller's and must outlive the API.
-  basic_job_api(Store& store, Clock& clock, job_api_options options = {}) : store_(&store), clock_(&clock), options_(options) {}
+  basic_job_api(Store& store, Clock& clock, job_api_options options = {}, Sealer sealer = {})
+      : store_(&store), clock_(&clock), options_(options), sealer_(std::move(sealer)) {}
 
   server_response handle(server_request& request) {
     try {
@@ -224,7 +228,7 @@ class basic_job_api {
         job_submission s;
         s.client_id = client_id;
         s.platform = std::string(P::id);
-        s.settings = settings_json_with_secrets(parsed);
+        s.settings = sealer_.seal(P::id, settings_json_with_secrets(parsed));
         s.settings_echo = redacted_settings_json(parsed);
         s.max_attempts = static_cast<unsigned>(P::max_attempts);
         s.time_limit = std::chrono::seconds(P::time_limit);
@@ -312,6 +316,7 @@ class basic_job_api {
   Store* store_;
   Clock* clock_;
   job_api_options options_;
+  Sealer sealer_;
 };
 
 }  // namespace tributary::jobs

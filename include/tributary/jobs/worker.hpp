@@ -1,5 +1,5 @@
 #pragma once
-// basic_worker<Store, Platforms, Clock>: one "Sanjer" of the seed. It takes a job from the store, runs
+// basic_worker<Store, Platforms, Clock, Sealer>: one "Sanjer" of the seed. It takes a job from the store, runs
 // it in a child process with the job's time limit, and records how it ended; meanwhile it heartbeats
 // and reaps workers that stopped heartbeating. POSIX (fork, waitpid, kill); the pool of pre-forked
 // workers is examples/jobs_worker.cpp, one basic_worker per process.
@@ -39,6 +39,7 @@
 #include <tributary/clock/wall.hpp>
 #include <tributary/concepts.hpp>
 #include <tributary/jobs/platform.hpp>
+#include <tributary/jobs/seal.hpp>
 #include <tributary/jobs/settings.hpp>
 #include <tributary/jobs/store.hpp>
 #include <tributary/redact.hpp>
@@ -82,17 +83,19 @@ class store_job_context final : public job_context {
 
 }  // namespace detail
 
-template <class Store, class Platforms, class Clock = wall_clock>
+template <class Store, class Platforms, class Clock = wall_clock, class Sealer = no_sealing>
 class basic_worker {
   static_assert(job_store<Store>, "basic_worker: Store does not model tributary::jobs::job_store (see jobs/store.hpp)");
+  static_assert(settings_sealer<Sealer>, "basic_worker: Sealer does not model tributary::jobs::settings_sealer (see jobs/seal.hpp)");
   static_assert(clock<Clock>, "basic_worker: Clock does not model tributary::clock (see concepts.hpp)");
 
  public:
   using store_factory = std::function<std::unique_ptr<Store>()>;
 
   /// `open` gives a new store connection; it is called now (the worker's own) and in each child.
-  basic_worker(store_factory open, Clock& clock, worker_options options)
-      : open_(std::move(open)), clock_(&clock), options_(std::move(options)), store_(open_()) {
+  /// `sealer` opens what the API's sealer sealed: the same key.
+  basic_worker(store_factory open, Clock& clock, worker_options options, Sealer sealer = {})
+      : open_(std::move(open)), clock_(&clock), options_(std::move(options)), sealer_(std::move(sealer)), store_(open_()) {
     if (options_.name.empty()) options_.name = "worker-" + std::to_string(::getpid());
   }
 
@@ -175,8 +178,14 @@ class basic_worker {
       auto end = [&](job_status s, std::string_view detail) { (void)store->complete(job.id, options_.name, s, detail); };
       const bool known = Platforms::visit(job.platform, [&]<class P>() {
         try {
+          std::string clear;
+          try {
+            clear = sealer_.open(P::id, job.settings);
+          } catch (const error&) {
+            return end(job_status::failed, "the job's settings cannot be opened with this worker's key (another key, or altered)");
+          }
           P platform{};
-          const auto settings = parse_settings<typename P::settings_type>(job.settings, clock_->now());
+          const auto settings = parse_settings<typename P::settings_type>(clear, clock_->now());
           const std::string result = platform.run(settings, context);
           simdjson::dom::parser parser;
           if (parser.parse(simdjson::padded_string(result)).error() != simdjson::SUCCESS)
@@ -202,6 +211,7 @@ class basic_worker {
   store_factory open_;
   Clock* clock_;
   worker_options options_;
+  Sealer sealer_;
   std::unique_ptr<Store> store_;
   std::chrono::steady_clock::time_point next_beat_{};
 };

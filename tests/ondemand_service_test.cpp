@@ -397,6 +397,52 @@ TEST(DatasourceService, EveryAnsweredEventGoesToThePersistorBeforeTheAnswer) {
   EXPECT_TRUE(contains(metrics.body, "tributary_ondemand_persistor_written_total 3\n"));
 }
 
+TEST(DatasourceService, ActiveActiveAServiceStoppedMidCallLosesNothing) {
+  // Two collector services over HTTP; the one the client asks first is stopped while it runs the
+  // call (its connection cut): the client's call is answered by the other.
+  gate entered, release;
+  served a({}, {.stop_timeout = 100ms});
+  served b;
+  auto stuck = std::make_shared<scripted_source>();
+  stuck->name_ = "nova";
+  stuck->all = [&](event_action act) {
+    entered.open();
+    release.wait();
+    return std::vector<entity_event>{make_event("nova", "from-a", act)};
+  };
+  a.service.add(any_datasource(stuck));
+  auto from_b = std::make_shared<scripted_source>();
+  from_b->name_ = "nova";
+  from_b->all = [](event_action act) { return std::vector<entity_event>{make_event("nova", "from-b", act)}; };
+  b.service.add(any_datasource(from_b));
+  curl_transport transport(curl(), one_attempt());
+  basic_jsonrpc_http_client client(transport, {.url = a.url, .fallback_urls = {b.url}});
+  auto call = std::async(std::launch::async, [&] { return client.get_all({"nova"}, event_action::snapshot, false); });
+  ASSERT_TRUE(entered.wait());
+  std::thread stopper([&] { a.http.stop(); });  // cuts the call's connection after stop_timeout
+  const ondemand_answer answer = call.get();
+  release.open();
+  stopper.join();
+  ASSERT_EQ(answer.events.size(), 1u);
+  EXPECT_EQ(answer.events[0].entity_id, "from-b");
+  EXPECT_EQ(client.failovers(), 1u);
+  // The next call starts with the service that answered last.
+  EXPECT_EQ(client.get_all({"nova"}, event_action::snapshot, false).events.at(0).entity_id, "from-b");
+  EXPECT_EQ(client.failovers(), 1u);
+}
+
+TEST(DatasourceService, NoServiceAnsweringIsAnErrorNamingEach) {
+  curl_transport transport(curl(), one_attempt());
+  const std::string dead1 = cat("http://127.0.0.1:", std::to_string(tributary::testing::closed_port()), "/rpc");
+  const std::string dead2 = cat("http://127.0.0.1:", std::to_string(tributary::testing::closed_port()), "/rpc");
+  basic_jsonrpc_http_client client(transport, {.url = dead1, .fallback_urls = {dead2}});
+  const error e = tributary::testing::thrown_by([&] { (void)client.get_changes({"nova"}); });
+  EXPECT_EQ(e.code(), errc::transport_failed);
+  EXPECT_TRUE(contains(e.what(), dead1)) << e.what();
+  EXPECT_TRUE(contains(e.what(), dead2)) << e.what();
+  EXPECT_EQ(client.failovers(), 2u);
+}
+
 TEST(DatasourceService, RunsOnTheInlineExecutorToo) {
   memory_index store;
   basic_event_persistor<memory_index> persistor(store);

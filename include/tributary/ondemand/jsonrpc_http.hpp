@@ -14,7 +14,8 @@
 // max_body_bytes is refused 413 by the server before it is read; give the service's max_request_bytes
 // the same value.
 //
-// Who retries (retry.hpp): the transport alone. Calls are sent idempotent: a get_all or get_changes
+// Who retries (retry.hpp): the transport retries a request to one service; the client then fails over
+// to the next service of its list (active-active), each once per call. Calls are sent idempotent: a get_all or get_changes
 // asked twice answers twice and persists its events twice, which consumers tolerate (an entity is
 // never replaced by an older sample of itself), so a lost answer is worth asking again.
 
@@ -27,6 +28,7 @@
 
 #include <tributary/concepts.hpp>
 #include <tributary/error.hpp>
+#include <tributary/redact.hpp>
 #include <tributary/ondemand/answer.hpp>
 #include <tributary/ondemand/concepts.hpp>
 #include <tributary/ondemand/jsonrpc.hpp>
@@ -95,10 +97,19 @@ class jsonrpc_http_handler {
 };
 
 struct jsonrpc_http_client_options {
-  std::string url;  ///< the whole endpoint: "http://127.0.0.1:8080/rpc"
+  std::string url{};  ///< the whole endpoint: "http://127.0.0.1:8080/rpc"
+  /// Other collector services serving the same datasources (active-active). A call that gets no valid
+  /// answer from one (no connection, a connection cut mid-call, a 5xx, an invalid text) goes to the
+  /// next, each at most once per call, starting with the one that answered last. An error answer
+  /// (rpc_error) is an answer: it is not sent elsewhere.
+  std::vector<std::string> fallback_urls{};
   void validate() const {
-    if (!url.starts_with("http://") && !url.starts_with("https://"))
-      throw error(errc::invalid_config, "jsonrpc_http_client: url must start with http:// or https://");
+    auto check = [](const std::string& u) {
+      if (!u.starts_with("http://") && !u.starts_with("https://"))
+        throw error(errc::invalid_config, "jsonrpc_http_client: url must start with http:// or https://");
+    };
+    check(url);
+    for (const auto& u : fallback_urls) check(u);
   }
 };
 
@@ -113,26 +124,52 @@ class basic_jsonrpc_http_client {
   basic_jsonrpc_http_client(Transport& transport, jsonrpc_http_client_options options)
       : transport_(&transport), options_(std::move(options)) {
     options_.validate();
+    urls_.push_back(options_.url);
+    urls_.insert(urls_.end(), options_.fallback_urls.begin(), options_.fallback_urls.end());
   }
 
-  /// Throws rpc_error for an error the service answered, error(errc::transport_failed) when no valid
-  /// answer came (after the transport's retries), error(errc::bad_document) for an invalid one.
+  /// Throws rpc_error for an error a service answered; error(errc::transport_failed) when no service
+  /// gave a valid answer (after the transport's retries, each), naming every failure.
   ondemand_answer call(const ondemand_request& request) {
     const std::string id = std::to_string(++next_id_);
-    http_request req;
-    req.method = "POST";
-    req.url = options_.url;
-    req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-    req.body = jsonrpc_request_text(request, id);
-    req.idempotent = true;
-    const http_response res = transport_->perform(std::move(req));
-    if (res.status == 0)
-      throw error(errc::transport_failed, "jsonrpc_http_client: " + std::string(to_string(request.method)) + ": " + res.error);
-    if (res.status != 200)
-      throw error(errc::transport_failed, "jsonrpc_http_client: " + std::string(to_string(request.method)) + " answered HTTP " +
-                                              std::to_string(res.status) + ": " + res.body.substr(0, 200));
-    return parse_jsonrpc_answer(res.body, id);
+    const std::string body = jsonrpc_request_text(request, id);
+    std::string failures;
+    for (std::size_t k = 0; k < urls_.size(); ++k) {
+      const std::size_t at = (preferred_ + k) % urls_.size();
+      http_request req;
+      req.method = "POST";
+      req.url = urls_[at];
+      req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+      req.body = body;
+      req.idempotent = true;
+      const http_response res = transport_->perform(std::move(req));
+      std::string failure;
+      if (res.status == 0) {
+        failure = res.error;
+      } else if (res.status != 200) {
+        failure = "HTTP " + std::to_string(res.status) + ": " + res.body.substr(0, 200);
+      } else {
+        try {
+          ondemand_answer a = parse_jsonrpc_answer(res.body, id);
+          preferred_ = at;
+          return a;
+        } catch (const rpc_error&) {
+          preferred_ = at;
+          throw;  // answered: the call is done
+        } catch (const error& e) {
+          failure = e.what();
+        }
+      }
+      if (!failures.empty()) failures += "; ";
+      failures += redact_url(urls_[at]) + ": " + failure;
+      ++failovers_;
+    }
+    throw error(errc::transport_failed, "jsonrpc_http_client: " + std::string(to_string(request.method)) + ": no service answered (" +
+                                            failures + ")");
   }
+
+  /// Calls that went on to another service because one gave no valid answer.
+  [[nodiscard]] std::uint64_t failovers() const noexcept { return failovers_; }
 
   ondemand_answer get_all(std::vector<std::string> names, event_action action, bool retry_on_fault) {
     return call({ondemand_method::get_all, std::move(names), action, retry_on_fault});
@@ -144,7 +181,9 @@ class basic_jsonrpc_http_client {
  private:
   Transport* transport_;
   jsonrpc_http_client_options options_;
-  std::uint64_t next_id_ = 0;
+  std::vector<std::string> urls_;
+  std::size_t preferred_ = 0;
+  std::uint64_t next_id_ = 0, failovers_ = 0;
 };
 
 }  // namespace tributary

@@ -1,8 +1,10 @@
 // jobs_server: the job executor's HTTP API (seed 003, JOBS.md) over a job store.
 //
-//   jobs_server --store sqlite:///var/lib/jobs.db --listen 127.0.0.1:8080
-//   jobs_server --store redis://127.0.0.1:6379/0 --listen 0.0.0.0:8080
+//   jobs_server --store sqlite:///var/lib/jobs.db --key-file /etc/tributary/jobs.key --listen 127.0.0.1:8080
+//   jobs_server --store redis://127.0.0.1:6379/0 --key-file jobs.key --listen 0.0.0.0:8080
 //
+// The settings a job's worker needs (secrets included) are sealed with the key file's key
+// (jobs/aes_gcm_sealer.hpp) before they reach the store; the workers get the same file.
 // Serves the platforms of jobs_platforms.hpp; the jobs are run by jobs_worker on the same store.
 // Prints `listening on http://ADDR:PORT` once it serves (port 0 picks a free one) and stops on SIGINT
 // or SIGTERM. Exit 2 for a usage error, 1 when the store or the address fails.
@@ -18,6 +20,7 @@
 
 #include <tributary/clock/wall.hpp>
 #include <tributary/execution/thread_pool.hpp>
+#include <tributary/jobs/aes_gcm_sealer.hpp>
 #include <tributary/jobs/api.hpp>
 #include <tributary/jobs/redis_job_store.hpp>
 #include <tributary/jobs/sqlite_job_store.hpp>
@@ -31,8 +34,9 @@ using namespace tributary;
 namespace demo = tributary::examples::jobs_demo;
 
 constexpr std::string_view usage =
-  "usage: jobs_server --store STORE [--listen ADDR:PORT] [--threads N]\n"
+  "usage: jobs_server --store STORE --key-file FILE [--listen ADDR:PORT] [--threads N]\n"
   "  --store STORE       sqlite:///PATH (created when missing) or redis://[:PASSWORD@]HOST:PORT/DB\n"
+  "  --key-file FILE     64 hex digits (openssl rand -hex 32): seals the jobs' settings in the store\n"
   "  --listen ADDR:PORT  numeric address and port; default 127.0.0.1:8080; port 0 picks a free one\n"
   "  --threads N         worker threads; default 4\n"
   "  --help              this text\n"
@@ -40,8 +44,8 @@ constexpr std::string_view usage =
   "POST /execution/cancel?job_id=ID, GET /execution/list[?status=S][&limit=N]. Platforms: sleep, report.\n";
 
 template <class Store>
-int serve(Store& store, wall_clock& clock, const server_options& http, std::size_t threads) {
-  jobs::basic_job_api<Store, demo::platforms> api(store, clock);
+int serve(Store& store, wall_clock& clock, const jobs::aes_gcm_sealer& sealer, const server_options& http, std::size_t threads) {
+  jobs::basic_job_api<Store, demo::platforms, wall_clock, jobs::aes_gcm_sealer> api(store, clock, {}, sealer);
   thread_pool pool(threads, 256);
   basic_http_server server(pool, std::move(api), http);
   // The signals are waited for by this thread only: block them before any other thread starts.
@@ -60,7 +64,7 @@ int serve(Store& store, wall_clock& clock, const server_options& http, std::size
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string store_text;
+  std::string store_text, key_file;
   server_options http;
   http.port = 8080;
   std::size_t threads = 4;
@@ -78,6 +82,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--store") {
       store_text = value();
+    } else if (a == "--key-file") {
+      key_file = value();
     } else if (a == "--listen") {
       const std::string_view v = value();
       const auto colon = v.rfind(':');
@@ -100,8 +106,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (store_text.empty()) {
-    std::cerr << "--store is required\n" << usage;
+  if (store_text.empty() || key_file.empty()) {
+    std::cerr << "--store and --key-file are required\n" << usage;
     return 2;
   }
   sigset_t set;
@@ -111,13 +117,14 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   try {
     const auto choice = demo::parse_store(store_text);
+    const auto sealer = jobs::aes_gcm_sealer::from_key_file(key_file);
     wall_clock clock;
     if (choice.kind == demo::store_kind::redis) {
       jobs::redis_job_store store(choice.where, clock);
-      return serve(store, clock, http, threads);
+      return serve(store, clock, sealer, http, threads);
     }
     jobs::sqlite_job_store store(choice.where, clock);
-    return serve(store, clock, http, threads);
+    return serve(store, clock, sealer, http, threads);
   } catch (const error& e) {
     std::cerr << "jobs_server: " << redact_urls_in(e.what()) << "\n";
     return e.code() == errc::invalid_config ? 2 : 1;

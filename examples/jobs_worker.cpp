@@ -1,7 +1,7 @@
 // jobs_worker: a pool of pre-forked worker processes ("Sanjers") running the jobs of a job store.
 //
-//   jobs_worker --store redis://127.0.0.1:6379/0 --workers 4
-//   jobs_worker --store sqlite:///var/lib/jobs.db --workers 2 --name host-a
+//   jobs_worker --store redis://127.0.0.1:6379/0 --key-file jobs.key --workers 4
+//   jobs_worker --store sqlite:///var/lib/jobs.db --key-file jobs.key --workers 2 --name host-a
 //
 // At start the pool forks N worker processes; each takes a job, runs it in a child process of its own
 // with the job's time limit (jobs/worker.hpp), heartbeats, and reaps workers that stopped heartbeating
@@ -18,11 +18,13 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 
 #include <tributary/clock/wall.hpp>
+#include <tributary/jobs/aes_gcm_sealer.hpp>
 #include <tributary/jobs/redis_job_store.hpp>
 #include <tributary/jobs/sqlite_job_store.hpp>
 #include <tributary/jobs/worker.hpp>
@@ -35,8 +37,9 @@ using namespace tributary;
 namespace demo = tributary::examples::jobs_demo;
 
 constexpr std::string_view usage =
-  "usage: jobs_worker --store STORE [--workers N] [--name PREFIX] [--heartbeat-ms N] [--lost-after-ms N]\n"
+  "usage: jobs_worker --store STORE --key-file FILE [--workers N] [--name PREFIX] [--heartbeat-ms N] [--lost-after-ms N]\n"
   "  --store STORE      sqlite:///PATH or redis://[:PASSWORD@]HOST:PORT/DB (the jobs_server's)\n"
+  "  --key-file FILE    the jobs_server's key file: opens the jobs' sealed settings\n"
   "  --workers N        worker processes forked at start; default 2\n"
   "  --name PREFIX      workers are PREFIX-K-PID (K = 1..N); default the host name\n"
   "  --heartbeat-ms N   heartbeat interval, well under --lost-after-ms; default 5000\n"
@@ -47,8 +50,8 @@ volatile std::sig_atomic_t stopping = 0;
 extern "C" void on_stop(int) { stopping = 1; }
 
 template <class Store>
-[[noreturn]] void worker_process(const std::string& where, const std::string& name, std::chrono::milliseconds heartbeat,
-                                 std::chrono::milliseconds lost_after) {
+[[noreturn]] void worker_process(const std::string& where, const jobs::aes_gcm_sealer& sealer, const std::string& name,
+                                 std::chrono::milliseconds heartbeat, std::chrono::milliseconds lost_after) {
   wall_clock clock;
   auto store_options = [&] {
     jobs::job_store_options j;
@@ -67,7 +70,8 @@ template <class Store>
   o.poll_wait = std::chrono::milliseconds(500);
   int code = 0;
   try {
-    jobs::basic_worker<Store, demo::platforms> worker([&] { return std::make_unique<Store>(where, clock, store_options); }, clock, o);
+    jobs::basic_worker<Store, demo::platforms, wall_clock, jobs::aes_gcm_sealer> worker(
+      [&] { return std::make_unique<Store>(where, clock, store_options); }, clock, o, sealer);
     std::cout << "worker " << name << " (pid " << ::getpid() << ") ready" << std::endl;
     while (!stopping) {
       try {
@@ -87,7 +91,7 @@ template <class Store>
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string store_text, prefix;
+  std::string store_text, prefix, key_file;
   int workers = 2;
   long heartbeat_ms = 5000, lost_after_ms = 30000;
   for (int i = 1; i < argc; ++i) {
@@ -111,6 +115,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--store") {
       store_text = value();
+    } else if (a == "--key-file") {
+      key_file = value();
     } else if (a == "--workers") {
       number(workers);
     } else if (a == "--name") {
@@ -124,8 +130,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (store_text.empty()) {
-    std::cerr << "--store is required\n" << usage;
+  if (store_text.empty() || key_file.empty()) {
+    std::cerr << "--store and --key-file are required\n" << usage;
     return 2;
   }
   if (prefix.empty()) {
@@ -134,8 +140,10 @@ int main(int argc, char** argv) {
     prefix = host;
   }
   demo::store_choice choice;
+  std::optional<jobs::aes_gcm_sealer> sealer;
   try {
     choice = demo::parse_store(store_text);
+    sealer = jobs::aes_gcm_sealer::from_key_file(key_file);
     wall_clock clock;  // the store answers before any worker is forked: a wrong --store fails here
     if (choice.kind == demo::store_kind::redis) jobs::redis_job_store(choice.where, clock).ping();
     else jobs::sqlite_job_store(choice.where, clock).ping();
@@ -157,8 +165,8 @@ int main(int argc, char** argv) {
       // The pid in the name: a worker forked again is a new worker, so the lost one is still noticed.
       const std::string name = prefix + "-" + std::to_string(n) + "-" + std::to_string(::getpid());
       const std::chrono::milliseconds beat(heartbeat_ms), lost(lost_after_ms);
-      if (choice.kind == demo::store_kind::redis) worker_process<jobs::redis_job_store>(choice.where, name, beat, lost);
-      worker_process<jobs::sqlite_job_store>(choice.where, name, beat, lost);
+      if (choice.kind == demo::store_kind::redis) worker_process<jobs::redis_job_store>(choice.where, *sealer, name, beat, lost);
+      worker_process<jobs::sqlite_job_store>(choice.where, *sealer, name, beat, lost);
     }
     if (pid > 0) pool[pid] = n;
   };

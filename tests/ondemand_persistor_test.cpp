@@ -1,8 +1,14 @@
 // The persistor of ONDEMAND.md on memory_index and sqlite_index: every event queued is written (and
 // readable back as the same event) or counted failed, never dropped silently; the queue is bounded and
-// makes producers wait; failed bulk writes are retried with the shared backoff; close() drains.
+// makes producers wait; failed bulk writes are retried with the shared backoff; close() drains; and
+// a persistor restarted under its instance says how many events the previous run lost, also after a
+// real SIGKILL.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <atomic>
 #include <chrono>
@@ -146,9 +152,10 @@ TYPED_TEST(Persistor, AFullQueueMakesProducersWait) {
   const auto events = events_of("nova", 20);
   auto producer = std::async(std::launch::async, [&] { return persistor.enqueue(events); });
   // No writer runs: the producer fills the queue and stays there (it cannot finish without one).
-  while (persistor.stats().queued < 5) std::this_thread::yield();
-  EXPECT_EQ(persistor.stats().queued, 5u);  // 4 in the queue, the fifth waiting for room
+  while (persistor.stats().queue_depth < 4) std::this_thread::yield();
+  EXPECT_EQ(persistor.stats().queue_depth, 4u);  // full: the fifth event waits for room
   EXPECT_EQ(persistor.stats().written, 0u);
+  EXPECT_NE(producer.wait_for(std::chrono::seconds(0)), std::future_status::ready);
   std::thread writer([&] { persistor.run(); });
   EXPECT_EQ(producer.get(), 20u);
   persistor.wait_flushed();
@@ -209,6 +216,63 @@ TYPED_TEST(Persistor, ConcurrentProducersLoseNothing) {
   for (const auto& e : stored) ids.insert(e.entity_id);
   EXPECT_EQ(ids.size(), 1000u);
   EXPECT_EQ(persistor.stats().written, 1000u);
+}
+
+TYPED_TEST(Persistor, ItsLedgerSaysHowManyEventsTheLastRunLost) {
+  auto& store = this->backend.store;
+  persistor_options o = quick();
+  o.instance = "collector_a";
+  {
+    basic_event_persistor first(store, o);
+    EXPECT_EQ(first.stats().lost_before_start, 0u);
+    first.enqueue(events_of("early", 4));
+    EXPECT_EQ(first.write_queued(), 4u);
+    first.enqueue(events_of("late", 6));
+  }  // gone without writing the last six: what a kill does
+  {
+    basic_event_persistor second(store, o);
+    EXPECT_EQ(second.stats().lost_before_start, 6u);
+    second.enqueue(events_of("next", 2));
+    EXPECT_EQ(second.write_queued(), 2u);
+    const auto stored = stored_events(store, second.index());
+    ASSERT_EQ(stored.size(), 6u);  // the first run's four and these two: no id reused
+    EXPECT_EQ(stored[0].entity_id, "early-0");
+    EXPECT_EQ(stored[4].entity_id, "next-0");
+  }
+  basic_event_persistor third(store, o);
+  EXPECT_EQ(third.stats().lost_before_start, 0u);  // the second run wrote all it queued
+  // Another instance has a ledger of its own.
+  persistor_options other = o;
+  other.instance = "collector_b";
+  EXPECT_EQ(basic_event_persistor(store, other).stats().lost_before_start, 0u);
+}
+
+TEST(PersistorLedger, CountsWhatASigkilledProcessLost) {
+  tributary::testing::scratch_database db;
+  persistor_options o = quick(1000, 4);
+  o.instance = "killed";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // no gtest here: exit codes only
+    try {
+      sqlite_index store(db.path());
+      basic_event_persistor persistor(store, o);
+      persistor.enqueue(events_of("written", 5));
+      if (persistor.write_queued() != 5) ::_exit(2);
+      persistor.enqueue(events_of("pending", 7));
+      ::raise(SIGKILL);
+    } catch (...) {
+      ::_exit(3);
+    }
+    ::_exit(4);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child exit " << WEXITSTATUS(status);
+  sqlite_index store(db.path());
+  basic_event_persistor persistor(store, o);
+  EXPECT_EQ(persistor.stats().lost_before_start, 7u);
+  EXPECT_EQ(stored_events(store, persistor.index()).size(), 5u);  // every written event survived the kill
 }
 
 TEST(PersistorOptions, RefuseNonsense) {

@@ -89,6 +89,8 @@ class jsonrpc_http_handler {
     line("tributary_ondemand_persistor_written_total", "events the store acknowledged", p.written);
     line("tributary_ondemand_persistor_failed_total", "events given up on", p.failed);
     line("tributary_ondemand_persistor_pending", "events queued and not yet written", p.pending);
+    line("tributary_ondemand_persistor_queue_depth", "events waiting in the persistor's queue", p.queue_depth);
+    line("tributary_ondemand_persistor_lost_before_start", "events the previous run never wrote (its ledger)", p.lost_before_start);
     return out;
   }
 

@@ -18,9 +18,18 @@
 // whose write threw, at most max_attempts writes per batch, waiting a draw of the shared backoff
 // between attempts; the store's own retries (elasticsearch_index's per-item ones) happen inside each.
 //
+// The ledger, kept when options.instance names the persistor: one document per instance in
+// ledger_index, {"queued":q,"written":w,"failed":f}, written with the events' count before they are
+// queued (so before the answer leaves) and after each batch is written. A persistor started under the
+// same instance reads it first: q - w - f events were queued and neither written nor given up on, so
+// a kill lost them; stats().lost_before_start says how many. The cost is one small synchronous write per
+// answer and per batch. The ledger also holds the next free sequence ("next"), reserved before the
+// events are queued, so ids of a new run never overwrite events of the old one.
+//
 // Each event is stored under "<instance>-<sequence>", the sequence zero-padded, so an index scan (id
 // order) reads one instance's events in the order they were queued. The document is the event's JSON.
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -35,6 +44,8 @@
 #include <utility>
 #include <vector>
 
+#include <simdjson.h>
+
 #include <tributary/error.hpp>
 #include <tributary/execution/work_queue.hpp>
 #include <tributary/index/concepts.hpp>
@@ -46,7 +57,10 @@ namespace tributary {
 
 struct persistor_options {
   std::string index = "ondemand-events";  ///< created when absent
-  std::string instance{};                 ///< prefix of the ids; empty: 16 random hex digits
+  /// Prefix of the ids, and the persistor's identity across restarts: with one given, a ledger of its
+  /// counts is kept (below). Empty: 16 random hex digits, and no ledger.
+  std::string instance{};
+  std::string ledger_index = "ondemand-persistor-ledger";  ///< created when absent (a ledger is kept)
   std::size_t queue_capacity = 100'000;   ///< events waiting to be written; enqueue waits beyond it
   std::size_t batch_size = 1'000;         ///< events per bulk write
   unsigned max_attempts = 5;              ///< writes of one batch before its remaining events count as failed
@@ -65,13 +79,16 @@ struct persistor_options {
   }
 };
 
-/// queued == written + failed + pending at every moment.
+/// queued == written + failed + pending at every moment. An enqueue counts its events queued at once,
+/// before it pushes them (the ledger must say so before any is written).
 struct persistor_stats {
   std::uint64_t queued = 0;   ///< accepted by enqueue
   std::uint64_t written = 0;  ///< acknowledged by the store
   std::uint64_t failed = 0;   ///< given up on after max_attempts writes
   std::uint64_t refused = 0;  ///< offered after close(): not queued, not written
+  std::uint64_t lost_before_start = 0;  ///< events the previous run under this instance never wrote (ledger)
   std::uint64_t pending = 0;  ///< queued and not yet written or failed
+  std::uint64_t queue_depth = 0;  ///< of those, the ones in the queue now (at most queue_capacity)
   std::string last_failure;   ///< the store's reason for the latest failed event
 };
 
@@ -85,6 +102,7 @@ class basic_event_persistor {
       : store_(&store), options_(std::move(options)), queue_(options_.queue_capacity),
         backoff_(options_.backoff_base, options_.backoff_cap, options_.seed) {
     options_.validate();
+    ledger_ = !options_.instance.empty();
     if (options_.instance.empty()) {
       std::random_device rd;
       char buf[17];
@@ -98,6 +116,7 @@ class basic_event_persistor {
         if (e.code() != errc::already_exists) throw;  // another process made it first: fine
       }
     }
+    if (ledger_) read_ledger();
   }
   basic_event_persistor(const basic_event_persistor&) = delete;
   basic_event_persistor& operator=(const basic_event_persistor&) = delete;
@@ -108,18 +127,26 @@ class basic_event_persistor {
   /// Queues the events, waiting while the queue is full. Returns how many were queued: all of them,
   /// or, once close() was called, fewer (the rest counted as refused).
   std::size_t enqueue(std::span<const entity_event> events) {
+    if (events.empty()) return 0;
+    std::uint64_t sequence = 0;
+    {
+      std::lock_guard lock(mu_);
+      stats_.queued += events.size();  // before the push, so that a fast writer never counts past it
+      sequence = next_sequence_;       // the ids of these events, reserved before the ledger says so
+      next_sequence_ += events.size();
+    }
+    if (ledger_) write_ledger();  // the intent is durable before any event is queued
     std::size_t queued = 0;
     for (const auto& e : events) {
-      stored_document doc{next_id(), event_json(e)};
-      {
-        std::lock_guard lock(mu_);
-        ++stats_.queued;  // before the push, so that a fast writer never counts past it
-      }
+      stored_document doc{id_of(sequence++), event_json(e)};
       if (!queue_.push(std::move(doc))) {
-        std::lock_guard lock(mu_);
-        --stats_.queued;
-        stats_.refused += events.size() - queued;
+        {
+          std::lock_guard lock(mu_);
+          stats_.queued -= events.size() - queued;
+          stats_.refused += events.size() - queued;
+        }
         changed_.notify_all();
+        if (ledger_) write_ledger();
         return queued;
       }
       ++queued;
@@ -174,14 +201,14 @@ class basic_event_persistor {
     std::lock_guard lock(mu_);
     persistor_stats s = stats_;
     s.pending = s.queued - s.written - s.failed;
+    s.queue_depth = queue_.size();
     return s;
   }
 
  private:
-  std::string next_id() {
-    std::lock_guard lock(mu_);
+  std::string id_of(std::uint64_t sequence) const {
     char seq[24];
-    std::snprintf(seq, sizeof seq, "%020llu", static_cast<unsigned long long>(next_sequence_++));
+    std::snprintf(seq, sizeof seq, "%020llu", static_cast<unsigned long long>(sequence));
     return options_.instance + "-" + seq;
   }
 
@@ -219,7 +246,53 @@ class basic_event_persistor {
       stats_.failed += failed;
       if (failed) stats_.last_failure = reason;
     }
+    if (ledger_ && (written || failed)) {
+      try {
+        write_ledger();
+      } catch (const error&) {  // the next write says it again; a restart then overstates the loss
+      }
+    }
     changed_.notify_all();
+  }
+
+  /// Counts of the previous run: what it lost, and where its sequence ended.
+  void read_ledger() {
+    if (!store_->index_exists(options_.ledger_index)) {
+      try {
+        store_->create_index(options_.ledger_index);
+      } catch (const error& e) {
+        if (e.code() != errc::already_exists) throw;
+      }
+    }
+    const std::string ids[] = {options_.instance};
+    const auto found = store_->get(options_.ledger_index, ids);
+    if (found.empty() || !found[0]) return;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    std::uint64_t q = 0, w = 0, f = 0;
+    if (parser.parse(simdjson::padded_string(*found[0])).get(root) || root["queued"].get(q) || root["written"].get(w) ||
+        root["failed"].get(f))
+      throw error(errc::bad_document, "persistor: the ledger of \"" + options_.instance + "\" is not {queued, written, failed}");
+    std::uint64_t next = 0;
+    if (root["next"].get(next)) next = q;  // absent: q, which is no less than the ids used
+    stats_.lost_before_start = q > w + f ? q - w - f : 0;
+    ledger_base_ = q;
+    next_sequence_ = std::max(next, q);  // ids of this run never overwrite the previous run's events
+  }
+
+  /// Writes the current counts (cumulative over runs) as this instance's ledger document.
+  void write_ledger() {
+    std::lock_guard ledger(ledger_mu_);  // snapshots are written in the order they were taken
+    std::string json;
+    {
+      std::lock_guard lock(mu_);
+      json = "{\"queued\":" + std::to_string(ledger_base_ + stats_.queued) + ",\"written\":" +
+             std::to_string(ledger_base_ + stats_.written) + ",\"failed\":" + std::to_string(stats_.failed) +
+             ",\"next\":" + std::to_string(next_sequence_) + "}";
+    }
+    const stored_document doc[] = {{options_.instance, std::move(json)}};
+    const bulk_result r = store_->bulk_write(options_.ledger_index, std::span<const stored_document>(doc));
+    if (!r.ok()) throw error(errc::store_unavailable, "persistor: ledger: " + r.failures.front().reason);
   }
 
   Store* store_;
@@ -230,6 +303,11 @@ class basic_event_persistor {
   std::condition_variable changed_;
   persistor_stats stats_;
   std::uint64_t next_sequence_ = 0;
+  bool ledger_ = false;
+  std::mutex ledger_mu_;
+  /// The previous runs' queued total, counted as written (what they lost is in lost_before_start), so
+  /// that the ledger's counts keep growing across runs.
+  std::uint64_t ledger_base_ = 0;
 };
 
 }  // namespace tributary

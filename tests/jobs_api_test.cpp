@@ -327,6 +327,27 @@ TYPED_TEST(JobApi, ListByStatus) {
   EXPECT_EQ(r.status, 400);
 }
 
+TYPED_TEST(JobApi, MetricsCountJobsByStatusTheQueueAndLiveWorkers) {
+  const std::string a = this->submit(R"j({"platform_id": "sleep", "settings": {}})j");
+  (void)this->submit(R"j({"platform_id": "sleep", "settings": {}})j");
+  (void)this->submit(R"j({"platform_id": "sleep", "settings": {}})j");
+  ASSERT_TRUE(this->store_->take("w1", milliseconds(0)));
+  EXPECT_TRUE(this->store_->complete(a, "w1", job_status::failed, "no"));
+  ASSERT_TRUE(this->store_->take("w2", milliseconds(0)));
+  this->clock_.advance(seconds(31));  // w1 and w2 silent past the 30 s heartbeat timeout
+  this->store_->heartbeat("w3");
+  const auto r = this->call("GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("Content-Type"), "text/plain; version=0.0.4");
+  for (const char* line : {"tributary_jobs{status=\"queued\"} 1\n", "tributary_jobs{status=\"started\"} 1\n",
+                           "tributary_jobs{status=\"failed\"} 1\n", "tributary_jobs{status=\"finished\"} 0\n",
+                           "tributary_jobs{status=\"timed_out\"} 0\n", "tributary_jobs_queue_depth 1\n",
+                           "tributary_jobs_workers_alive 1\n", "# TYPE tributary_jobs gauge\n"})
+    EXPECT_NE(r.body.find(line), std::string::npos) << line << " in\n" << r.body;
+  this->clock_.advance(hours(24 * 8));  // past the default 7-day TTL of failed jobs
+  EXPECT_NE(this->call("GET", "/metrics").body.find("tributary_jobs{status=\"failed\"} 0\n"), std::string::npos);
+}
+
 TYPED_TEST(JobApi, RelativeDatesResolveOnTheInjectedClock) {
   // "today" on 2024-03-10 is valid; a day number that does not exist is not, whatever the clock says.
   auto r = this->call("POST", "/execution/run", R"j({"platform_id": "sleep", "settings": {"since": "2 weeks back"}})j");
@@ -349,6 +370,7 @@ struct down_store : jobs::archetypes::job_store {
   std::optional<jobs::job_record> get(std::string_view, bool) { down(); }
   std::vector<jobs::job_record> list(std::optional<job_status>, std::size_t) { down(); }
   jobs::cancel_outcome cancel(std::string_view) { down(); }
+  jobs::job_store_counts counts() { down(); }
   void ping() { down(); }
   [[nodiscard]] std::string name() const { return "redis job store redis://:***@jobs.internal:6379/0"; }
 };
@@ -377,7 +399,8 @@ TEST(JobApiStoreDown, Every503NamesTheStoreAndNoneIsA500) {
          {"POST", "/execution/run", R"j({"platform_id": "sleep", "settings": {}})j"},
          {"GET", "/execution/get?job_id=x", ""},
          {"POST", "/execution/cancel?job_id=x", ""},
-         {"GET", "/execution/list", ""}};
+         {"GET", "/execution/list", ""},
+         {"GET", "/metrics", ""}};
   for (const auto& [method, target, body] : touching_the_store) {
     const auto r = call(method, target, body);
     EXPECT_EQ(r.status, 503) << target;

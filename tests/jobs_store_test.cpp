@@ -302,6 +302,30 @@ TYPED_TEST(JobStore, EndedJobsAreForgottenAfterTheirStatusTtl) {
   EXPECT_EQ(s.cancel(failed), jobs::cancel_outcome::unknown_job);
 }
 
+TYPED_TEST(JobStore, CountsByStatusQueueDepthAndLiveWorkers) {
+  auto& s = this->store();
+  const std::string a = s.submit(submission("a")), b = s.submit(submission("b"));
+  (void)s.submit(submission("c"));
+  (void)s.submit(submission("d"));
+  ASSERT_TRUE(s.take("w1", milliseconds(0)));
+  ASSERT_TRUE(s.take("w1", milliseconds(0)));
+  EXPECT_TRUE(s.complete(a, "w1", job_status::finished, "1"));
+  EXPECT_TRUE(s.complete(b, "w1", job_status::timed_out, "slow"));
+  EXPECT_EQ(s.cancel(s.list(job_status::queued, 1).at(0).id), jobs::cancel_outcome::canceled);
+  this->clock_.advance(seconds(20));
+  s.heartbeat("w2");
+  auto c = s.counts();
+  using array = decltype(c.by_status);
+  EXPECT_EQ(c.by_status, (array{1, 0, 1, 0, 1, 1}));  // queued, started, finished, failed, canceled, timed out
+  EXPECT_EQ(c.queue_depth, 1u);
+  EXPECT_EQ(c.workers_alive, 2u);
+  this->clock_.advance(seconds(15));  // w1 silent 35 s, w2 15 s
+  EXPECT_EQ(s.counts().workers_alive, 1u);
+  this->clock_.advance(seconds(30));  // the canceled job's 60 s TTL has passed
+  c = s.counts();
+  EXPECT_EQ(c.by_status, (array{1, 0, 1, 0, 0, 1}));
+}
+
 TYPED_TEST(JobStore, PingAndAName) {
   this->store().ping();
   EXPECT_FALSE(this->store().name().empty());

@@ -20,6 +20,7 @@
 //   POST /execution/cancel?job_id=ID   (or body {"job_id": ID}) -> {"job_id","outcome"}: "canceled" (it
 //                                      was queued), "cancel requested" (it is running), "already over"
 //   GET  /execution/list[?status=S][&limit=N]   {"jobs":[...]}, newest first, at most N (default 100)
+//   GET  /metrics                      Prometheus text (0.0.4): jobs by status, queue depth, workers alive
 // A wrong method is 405 with Allow; an unknown path 404 listing the routes. A store that fails is 503
 // naming the store (its credentials redacted) with Retry-After; bad input is always a 4xx, never a 500.
 //
@@ -78,7 +79,7 @@ struct api_refusal {
 
 inline constexpr std::string_view api_routes =
   "GET|POST /system/alive, GET /platforms/get, POST /execution/run, GET /execution/get, POST /execution/cancel, "
-  "GET /execution/list";
+  "GET /execution/list, GET /metrics";
 
 }  // namespace detail
 
@@ -124,6 +125,7 @@ class basic_job_api {
     if (path == "/execution/get") return m == "GET" || m == "HEAD" ? get(request) : method_not_allowed("GET");
     if (path == "/execution/cancel") return m == "POST" ? cancel(request) : method_not_allowed("POST");
     if (path == "/execution/list") return m == "GET" || m == "HEAD" ? list(request) : method_not_allowed("GET");
+    if (path == "/metrics") return m == "GET" || m == "HEAD" ? metrics() : method_not_allowed("GET");
     return detail::api_error(404, "no such route; there are " + std::string(detail::api_routes));
   }
 
@@ -146,6 +148,25 @@ class basic_job_api {
       return res;
     }
     return server_response::json(200, "{\"alive\":true,\"services\":" + service + ",\"ok\":true}}}");
+  }
+
+  // The store's counts as gauges; read at each scrape, so every API process over one store agrees.
+  server_response metrics() {
+    const job_store_counts c = store_->counts();
+    std::string o = "# HELP tributary_jobs Jobs the store keeps (ended ones until their TTL), by status.\n# TYPE tributary_jobs gauge\n";
+    for (std::size_t i = 0; i < std::size(all_job_statuses); ++i) {
+      const job_status s = all_job_statuses[i];
+      o += "tributary_jobs{status=\"" + std::string(s == job_status::timed_out ? "timed_out" : to_string(s)) + "\"} " +
+           std::to_string(c.by_status[i]) + "\n";
+    }
+    o += "# HELP tributary_jobs_queue_depth Jobs waiting for a worker.\n# TYPE tributary_jobs_queue_depth gauge\n";
+    o += "tributary_jobs_queue_depth " + std::to_string(c.queue_depth) + "\n";
+    o += "# HELP tributary_jobs_workers_alive Workers whose last heartbeat is within the heartbeat timeout.\n"
+         "# TYPE tributary_jobs_workers_alive gauge\n";
+    o += "tributary_jobs_workers_alive " + std::to_string(c.workers_alive) + "\n";
+    auto res = server_response::text(200, std::move(o), "text/plain; version=0.0.4");
+    res.headers.emplace_back("Cache-Control", "no-store");
+    return res;
   }
 
   server_response platforms() const {

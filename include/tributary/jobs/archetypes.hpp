@@ -41,6 +41,7 @@ struct job_store {
   std::vector<job_record> list(std::optional<job_status>, std::size_t) { return {}; }
   void heartbeat(std::string_view) {}
   std::vector<std::string> reap_lost_workers() { return {}; }
+  job_store_counts counts() { return {}; }
   void ping() {}
   [[nodiscard]] std::string name() const { return "archetype"; }
 };

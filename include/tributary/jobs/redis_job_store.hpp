@@ -385,6 +385,22 @@ class basic_redis_job_store {
     return affected;
   }
 
+  job_store_counts counts() {
+    job_store_counts c;
+    const std::int64_t now = to_millis(clock_->now());
+    for (std::size_t i = 0; i < std::size(all_job_statuses); ++i) {
+      const job_status s = all_job_statuses[i];
+      const std::string reg = options_.prefix + "registry:" + registry_name(s);
+      // Ended jobs count while their TTL lasts (the registry is trimmed lazily, by the next end).
+      const auto r = is_terminal(s) ? command({"ZCOUNT", reg, "(" + std::to_string(now - ttl_ms(s)), "+inf"}) : command({"ZCARD", reg});
+      c.by_status[i] = static_cast<std::size_t>(r->integer);
+    }
+    c.queue_depth = static_cast<std::size_t>(command({"LLEN", options_.prefix + "queue"})->integer);
+    const std::int64_t cutoff = now - static_cast<std::int64_t>(options_.jobs.heartbeat_timeout.count());
+    c.workers_alive = static_cast<std::size_t>(command({"ZCOUNT", options_.prefix + "workers", std::to_string(cutoff), "+inf"})->integer);
+    return c;
+  }
+
   void ping() {
     const auto r = command({"PING"});
     if (detail::reply_text(r.get()) != "PONG") throw unavailable("PING was not answered PONG");

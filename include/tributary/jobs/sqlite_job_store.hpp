@@ -279,6 +279,25 @@ class basic_sqlite_job_store {
     });
   }
 
+  job_store_counts counts() {
+    return read([&] {
+      job_store_counts c;
+      const std::int64_t now = now_ms();
+      {
+        auto q = stmt("SELECT status, count(*) FROM jobs WHERE expires_at = 0 OR expires_at > ? GROUP BY status");
+        q.bind(1, now);
+        while (q.step())
+          for (std::size_t i = 0; i < std::size(all_job_statuses); ++i)
+            if (to_string(all_job_statuses[i]) == q.text(0)) c.by_status[i] = static_cast<std::size_t>(q.integer(1));
+      }
+      c.queue_depth = c.by_status[0];
+      auto w = stmt("SELECT count(*) FROM job_workers WHERE heartbeat >= ?");
+      w.bind(1, now - static_cast<std::int64_t>(options_.jobs.heartbeat_timeout.count()));
+      if (w.step()) c.workers_alive = static_cast<std::size_t>(w.integer(0));
+      return c;
+    });
+  }
+
   void ping() {
     read([&] { stmt("SELECT count(*) FROM job_workers").step(); });
   }

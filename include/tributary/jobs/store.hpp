@@ -13,9 +13,11 @@
 //   lost"), and fails it ("worker lost: ...") otherwise. Nothing else ever leaves a job started forever.
 // - A job in a final state is kept for the TTL configured for that state, then forgotten.
 
+#include <array>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +49,14 @@ struct job_store_options {
   }
 };
 
+/// What GET /metrics shows of a store: jobs by status (those not yet forgotten), the queue's depth and
+/// the workers whose heartbeat is within heartbeat_timeout.
+struct job_store_counts {
+  std::array<std::size_t, std::size(all_job_statuses)> by_status{};  ///< indexed like all_job_statuses
+  std::size_t queue_depth = 0;
+  std::size_t workers_alive = 0;
+};
+
 /// What cancel() did.
 enum class cancel_outcome {
   unknown_job,  ///< no such job (or forgotten after its TTL)
@@ -68,6 +78,7 @@ enum class cancel_outcome {
 ///   std::vector<job_record> list(std::optional<job_status>, std::size_t limit)   newest first, no datasets
 ///   void heartbeat(std::string_view worker)
 ///   std::vector<std::string> reap_lost_workers()              ids of the jobs requeued or failed
+///   job_store_counts counts()                                  for /metrics
 ///   void ping()                                               throws error(store_unavailable) when down
 ///   std::string name() const                                  where it is, credentials redacted
 /// Failures of the store itself throw error(errc::store_unavailable).
@@ -86,6 +97,7 @@ concept job_store = tributary::detail::opts_in<S, job_store_tag, typename S::job
     { s.list(filter, n) } -> std::same_as<std::vector<job_record>>;
     { s.heartbeat(v) } -> std::same_as<void>;
     { s.reap_lost_workers() } -> std::same_as<std::vector<std::string>>;
+    { s.counts() } -> std::same_as<job_store_counts>;
     { s.ping() } -> std::same_as<void>;
     { cs.name() } -> std::same_as<std::string>;
   };

@@ -117,14 +117,16 @@ inline std::pair<datasource_outcome, std::vector<entity_event>> run_on_slot(
   {
     std::unique_lock lock(slot.mu);
     if (method == ondemand_method::get_changes) {
+      // Waiting for another get_changes, a get_all may start meanwhile: it is looked for after the
+      // wait too, not only before it.
+      if (!slot.idle.wait_until(lock, deadline, [&] { return slot.get_all_running || !slot.get_changes_running; })) {
+        o.status = outcome_status::timed_out;
+        o.reason = "the previous get_changes of this datasource did not end within the time limit";
+        return {std::move(o), {}};
+      }
       if (slot.get_all_running) {
         o.status = outcome_status::busy;
         o.reason = "get_all of this datasource is running; get_changes is refused meanwhile";
-        return {std::move(o), {}};
-      }
-      if (!slot.idle.wait_until(lock, deadline, [&] { return !slot.get_changes_running; })) {
-        o.status = outcome_status::timed_out;
-        o.reason = "the previous get_changes of this datasource did not end within the time limit";
         return {std::move(o), {}};
       }
       slot.get_changes_running = true;

@@ -7,9 +7,11 @@
 #include <chrono>
 #include <csignal>
 #include <memory>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -255,6 +257,52 @@ TYPED_TEST(JobWorker, AWorkerKilledMidJobFailsAJobWithNoAttemptLeft) {
   const auto j = this->store_->get(id, false);
   EXPECT_EQ(j->status, job_status::failed);
   EXPECT_EQ(j->error, "worker lost: doomed stopped sending heartbeats while running the job");
+}
+
+}  // namespace
+
+namespace {
+
+// JOBS.md: "a job is never lost: once execution/run answered with an id, the job ends finished, failed,
+// canceled or timed out, even if the worker running it is SIGKILLed" -- at any point: before, during or
+// after a take, mid-run, mid-report. Each round kills a worker process after a random delay, then a
+// fresh worker (after the heartbeat timeout, in virtual time) reaps and runs what is left.
+TYPED_TEST(JobWorker, NoJobIsLostWhenWorkersAreKilledAtAnyPoint) {
+  std::mt19937 rng(1403);
+  std::vector<std::string> ids;
+  for (int round = 0; round < 12; ++round) {
+    for (int k = 0; k < 3; ++k) ids.push_back(this->submit(R"j({"mode":"sleep","ms":30})j", seconds(30), 1 + (rng() % 2)));
+    const pid_t doomed = fork();
+    ASSERT_GE(doomed, 0);
+    if (doomed == 0) {
+      auto w = this->worker("doomed-" + std::to_string(round));
+      while (w->run_next()) {
+      }
+      ::_exit(0);
+    }
+    std::this_thread::sleep_for(microseconds(rng() % 60'000));
+    ::kill(doomed, SIGKILL);
+    int status = 0;
+    waitpid(doomed, &status, 0);
+  }
+  this->clock_.advance(seconds(31));
+  auto finisher = this->worker("finisher");
+  while (finisher->run_next()) {
+  }
+  std::size_t ended = 0;
+  for (const auto& id : ids) {
+    const auto j = this->store_->get(id, false);
+    ASSERT_TRUE(j) << id;
+    EXPECT_TRUE(jobs::is_terminal(j->status)) << id << " is " << jobs::to_string(j->status);
+    EXPECT_LE(j->attempts, j->max_attempts) << id;
+    if (j->status == job_status::failed) {
+      EXPECT_TRUE(j->error.starts_with("worker lost: doomed-")) << j->error;
+    }
+    ended += jobs::is_terminal(j->status);
+  }
+  EXPECT_EQ(ended, ids.size());
+  EXPECT_TRUE(this->store_->list(job_status::started, 100).empty());
+  EXPECT_TRUE(this->store_->list(job_status::queued, 100).empty());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #pragma once
-// Everything tributary ships: the core and every component. Link tributary::sqlite, tributary::curl,
-// tributary::xroad and tributary::postgres.
+// The collector engine with every store and transport it ships, and the X-Road catalogue. Link
+// tributary::sqlite, tributary::curl, tributary::xroad and tributary::postgres. The other systems are
+// included by their own headers: <tributary/sync/…> (tributary::sync), <tributary/jobs/…>
+// (tributary::jobs), <tributary/ondemand/…> (tributary::ondemand).
 
 #include <tributary/tributary.hpp>
 

@@ -13,5 +13,5 @@ file(CONFIGURE OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/odr/tributary_all_headers.hpp 
 add_executable(odr_test ${CMAKE_CURRENT_SOURCE_DIR}/odr/odr_a.cpp ${CMAKE_CURRENT_SOURCE_DIR}/odr/odr_b.cpp)
 target_include_directories(odr_test PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/odr ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(odr_test PRIVATE tributary::sqlite tributary::curl tributary::xroad tributary::postgres
-                      tributary_developer tributary_httplib)
+                      tributary::sync tributary::jobs tributary::ondemand tributary_developer tributary_httplib)
 add_test(NAME odr.two_translation_units COMMAND odr_test)

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -307,26 +308,16 @@ class basic_sqlite_job_store {
  private:
   template <class F>
   auto write(F&& f) -> decltype(f()) {
-    std::lock_guard lock(mu_);
-    exec("BEGIN IMMEDIATE");
-    try {
-      if constexpr (std::is_void_v<decltype(f())>) {
-        f();
-        exec("COMMIT");
-      } else {
-        auto r = f();
-        exec("COMMIT");
-        return r;
-      }
-    } catch (...) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
+    return transaction("BEGIN IMMEDIATE", std::forward<F>(f));
   }
   template <class F>
   auto read(F&& f) -> decltype(f()) {
+    return transaction("BEGIN", std::forward<F>(f));  // one snapshot for a job and its progress
+  }
+  template <class F>
+  auto transaction(const char* begin, F&& f) -> decltype(f()) {
     std::lock_guard lock(mu_);
-    exec("BEGIN");  // one snapshot for a job and its progress
+    exec(begin);
     try {
       if constexpr (std::is_void_v<decltype(f())>) {
         f();

@@ -339,12 +339,16 @@ TEST(Timers, CancelStopsFutureRunsAlsoFromInsideTheTask) {
       EXPECT_TRUE(timers.cancel(self)) << "a running periodic timer cancels itself";
     }
   });
+  timer_id running_one_shot{};
+  bool cancelled_while_running = true;
+  running_one_shot = timers.schedule_after(2s, [&] { cancelled_while_running = timers.cancel(running_one_shot); });
   EXPECT_TRUE(timers.cancel(cancelled));
   EXPECT_FALSE(timers.cancel(cancelled)) << "already cancelled";
   EXPECT_FALSE(timers.cancel(timer_id{12345})) << "never existed";
   timers.run_for(1min);
   EXPECT_EQ(one_shot, 0);
   EXPECT_EQ(periodic, 3);
+  EXPECT_FALSE(cancelled_while_running) << "a one-shot that is running has no future run to stop";
   EXPECT_EQ(timers.pending(), 0u);
   EXPECT_THROW(timers.schedule_every(0s, [] {}), error);
 }

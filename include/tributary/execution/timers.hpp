@@ -70,11 +70,13 @@ class basic_timer_service {
   }
 
   /// true when this stopped a future run. A task running right now finishes; a periodic one is not
-  /// scheduled again. false for an id that already ran (one-shot), was cancelled, or never existed.
+  /// scheduled again. false for an id that already ran or is running (one-shot), was cancelled, or
+  /// never existed: a caller counting true as "did not run" is never wrong.
   bool cancel(timer_id id) {
     std::lock_guard lock(mu_);
     const auto it = entries_.find(id.value);
     if (it == entries_.end()) return false;
+    if (it->second.running && it->second.interval == duration::zero()) return false;
     if (!it->second.running) due_.erase({it->second.when, id.value});
     entries_.erase(it);
     changed();

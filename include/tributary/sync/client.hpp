@@ -52,7 +52,7 @@
 #include <tributary/error.hpp>
 #include <tributary/sync/canonical_json.hpp>
 #include <tributary/sync/keys.hpp>
-#include <tributary/sync/server.hpp>
+#include <tributary/sync/limits.hpp>
 #include <tributary/transport/http.hpp>
 
 namespace tributary {

@@ -101,36 +101,11 @@
 #include <tributary/server/message.hpp>
 #include <tributary/sync/canonical_json.hpp>
 #include <tributary/sync/keys.hpp>
+#include <tributary/sync/limits.hpp>
+#include <tributary/sync/server_metrics.hpp>
+#include <tributary/sync/token_buckets.hpp>
 
 namespace tributary {
-
-/// What one request may ask, published at GET /api/v1/collector/limits.
-struct sync_limits {
-  std::size_t max_hashes_per_request = 10'000;
-  std::size_t max_items_per_request = 1'000;
-  /// Larger bodies are answered 413. Give basic_http_server the same (server_options::max_body_bytes)
-  /// so that it refuses them from the head, before reading them.
-  std::size_t max_body_bytes = std::size_t{8} << 20;
-  double requests_per_second = 10;  ///< each key's token bucket refills at this rate
-  double burst = 20;                ///< and holds at most this many tokens (one per request)
-  /// Publications per GET /slu-update answer; SLU-More says when more follow.
-  std::size_t max_updates_per_response = 1'000;
-  /// Also accept PUT /hashes with Content-Type: application/octet-stream, the body being the raw
-  /// 32-byte digests one after the other: 32 bytes a hash on the wire instead of 67 in JSON (published
-  /// as "hash_encodings": ["hex", "binary"]; the answer is JSON either way).
-  bool accept_binary_hashes = true;
-
-  /// Throws error(errc::invalid_config) naming the first problem.
-  void validate() const {
-    auto fail = [](const std::string& what) { throw error(errc::invalid_config, "sync_limits: " + what); };
-    if (max_hashes_per_request == 0) fail("max_hashes_per_request must be at least 1");
-    if (max_items_per_request == 0) fail("max_items_per_request must be at least 1");
-    if (max_body_bytes == 0) fail("max_body_bytes must be at least 1");
-    if (max_updates_per_response == 0) fail("max_updates_per_response must be at least 1");
-    if (!(requests_per_second > 0) || !std::isfinite(requests_per_second)) fail("requests_per_second must be positive");
-    if (!(burst >= 1) || !std::isfinite(burst)) fail("burst must be at least 1");
-  }
-};
 
 struct sync_server_options {
   std::string items_index = "sync-items";
@@ -143,106 +118,6 @@ struct sync_server_options {
 };
 
 namespace detail {
-
-/// One token bucket per key, on the caller's clock. Buckets exist only for authenticated keys, so
-/// their number is bounded by the key store.
-class token_buckets {
- public:
-  using time_point = std::chrono::system_clock::time_point;
-
-  /// Takes a token for `key` at `now`; when there is none, the whole seconds until there will be
-  /// (at least 1, for Retry-After).
-  std::optional<std::chrono::seconds> take(const std::string& key, time_point now, double rate, double burst) {
-    std::lock_guard lock(mu_);
-    auto [it, fresh] = buckets_.try_emplace(key, bucket{burst, now});
-    bucket& b = it->second;
-    if (!fresh && now > b.last) {
-      const double elapsed = std::chrono::duration<double>(now - b.last).count();
-      b.tokens = std::min(burst, b.tokens + elapsed * rate);
-    }
-    if (now > b.last) b.last = now;  // a clock that steps back never refills twice
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return std::nullopt;
-    }
-    const double wait = std::ceil((1 - b.tokens) / rate);
-    return std::chrono::seconds(std::max<long long>(1, static_cast<long long>(wait)));
-  }
-
- private:
-  struct bucket {
-    double tokens;
-    time_point last;
-  };
-  std::mutex mu_;
-  std::unordered_map<std::string, bucket> buckets_;
-};
-
-/// The methods /metrics names; any other is counted as "other".
-inline constexpr std::string_view metric_methods[] = {"GET", "PUT", "POST", "DELETE", "HEAD", "PATCH", "OPTIONS"};
-
-/// The server's counters, shared by its worker threads, written in the Prometheus text format. The
-/// labels come from fixed sets (endpoints, methods, statuses the server answers), so the number of
-/// series is bounded whatever clients send.
-class sync_metrics {
- public:
-  void request(std::string_view endpoint, std::string_view method, int status) {
-    const bool known = std::find(std::begin(metric_methods), std::end(metric_methods), method) != std::end(metric_methods);
-    std::lock_guard lock(mu_);
-    ++requests_[{std::string(endpoint), known ? std::string(method) : std::string("other"), status}];
-    if (status == 401 || status == 403 || status == 429) ++refused_[status];
-  }
-  void negotiated(std::size_t hashes, std::size_t unknown) {
-    std::lock_guard lock(mu_);
-    hashes_ += hashes;
-    unknown_ += unknown;
-  }
-  void items(std::size_t stored, std::size_t exists, std::size_t rejected, std::size_t failed) {
-    std::lock_guard lock(mu_);
-    stored_ += stored, exists_ += exists, rejected_ += rejected, failed_ += failed;
-  }
-
-  [[nodiscard]] std::string prometheus() const {
-    std::lock_guard lock(mu_);
-    std::string o;
-    family(o, "tributary_sync_requests_total", "counter", "Requests to the collector API, by endpoint, method and status.");
-    for (const auto& [k, n] : requests_)
-      o += "tributary_sync_requests_total{endpoint=\"" + k.endpoint + "\",method=\"" + k.method + "\",status=\"" +
-           std::to_string(k.status) + "\"} " + std::to_string(n) + "\n";
-    family(o, "tributary_sync_refused_total", "counter",
-           "Requests refused before the store was touched: 401 without a valid key, 403 without the scope, 429 over the rate.");
-    for (const int status : {401, 403, 429}) {
-      const auto it = refused_.find(status);
-      o += "tributary_sync_refused_total{status=\"" + std::to_string(status) + "\"} " +
-           std::to_string(it == refused_.end() ? 0 : it->second) + "\n";
-    }
-    family(o, "tributary_sync_hashes_negotiated_total", "counter", "Hashes received by PUT /hashes (CUP step 1).");
-    o += "tributary_sync_hashes_negotiated_total " + std::to_string(hashes_) + "\n";
-    family(o, "tributary_sync_hashes_unknown_total", "counter", "Of those, the ones answered unknown (CUP step 3).");
-    o += "tributary_sync_hashes_unknown_total " + std::to_string(unknown_) + "\n";
-    family(o, "tributary_sync_items_total", "counter", "Items received by PUT /data (CUP step 4), by result.");
-    const std::pair<const char*, std::uint64_t> results[] = {
-      {"stored", stored_}, {"exists", exists_}, {"rejected", rejected_}, {"failed", failed_}};
-    for (const auto& [result, n] : results) o += std::string("tributary_sync_items_total{result=\"") + result + "\"} " + std::to_string(n) + "\n";
-    return o;
-  }
-
- private:
-  struct request_key {
-    std::string endpoint, method;
-    int status;
-    bool operator<(const request_key& o) const {
-      return std::tie(endpoint, method, status) < std::tie(o.endpoint, o.method, o.status);
-    }
-  };
-  static void family(std::string& o, const char* name, const char* type, const char* help) {
-    o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  }
-  mutable std::mutex mu_;
-  std::map<request_key, std::uint64_t> requests_;
-  std::map<int, std::uint64_t> refused_;
-  std::uint64_t hashes_ = 0, unknown_ = 0, stored_ = 0, exists_ = 0, rejected_ = 0, failed_ = 0;
-};
 
 inline server_response sync_error(int status, std::string_view message) {
   std::string body = "{\"error\":";

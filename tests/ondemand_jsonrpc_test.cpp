@@ -114,10 +114,12 @@ TEST(JsonRpcRobustness, MutatedAnswersAreReadOrRefusedAsTributaryErrors) {
   a.events.push_back(one_entity{}.get_all(event_action::snapshot)[0]);
   a.outcomes.push_back({"nova", outcome_status::ok, "", 1});
   a.outcomes.push_back({"neutron", outcome_status::failed, "refused \"x\"", 0});
+  a.persisted = persisted_range{"collector_a", 42, 1};
   std::string result;
   append_answer_json(result, a);
   const std::string good = R"({"jsonrpc":"2.0","id":"7","result":)" + result + "}";
   EXPECT_EQ(parse_jsonrpc_answer(good, "7").outcomes, a.outcomes);
+  EXPECT_EQ(parse_jsonrpc_answer(good, "7").persisted, a.persisted);
   std::size_t read = 0, refused = 0;
   for (std::uint64_t seed = 1; seed <= 3000; ++seed) {
     std::mt19937_64 rng(seed);
@@ -133,6 +135,29 @@ TEST(JsonRpcRobustness, MutatedAnswersAreReadOrRefusedAsTributaryErrors) {
   }
   EXPECT_EQ(read + refused, 3000u);
   EXPECT_GT(refused, 0u);
+}
+
+// The persisted stamp tells a consumer which events a restart replays: a wrong one is refused, naming it.
+TEST(JsonRpcAnswers, ABadPersistedStampIsRefusedNamingIt) {
+  const std::string event = event_json(one_entity{}.get_all(event_action::snapshot)[0]);
+  auto answer = [&](const std::string& persisted) {
+    return R"({"jsonrpc":"2.0","id":"7","result":{"events":[)" + event + R"(],"outcomes":[],"persisted":)" + persisted + "}}";
+  };
+  EXPECT_EQ(parse_jsonrpc_answer(answer(R"({"instance":"c_1","first":9,"count":1})"), "7").persisted,
+            (persisted_range{"c_1", 9, 1}));
+  auto refused = [&](const std::string& persisted, const std::string& naming) {
+    try {
+      (void)parse_jsonrpc_answer(answer(persisted), "7");
+      ADD_FAILURE() << "accepted " << persisted;
+    } catch (const error& e) {
+      EXPECT_TRUE(tributary::testing::contains(e.what(), naming)) << e.what();
+    }
+  };
+  refused(R"({"instance":"c_1","first":9,"count":2})", "persisted.count");   // more than the events
+  refused(R"({"instance":"c-1","first":9,"count":1})", "persisted.instance");  // would split an id wrongly
+  refused(R"({"instance":"","first":9,"count":1})", "persisted.instance");
+  refused(R"({"instance":"c_1","first":-1,"count":1})", "persisted.first");
+  refused(R"({"instance":"c_1","first":18446744073709551615,"count":1})", "overflows");
 }
 
 }  // namespace

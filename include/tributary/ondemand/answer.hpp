@@ -5,7 +5,13 @@
 //
 //   {"events":[<entity_event>...],
 //    "outcomes":[{"datasource":"nova","status":"ok","events":12},
-//                {"datasource":"neutron","status":"failed","reason":"connection refused","events":0}]}
+//                {"datasource":"neutron","status":"failed","reason":"connection refused","events":0}],
+//    "persisted":{"instance":"collector_a","first":4200,"count":12}}
+//
+// "persisted" (absent when no event was queued) says where the service's persistor stored the events:
+// events[i] is the document "<instance>-<first + i>" of the events index (ondemand/persistor.hpp). The
+// consumer stamps its snapshots with the newest of these it applied, so that a restart replays only
+// what came after (ondemand/replay.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -54,9 +60,19 @@ struct datasource_outcome {
   friend bool operator==(const datasource_outcome&, const datasource_outcome&) = default;
 };
 
+/// Where a persistor stored a run of events: ids "<instance>-<first>" .. "<instance>-<first + count - 1>".
+struct persisted_range {
+  std::string instance;
+  std::uint64_t first = 0;
+  std::size_t count = 0;
+  friend bool operator==(const persisted_range&, const persisted_range&) = default;
+};
+
 struct ondemand_answer {
   std::vector<entity_event> events;
   std::vector<datasource_outcome> outcomes;  ///< one per datasource asked, in the order asked
+  /// The first `persisted->count` events, as stored by the service's persistor; nullopt: none stored.
+  std::optional<persisted_range> persisted{};
 
   [[nodiscard]] bool all_ok() const noexcept {
     for (const auto& o : outcomes)
@@ -93,7 +109,17 @@ inline void append_answer_json(std::string& out, const ondemand_answer& a) {
     out += std::to_string(o.events);
     out += '}';
   }
-  out += "]}";
+  out += ']';
+  if (a.persisted) {
+    out += ",\"persisted\":{\"instance\":";
+    detail::append_quoted(out, a.persisted->instance);
+    out += ",\"first\":";
+    out += std::to_string(a.persisted->first);
+    out += ",\"count\":";
+    out += std::to_string(a.persisted->count);
+    out += '}';
+  }
+  out += '}';
 }
 
 /// Reads an answer from a parsed JSON value; throws error(errc::bad_document) naming what is wrong.
@@ -124,6 +150,21 @@ inline void append_answer_json(std::string& out, const ondemand_answer& a) {
     d.reason = std::string(reason);
     d.events = static_cast<std::size_t>(count);
     a.outcomes.push_back(std::move(d));
+  }
+  const auto persisted = object["persisted"];
+  if (persisted.error() != simdjson::NO_SUCH_FIELD) {
+    std::string_view instance;
+    std::uint64_t first = 0, count = 0;
+    if (persisted["instance"].get(instance) || instance.empty())
+      throw error(errc::bad_document, "answer: persisted.instance must be a non-empty string");
+    for (const char c : instance)
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+        throw error(errc::bad_document, "answer: persisted.instance may hold only a-z, 0-9 and '_'");
+    if (persisted["first"].get(first)) throw error(errc::bad_document, "answer: persisted.first must be a non-negative integer");
+    if (persisted["count"].get(count) || count > a.events.size())
+      throw error(errc::bad_document, "answer: persisted.count must be an integer no larger than the number of events");
+    if (first > UINT64_MAX - count) throw error(errc::bad_document, "answer: persisted.first + count overflows");
+    a.persisted = persisted_range{std::string(instance), first, static_cast<std::size_t>(count)};
   }
   return a;
 }

@@ -26,13 +26,20 @@
 //      unseen for two snapshot intervals are marked deleted. A bad event (no entity id, say) is
 //      counted and skipped, never fatal.
 //   4. at a get_all's marker, after the sweep, the whole state goes to the Snapshots policy
-//      (basic_state_snapshots: a fresh index and an alias switch). A restarted consumer restore()s the
-//      newest snapshot before start(). Not yet here (issue 13): replaying the events persisted after it.
+//      (basic_state_snapshots: a fresh index and an alias switch), stamped with the newest persisted
+//      event applied per collector instance (each answer says where its events were persisted).
+//   5. restart: restore() the newest snapshot, replay() the events the collectors persisted after its
+//      stamp (ondemand/replay.hpp), then start(): no init_snapshot get_all; the first get_all is due one
+//      snapshot interval after the snapshot was taken (now, if that is past), get_changes at their
+//      intervals from now. Replayed entities count as seen at the replay (their original consumer
+//      times are not persisted), so a restart never sweeps them early. Events pushed with push_high()
+//      are not persisted by any collector: they outlive a restart only through the next snapshot.
 //
 // Threads: calls run on whatever drives the timer service; process_available() on the owner's thread;
 // the state is read on that thread only. RpcClient: tributary::rpc_client (ondemand/concepts.hpp), used
 // from the timer thread only. Clock: tributary::clock.
 
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -42,6 +49,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -51,6 +59,7 @@
 #include <tributary/ondemand/concepts.hpp>
 #include <tributary/ondemand/coordinator.hpp>
 #include <tributary/ondemand/entity_state.hpp>
+#include <tributary/ondemand/replay.hpp>
 #include <tributary/ondemand/snapshot.hpp>
 #include <tributary/retry.hpp>
 
@@ -85,12 +94,13 @@ struct consumer_stats {
   std::uint64_t events_received = 0;
   std::uint64_t applied = 0, older_ignored = 0, bad_events = 0, swept = 0;
   std::uint64_t snapshots = 0, snapshot_failures = 0;  ///< saves after a get_all (the null policy counts too)
+  std::uint64_t replayed = 0;  ///< persisted events read back by replay() at a restart
   bool initialized = false;  ///< the init_snapshot get_all was answered
   std::string last_failure;  ///< the latest failed call's error, or bad event's problem
 };
 
 /// Snapshots: basic_state_snapshots<IndexBackend> (ondemand/snapshot.hpp), or no_state_snapshots (the
-/// null policy, the default): anything with save(const entity_state&, time_point).
+/// null policy, the default): anything with save(const entity_state&, time_point, const replay_stamp&).
 template <class RpcClient, class Clock, class Snapshots = no_state_snapshots>
 class basic_ondemand_consumer {
   static_assert(rpc_client<RpcClient>, "basic_ondemand_consumer: RpcClient does not model tributary::rpc_client (see ondemand/concepts.hpp)");
@@ -118,9 +128,20 @@ class basic_ondemand_consumer {
     for (const std::uint64_t id : scheduled_) timers_->cancel(timer_id{id});
   }
 
-  /// Step 1: the init_snapshot get_all, due now on the timer service.
+  /// Step 1: the init_snapshot get_all, due now on the timer service; after a restore(loaded_snapshot),
+  /// step 5's periodic calls instead.
   void start() {
-    schedule_after(std::chrono::system_clock::duration::zero(), [this] { initial_get_all(1); });
+    if (!resumed_from_) {
+      schedule_after(std::chrono::system_clock::duration::zero(), [this] { initial_get_all(1); });
+      return;
+    }
+    {
+      std::lock_guard lock(stats_mu_);
+      stats_.initialized = true;
+    }
+    const auto due = *resumed_from_ + options_.snapshot_interval - clock_->now();
+    schedule_after(std::max(due, std::chrono::system_clock::duration::zero()), [this] { resumed_get_all(1); });
+    start_changes();
   }
 
   /// A high-priority event (an evaluator's action, say). Waits while the high queue is full.
@@ -136,8 +157,39 @@ class basic_ondemand_consumer {
     return n;
   }
 
-  /// Starts from a loaded snapshot (basic_state_snapshots::load) instead of nothing; before start().
+  /// Starts from a state instead of nothing (no stamp: start() still asks get_all from scratch).
   void restore(entity_state state) { state_ = std::move(state); }
+
+  /// Starts from a loaded snapshot (basic_state_snapshots::load), its stamp and its time; before
+  /// replay() and start().
+  void restore(loaded_snapshot snapshot) {
+    state_ = std::move(snapshot.state);
+    applied_stamp_ = std::move(snapshot.info.stamp);
+    resumed_from_ = snapshot.info.taken_at;
+  }
+
+  /// Applies the events persisted in `index` of `store` after the restored stamp (all of them, with no
+  /// snapshot restored), before start(). Counted in stats().replayed; bad documents in bad_events.
+  template <class EventStore>
+  replay_report replay(const EventStore& store, std::string_view index) {
+    const auto now = clock_->now();
+    std::uint64_t applied = 0, older = 0;
+    replay_report report = replay_persisted_events(store, index, applied_stamp_, [&](const std::string& instance, std::uint64_t sequence, entity_event e) {
+      (state_.apply(e, now) == apply_result::applied ? applied : older) += 1;
+      note_persisted(instance, sequence);
+    });
+    if (!resumed_from_) resumed_from_ = now - options_.snapshot_interval;  // no snapshot: a get_all is due now
+    std::lock_guard lock(stats_mu_);
+    stats_.replayed += report.replayed;
+    stats_.applied += applied;
+    stats_.older_ignored += older;
+    stats_.bad_events += report.skipped;
+    if (report.skipped) stats_.last_failure = "replay: " + report.last_problem;
+    return report;
+  }
+
+  /// The newest persisted event applied, per collector instance: the stamp of the next snapshot.
+  [[nodiscard]] const replay_stamp& applied_stamp() const noexcept { return applied_stamp_; }
 
   [[nodiscard]] const entity_state& state() const noexcept { return state_; }
   [[nodiscard]] consumer_stats stats() const {
@@ -150,6 +202,8 @@ class basic_ondemand_consumer {
   struct item {
     entity_event event;
     bool end_of_get_all = false;  ///< a marker: the events of a get_all before it are all queued
+    std::shared_ptr<const std::string> instance{};  ///< the collector instance that persisted it, if one did
+    std::uint64_t sequence = 0;                     ///< its sequence there
   };
 
   /// A one-shot timer forgets its id when it runs, so retries over months do not pile ids up. The
@@ -193,7 +247,13 @@ class basic_ondemand_consumer {
   }
 
   void enqueue(ondemand_answer&& a, bool get_all) {
-    for (auto& e : a.events) coordinator_.push(event_priority::low, item{std::move(e), false});
+    std::shared_ptr<const std::string> instance;
+    if (a.persisted) instance = std::make_shared<const std::string>(a.persisted->instance);
+    for (std::size_t i = 0; i < a.events.size(); ++i) {
+      item it{std::move(a.events[i]), false};
+      if (instance && i < a.persisted->count) it.instance = instance, it.sequence = a.persisted->first + i;
+      coordinator_.push(event_priority::low, std::move(it));
+    }
     if (get_all) coordinator_.push(event_priority::low, item{{}, true});
   }
 
@@ -218,8 +278,30 @@ class basic_ondemand_consumer {
     }
     // Step 2: the periodic calls, from now on.
     schedule_every(options_.snapshot_interval, [this] { periodic_get_all(1); });
+    start_changes();
+  }
+
+  void start_changes() {
     for (const auto& [name, every] : options_.changes_intervals)
       schedule_every(every, [this, name = name] { periodic_get_changes(name, 1); });
+  }
+
+  /// Step 5: the first get_all after a restore, retried like the initial one (the state is a restart's
+  /// until it is answered); then the periodic ones.
+  void resumed_get_all(unsigned attempt) {
+    auto a = call({ondemand_method::get_all, options_.datasources, event_action::snapshot, true});
+    if (!a) {
+      schedule_after(retry_delay(attempt), [this, attempt] { resumed_get_all(attempt + 1); });
+      return;
+    }
+    enqueue(std::move(*a), true);
+    schedule_every(options_.snapshot_interval, [this] { periodic_get_all(1); });
+  }
+
+  void note_persisted(const std::string& instance, std::uint64_t sequence) {
+    const auto it = applied_stamp_.find(instance);
+    if (it == applied_stamp_.end()) applied_stamp_.emplace(instance, sequence);
+    else it->second = std::max(it->second, sequence);
   }
 
   void periodic_get_all(unsigned attempt) {
@@ -241,7 +323,7 @@ class basic_ondemand_consumer {
       const std::size_t swept = state_.sweep(now, 2 * options_.snapshot_interval);
       std::string failure;
       try {
-        snapshots_->save(state_, now);  // the get_all's events are all applied: a consistent state
+        snapshots_->save(state_, now, applied_stamp_);  // the get_all's events are all applied: a consistent state
       } catch (const error& e) {
         failure = std::string("snapshot: ") + e.what();
       }
@@ -259,6 +341,7 @@ class basic_ondemand_consumer {
       return;
     }
     const apply_result r = state_.apply(e, now);
+    if (it.instance) note_persisted(*it.instance, it.sequence);
     std::lock_guard lock(stats_mu_);
     (r == apply_result::applied ? stats_.applied : stats_.older_ignored) += 1;
   }
@@ -270,6 +353,8 @@ class basic_ondemand_consumer {
   backoff backoff_;
   basic_event_coordinator<item> coordinator_;
   entity_state state_;
+  replay_stamp applied_stamp_;  ///< the owner's thread only, like state_
+  std::optional<std::chrono::system_clock::time_point> resumed_from_;  ///< taken_at of the restored snapshot
   [[no_unique_address]] no_state_snapshots no_snapshots_;  // the null policy's instance, when none is given
   Snapshots* snapshots_;
   mutable std::mutex stats_mu_;

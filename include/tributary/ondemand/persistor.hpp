@@ -40,6 +40,7 @@
 #include <random>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -50,10 +51,35 @@
 #include <tributary/execution/work_queue.hpp>
 #include <tributary/index/concepts.hpp>
 #include <tributary/index/names.hpp>
+#include <tributary/ondemand/answer.hpp>
 #include <tributary/ondemand/event.hpp>
 #include <tributary/retry.hpp>
 
 namespace tributary {
+
+/// The id an event is stored under: "<instance>-<sequence, 20 digits>".
+[[nodiscard]] inline std::string persisted_event_id(std::string_view instance, std::uint64_t sequence) {
+  char seq[24];
+  std::snprintf(seq, sizeof seq, "%020llu", static_cast<unsigned long long>(sequence));
+  std::string id(instance);
+  id += '-';
+  id += seq;
+  return id;
+}
+
+/// The instance and sequence of a persisted event's id; nullopt for an id not of that form.
+[[nodiscard]] inline std::optional<std::pair<std::string_view, std::uint64_t>> parse_persisted_event_id(std::string_view id) {
+  const std::size_t dash = id.rfind('-');
+  if (dash == std::string_view::npos || dash == 0 || id.size() - dash - 1 != 20) return std::nullopt;
+  std::uint64_t v = 0;
+  for (const char c : id.substr(dash + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return std::nullopt;
+    v = v * 10 + digit;
+  }
+  return std::pair(id.substr(0, dash), v);
+}
 
 struct persistor_options {
   std::string index = "ondemand-events";  ///< created when absent
@@ -126,8 +152,13 @@ class basic_event_persistor {
 
   /// Queues the events, waiting while the queue is full. Returns how many were queued: all of them,
   /// or, once close() was called, fewer (the rest counted as refused).
-  std::size_t enqueue(std::span<const entity_event> events) {
-    if (events.empty()) return 0;
+  std::size_t enqueue(std::span<const entity_event> events) { return enqueue_stamped(events).count; }
+
+  /// enqueue, saying where the events are stored: the first `count` of them under
+  /// "<instance>-<first>" onwards (the stamp a service puts in its answer, ondemand/answer.hpp).
+  persisted_range enqueue_stamped(std::span<const entity_event> events) {
+    persisted_range range{options_.instance, 0, 0};
+    if (events.empty()) return range;
     std::uint64_t sequence = 0;
     {
       std::lock_guard lock(mu_);
@@ -135,6 +166,7 @@ class basic_event_persistor {
       sequence = next_sequence_;       // the ids of these events, reserved before the ledger says so
       next_sequence_ += events.size();
     }
+    range.first = sequence;
     if (ledger_) write_ledger();  // the intent is durable before any event is queued
     std::size_t queued = 0;
     for (const auto& e : events) {
@@ -147,11 +179,13 @@ class basic_event_persistor {
         }
         changed_.notify_all();
         if (ledger_) write_ledger();
-        return queued;
+        range.count = queued;
+        return range;
       }
       ++queued;
     }
-    return queued;
+    range.count = queued;
+    return range;
   }
 
   /// Writes queued events until close() and the queue is drained. On the owner's thread; one writer
@@ -206,11 +240,7 @@ class basic_event_persistor {
   }
 
  private:
-  std::string id_of(std::uint64_t sequence) const {
-    char seq[24];
-    std::snprintf(seq, sizeof seq, "%020llu", static_cast<unsigned long long>(sequence));
-    return options_.instance + "-" + seq;
-  }
+  std::string id_of(std::uint64_t sequence) const { return persisted_event_id(options_.instance, sequence); }
 
   /// One batch, retried as the header says; every event of it ends counted as written or failed.
   void write(std::vector<stored_document>& batch) {

@@ -256,7 +256,7 @@ class basic_datasource_service {
     }
     // Persisted (queued) before the answer leaves: an acknowledged answer's events are all pending or
     // written. enqueue waits while the queue is full: the persistor's backpressure.
-    persistor_->enqueue(answer.events);
+    if (persisted_range r = persistor_->enqueue_stamped(answer.events); r.count) answer.persisted = std::move(r);
     std::size_t not_ok = 0;
     for (const auto& o : answer.outcomes) not_ok += o.status != outcome_status::ok;
     {

@@ -11,10 +11,13 @@
 //
 // Layout: indices "<alias>-<sequence, 20 digits>"; documents "e<position, 12 digits>" holding
 // {"event":<entity_event>,"deleted":bool,"last_seen_us":n}, and one "meta" document
-// {"entities":n,"taken_at_us":n}. A snapshot whose meta is missing (a writer that died before the
-// switch never published it) is never loaded: only the alias says which snapshot is complete.
+// {"entities":n,"taken_at_us":n,"stamp":{"<instance>":<sequence>,...}}. A snapshot whose meta is
+// missing (a writer that died before the switch never published it) is never loaded: only the alias
+// says which snapshot is complete.
 //
-// Not yet: the stamp of the last persisted event and the replay of events after it (issue 13).
+// The stamp: for each collector instance whose persisted events the state holds, the sequence of the
+// newest one applied (ondemand/answer.hpp, "persisted"). A restarted consumer replays the events
+// persisted after it (ondemand/replay.hpp). A meta without a stamp (an older writer) loads as empty.
 //
 // Store: tributary::index_backend (an AliasStore; index/concepts.hpp).
 
@@ -22,6 +25,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +35,7 @@
 
 #include <simdjson.h>
 
+#include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/concepts.hpp>
 #include <tributary/index/names.hpp>
@@ -47,10 +53,14 @@ struct snapshot_options {
   }
 };
 
+/// Collector instance -> sequence of the newest of its persisted events a state holds.
+using replay_stamp = std::map<std::string, std::uint64_t, std::less<>>;
+
 struct snapshot_info {
   std::string index;
   std::size_t entities = 0;
   std::chrono::system_clock::time_point taken_at{};
+  replay_stamp stamp{};
 };
 
 struct loaded_snapshot {
@@ -60,7 +70,7 @@ struct loaded_snapshot {
 
 /// The null snapshot policy: saves nothing.
 struct no_state_snapshots {
-  void save(const entity_state&, std::chrono::system_clock::time_point) {}
+  void save(const entity_state&, std::chrono::system_clock::time_point, const replay_stamp& = {}) {}
 };
 
 template <class Store>
@@ -75,7 +85,7 @@ class basic_state_snapshots {
 
   /// Writes `state` to a fresh index, switches the alias to it, deletes the older ones. Throws what
   /// the store throws; the alias then still names the previous snapshot.
-  snapshot_info save(const entity_state& state, std::chrono::system_clock::time_point now) {
+  snapshot_info save(const entity_state& state, std::chrono::system_clock::time_point now, const replay_stamp& stamp = {}) {
     std::vector<std::string> older;
     for (auto& name : store_->list_indices(options_.alias + "-"))
       if (sequence_of(name)) older.push_back(std::move(name));  // only names of ours are ever deleted
@@ -83,7 +93,7 @@ class basic_state_snapshots {
     for (const auto& name : older) sequence = std::max(sequence, *sequence_of(name) + 1);
     char digits[24];
     std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(sequence));
-    snapshot_info info{options_.alias + "-" + digits, state.all().size(), now};
+    snapshot_info info{options_.alias + "-" + digits, state.all().size(), now, stamp};
     store_->create_index(info.index);
 
     std::vector<stored_document> batch;
@@ -107,8 +117,19 @@ class basic_state_snapshots {
       batch.push_back({id, std::move(json)});
       if (batch.size() >= options_.batch_size) flush();
     }
-    batch.push_back({"meta", "{\"entities\":" + std::to_string(info.entities) + ",\"taken_at_us\":" +
-                                 std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count()) + "}"});
+    std::string meta = "{\"entities\":" + std::to_string(info.entities) + ",\"taken_at_us\":" +
+                       std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count()) +
+                       ",\"stamp\":{";
+    bool first = true;
+    for (const auto& [instance, sequence] : stamp) {
+      if (!first) meta += ',';
+      first = false;
+      detail::append_quoted(meta, instance);
+      meta += ':';
+      meta += std::to_string(sequence);
+    }
+    meta += "}}";
+    batch.push_back({"meta", std::move(meta)});
     flush();
     const alias_action switch_over[] = {alias_action::remove_everywhere(options_.alias), alias_action::add(info.index, options_.alias)};
     store_->update_aliases(switch_over);
@@ -143,6 +164,17 @@ class basic_state_snapshots {
             throw error(errc::bad_document, "snapshot " + out.info.index + ": bad meta document");
           out.info.entities = static_cast<std::size_t>(n);
           out.info.taken_at = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds(us)));
+          const auto stamp = root["stamp"];
+          if (stamp.error() != simdjson::NO_SUCH_FIELD) {
+            simdjson::dom::object entries;
+            if (stamp.get(entries)) throw error(errc::bad_document, "snapshot " + out.info.index + ": the meta's stamp is not an object");
+            for (auto [instance, sequence] : entries) {
+              std::uint64_t seq = 0;
+              if (sequence.get(seq))
+                throw error(errc::bad_document, "snapshot " + out.info.index + ": the stamp of \"" + std::string(instance) + "\" is not a sequence");
+              out.info.stamp.insert_or_assign(std::string(instance), seq);
+            }
+          }
           meta = true;
           continue;
         }

@@ -21,6 +21,7 @@
 //                                      was queued), "cancel requested" (it is running), "already over"
 //   GET  /execution/list[?status=S][&limit=N]   {"jobs":[...]}, newest first, at most N (default 100)
 //   GET  /metrics                      Prometheus text (0.0.4): jobs by status, queue depth, workers alive
+//   GET  /dashboard                    one HTML page polling the routes above (jobs/dashboard.hpp)
 // A wrong method is 405 with Allow; an unknown path 404 listing the routes. A store that fails is 503
 // naming the store (its credentials redacted) with Retry-After; bad input is always a 4xx, never a 500.
 //
@@ -44,6 +45,7 @@
 #include <tributary/concepts.hpp>
 #include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
+#include <tributary/jobs/dashboard.hpp>
 #include <tributary/jobs/job.hpp>
 #include <tributary/jobs/platform.hpp>
 #include <tributary/jobs/seal.hpp>
@@ -79,7 +81,7 @@ struct api_refusal {
 
 inline constexpr std::string_view api_routes =
   "GET|POST /system/alive, GET /platforms/get, POST /execution/run, GET /execution/get, POST /execution/cancel, "
-  "GET /execution/list, GET /metrics";
+  "GET /execution/list, GET /metrics, GET /dashboard";
 
 }  // namespace detail
 
@@ -126,6 +128,7 @@ class basic_job_api {
     if (path == "/execution/cancel") return m == "POST" ? cancel(request) : method_not_allowed("POST");
     if (path == "/execution/list") return m == "GET" || m == "HEAD" ? list(request) : method_not_allowed("GET");
     if (path == "/metrics") return m == "GET" || m == "HEAD" ? metrics() : method_not_allowed("GET");
+    if (path == "/dashboard") return m == "GET" || m == "HEAD" ? dashboard() : method_not_allowed("GET");
     return detail::api_error(404, "no such route; there are " + std::string(detail::api_routes));
   }
 
@@ -166,6 +169,17 @@ class basic_job_api {
     o += "tributary_jobs_workers_alive " + std::to_string(c.workers_alive) + "\n";
     auto res = server_response::text(200, std::move(o), "text/plain; version=0.0.4");
     res.headers.emplace_back("Cache-Control", "no-store");
+    return res;
+  }
+
+  // The page polls this API from its own origin; nothing else may be loaded or reached from it.
+  static server_response dashboard() {
+    auto res = server_response::text(200, std::string(dashboard_html), "text/html; charset=utf-8");
+    res.headers.emplace_back("Content-Security-Policy",
+                             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+                             "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    res.headers.emplace_back("Cache-Control", "no-store");
+    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
     return res;
   }
 

@@ -332,7 +332,7 @@ TEST_F(PostgresIndex, AVersion1SchemaIsMigratedInPlace) {
   make_version_1_store(raw, schema_->name());
   auto store = open_catalogue();
   const std::string meta = "SELECT value FROM \"" + schema_->name() + "\".meta WHERE key = 'schema_version'";
-  EXPECT_EQ(raw.value(meta), "2");
+  EXPECT_EQ(raw.value(meta), "3");
   EXPECT_EQ(store.list_indices(""), names({"blue", "green"}));
   EXPECT_EQ(store.aliases(), (std::vector<alias_entry>{{"live", "blue"}}));
   const std::vector<stored_document> before{{"a", R"({"v":1})"}, {"b", R"({"v":1})"}, {"c", R"({"v":1})"}};
@@ -352,7 +352,7 @@ TEST_F(PostgresIndex, AVersion1SchemaIsMigratedInPlace) {
 
   // A second connection finds version 2 and changes nothing.
   auto again = open();
-  EXPECT_EQ(raw.value(meta), "2");
+  EXPECT_EQ(raw.value(meta), "3");
   EXPECT_EQ(again.changes_since("blue", 0, 10).documents.size(), 4u);
 }
 
@@ -375,7 +375,13 @@ TEST_F(PostgresIndex, AMigratedSchemaHasTheTablesAndIndicesOfANewOne) {
   make_version_1_store(raw, schema_->name());
   { auto migrated = open_catalogue(); }
   scratch_schema fresh(*url_);
-  { postgres_index created(*url_, catalogue_postgres_options(fresh.options())); }
+  {
+    // The same indices and alias as the version 1 store: the aliased one has its search index.
+    postgres_index created(*url_, catalogue_postgres_options(fresh.options()));
+    created.create_index("blue");
+    created.create_index("green");
+    created.update_aliases(std::vector<alias_action>{alias_action::add("blue", "live")});
+  }
   auto shape = [&](const std::string& schema) {
     std::string out;
     for (const auto& row : raw.column("SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || "
@@ -419,6 +425,32 @@ TEST_F(PostgresIndex, DocumentsTheServerRefusesAreReportedItemByItem) {
   }
 }
 
+TEST_F(PostgresIndex, TheWriterRefusesTheDocumentsJsonbWouldRefuse) {
+  // Documents are stored as text and parsed into JSONB when a search index is built: the writer must
+  // refuse what the server's jsonb would, or a published index could not get its search index.
+  const std::vector<std::string> texts{
+    R"({"a":[1,2.5,-3e2,true,null,"x"]})", R"({"x":"\\u0000"})", R"({"x":"\u0000"})", R"({"x":"\\\u0000"})",
+    R"({"x":"\ud83d\ude00"})", R"({"x":"\u00e9\n\t\""})", "{\"x\":\"\xc3\xa9\"}", R"({"x":1} x)", R"({"x":})",
+    R"({"x":"a)", "[", "", "   ", "nul", R"({"x":"\q"})", "{\"x\":\"tab\there\"}", R"({"x":01})",
+    std::string(500, '[') + std::string(500, ']')};
+  auto store = open();
+  store.create_index("i");
+  raw_connection raw(schema_->url());
+  for (const auto& text : texts) {
+    bool server_takes = true;
+    try {
+      raw.value("SELECT $1::jsonb IS NOT NULL", {text});
+    } catch (const std::exception&) {
+      server_takes = false;
+    }
+    const auto result = store.bulk_write("i", std::vector<stored_document>{{"d", text}});
+    EXPECT_EQ(result.ok(), server_takes) << text;
+    if (!result.ok()) {
+      EXPECT_TRUE(contains(result.failures.at(0).reason, "json")) << result.failures.at(0).reason;
+    }
+  }
+}
+
 TEST_F(PostgresIndex, NamesAndIdsCompareAsBytes) {
   auto store = open();
   for (const char* n : {"\xc3\xa9t\xc3\xa9", "e", "\xe2\x82\xac"}) store.create_index(n);
@@ -438,6 +470,13 @@ TEST_F(PostgresIndex, NamesAndIdsCompareAsBytes) {
   ASSERT_EQ(page.documents.size(), 2u);
   EXPECT_EQ(page.documents[0].id, "z");
   EXPECT_EQ(store.get("e", names({"\xff", "a"})), (std::vector<std::optional<std::string>>{std::nullopt, "{}"}));
+}
+
+/// The names of the schema's search indexes (documents_search_<md5 of the index name>).
+std::vector<std::string> search_indexes(raw_connection& raw, const std::string& schema) {
+  return raw.column("SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE 'documents\\_search%' "
+                    "ORDER BY indexname",
+                    {schema});
 }
 
 TEST_F(PostgresIndex, SearchFindsDocumentsByTitleWords) {
@@ -476,25 +515,75 @@ TEST_F(PostgresIndex, SearchFindsDocumentsByTitleWords) {
   EXPECT_EQ(thrown_by([&] { (void)store.search("missing", "vehicle", 10); }).code(), errc::not_found);
   EXPECT_EQ(thrown_by([&] { (void)store.search("catalogue", "vehicle", 0); }).code(), errc::invalid_config);
 
-  // The GIN index serves the search expression as postgres_index writes it.
+  // Once an alias reaches the index, its GIN index serves the search expression as postgres_index
+  // writes it; the same results as the scan before.
+  store.update_aliases(std::vector<alias_action>{alias_action::add("catalogue", "live")});
+  EXPECT_EQ(ids(store.search("catalogue", "VEHICLE", 10)), names({"s3", "s1", "s4"}));
   raw_connection raw(schema_->url());
+  std::vector<stored_document> filler;  // enough rows that a b-tree on idx is not as good
+  for (int i = 0; i < 3000; ++i)
+    filler.push_back({"f" + std::to_string(i), R"({"title":"filler )" + std::to_string(i) + R"("})"});
+  ASSERT_TRUE(store.bulk_write("catalogue", filler).ok());
+  raw.exec("ANALYZE \"" + schema_->name() + "\".documents");
   raw.exec("SET enable_seqscan = off");
-  const auto plan = raw.column("EXPLAIN SELECT id FROM \"" + schema_->name() + "\".documents WHERE " +
+  const auto plan = raw.column("EXPLAIN SELECT id FROM \"" + schema_->name() + "\".documents WHERE idx = 'catalogue' AND " +
                                detail::pg_search_vector(catalogue_postgres_options().search_fields) +
                                " @@ websearch_to_tsquery('simple'::regconfig, 'vehicle')");
   std::string text;
   for (const auto& line : plan) text += line + "\n";
-  EXPECT_TRUE(contains(text, "documents_search")) << text;
+  EXPECT_TRUE(contains(text, "documents_search_")) << text;
+}
+
+TEST_F(PostgresIndex, AnIndexGetsItsSearchIndexBeforeAnAliasReachesIt) {
+  auto options = catalogue_postgres_options(schema_->options());
+  options.lock_timeout = 200ms;
+  postgres_index store(*url_, options);
+  store.create_index("worker");
+  const std::vector<stored_document> docs{{"s1", R"({"title":"Vehicle Registry"})"}, {"s2", R"({"title":"Tax"})"}};
+  ASSERT_TRUE(store.bulk_write("worker", docs).ok());
+  raw_connection raw(schema_->url());
+  const std::string worker_index = raw.value("SELECT 'documents_search_' || md5('worker')");
+  // Written without one: its documents are parsed for the search index once, when it is published.
+  EXPECT_TRUE(search_indexes(raw, schema_->name()).empty());
+
+  // While the search index cannot be built (another transaction writes the documents table, so
+  // CREATE INDEX waits past the lock timeout), the alias does not move.
+  raw_connection writer(schema_->url());
+  writer.exec("BEGIN");
+  writer.exec("LOCK TABLE \"" + schema_->name() + "\".documents IN ROW EXCLUSIVE MODE");
+  const auto blocked = thrown_by([&] {
+    store.update_aliases(std::vector<alias_action>{alias_action::add("worker", "live")});
+  });
+  EXPECT_EQ(blocked.code(), errc::timed_out) << blocked.what();
+  EXPECT_TRUE(store.aliases().empty());
+  EXPECT_TRUE(search_indexes(raw, schema_->name()).empty());
+  writer.exec("ROLLBACK");
+
+  store.update_aliases(std::vector<alias_action>{alias_action::add("worker", "live")});
+  EXPECT_EQ(store.aliases(), (std::vector<alias_entry>{{"live", "worker"}}));
+  EXPECT_EQ(search_indexes(raw, schema_->name()), std::vector<std::string>{worker_index});
+  EXPECT_EQ(store.search("worker", "vehicle", 10).size(), 1u);
+
+  // A second alias to it finds the index built; the next worker gets its own when it is published,
+  // and a deleted index's search index goes with it.
+  store.update_aliases(std::vector<alias_action>{alias_action::add("worker", "other")});
+  store.create_index("next");
+  ASSERT_TRUE(store.bulk_write("next", docs).ok());
+  store.update_aliases(std::vector<alias_action>{alias_action::remove("worker", "live"),
+                                                 alias_action::remove("worker", "other"),
+                                                 alias_action::add("next", "live")});
+  store.delete_indices(names({"worker"}));
+  EXPECT_EQ(search_indexes(raw, schema_->name()), std::vector<std::string>{raw.value("SELECT 'documents_search_' || md5('next')")});
+  EXPECT_EQ(store.search("next", "tax", 10).size(), 1u);
 }
 
 TEST_F(PostgresIndex, AGenericStoreBuildsNoSearchIndexAndRefusesSearch) {
   auto store = open();
   store.create_index("i");
   EXPECT_EQ(thrown_by([&] { (void)store.search("i", "word", 10); }).code(), errc::invalid_config);
+  store.update_aliases(std::vector<alias_action>{alias_action::add("i", "live")});
   raw_connection raw(schema_->url());
-  EXPECT_EQ(raw.value("SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'documents_search'",
-                      {schema_->name()}),
-            "0");
+  EXPECT_TRUE(search_indexes(raw, schema_->name()).empty());
 }
 
 TEST_F(PostgresIndex, SearchReadsTheConfiguredFieldsOnly) {

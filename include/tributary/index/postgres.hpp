@@ -49,6 +49,7 @@
 // which must match [a-z_][a-z0-9_]* and is quoted with PQescapeIdentifier.
 
 #include <libpq-fe.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <chrono>
@@ -111,7 +112,7 @@ struct postgres_options {
 
 namespace detail {
 
-inline constexpr int postgres_schema_version = 2;
+inline constexpr int postgres_schema_version = 3;
 
 /// Tables of schema version 1, as every store before the change cursor was created (those also had the
 /// search index over the catalogue's fields, now built only when postgres_options::search_fields asks);
@@ -154,6 +155,18 @@ CREATE INDEX documents_changes ON {s}.documents(idx, seq);
 UPDATE {s}.meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 
+/// Version 2 to 3: no JSONB column. Parsing every document into JSONB as it was written halved the
+/// speed of a bulk write; the documents are checked as JSON by the writer instead
+/// (pg_jsonb_problem), and each index's search index parses them once, when it is built (when an
+/// alias first moves to the index). Dropping the column drops the schema-wide search index over it;
+/// prepare_search_index builds the per-index ones of the indices that carry an alias.
+inline constexpr const char* postgres_migration_v3 = R"sql(
+DROP INDEX IF EXISTS {s}.documents_search;
+ALTER TABLE {s}.documents DROP COLUMN IF EXISTS body;
+DELETE FROM {s}.meta WHERE key = 'search_vector';
+UPDATE {s}.meta SET value = '3' WHERE key = 'schema_version';
+)sql";
+
 
 // Type OIDs of the parameters we send (pg_type.dat; stable across versions).
 inline constexpr Oid pg_oid_bytea = 17;
@@ -193,6 +206,22 @@ inline constexpr Oid pg_oid_text_array = 1009;
   return true;
 }
 
+/// Why PostgreSQL's jsonb would refuse `json`, or nullopt when it takes it. Documents are stored as
+/// text and parsed into JSONB only when an index's search index is built, so the writer checks them
+/// as they arrive: JSON by simdjson's parser, which also refuses what the text column would (bytes that
+/// are not UTF-8, a NUL byte) and nesting deeper than 1024 levels, and no escaped NUL (backslash u0000),
+/// which jsonb cannot hold. `parser` is reused across the documents of a write.
+[[nodiscard]] inline std::optional<std::string> pg_jsonb_problem(simdjson::dom::parser& parser, std::string_view json) {
+  if (auto parsed = parser.parse(json.data(), json.size(), true); parsed.error())
+    return std::string("document is not valid json: ") + simdjson::error_message(parsed.error());
+  for (auto at = json.find("\\u0000"); at != std::string_view::npos; at = json.find("\\u0000", at + 1)) {
+    std::size_t backslashes = 0;  // an escaped backslash followed by "u0000" is text, not the escape
+    while (at >= backslashes + 1 && json[at - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return "document holds the escape \\u0000, which PostgreSQL's jsonb cannot store";
+  }
+  return std::nullopt;
+}
+
 /// The search expression over `fields` (postgres_options::search_fields), spelt the same for the
 /// documents_search index and for search(), so the planner uses the index. Empty for no fields. A field
 /// is a string literal in it: its quotes are doubled, and one that is empty or not UTF-8 text is refused.
@@ -202,7 +231,7 @@ inline constexpr Oid pg_oid_text_array = 1009;
     if (field.empty() || !pg_storable_text(field))
       throw error(errc::invalid_config, "postgres search field '" + field + "' must be non-empty UTF-8 text");
     out += out.empty() ? "to_tsvector('simple'::regconfig, " : " || ' ' || ";
-    out += "coalesce(body->>'";
+    out += "coalesce((json::jsonb)->>'";
     for (const char c : field) out += c == '\'' ? std::string("''") : std::string(1, c);
     out += "', '')";
   }
@@ -732,11 +761,14 @@ class pg_connection {
     if (meta_exists) {
       auto v = exec("SELECT value FROM {s}.meta WHERE key = 'schema_version'");
       const std::string version = pg_rows(v) == 1 ? pg_text(v, 0, 0) : std::string("none");
-      if (version == "1") {
-        // A store made before change positions: a connection that may write the schema migrates it,
-        // one that only reads reads it as it is.
-        if (options_.create_schema) exec_simple(postgres_migration_v2);
-        version_ = options_.create_schema ? 2 : 1;
+      if (version == "1" || version == "2") {
+        // A store of an earlier version: a connection that may write the schema migrates it, one that
+        // only reads reads it as it is (version 1 has no change positions).
+        if (options_.create_schema) {
+          if (version == "1") exec_simple(postgres_migration_v2);
+          exec_simple(postgres_migration_v3);
+        }
+        version_ = options_.create_schema ? postgres_schema_version : version == "1" ? 1 : 2;
       } else if (version != std::to_string(postgres_schema_version)) {
         const bool newer = std::all_of(version.begin(), version.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
                            !version.empty() && version.size() < 19 && std::stoll(version) > postgres_schema_version;
@@ -764,12 +796,13 @@ class pg_connection {
       }
       exec_simple(postgres_schema_ddl);
       exec_simple(postgres_migration_v2);
+      exec_simple(postgres_migration_v3);
       version_ = postgres_schema_version;
       // LZ4 compresses the TOASTed documents several times faster than the default pglz (bulk writes of
       // 1.5 KB documents ran 15% faster); a server built without LZ4 keeps pglz.
       exec_simple("SAVEPOINT tributary_lz4");
       try {
-        exec_simple("ALTER TABLE {s}.documents ALTER COLUMN json SET COMPRESSION lz4, ALTER COLUMN body SET COMPRESSION lz4");
+        exec_simple("ALTER TABLE {s}.documents ALTER COLUMN json SET COMPRESSION lz4");
         exec_simple("RELEASE SAVEPOINT tributary_lz4");
       } catch (const pg_server_error&) {
         exec_simple("ROLLBACK TO SAVEPOINT tributary_lz4");
@@ -779,10 +812,11 @@ class pg_connection {
     exec_simple("COMMIT");
   }
 
-  /// The search index postgres_options::search_fields asks for, built in prepare_schema's transaction
-  /// under its lock by a connection that may create the schema, and its expression recorded in meta. A
-  /// store made before search_fields has an index without a record, which is rebuilt once over the
-  /// fields asked for; a recorded one over other fields is refused (two users would rebuild it in turn).
+  /// The schema's search expression, recorded in meta by a connection with postgres_options::search_fields,
+  /// under prepare_schema's lock. Every index that carries an alias has a search index over it
+  /// (build_search_index); a recorded expression over other fields is refused (two users would rebuild
+  /// them in turn). A store that had none (new, migrated, or generic until now) gets one for every index
+  /// that carries an alias.
   void prepare_search_index() {
     const std::string wanted = pg_search_vector(options_.search_fields);
     if (wanted.empty() || !options_.create_schema) return;
@@ -793,17 +827,35 @@ class pg_connection {
                                           pg_text(recorded, 0, 0) + ", not " + wanted +
                                           ": every user of a schema must give the same postgres_options::search_fields");
     }
-    exec_simple("DROP INDEX IF EXISTS {s}.documents_search");
-    exec_simple("CREATE INDEX documents_search ON {s}.documents USING gin ((" + wanted + "))");
     exec("INSERT INTO {s}.meta(key, value) VALUES ('search_vector', $1)", pg_params().text(wanted));
+    auto aliased = exec("SELECT DISTINCT idx FROM {s}.aliases ORDER BY idx");
+    for (int row = 0; row < pg_rows(aliased); ++row) build_search_index(pg_text(aliased, row, 0), wanted);
   }
 
+ public:
+  /// The search index of one index: a GIN index over `expression` of that index's documents alone (a
+  /// partial index, WHERE idx = the name), named documents_search_<md5 of the name>. An index is
+  /// written without one (its documents are parsed once, here, rather than row by row as they are
+  /// written) and gets it when an alias first moves to it, in that transaction, so no reader ever
+  /// reaches an index through an alias before its search index exists. CREATE INDEX holds a SHARE lock
+  /// on the documents table while it builds: readers go on, writers of other indices wait for it.
+  void build_search_index(std::string_view index, std::string_view expression) {
+    auto name = exec("SELECT 'documents_search_' || md5($1)", pg_params().text(index));
+    char* literal = PQescapeLiteral(conn_, index.data(), index.size());
+    if (literal == nullptr) throw pg_server_error{"XX000", pg_trim(PQerrorMessage(conn_))};
+    const std::string quoted = literal;
+    PQfreemem(literal);
+    exec_simple("CREATE INDEX IF NOT EXISTS " + pg_text(name, 0, 0) + " ON {s}.documents USING gin ((" +
+                std::string(expression) + ")) WHERE idx = " + quoted);
+  }
+
+ private:
   std::string url_;
   postgres_options options_;
   pg_target target_;
   std::string schema_sql_;
   bool schema_ready_ = false;
-  int version_ = 0;  ///< of the schema found: the current one, or 1 for a reader of an old store
+  int version_ = 0;  ///< of the schema found: the current one, or 1 or 2 for a reader of an old store
   PGconn* conn_ = nullptr;
   std::mutex mu_;
 };
@@ -882,10 +934,11 @@ class postgres_index {
   bulk_result bulk_write(std::string_view index, std::span<const stored_document> docs) {
     // What the server would refuse anyway is reported here, item by item; the rest is sent.
     bulk_result checked;
+    simdjson::dom::parser parser;
     std::vector<std::size_t> sendable;
     sendable.reserve(docs.size());
     for (std::size_t i = 0; i < docs.size(); ++i) {
-      if (auto problem = refused(docs[i])) checked.failures.push_back({i, docs[i].id, std::move(*problem), false});
+      if (auto problem = refused(parser, docs[i])) checked.failures.push_back({i, docs[i].id, std::move(*problem), false});
       else sendable.push_back(i);
     }
     // The last write of an id wins, as if the items were written in order: one upsert per id (a
@@ -901,7 +954,7 @@ class postgres_index {
     try {
       write("writing documents", true, [&](detail::pg_connection& c) {
         const auto base = reserve_positions(c, index, last.size());
-        if (c.options().bulk_method == postgres_bulk_method::copy) copy_rows(c, index, docs, last, base);
+        if (c.options().bulk_method == postgres_bulk_method::copy) copy_rows(c, index, docs, last, base, base == 0);
         else insert_rows(c, index, docs, last, base);
       });
       checked.written = sendable.size();
@@ -1000,11 +1053,12 @@ class postgres_index {
   /// atomically, and RETURNING says which rows were inserted.
   insert_result insert_if_absent(std::string_view index, std::span<const stored_document> docs) {
     insert_result checked;
+    simdjson::dom::parser parser;
     checked.items.assign(docs.size(), insert_result::outcome::existed);
     std::vector<std::size_t> sendable;
     sendable.reserve(docs.size());
     for (std::size_t i = 0; i < docs.size(); ++i) {
-      if (auto problem = refused(docs[i])) {
+      if (auto problem = refused(parser, docs[i])) {
         checked.items[i] = insert_result::outcome::failed;
         checked.failures.push_back({i, docs[i].id, std::move(*problem), false});
       } else {
@@ -1204,6 +1258,15 @@ class postgres_index {
       for (int row = 0; row < detail::pg_rows(present); ++row) indices.push_back(detail::pg_text(present, row, 0));
       const auto plan = plan_alias_update(actions, rows, indices);
       plan.check(actions);
+      // An index gets its search index before an alias reaches it (build_search_index).
+      if (!plan.inserts.empty()) {
+        auto expression = c.exec("SELECT value FROM {s}.meta WHERE key = 'search_vector'");
+        if (detail::pg_rows(expression) == 1) {
+          std::set<std::string_view> targets;
+          for (const auto& e : plan.inserts) targets.insert(e.index);
+          for (const auto target : targets) c.build_search_index(target, detail::pg_view(expression, 0, 0));
+        }
+      }
       auto columns = [](const std::vector<alias_entry>& entries, std::vector<std::string_view>& alias_column,
                         std::vector<std::string_view>& index_column) {
         for (const auto& e : entries) alias_column.push_back(e.alias), index_column.push_back(e.index);
@@ -1251,6 +1314,7 @@ class postgres_index {
       c.exec("DELETE FROM {s}.documents WHERE idx = ANY ($1::text[])", detail::pg_params().text_array(storable));
       c.exec("DELETE FROM {s}.indices WHERE name = ANY ($1::text[])", detail::pg_params().text_array(storable));
     });
+    drop_orphan_search_indexes();
   }
 
   /// Documents of `index` whose postgres_options::search_fields hold the words of `text` (web-search
@@ -1311,6 +1375,28 @@ class postgres_index {
     return c.transact(detail::pg_txn::none, true, what, [&] { return f(c); });
   }
 
+  /// Drops the search indexes whose index is gone, after the deletion committed and outside any
+  /// transaction: DROP INDEX CONCURRENTLY waits for the table's users instead of locking every reader
+  /// and writer out. Tidying only (an orphan indexes no row): a failure leaves it to the next deletion.
+  void drop_orphan_search_indexes() {
+    try {
+      const auto orphans = read("finding search indexes of deleted indices", [&](detail::pg_connection& c) {
+        auto r = c.exec("SELECT i.indexname FROM pg_indexes i WHERE i.schemaname = $1 AND i.tablename = 'documents' "
+                        "AND i.indexname LIKE 'documents\\_search\\_%' AND NOT EXISTS "
+                        "(SELECT 1 FROM {s}.indices n WHERE 'documents_search_' || md5(n.name) = i.indexname)",
+                        detail::pg_params().text(c.options().schema));
+        std::vector<std::string> out;
+        for (int row = 0; row < detail::pg_rows(r); ++row) out.push_back(detail::pg_text(r, row, 0));
+        return out;
+      });
+      for (const auto& orphan : orphans)
+        read("dropping a search index", [&](detail::pg_connection& c) {
+          c.exec_simple("DROP INDEX CONCURRENTLY IF EXISTS {s}." + orphan);
+        });
+    } catch (const error&) {
+    }
+  }
+
   [[noreturn]] static void missing(std::string_view index) {
     throw error(errc::not_found, "no such index '" + std::string(index) + "'");
   }
@@ -1336,11 +1422,11 @@ class postgres_index {
   }
 
   /// Why a document cannot be stored, checked before the server sees it; nullopt when it can.
-  static std::optional<std::string> refused(const stored_document& d) {
+  static std::optional<std::string> refused(simdjson::dom::parser& parser, const stored_document& d) {
     if (d.id.empty()) return "document has an empty id";
     if (!detail::pg_storable_text(d.id)) return "document id is not valid UTF-8 text (or holds a NUL byte)";
     if (d.json.size() > max_document_bytes) return "document is larger than PostgreSQL's 1 GB field limit";
-    return std::nullopt;
+    return detail::pg_jsonb_problem(parser, d.json);
   }
 
 
@@ -1350,18 +1436,27 @@ class postgres_index {
     return sqlstate.starts_with("22") || sqlstate.starts_with("54");
   }
 
+  /// `fresh`: the index was never written (its change position is 0), so none of the documents can
+  /// exist in it and they are copied straight into the table; otherwise into the session's staging
+  /// table, then upserted from it.
   static void copy_rows(detail::pg_connection& c, std::string_view index, std::span<const stored_document> docs,
-                        std::span<const std::size_t> rows, std::int64_t base) {
+                        std::span<const std::size_t> rows, std::int64_t base, bool fresh) {
     try {
       // Binary COPY: every field is a length and raw bytes, so nothing is escaped.
-      c.copy_in("COPY pg_temp.tributary_load (id, json, seq) FROM STDIN (FORMAT binary)", [&](std::string& buffer, auto&& send) {
+      c.copy_in(fresh ? "COPY {s}.documents (idx, id, json, seq) FROM STDIN (FORMAT binary)"
+                      : "COPY pg_temp.tributary_load (id, json, seq) FROM STDIN (FORMAT binary)",
+                [&](std::string& buffer, auto&& send) {
         buffer.append("PGCOPY\n\xff\r\n\0", 11);
         detail::pg_put_u32(buffer, 0);  // flags
         detail::pg_put_u32(buffer, 0);  // header extension length
         std::int64_t position = base;
         for (const auto i : rows) {
           const auto& d = docs[i];
-          detail::pg_put_u16(buffer, 3);
+          detail::pg_put_u16(buffer, fresh ? 4 : 3);
+          if (fresh) {
+            detail::pg_put_u32(buffer, static_cast<std::uint32_t>(index.size()));
+            buffer.append(index);
+          }
           detail::pg_put_u32(buffer, static_cast<std::uint32_t>(d.id.size()));
           buffer.append(d.id);
           detail::pg_put_u32(buffer, static_cast<std::uint32_t>(d.json.size()));
@@ -1375,6 +1470,7 @@ class postgres_index {
         }
         detail::pg_put_u16(buffer, 0xFFFF);  // trailer
       });
+      if (fresh) return;
       c.exec("INSERT INTO {s}.documents(idx, id, json, seq) SELECT $1, id, json, seq FROM pg_temp.tributary_load "
              "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json, seq = excluded.seq",
              detail::pg_params().text(index));

@@ -1,10 +1,12 @@
 #pragma once
 // The platforms the jobs examples serve and run, and the store chosen by --store. Shared by
-// jobs_server.cpp and jobs_worker.cpp so both agree on the platform list.
+// jobs_api.cpp and jobs_worker.cpp so both agree on the platform list.
 //
-//   sleep    sleeps `ms` in steps, reporting progress and seeing cancellation; `fail` makes it fail
-//   report   the seed's example shape: a date range (relative dates), credentials, and a nested
-//            storage {type, settings}; it reports its phases (login, fetch, store) and returns counts
+//   xroad_collection  one environment's X-Road collection (jobs_xroad_collection.hpp)
+//   http_to_store     JSON fetched over curl_transport into an index of a store (jobs_http_to_store.hpp)
+//   sleep             sleeps `ms` in steps, reporting progress and seeing cancellation; `fail` makes it fail
+//   report            the seed's example shape: a date range (relative dates), credentials, and a nested
+//                     storage {type, settings}; it reports its phases (login, fetch, store) and returns counts
 
 #include <chrono>
 #include <cstdint>
@@ -17,6 +19,9 @@
 #include <tributary/error.hpp>
 #include <tributary/jobs/platform.hpp>
 #include <tributary/jobs/settings.hpp>
+
+#include "jobs_http_to_store.hpp"
+#include "jobs_xroad_collection.hpp"
 
 namespace tributary::examples::jobs_demo {
 
@@ -111,7 +116,7 @@ struct report_platform {
   }
 };
 
-using platforms = jobs::platform_list<sleep_platform, report_platform>;
+using platforms = jobs::platform_list<xroad_collection_platform, http_to_store_platform, sleep_platform, report_platform>;
 
 /// --store: sqlite:///absolute/path, sqlite:relative/path or redis://...; the kind it names.
 enum class store_kind { sqlite, redis };

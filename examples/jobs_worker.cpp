@@ -38,8 +38,8 @@ namespace demo = tributary::examples::jobs_demo;
 
 constexpr std::string_view usage =
   "usage: jobs_worker --store STORE --key-file FILE [--workers N] [--name PREFIX] [--heartbeat-ms N] [--lost-after-ms N]\n"
-  "  --store STORE      sqlite:///PATH or redis://[:PASSWORD@]HOST:PORT/DB (the jobs_server's)\n"
-  "  --key-file FILE    the jobs_server's key file: opens the jobs' sealed settings\n"
+  "  --store STORE      sqlite:///PATH or redis://[:PASSWORD@]HOST:PORT/DB (the jobs_api's)\n"
+  "  --key-file FILE    the jobs_api's key file: opens the jobs' sealed settings\n"
   "  --workers N        worker processes forked at start; default 2\n"
   "  --name PREFIX      workers are PREFIX-K-PID (K = 1..N); default the host name\n"
   "  --heartbeat-ms N   heartbeat interval, well under --lost-after-ms; default 5000\n"

@@ -1,7 +1,7 @@
-// jobs_server: the job executor's HTTP API (seed 003, JOBS.md) over a job store.
+// jobs_api: the job executor's HTTP API (seed 003, JOBS.md) over a job store.
 //
-//   jobs_server --store sqlite:///var/lib/jobs.db --key-file /etc/tributary/jobs.key --listen 127.0.0.1:8080
-//   jobs_server --store redis://127.0.0.1:6379/0 --key-file jobs.key --listen 0.0.0.0:8080
+//   jobs_api --store sqlite:///var/lib/jobs.db --key-file /etc/tributary/jobs.key --listen 127.0.0.1:8080
+//   jobs_api --store redis://127.0.0.1:6379/0 --key-file jobs.key --listen 0.0.0.0:8080
 //
 // The settings a job's worker needs (secrets included) are sealed with the key file's key
 // (jobs/aes_gcm_sealer.hpp) before they reach the store; the workers get the same file.
@@ -34,14 +34,15 @@ using namespace tributary;
 namespace demo = tributary::examples::jobs_demo;
 
 constexpr std::string_view usage =
-  "usage: jobs_server --store STORE --key-file FILE [--listen ADDR:PORT] [--threads N]\n"
+  "usage: jobs_api --store STORE --key-file FILE [--listen ADDR:PORT] [--threads N]\n"
   "  --store STORE       sqlite:///PATH (created when missing) or redis://[:PASSWORD@]HOST:PORT/DB\n"
   "  --key-file FILE     64 hex digits (openssl rand -hex 32): seals the jobs' settings in the store\n"
   "  --listen ADDR:PORT  numeric address and port; default 127.0.0.1:8080; port 0 picks a free one\n"
   "  --threads N         worker threads; default 4\n"
   "  --help              this text\n"
   "Routes: GET|POST /system/alive, GET /platforms/get, POST /execution/run, GET /execution/get?job_id=ID[&full],\n"
-  "POST /execution/cancel?job_id=ID, GET /execution/list[?status=S][&limit=N]. Platforms: sleep, report.\n";
+  "POST /execution/cancel?job_id=ID, GET /execution/list[?status=S][&limit=N], GET /metrics, GET /dashboard.\n"
+  "Platforms: xroad_collection, http_to_store, sleep, report.\n";
 
 template <class Store>
 int serve(Store& store, wall_clock& clock, const jobs::aes_gcm_sealer& sealer, const server_options& http, std::size_t threads) {
@@ -126,7 +127,7 @@ int main(int argc, char** argv) {
     jobs::sqlite_job_store store(choice.where, clock);
     return serve(store, clock, sealer, http, threads);
   } catch (const error& e) {
-    std::cerr << "jobs_server: " << redact_urls_in(e.what()) << "\n";
+    std::cerr << "jobs_api: " << redact_urls_in(e.what()) << "\n";
     return e.code() == errc::invalid_config ? 2 : 1;
   }
 }

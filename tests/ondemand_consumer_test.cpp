@@ -200,6 +200,7 @@ TEST(OndemandConsumer, RetriesTheInitialGetAllUntilACollectorAnswers) {
   EXPECT_FALSE(early.initialized);
   EXPECT_GE(early.calls, 8u);  // retried for real: at most 8 s apart, 60 virtual seconds
   EXPECT_EQ(early.calls, early.calls_failed);
+  EXPECT_EQ(early.failing_in_a_row, early.calls);  // what a health endpoint reports as down
   EXPECT_EQ(early.retries, early.calls);
   EXPECT_TRUE(contains(early.last_failure, "get_all: no collector answered"));
   for (const auto& c : w.client.calls) {
@@ -209,6 +210,7 @@ TEST(OndemandConsumer, RetriesTheInitialGetAllUntilACollectorAnswers) {
   w.client.down = false;  // the collector comes up
   w.timers.run_for(10s);
   EXPECT_TRUE(consumer.stats().initialized);
+  EXPECT_EQ(consumer.stats().failing_in_a_row, 0u);  // an answer clears it
   consumer.process_available();
   EXPECT_EQ(consumer.state().live(), 3u);
   EXPECT_EQ(consumer.state().find("instance", "vm-2")->latest.action, event_action::init_snapshot);

@@ -87,6 +87,7 @@ struct consumer_options {
 struct consumer_stats {
   std::uint64_t calls = 0;            ///< RPC calls made, retries included
   std::uint64_t calls_failed = 0;     ///< of those, the ones that got no valid answer
+  std::uint64_t failing_in_a_row = 0; ///< calls failed since the last answered one (a health check's cue)
   std::uint64_t retries = 0;          ///< retries scheduled after a failed call
   std::uint64_t failed_outcomes = 0;  ///< datasources an answer reported not ok
   std::uint64_t get_all_answered = 0;
@@ -169,7 +170,8 @@ class basic_ondemand_consumer {
   }
 
   /// Applies the events persisted in `index` of `store` after the restored stamp (all of them, with no
-  /// snapshot restored), before start(). Counted in stats().replayed; bad documents in bad_events.
+  /// snapshot restored: start() then still sends the init_snapshot get_all), before start(). Counted in
+  /// stats().replayed; bad documents in bad_events.
   template <class EventStore>
   replay_report replay(const EventStore& store, std::string_view index) {
     const auto now = clock_->now();
@@ -178,7 +180,6 @@ class basic_ondemand_consumer {
       (state_.apply(e, now) == apply_result::applied ? applied : older) += 1;
       note_persisted(instance, sequence);
     });
-    if (!resumed_from_) resumed_from_ = now - options_.snapshot_interval;  // no snapshot: a get_all is due now
     std::lock_guard lock(stats_mu_);
     stats_.replayed += report.replayed;
     stats_.applied += applied;
@@ -236,11 +237,13 @@ class basic_ondemand_consumer {
       std::lock_guard lock(stats_mu_);
       for (const auto& o : a.outcomes) stats_.failed_outcomes += o.status != outcome_status::ok;
       stats_.events_received += a.events.size();
+      stats_.failing_in_a_row = 0;
       (r.method == ondemand_method::get_all ? stats_.get_all_answered : stats_.get_changes_answered) += 1;
       return a;
     } catch (const error& e) {
       std::lock_guard lock(stats_mu_);
       ++stats_.calls_failed;
+      ++stats_.failing_in_a_row;
       stats_.last_failure = std::string(to_string(r.method)) + ": " + e.what();
       return std::nullopt;
     }

@@ -38,6 +38,40 @@
 
 namespace tributary {
 
+/// One Prometheus text-format sample with its HELP and TYPE lines (a counter when the name ends in
+/// _total, else a gauge).
+inline void append_metric(std::string& out, std::string_view name, std::string_view help, std::uint64_t v) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += name.ends_with("_total") ? " counter\n" : " gauge\n";
+  out += name;
+  out += ' ';
+  out += std::to_string(v);
+  out += '\n';
+}
+
+/// A collector service's and its persistor's counts, as GET /metrics serves them (whichever binding
+/// carries the calls).
+template <class Service>
+void append_ondemand_service_metrics(std::string& out, Service& service) {
+  const auto s = service.stats();
+  const auto p = service.persistor().stats();
+  auto line = [&](std::string_view name, std::string_view help, std::uint64_t v) { append_metric(out, name, help, v); };
+  line("tributary_ondemand_calls_total", "get_all and get_changes calls answered", s.calls);
+  line("tributary_ondemand_events_total", "events in the answers", s.events);
+  line("tributary_ondemand_failed_outcomes_total", "datasource outcomes that were not ok", s.failed_outcomes);
+  line("tributary_ondemand_persistor_queued_total", "events queued for the persistor", p.queued);
+  line("tributary_ondemand_persistor_written_total", "events the store acknowledged", p.written);
+  line("tributary_ondemand_persistor_failed_total", "events given up on", p.failed);
+  line("tributary_ondemand_persistor_pending", "events queued and not yet written", p.pending);
+  line("tributary_ondemand_persistor_queue_depth", "events waiting in the persistor's queue", p.queue_depth);
+  line("tributary_ondemand_persistor_lost_before_start", "events the previous run never wrote (its ledger)", p.lost_before_start);
+}
+
 /// Serves a service over HTTP. Service: anything with `std::optional<std::string> answer(string_view)`,
 /// `stats()` and `persistor().stats()`, as basic_datasource_service has; the caller's, outliving it.
 template <class Service>
@@ -66,31 +100,8 @@ class jsonrpc_http_handler {
     return r;
   }
   std::string metrics() const {
-    const auto s = service_->stats();
-    const auto p = service_->persistor().stats();
     std::string out;
-    auto line = [&](const char* name, const char* help, std::uint64_t v) {
-      out += "# HELP ";
-      out += name;
-      out += ' ';
-      out += help;
-      out += "\n# TYPE ";
-      out += name;
-      out += std::string_view(name).ends_with("_total") ? " counter\n" : " gauge\n";
-      out += name;
-      out += ' ';
-      out += std::to_string(v);
-      out += '\n';
-    };
-    line("tributary_ondemand_calls_total", "get_all and get_changes calls answered", s.calls);
-    line("tributary_ondemand_events_total", "events in the answers", s.events);
-    line("tributary_ondemand_failed_outcomes_total", "datasource outcomes that were not ok", s.failed_outcomes);
-    line("tributary_ondemand_persistor_queued_total", "events queued for the persistor", p.queued);
-    line("tributary_ondemand_persistor_written_total", "events the store acknowledged", p.written);
-    line("tributary_ondemand_persistor_failed_total", "events given up on", p.failed);
-    line("tributary_ondemand_persistor_pending", "events queued and not yet written", p.pending);
-    line("tributary_ondemand_persistor_queue_depth", "events waiting in the persistor's queue", p.queue_depth);
-    line("tributary_ondemand_persistor_lost_before_start", "events the previous run never wrote (its ledger)", p.lost_before_start);
+    append_ondemand_service_metrics(out, *service_);
     return out;
   }
 

@@ -1,0 +1,268 @@
+// ondemand_collector: a collector service of seed 002 (ONDEMAND.md). It serves datasources over
+// JSON-RPC 2.0, on HTTP or on RabbitMQ, and persists every event it answers in the store.
+//
+//   ondemand_collector --store sqlite:events.db --rpc http://127.0.0.1:8080/rpc --static hosts=hosts.json
+//   ondemand_collector --store sqlite:events.db --rpc amqp://guest:guest@127.0.0.1:5672/ --synthetic 10000
+//                      --instance collector_a --listen 127.0.0.1:9100
+//
+// GET /metrics (Prometheus text) and GET /health (200, or 503 naming the dependency that is down) are
+// served on the RPC's port with http://, on --listen with amqp://. Prints `listening on URL` once it
+// serves. SIGINT or SIGTERM: stops taking calls, writes what the persistor holds, prints a JSON report
+// (also to --report FILE). Exit 2 for a usage error, 1 when the store, the address or the broker fails.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <tributary/execution/thread_pool.hpp>
+#include <tributary/index/sqlite.hpp>
+#include <tributary/ondemand/amqp.hpp>
+#include <tributary/ondemand/jsonrpc_http.hpp>
+#include <tributary/ondemand/persistor.hpp>
+#include <tributary/ondemand/service.hpp>
+#include <tributary/redact.hpp>
+#include <tributary/server/concepts.hpp>
+#include <tributary/server/http_server.hpp>
+
+#include "ondemand_common.hpp"
+#include "ondemand_sources.hpp"
+
+namespace {
+
+namespace od = tributary::examples::ondemand;
+using od::usage_error;
+
+constexpr std::string_view usage =
+    "usage: ondemand_collector --store STORE --rpc URL [datasources] [options]\n"
+    "  --store STORE        sqlite:PATH: where every answered event is persisted (index ondemand-events)\n"
+    "  --rpc URL            http://ADDR:PORT/PATH to serve JSON-RPC on HTTP (port 0 picks a free one), or\n"
+    "                       amqp://USER:PASSWORD@HOST:PORT/[VHOST] to take calls from RabbitMQ's shared queue\n"
+    "Datasources (at least one):\n"
+    "  --static NAME=FILE   a datasource read from FILE, a JSON array of\n"
+    "                       {\"entity_type\":..,\"entity_id\":..,\"payload\":{..}}; repeatable\n"
+    "  --synthetic N        a datasource \"synthetic\" of N generated entities (for load)\n"
+    "  --slow MS            each get_all of \"synthetic\" takes MS longer (a slow source, for demos)\n"
+    "Options:\n"
+    "  --instance NAME      the persistor's identity across restarts (a-z, 0-9, _): with one, a restart says\n"
+    "                       how many events a kill lost; default a random one\n"
+    "  --listen ADDR:PORT   where GET /metrics and GET /health are served with amqp:// (default 127.0.0.1:0)\n"
+    "  --queue NAME         the shared RabbitMQ queue (default tributary.ondemand)\n"
+    "  --time-limit MS      per datasource and call (default 30000)\n"
+    "  --threads N          datasource threads (default 4)\n"
+    "  --report FILE        also write the JSON report printed at exit to FILE\n"
+    "  --help               this text\n";
+
+struct options {
+  std::string store, rpc, instance, listen = "127.0.0.1:0", queue = "tributary.ondemand", report;
+  std::vector<std::pair<std::string, std::string>> statics;
+  std::size_t synthetic = 0;
+  std::uint64_t time_limit_ms = 30'000, slow_ms = 0;
+  std::size_t threads = 4;
+};
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--help" || a == "-h") throw std::string(usage);
+    static constexpr std::string_view with_value[] = {"--store", "--rpc", "--static", "--synthetic", "--instance", "--listen",
+                                                      "--queue", "--time-limit", "--threads", "--report", "--slow"};
+    if (std::find(std::begin(with_value), std::end(with_value), a) == std::end(with_value))
+      throw usage_error{"unknown argument '" + std::string(a) + "'"};
+    if (i + 1 == argc) throw usage_error{std::string(a) + " needs a value"};
+    const std::string v = argv[++i];
+    if (a == "--store") o.store = v;
+    else if (a == "--rpc") o.rpc = v;
+    else if (a == "--instance") o.instance = v;
+    else if (a == "--listen") o.listen = v;
+    else if (a == "--queue") o.queue = v;
+    else if (a == "--report") o.report = v;
+    else if (a == "--synthetic") o.synthetic = od::positive_integer(a, v);
+    else if (a == "--time-limit") o.time_limit_ms = od::positive_integer(a, v);
+    else if (a == "--slow") o.slow_ms = od::positive_integer(a, v);
+    else if (a == "--threads") o.threads = od::positive_integer(a, v);
+    else {
+      const auto eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) throw usage_error{"--static wants NAME=FILE, not '" + v + "'"};
+      o.statics.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    }
+  }
+  if (o.store.empty()) throw usage_error{"--store is required"};
+  if (o.rpc.empty()) throw usage_error{"--rpc is required"};
+  if (!o.rpc.starts_with("http://") && !o.rpc.starts_with("amqp://"))
+    throw usage_error{"--rpc wants http://ADDR:PORT/PATH or amqp://USER:PASSWORD@HOST:PORT/, not " + tributary::detail::quote_url(o.rpc)};
+  if (o.statics.empty() && o.synthetic == 0) throw usage_error{"no datasource: give --static NAME=FILE or --synthetic N"};
+  return o;
+}
+
+using service_type = tributary::basic_datasource_service<tributary::thread_pool, tributary::sqlite_index>;
+
+/// What /health looks at, from the serving threads.
+struct health_state {
+  od::guarded_probe store;
+  std::mutex mu;
+  std::string rpc_problem;  ///< the broker connection's, with amqp://
+  std::string rpc_state() {
+    std::lock_guard lock(mu);
+    return rpc_problem;
+  }
+  void set_rpc(std::string problem) {
+    std::lock_guard lock(mu);
+    rpc_problem = std::move(problem);
+  }
+};
+
+/// /health, /metrics, and the JSON-RPC handler's routes when calls come over HTTP.
+struct collector_handler {
+  using request_handler_concept = tributary::request_handler_tag;
+  service_type* service;
+  health_state* health;
+  std::string index;
+  std::optional<tributary::jsonrpc_http_handler<service_type>> rpc;  // with http://
+
+  tributary::server_response handle(tributary::server_request& r) {
+    if (r.path == "/health") {
+      std::vector<od::dependency> deps{{"store", health->store.check(index)}};
+      const auto p = service->persistor().stats();
+      if (deps[0].problem.empty() && p.failed > 0 && p.pending > 0) deps[0].problem = "persisting events fails: " + p.last_failure;
+      if (!rpc) deps.push_back({"rabbitmq", health->rpc_state()});
+      return od::health_response(deps);
+    }
+    if (rpc) return rpc->handle(r);
+    if (r.path == "/metrics" && r.method == "GET") {
+      std::string out;
+      tributary::append_ondemand_service_metrics(out, *service);
+      return tributary::server_response::text(200, std::move(out), "text/plain; version=0.0.4");
+    }
+    return tributary::server_response::json(404, "{\"error\":\"not found; GET /metrics or GET /health\"}");
+  }
+};
+
+int run(const options& o) {
+  od::stop_signals signals;  // before any thread starts
+  const std::string path = od::sqlite_path("--store", o.store);
+
+  std::vector<tributary::any_datasource> sources;
+  for (const auto& [name, file] : o.statics) {
+    od::static_file_source s(name, file);
+    try {
+      s.check();
+    } catch (const tributary::error& e) {
+      throw usage_error{"--static " + name + "=" + file + ": " + e.what()};
+    }
+    sources.emplace_back(std::move(s));
+  }
+  if (o.synthetic) sources.emplace_back(od::synthetic_source("synthetic", o.synthetic, std::chrono::milliseconds(o.slow_ms)));
+
+  tributary::sqlite_index store(path);
+  health_state health;
+  health.store.store.emplace(path);
+  tributary::basic_event_persistor<tributary::sqlite_index> persistor(store, {.instance = o.instance});
+  std::thread writer([&] { persistor.run(); });
+  struct drain {  // on every way out: run() writes what is queued, then returns
+    decltype(persistor)& p;
+    std::thread& t;
+    ~drain() {
+      p.close();
+      if (t.joinable()) t.join();
+    }
+  } drain_at_exit{persistor, writer};
+  tributary::thread_pool datasource_pool(o.threads, 256), http_pool(4, 256);
+  service_type service(datasource_pool, persistor, {.time_limit = std::chrono::milliseconds(o.time_limit_ms)});
+  for (auto& s : sources) service.add(std::move(s));
+  if (const auto lost = persistor.stats().lost_before_start)
+    std::cerr << "ondemand_collector: the previous run of instance " << persistor.instance() << " lost " << lost << " events\n";
+
+  collector_handler handler{&service, &health, persistor.index(), std::nullopt};
+  tributary::server_options http;
+  std::optional<tributary::amqp_rpc_options> amqp;
+  if (o.rpc.starts_with("http://")) {
+    auto [where, rpc_path] = od::parse_http_listen("--rpc", o.rpc);
+    http.address = where.address, http.port = where.port;
+    handler.rpc.emplace(service, rpc_path);
+  } else {
+    const auto where = od::parse_listen("--listen", o.listen);
+    http.address = where.address, http.port = where.port;
+    amqp = tributary::amqp_rpc_options{.url = o.rpc, .queue = o.queue};
+    amqp->validate();
+  }
+  http.max_body_bytes = service.options().max_request_bytes;
+
+  // With amqp://, one connection serves calls; a lost connection is made again (the request in hand,
+  // unacknowledged, goes to another collector service meanwhile). The first one must work.
+  std::optional<tributary::basic_amqp_rpc_server<service_type>> first;
+  if (amqp) first.emplace(service, *amqp);
+  std::jthread serving;
+  if (amqp)
+    serving = std::jthread([&](std::stop_token stop) {
+      auto& server = first;  // this thread's alone from now on
+      std::mutex mu;
+      std::condition_variable_any cv;
+      while (!stop.stop_requested()) {
+        try {
+          if (!server) server.emplace(service, *amqp);
+          health.set_rpc({});
+          server->run(stop);
+        } catch (const tributary::error& e) {
+          server.reset();
+          health.set_rpc(e.what());
+          std::cerr << "ondemand_collector: " << tributary::redact_urls_in(e.what()) << "; connecting again in 1 s\n";
+          std::unique_lock lock(mu);
+          cv.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+        }
+      }
+    });
+
+  tributary::basic_http_server server(http_pool, std::move(handler), http);
+  server.start();
+  std::cout << "listening on " << server.base_url() << (amqp ? " (metrics, health); calls from " + tributary::redact_url(o.rpc) : std::string(""))
+            << std::endl;
+
+  int signal = 0;
+  while (!(signal = signals.wait_for(std::chrono::milliseconds(500)))) {
+  }
+  std::cerr << "ondemand_collector: stopping (signal " << signal << ")\n";
+  if (serving.joinable()) {
+    serving.request_stop();
+    serving.join();
+  }
+  server.stop();
+  persistor.close();
+  writer.join();
+  const auto s = service.stats();
+  const auto p = persistor.stats();
+  std::string report = "{\"instance\":";
+  tributary::detail::append_quoted(report, persistor.instance());
+  report += ",\"calls\":" + std::to_string(s.calls) + ",\"events\":" + std::to_string(s.events) +
+            ",\"failed_outcomes\":" + std::to_string(s.failed_outcomes) + ",\"persisted\":{\"queued\":" + std::to_string(p.queued) +
+            ",\"written\":" + std::to_string(p.written) + ",\"failed\":" + std::to_string(p.failed) +
+            ",\"lost_before_start\":" + std::to_string(p.lost_before_start) + "}}";
+  od::write_report(report, o.report);
+  return p.failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const std::string& help) {
+    std::cout << help;
+    return 0;
+  } catch (const usage_error& e) {
+    std::cerr << "ondemand_collector: " << e.message << " (ondemand_collector --help lists the options)\n";
+    return 2;
+  } catch (const tributary::error& e) {
+    std::cerr << "ondemand_collector: " << tributary::redact_urls_in(e.what()) << "\n";
+    return e.code() == tributary::errc::invalid_config ? 2 : 1;
+  }
+}

@@ -4,7 +4,8 @@
 # added before examples/.
 function(tributary_wire_example_dependencies)
   foreach(pair IN ITEMS "sync_publish_test:xroad_simulator;sync_server;collector_dev"
-                        "deploy_test:collector_dev;collector_staging;collector_prod")
+                        "deploy_test:collector_dev;collector_staging;collector_prod"
+                        "ondemand_examples_test:ondemand_collector;ondemand_consumer")
     string(REPLACE ":" ";" parts "${pair}")
     list(POP_FRONT parts test)
     if(NOT TARGET ${test})

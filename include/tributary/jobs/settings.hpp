@@ -439,26 +439,44 @@ void append_schema(std::string& out) {
 }
 
 template <settings_struct T>
+void append_values(std::string& out, const T& v, bool reveal_secrets);
+
+template <class D, class M>
+void append_value(std::string& out, const D&, const M& m, bool reveal_secrets) {
+  if constexpr (D::kind == setting_kind::string || D::kind == setting_kind::enumeration) append_quoted(out, m);
+  else if constexpr (D::kind == setting_kind::secret) append_quoted(out, reveal_secrets ? std::string_view(m.reveal()) : "***");
+  else if constexpr (D::kind == setting_kind::date) append_quoted(out, m.spec.empty() ? iso_date(m.day) : m.spec);
+  else if constexpr (D::kind == setting_kind::boolean) out += m ? "true" : "false";
+  else if constexpr (D::kind == setting_kind::integer) out += std::to_string(m);
+  else if constexpr (D::kind == setting_kind::number) {
+    char buf[32];
+    // -0 is written 0: JSON's "-0" reads back as the integer 0, and the echo must be a fixed point.
+    const auto r = std::to_chars(buf, buf + sizeof buf, m == 0 ? 0.0 : static_cast<double>(m));
+    out.append(buf, r.ptr);
+  } else append_values(out, m, reveal_secrets);
+}
+
+template <settings_struct T>
 void append_values(std::string& out, const T& v, bool reveal_secrets) {
   out += '{';
   bool first = true;
+  const T initial{};
   auto one = [&](const auto& d) {
-    using D = std::remove_cvref_t<decltype(d)>;
     const auto& m = v.*(d.member);
+    // An optional setting left at its initial value is left out, as if it was not sent: written out, it
+    // could fail its own validation when the worker parses it again (an enumeration's "", a bounded
+    // integer's 0, a nested object's empty members).
+    if (!d.required && !d.has_default) {
+      std::string value, unset;
+      append_value(value, d, m, true);
+      append_value(unset, d, initial.*(d.member), true);
+      if (value == unset) return;
+    }
     if (!first) out += ',';
     first = false;
     append_quoted(out, d.name);
     out += ':';
-    if constexpr (D::kind == setting_kind::string || D::kind == setting_kind::enumeration) append_quoted(out, m);
-    else if constexpr (D::kind == setting_kind::secret) append_quoted(out, reveal_secrets ? std::string_view(m.reveal()) : "***");
-    else if constexpr (D::kind == setting_kind::date) append_quoted(out, m.spec.empty() ? iso_date(m.day) : m.spec);
-    else if constexpr (D::kind == setting_kind::boolean) out += m ? "true" : "false";
-    else if constexpr (D::kind == setting_kind::integer) out += std::to_string(m);
-    else if constexpr (D::kind == setting_kind::number) {
-      char buf[32];
-      const auto r = std::to_chars(buf, buf + sizeof buf, m);
-      out.append(buf, r.ptr);
-    } else append_values(out, m, reveal_secrets);
+    append_value(out, d, m, reveal_secrets);
   };
   std::apply([&](const auto&... d) { (one(d), ...); }, T::settings());
   out += '}';
@@ -496,7 +514,8 @@ template <settings_struct T>
   return out;
 }
 
-/// The settings as JSON, defaults applied, every secret "***": what answers, lists and logs show.
+/// The settings as JSON, defaults applied, every secret "***": what answers, lists and logs show. An
+/// optional setting (no default) still at its initial value is left out.
 template <settings_struct T>
 [[nodiscard]] std::string redacted_settings_json(const T& value) {
   std::string out;

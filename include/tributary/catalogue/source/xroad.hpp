@@ -10,7 +10,7 @@
 // OpenAPI document fails or is invalid becomes a warning and is skipped; the run goes on.
 // Failures and warnings name the URL requested through redact_url: credentials in the base URL
 // (`http://user:password@ss:8080`, sent as basic authentication by curl) never reach a report.
-// Links against tributary::xroad (yaml-cpp: OpenAPI documents may be YAML or JSON).
+// Links against tributary::xroad (yaml-cpp: OpenAPI documents may be YAML or JSON; see openapi.hpp).
 
 #include <algorithm>
 #include <cctype>
@@ -36,6 +36,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <tributary/catalogue/service_record.hpp>
+#include <tributary/catalogue/source/openapi.hpp>
 #include <tributary/detail/json_text.hpp>
 #include <tributary/detail/percent.hpp>
 #include <tributary/catalogue/document.hpp>
@@ -146,10 +147,6 @@ namespace detail {
   return parse_member_code_mapping(text.str());
 }
 
-/// The values `info.x-category` and `info.x-pricing` may take; anything else skips the version.
-inline constexpr std::string_view xroad_data_categories[] = {"open", "public", "official", "personal", "health", "financial"};
-inline constexpr std::string_view xroad_pricing_values[] = {"free", "paid"};
-
 struct xroad_source_config {
   std::string base_url;          ///< the security server, e.g. `https://ss.dev.example:8443`
   xroad_subsystem_id client;     ///< sent as `X-Road-Client` on every metaservice request
@@ -173,191 +170,6 @@ inline std::string describe_failure(const http_response& r) {
     out += body;
   }
   return out;
-}
-
-/// The most JSON an `x-links` may take. Real ones are a few links; YAML anchors and aliases can make a
-/// few hundred bytes of YAML into gigabytes of JSON.
-inline constexpr std::size_t xroad_max_links_bytes = 64 * 1024;
-
-/// Why a YAML value has no JSON form that may be stored; thrown by yaml_to_json.
-struct yaml_not_json {
-  std::string why;
-  static yaml_not_json too_large(std::size_t max_bytes) {
-    return {"it is larger than " + std::to_string(max_bytes / 1024) + " KiB as JSON"};
-  }
-};
-
-/// Emits a YAML node as JSON. Quoted scalars stay strings; plain ones become null, booleans and
-/// numbers where YAML core-schema would read them so and JSON can spell them (a number JSON readers
-/// cannot hold, out of a double's range or beyond 64 bits, stays a string as written). Throws
-/// yaml_not_json for a map key that is a sequence or a map, and once `out` exceeds `max_bytes`.
-inline void yaml_to_json(const YAML::Node& node, std::string& out, std::size_t max_bytes = xroad_max_links_bytes) {
-  if (out.size() > max_bytes) throw yaml_not_json::too_large(max_bytes);
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: out += "null"; return;
-    case YAML::NodeType::Sequence: {
-      out += '[';
-      bool first = true;
-      for (const auto& item : node) {
-        if (!first) out += ',';
-        first = false;
-        yaml_to_json(item, out, max_bytes);
-      }
-      out += ']';
-      return;
-    }
-    case YAML::NodeType::Map: {
-      out += '{';
-      bool first = true;
-      for (const auto& kv : node) {
-        if (!first) out += ',';
-        first = false;
-        if (kv.first.IsSequence() || kv.first.IsMap())
-          throw yaml_not_json{"a map key is a YAML sequence or map, which JSON cannot spell"};
-        append_quoted(out, kv.first.Scalar());
-        out += ':';
-        yaml_to_json(kv.second, out, max_bytes);
-      }
-      out += '}';
-      return;
-    }
-    case YAML::NodeType::Scalar: break;
-  }
-  const std::string& s = node.Scalar();
-  if (node.Tag() != "!") {  // "!" marks a quoted scalar: always a string
-    if (s == "~" || s == "null" || s == "Null" || s == "NULL") return void(out += "null");
-    if (s == "true" || s == "True" || s == "TRUE") return void(out += "true");
-    if (s == "false" || s == "False" || s == "FALSE") return void(out += "false");
-    // A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-    std::size_t i = 0;
-    auto digits = [&] {
-      const auto from = i;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-      return i - from;
-    };
-    bool number = true;
-    if (i < s.size() && s[i] == '-') ++i;
-    const auto int_start = i;
-    const auto int_digits = digits();
-    if (int_digits == 0 || (int_digits > 1 && s[int_start] == '0')) number = false;
-    if (number && i < s.size() && s[i] == '.') {
-      ++i;
-      if (digits() == 0) number = false;
-    }
-    if (number && i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-      ++i;
-      if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-      if (digits() == 0) number = false;
-    }
-    if (number && i == s.size() && is_json_value(s)) return void(out += s);
-  }
-  append_quoted(out, s);
-}
-
-/// The result of reading one OpenAPI document.
-struct openapi_reading {
-  enum class verdict { keep, skip_warning, skip_note } what = verdict::keep;
-  std::string message;  ///< why it was skipped
-  std::string title, summary, description, links;
-  std::string links_dropped;  ///< why `x-links` was left out of a document that is kept; empty when it was not
-  std::vector<std::string> pricing, data;
-};
-
-inline std::vector<std::string> string_list(const YAML::Node& node) {
-  std::vector<std::string> out;
-  if (!node || node.IsNull()) return out;
-  if (node.IsScalar()) {
-    out.push_back(node.Scalar());
-  } else if (node.IsSequence()) {
-    for (const auto& item : node) {
-      if (!item.IsScalar()) throw YAML::Exception(YAML::Mark::null_mark(), "expected a list of strings");
-      out.push_back(item.Scalar());
-    }
-  } else {
-    throw YAML::Exception(YAML::Mark::null_mark(), "expected a string or a list of strings");
-  }
-  for (auto& s : out)
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-inline std::string first_line(std::string_view text) {
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    auto line = text.substr(pos, end - pos);
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) line.remove_prefix(1);
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.remove_suffix(1);
-    if (!line.empty()) return std::string(line);
-    pos = end + 1;
-  }
-  return {};
-}
-
-/// Reads the catalogue fields of an OpenAPI document (YAML or JSON, which is YAML's flow style).
-inline openapi_reading read_openapi(const std::string& text) {
-  using verdict = openapi_reading::verdict;
-  const auto& data_values = xroad_data_categories;
-  const auto& pricing_values = xroad_pricing_values;
-  openapi_reading r;
-  auto skip = [&](std::string message) {
-    r.what = verdict::skip_warning;
-    r.message = std::move(message);
-    return r;
-  };
-  // yaml-cpp passes bytes that are not UTF-8 through, and the stored document (JSON, which must be UTF-8)
-  // would then be refused by every reader, document_parser included.
-  if (!simdjson::validate_utf8(text.data(), text.size())) return skip("the OpenAPI document is not valid UTF-8");
-  try {
-    const YAML::Node root = YAML::Load(text);
-    if (!root.IsMap()) return skip("the OpenAPI document is not a YAML or JSON object");
-    const YAML::Node info = root["info"];
-    if (!info || !info.IsMap()) return skip("the OpenAPI document has no info object");
-    if (const YAML::Node hide = info["x-hide-api-catalogue"]; hide && hide.IsScalar() && hide.as<bool>(false)) {
-      r.what = verdict::skip_note;
-      r.message = "opted out of the catalogue (info.x-hide-api-catalogue)";
-      return r;
-    }
-    const YAML::Node title = info["title"];
-    if (!title || !title.IsScalar() || title.Scalar().empty()) return skip("the OpenAPI document has no info.title");
-    r.title = title.Scalar();
-    if (const YAML::Node d = info["description"]; d && d.IsScalar()) r.description = d.Scalar();
-    if (const YAML::Node s = info["summary"]; s && s.IsScalar() && !s.Scalar().empty()) r.summary = s.Scalar();
-    else r.summary = first_line(r.description);
-    // yaml-cpp spells the escapes \N and \_ as the single bytes 0x85 and 0xA0, not as UTF-8: a value read
-    // from a document that is UTF-8 may still not be.
-    for (const std::string* v : {&r.title, &r.summary, &r.description})
-      if (!simdjson::validate_utf8(v->data(), v->size()))
-        return skip("info.title, summary or description is not valid UTF-8 once read (a YAML escape \\N or \\_?)");
-    try {
-      r.data = string_list(info["x-category"]);
-      r.pricing = string_list(info["x-pricing"]);
-    } catch (const YAML::Exception& e) {
-      return skip(std::string("x-category or x-pricing: ") + e.msg);
-    }
-    for (const auto& v : r.data)
-      if (std::find(std::begin(data_values), std::end(data_values), v) == std::end(data_values))
-        return skip("unknown x-category value '" + v + "' (expected open, public, official, personal, health or financial)");
-    for (const auto& v : r.pricing)
-      if (std::find(std::begin(pricing_values), std::end(pricing_values), v) == std::end(pricing_values))
-        return skip("unknown x-pricing value '" + v + "' (expected free or paid)");
-    if (const YAML::Node links = info["x-links"]; links && !links.IsNull()) {
-      // What is stored must read back everywhere: anything that is not one valid JSON value is dropped.
-      try {
-        yaml_to_json(links, r.links);
-        if (r.links.size() > xroad_max_links_bytes) throw yaml_not_json::too_large(xroad_max_links_bytes);
-        if (!is_json_value(r.links)) r.links_dropped = "it is not valid JSON once converted";
-      } catch (const yaml_not_json& e) {
-        r.links_dropped = e.why;
-      }
-      if (!r.links_dropped.empty()) r.links.clear();
-    }
-  } catch (const YAML::Exception& e) {
-    return skip(std::string("malformed OpenAPI document (neither YAML nor JSON): ") + e.what());
-  }
-  return r;
 }
 
 }  // namespace detail
@@ -595,6 +407,7 @@ class xroad_source {
   void build_services(pending& w) const {
     const bool is_public = classify_subsystem(w.id.subsystem_code) == subsystem_kind::public_provider;
     std::map<std::string, service> by_base;  // ordered: documents come out in base-code order
+    detail::openapi_parsers parsers;          // for the provider's OpenAPI documents that are JSON
     for (std::size_t k = 0; k < w.codes.size(); ++k) {
       const std::string& code = w.codes[k];
       const http_response& res = *w.specs[k];
@@ -603,7 +416,7 @@ class xroad_source {
         w.outcome.warnings.push_back(redact_urls_in("getOpenAPI " + code + " failed: " + detail::describe_failure(res)));
         continue;
       }
-      auto reading = detail::read_openapi(res.body);
+      auto reading = detail::read_openapi(res.body, parsers);
       if (reading.what == detail::openapi_reading::verdict::skip_warning) {
         w.outcome.warnings.push_back(redact_urls_in("getOpenAPI " + code + ": " + reading.message));
         continue;

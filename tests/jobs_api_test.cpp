@@ -348,6 +348,28 @@ TYPED_TEST(JobApi, MetricsCountJobsByStatusTheQueueAndLiveWorkers) {
   EXPECT_NE(this->call("GET", "/metrics").body.find("tributary_jobs{status=\"failed\"} 0\n"), std::string::npos);
 }
 
+TYPED_TEST(JobApi, MetricsByPlatformEndsAndDurations) {
+  EXPECT_EQ(this->call("GET", "/metrics").body.find("platform="), std::string::npos);  // no job yet, no platform
+  const std::string a = this->submit(R"j({"platform_id": "sleep", "settings": {}})j");
+  (void)this->submit(R"j({"platform_id": "sleep", "settings": {}})j");
+  ASSERT_TRUE(this->store_->take("w1", milliseconds(0)));
+  this->clock_.advance(milliseconds(700));
+  EXPECT_TRUE(this->store_->complete(a, "w1", job_status::finished, "{}"));
+  const auto r = this->call("GET", "/metrics");
+  for (const char* line :
+       {"# TYPE tributary_jobs_active gauge\n", "tributary_jobs_active{platform=\"sleep\",status=\"queued\"} 1\n",
+        "tributary_jobs_active{platform=\"sleep\",status=\"started\"} 0\n", "# TYPE tributary_jobs_ended_total counter\n",
+        "tributary_jobs_ended_total{platform=\"sleep\",status=\"finished\"} 1\n",
+        "tributary_jobs_ended_total{platform=\"sleep\",status=\"timed_out\"} 0\n",
+        "# TYPE tributary_job_duration_seconds histogram\n",
+        "tributary_job_duration_seconds_bucket{platform=\"sleep\",le=\"0.5\"} 0\n",
+        "tributary_job_duration_seconds_bucket{platform=\"sleep\",le=\"1\"} 1\n",
+        "tributary_job_duration_seconds_bucket{platform=\"sleep\",le=\"+Inf\"} 1\n",
+        "tributary_job_duration_seconds_sum{platform=\"sleep\"} 0.7\n", "tributary_job_duration_seconds_count{platform=\"sleep\"} 1\n"})
+    EXPECT_NE(r.body.find(line), std::string::npos) << line << " in\n" << r.body;
+  EXPECT_EQ(r.body.find("tributary_jobs_ended_total{platform=\"sleep\",status=\"queued\""), std::string::npos);
+}
+
 TYPED_TEST(JobApi, RelativeDatesResolveOnTheInjectedClock) {
   // "today" on 2024-03-10 is valid; a day number that does not exist is not, whatever the clock says.
   auto r = this->call("POST", "/execution/run", R"j({"platform_id": "sleep", "settings": {"since": "2 weeks back"}})j");

@@ -326,6 +326,55 @@ TYPED_TEST(JobStore, CountsByStatusQueueDepthAndLiveWorkers) {
   EXPECT_EQ(c.by_status, (array{1, 0, 1, 0, 0, 1}));
 }
 
+TYPED_TEST(JobStore, CountsByPlatformEndsAndRunDurations) {
+  auto& s = this->store();
+  auto other = submission("r");
+  other.platform = "report";
+  other.max_attempts = 2;
+  const std::string a = s.submit(submission("a")), b = s.submit(submission("b"));
+  const std::string c = s.submit(other), d = s.submit(other), e = s.submit(other);
+  ASSERT_EQ(s.take("w1", milliseconds(0))->id, a);
+  this->clock_.advance(milliseconds(2000));
+  EXPECT_TRUE(s.complete(a, "w1", job_status::finished, "1"));  // ran 2 s: the bucket up to 5 s
+  ASSERT_EQ(s.take("w1", milliseconds(0))->id, b);
+  this->clock_.advance(milliseconds(400));
+  EXPECT_TRUE(s.complete(b, "w1", job_status::timed_out, "too long"));  // ran 0.4 s: up to 0.5 s
+  ASSERT_EQ(s.take("w2", milliseconds(0))->id, c);  // still running
+  EXPECT_EQ(s.cancel(d), jobs::cancel_outcome::canceled);  // never ran: an end, no duration
+  ASSERT_EQ(s.take("w3", milliseconds(0))->id, e);
+  this->clock_.advance(seconds(31));  // w3 (and w1, w2) silent past the heartbeat timeout
+  s.heartbeat("w2");
+  (void)s.reap_lost_workers();  // e goes back to the queue (2 attempts): neither an end nor a run that ended
+
+  const auto counts = s.counts();
+  using ended = decltype(jobs::platform_job_counts{}.ended);
+  using durations = decltype(jobs::platform_job_counts{}.durations);
+  ASSERT_EQ(counts.by_platform.size(), 2u);
+  const auto& sleep = counts.by_platform.at("sleep");
+  EXPECT_EQ(sleep.queued, 0u);
+  EXPECT_EQ(sleep.started, 0u);
+  EXPECT_EQ(sleep.ended, (ended{0, 0, 1, 0, 0, 1}));  // queued, started, finished, failed, canceled, timed out
+  EXPECT_EQ(sleep.durations, (durations{0, 1, 0, 1, 0, 0, 0, 0, 0, 0}));
+  EXPECT_DOUBLE_EQ(sleep.duration_sum_s, 2.4);
+  const auto& report = counts.by_platform.at("report");
+  EXPECT_EQ(report.queued, 1u);   // e, requeued
+  EXPECT_EQ(report.started, 1u);  // c
+  EXPECT_EQ(report.ended, (ended{0, 0, 0, 0, 1, 0}));
+  EXPECT_EQ(report.durations, durations{});
+  EXPECT_EQ(report.duration_sum_s, 0.0);
+
+  // A worker lost with no attempt left fails its job: an end, and a run that ended.
+  ASSERT_EQ(s.take("w4", milliseconds(0))->id, e);
+  this->clock_.advance(seconds(40));  // 31 s past the timeout: c's worker w2 is lost too
+  s.heartbeat("w5");
+  (void)s.reap_lost_workers();
+  const auto later = s.counts().by_platform.at("report");
+  EXPECT_EQ(later.queued + later.started, 1u);  // c, retried (its second attempt is allowed)
+  EXPECT_EQ(later.ended, (ended{0, 0, 0, 1, 1, 0}));
+  EXPECT_EQ(later.durations, (durations{0, 0, 0, 0, 0, 1, 0, 0, 0, 0}));  // e ran 40 s: up to 60 s
+  EXPECT_DOUBLE_EQ(later.duration_sum_s, 40);
+}
+
 TYPED_TEST(JobStore, PingAndAName) {
   this->store().ping();
   EXPECT_FALSE(this->store().name().empty());

@@ -20,7 +20,8 @@
 //   POST /execution/cancel?job_id=ID   (or body {"job_id": ID}) -> {"job_id","outcome"}: "canceled" (it
 //                                      was queued), "cancel requested" (it is running), "already over"
 //   GET  /execution/list[?status=S][&limit=N]   {"jobs":[...]}, newest first, at most N (default 100)
-//   GET  /metrics                      Prometheus text (0.0.4): jobs by status, queue depth, workers alive
+//   GET  /metrics                      Prometheus text (0.0.4): jobs by status, queue depth, workers alive, and
+//                                      by platform: jobs active, jobs ended (counters), a run duration histogram
 //   GET  /dashboard                    one HTML page polling the routes above (jobs/dashboard.hpp)
 // A wrong method is 405 with Allow; an unknown path 404 listing the routes. A store that fails is 503
 // naming the store (its credentials redacted) with Retry-After; bad input is always a 4xx, never a 500.
@@ -72,6 +73,24 @@ inline server_response api_error(int status, std::string_view message, std::stri
   body += extra;
   body += '}';
   return server_response::json(status, std::move(body));
+}
+
+/// A Prometheus label value: backslash, double quote and newline escaped.
+inline std::string prometheus_label(std::string_view v) {
+  std::string out;
+  for (const char c : v) {
+    if (c == '\\' || c == '"') out += '\\', out += c;
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+/// A number as Prometheus reads it (shortest round-trip form).
+inline std::string prometheus_number(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 /// A request refused for its content, answered before the store is touched.
@@ -153,20 +172,46 @@ class basic_job_api {
     return server_response::json(200, "{\"alive\":true,\"services\":" + service + ",\"ok\":true}}}");
   }
 
-  // The store's counts as gauges; read at each scrape, so every API process over one store agrees.
+  // The store's counts, read at each scrape, so every API process over one store agrees.
   server_response metrics() {
     const job_store_counts c = store_->counts();
+    auto status_label = [](job_status s) { return std::string(s == job_status::timed_out ? "timed_out" : to_string(s)); };
     std::string o = "# HELP tributary_jobs Jobs the store keeps (ended ones until their TTL), by status.\n# TYPE tributary_jobs gauge\n";
-    for (std::size_t i = 0; i < std::size(all_job_statuses); ++i) {
-      const job_status s = all_job_statuses[i];
-      o += "tributary_jobs{status=\"" + std::string(s == job_status::timed_out ? "timed_out" : to_string(s)) + "\"} " +
-           std::to_string(c.by_status[i]) + "\n";
-    }
+    for (std::size_t i = 0; i < std::size(all_job_statuses); ++i)
+      o += "tributary_jobs{status=\"" + status_label(all_job_statuses[i]) + "\"} " + std::to_string(c.by_status[i]) + "\n";
     o += "# HELP tributary_jobs_queue_depth Jobs waiting for a worker.\n# TYPE tributary_jobs_queue_depth gauge\n";
     o += "tributary_jobs_queue_depth " + std::to_string(c.queue_depth) + "\n";
     o += "# HELP tributary_jobs_workers_alive Workers whose last heartbeat is within the heartbeat timeout.\n"
          "# TYPE tributary_jobs_workers_alive gauge\n";
     o += "tributary_jobs_workers_alive " + std::to_string(c.workers_alive) + "\n";
+    if (!c.by_platform.empty()) {
+      o += "# HELP tributary_jobs_active Jobs queued or running now, by platform.\n# TYPE tributary_jobs_active gauge\n";
+      for (const auto& [platform, p] : c.by_platform) {
+        const std::string label = "platform=\"" + detail::prometheus_label(platform) + "\"";
+        o += "tributary_jobs_active{" + label + ",status=\"queued\"} " + std::to_string(p.queued) + "\n";
+        o += "tributary_jobs_active{" + label + ",status=\"started\"} " + std::to_string(p.started) + "\n";
+      }
+      o += "# HELP tributary_jobs_ended_total Jobs that ended, by platform and how.\n# TYPE tributary_jobs_ended_total counter\n";
+      for (const auto& [platform, p] : c.by_platform)
+        for (std::size_t i = 0; i < std::size(all_job_statuses); ++i)
+          if (is_terminal(all_job_statuses[i]))
+            o += "tributary_jobs_ended_total{platform=\"" + detail::prometheus_label(platform) + "\",status=\"" +
+                 status_label(all_job_statuses[i]) + "\"} " + std::to_string(p.ended[i]) + "\n";
+      o += "# HELP tributary_job_duration_seconds How long runs ran, from their last start to their end, by platform.\n"
+           "# TYPE tributary_job_duration_seconds histogram\n";
+      for (const auto& [platform, p] : c.by_platform) {
+        const std::string label = "platform=\"" + detail::prometheus_label(platform) + "\"";
+        std::uint64_t cumulative = 0;
+        for (std::size_t b = 0; b < p.durations.size(); ++b) {
+          cumulative += p.durations[b];
+          o += "tributary_job_duration_seconds_bucket{" + label + ",le=\"" +
+               (b < std::size(job_duration_buckets_s) ? detail::prometheus_number(job_duration_buckets_s[b]) : std::string("+Inf")) +
+               "\"} " + std::to_string(cumulative) + "\n";
+        }
+        o += "tributary_job_duration_seconds_sum{" + label + "} " + detail::prometheus_number(p.duration_sum_s) + "\n";
+        o += "tributary_job_duration_seconds_count{" + label + "} " + std::to_string(cumulative) + "\n";
+      }
+    }
     auto res = server_response::text(200, std::move(o), "text/plain; version=0.0.4");
     res.headers.emplace_back("Cache-Control", "no-store");
     return res;

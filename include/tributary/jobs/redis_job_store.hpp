@@ -13,6 +13,8 @@
 //                         :datasets a hash tag -> text
 //   registry:<status>     sorted set of ids by the time they entered that status (list by status)
 //   workers               sorted set of workers by their last heartbeat
+//   totals                hash PLATFORM\x1fMETRIC -> count, kept for good: jobs ended by status, run
+//                         durations by bucket and their sum (for GET /metrics)
 // Every change of state is one Lua script (EVAL), so it is atomic: a job is started, completed,
 // canceled or reaped whole or not at all, and the checks (is it still queued, does this worker still
 // hold it) happen inside the same step. take() blocks in BLMOVE (no script can block), then a script
@@ -116,8 +118,26 @@ local function job(id) return p .. 'job:' .. id end
 local function held(id, w)
   return redis.call('HGET', job(id), 'status') == 'started' and redis.call('HGET', job(id), 'worker') == w
 end
+-- The bounds of jobs::job_duration_buckets_s (jobs/store.hpp), in seconds.
+local buckets = {0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600}
+-- Before a job's end is written: its platform's count of that end, and, when it was running, its run's
+-- duration from its last start, in the hash totals (field PLATFORM \31 METRIC).
+local function count_end(id, status, now)
+  local t = redis.call('HMGET', job(id), 'status', 'platform', 'started_at')
+  if not t[2] then return end
+  local f = t[2] .. '\31'
+  redis.call('HINCRBY', p .. 'totals', f .. 'ended:' .. status, 1)
+  if t[1] == 'started' and t[3] then
+    local ran = math.max(0, now - tonumber(t[3]))
+    local b = 0
+    while b < #buckets and ran > buckets[b + 1] * 1000 do b = b + 1 end
+    redis.call('HINCRBY', p .. 'totals', f .. 'bucket:' .. b, 1)
+    redis.call('HINCRBY', p .. 'totals', f .. 'sum_ms', ran)
+  end
+end
 local function finish(id, status, registry, now, ttl, fields)
   local k = job(id)
+  count_end(id, status, now)
   redis.call('HSET', k, 'status', status, 'ended_at', now, 'expires_at', now + ttl, unpack(fields))
   redis.call('ZREM', p .. 'registry:queued', id)
   redis.call('ZREM', p .. 'registry:started', id)
@@ -217,6 +237,25 @@ for _, id in ipairs(redis.call('LRANGE', pl, 0, -1)) do
 end
 redis.call('DEL', pl)
 redis.call('ZREM', p .. 'workers', w)
+return out
+)lua";
+
+// ARGV: prefix. The queued and started jobs by platform: PLATFORM \31 STATUS, count, ...
+inline constexpr const char* redis_lua_active = R"lua(
+local counts, out = {}, {}
+for _, st in ipairs({'queued', 'started'}) do
+  for _, id in ipairs(redis.call('ZRANGE', p .. 'registry:' .. st, 0, -1)) do
+    local platform = redis.call('HGET', job(id), 'platform')
+    if platform then
+      local f = platform .. '\31' .. st
+      counts[f] = (counts[f] or 0) + 1
+    end
+  end
+end
+for f, n in pairs(counts) do
+  table.insert(out, f)
+  table.insert(out, n)
+end
 return out
 )lua";
 
@@ -398,6 +437,27 @@ class basic_redis_job_store {
     c.queue_depth = static_cast<std::size_t>(command({"LLEN", options_.prefix + "queue"})->integer);
     const std::int64_t cutoff = now - static_cast<std::int64_t>(options_.jobs.heartbeat_timeout.count());
     c.workers_alive = static_cast<std::size_t>(command({"ZCOUNT", options_.prefix + "workers", std::to_string(cutoff), "+inf"})->integer);
+    auto split = [](const std::string& field) {
+      const auto at = field.find('\x1f');
+      return std::pair{field.substr(0, at), at == std::string::npos ? std::string() : field.substr(at + 1)};
+    };
+    const auto active = script(detail::redis_lua_active, {});
+    for (std::size_t i = 0; i + 1 < active->elements; i += 2) {
+      const auto [platform, status] = split(detail::reply_text(active->element[i]));
+      (status == "queued" ? c.by_platform[platform].queued : c.by_platform[platform].started) =
+        static_cast<std::size_t>(active->element[i + 1]->integer);
+    }
+    const auto totals = command({"HGETALL", options_.prefix + "totals"});
+    for (std::size_t i = 0; i + 1 < totals->elements; i += 2) {
+      const auto [platform, metric] = split(detail::reply_text(totals->element[i]));
+      auto& p = c.by_platform[platform];
+      const std::int64_t value = std::stoll(detail::reply_text(totals->element[i + 1]));
+      if (metric == "sum_ms") p.duration_sum_s = static_cast<double>(value) / 1000;
+      else if (metric.starts_with("bucket:") && std::stoul(metric.substr(7)) < p.durations.size())
+        p.durations[std::stoul(metric.substr(7))] = static_cast<std::uint64_t>(value);
+      else if (const auto st = job_status_from(metric.substr(std::min<std::size_t>(metric.size(), 6))); st && metric.starts_with("ended:"))
+        p.ended[static_cast<std::size_t>(*st)] = static_cast<std::uint64_t>(value);
+    }
     return c;
   }
 

@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS job_progress(n INTEGER PRIMARY KEY AUTOINCREMENT, job
 CREATE INDEX IF NOT EXISTS job_progress_by_job ON job_progress(job, n);
 CREATE TABLE IF NOT EXISTS job_datasets(job TEXT NOT NULL, tag TEXT NOT NULL, text TEXT NOT NULL, PRIMARY KEY(job, tag));
 CREATE TABLE IF NOT EXISTS job_workers(name TEXT PRIMARY KEY, heartbeat INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS job_totals(platform TEXT NOT NULL, metric TEXT NOT NULL, value INTEGER NOT NULL,
+  PRIMARY KEY(platform, metric));
 )sql";
 
 inline constexpr const char* sqlite_job_columns =
@@ -190,6 +192,7 @@ class basic_sqlite_job_store {
       if (!held_by(id, worker)) return false;
       const bool ok = final_status == job_status::finished;
       const std::int64_t now = now_ms();
+      count_end(id, final_status, now);
       stmt("UPDATE jobs SET status = ?, result = ?, error = ?, ended_at = ?, expires_at = ? WHERE id = ?")
         .bind(1, to_string(final_status)).bind(2, ok ? detail : "").bind(3, ok ? "" : detail).bind(4, now)
         .bind(5, now + ttl_ms(final_status)).bind(6, id).step();
@@ -205,6 +208,7 @@ class basic_sqlite_job_store {
       const auto status = job_status_from(q.text(0));
       if (status == job_status::queued) {
         const std::int64_t now = now_ms();
+        count_end(id, job_status::canceled, now);
         stmt("UPDATE jobs SET status = 'canceled', error = 'canceled before it started', ended_at = ?, expires_at = ? WHERE id = ?")
           .bind(1, now).bind(2, now + ttl_ms(job_status::canceled)).bind(3, id).step();
         return cancel_outcome::canceled;
@@ -269,9 +273,11 @@ class basic_sqlite_job_store {
           if (again)
             stmt("UPDATE jobs SET status = 'queued', worker = '', note = ?, cancel_requested = 0 WHERE id = ?")
               .bind(1, detail::lost_worker_note(w)).bind(2, id).step();
-          else
+          else {
+            count_end(id, job_status::failed, now);
             stmt("UPDATE jobs SET status = 'failed', error = ?, ended_at = ?, expires_at = ? WHERE id = ?")
               .bind(1, detail::lost_worker_error(w)).bind(2, now).bind(3, now + ttl_ms(job_status::failed)).bind(4, id).step();
+          }
           affected.push_back(id);
         }
         stmt("DELETE FROM job_workers WHERE name = ?").bind(1, w).step();
@@ -295,6 +301,21 @@ class basic_sqlite_job_store {
       auto w = stmt("SELECT count(*) FROM job_workers WHERE heartbeat >= ?");
       w.bind(1, now - static_cast<std::int64_t>(options_.jobs.heartbeat_timeout.count()));
       if (w.step()) c.workers_alive = static_cast<std::size_t>(w.integer(0));
+      auto active = stmt("SELECT platform, status, count(*) FROM jobs WHERE status IN ('queued', 'started') GROUP BY platform, status");
+      while (active.step())
+        (active.text(1) == "queued" ? c.by_platform[active.text(0)].queued : c.by_platform[active.text(0)].started) =
+          static_cast<std::size_t>(active.integer(2));
+      auto totals = stmt("SELECT platform, metric, value FROM job_totals");
+      while (totals.step()) {
+        auto& p = c.by_platform[totals.text(0)];
+        const std::string metric = totals.text(1);
+        const std::int64_t value = totals.integer(2);
+        if (metric == "sum_ms") p.duration_sum_s = static_cast<double>(value) / 1000;
+        else if (metric.starts_with("bucket:") && std::stoul(metric.substr(7)) < p.durations.size())
+          p.durations[std::stoul(metric.substr(7))] = static_cast<std::uint64_t>(value);
+        else if (const auto st = job_status_from(metric.substr(std::min<std::size_t>(metric.size(), 6))); st && metric.starts_with("ended:"))
+          p.ended[static_cast<std::size_t>(*st)] = static_cast<std::uint64_t>(value);
+      }
       return c;
     });
   }
@@ -306,6 +327,26 @@ class basic_sqlite_job_store {
   [[nodiscard]] std::string name() const { return "sqlite job store '" + path_ + "'"; }
 
  private:
+  // Before a job's end is written: its platform's count of that end, and, when it was running, its run's
+  // duration from its last start (in the same transaction as the end).
+  void count_end(std::string_view id, job_status final_status, std::int64_t now) {
+    auto q = stmt("SELECT platform, status, started_at FROM jobs WHERE id = ?");
+    q.bind(1, id);
+    if (!q.step()) return;
+    const std::string platform = q.text(0);
+    auto add = [&](const std::string& metric, std::int64_t value) {
+      stmt("INSERT INTO job_totals(platform, metric, value) VALUES(?, ?, ?) "
+           "ON CONFLICT(platform, metric) DO UPDATE SET value = value + excluded.value")
+        .bind(1, platform).bind(2, metric).bind(3, value).step();
+    };
+    add("ended:" + std::string(to_string(final_status)), 1);
+    if (q.text(1) == "started") {
+      const std::int64_t ran = std::max<std::int64_t>(0, now - q.integer(2));
+      add("bucket:" + std::to_string(job_duration_bucket(ran)), 1);
+      add("sum_ms", ran);
+    }
+  }
+
   template <class F>
   auto write(F&& f) -> decltype(f()) {
     return transaction("BEGIN IMMEDIATE", std::forward<F>(f));

@@ -17,7 +17,9 @@
 #include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,12 +51,36 @@ struct job_store_options {
   }
 };
 
-/// What GET /metrics shows of a store: jobs by status (those not yet forgotten), the queue's depth and
-/// the workers whose heartbeat is within heartbeat_timeout.
+/// The upper bounds (seconds) of the job duration histogram's buckets; one more bucket holds the rest.
+/// The Redis store's scripts carry the same list (redis_job_store.hpp, redis_lua_prelude).
+inline constexpr double job_duration_buckets_s[] = {0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600};
+
+/// One platform's jobs, as GET /metrics shows them.
+struct platform_job_counts {
+  std::size_t queued = 0, started = 0;  ///< now
+  /// Jobs that ended, by status (indexed like all_job_statuses; queued and started stay 0), since the
+  /// store was made: counters, not gauges.
+  std::array<std::uint64_t, std::size(all_job_statuses)> ended{};
+  /// Runs that ended (a job that started, however it ended), by how long they ran from their last
+  /// start: one count per bucket of job_duration_buckets_s, not cumulative, the last one for longer.
+  std::array<std::uint64_t, std::size(job_duration_buckets_s) + 1> durations{};
+  double duration_sum_s = 0;
+};
+
+/// The bucket of job_duration_buckets_s a run of `ms` milliseconds falls in.
+[[nodiscard]] inline std::size_t job_duration_bucket(std::int64_t ms) noexcept {
+  std::size_t i = 0;
+  while (i < std::size(job_duration_buckets_s) && static_cast<double>(ms) > job_duration_buckets_s[i] * 1000) ++i;
+  return i;
+}
+
+/// What GET /metrics shows of a store: jobs by status (those not yet forgotten), the queue's depth,
+/// the workers whose heartbeat is within heartbeat_timeout, and each platform's jobs.
 struct job_store_counts {
   std::array<std::size_t, std::size(all_job_statuses)> by_status{};  ///< indexed like all_job_statuses
   std::size_t queue_depth = 0;
   std::size_t workers_alive = 0;
+  std::map<std::string, platform_job_counts> by_platform;  ///< platforms with a job queued, started or ended
 };
 
 /// What cancel() did.

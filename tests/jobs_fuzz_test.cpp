@@ -73,6 +73,17 @@ TEST(JobsFuzz, EdgesPass) {
     EXPECT_EQ(finding_of(fuzz::jobs_run_body, input), "") << input;
 }
 
+// Found by jobs_run_body: a job id, status or key that is not UTF-8 (a query parameter's %FF), or cut
+// inside a character at 64 bytes, was echoed in the error as it was: the answer was not JSON.
+TEST(JobsFuzz, EchoedClientTextIsAlwaysValidUtf8) {
+  EXPECT_EQ(finding_of(fuzz::jobs_run_body, "GET /execution/get?job_id=k\xff\xfft"), "");
+  EXPECT_EQ(finding_of(fuzz::jobs_run_body, "GET /execution/list?status=\xc3"), "");
+  EXPECT_EQ(finding_of(fuzz::jobs_run_body, "POST /execution/run\n{\"platform_id\": \"" + std::string(63, 'a') + "\u00e9\", \"settings\": {}}"), "");
+  EXPECT_EQ(jobs::detail::excerpt("ok\xff\xc3(\xed\xa0\x80"), "ok\xEF\xBF\xBD\xEF\xBF\xBD(\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(jobs::detail::excerpt(std::string(63, 'a') + "\xc3\xa9"), std::string(63, 'a') + "...");
+  EXPECT_EQ(jobs::detail::excerpt("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");
+}
+
 TEST(JobsFuzz, ThePropertiesCatchWhatTheyAreFor) {
   // An echo that shows a secret.
   EXPECT_NE(finding_of([](std::string_view in) { fuzz::jobs_detail::require_redacted(in, "/token"); }, R"({"token":"hunter2"})"), "");

@@ -298,7 +298,7 @@ class basic_job_api {
     if (!has_settings) problems.push_back({"settings", "missing: a required object"});
     for (const auto member : body)
       if (member.key != "_id" && member.key != "platform_id" && member.key != "settings")
-        problems.push_back({std::string(member.key.substr(0, 64)), "unknown field (the body has _id, platform_id and settings)"});
+        problems.push_back({detail::excerpt(member.key), "unknown field (the body has _id, platform_id and settings)"});
     if (!problems.empty()) return detail::api_error(400, "invalid request", problems_json(problems));
 
     std::optional<server_response> answer;
@@ -322,7 +322,7 @@ class basic_job_api {
       }
     });
     if (!known)
-      return detail::api_error(404, "unknown platform '" + platform_id.substr(0, 64) + "'", ",\"platforms\":" + known_platforms_json());
+      return detail::api_error(404, "unknown platform '" + detail::excerpt(platform_id) + "'", ",\"platforms\":" + known_platforms_json());
     return std::move(*answer);
   }
 
@@ -345,7 +345,7 @@ class basic_job_api {
   }
 
   static server_response unknown_job(std::string_view id) {
-    return detail::api_error(404, "unknown job '" + std::string(id.substr(0, 64)) + "' (never submitted, or forgotten after its TTL)");
+    return detail::api_error(404, "unknown job '" + detail::excerpt(id) + "' (never submitted, or forgotten after its TTL)");
   }
 
   server_response cancel(const server_request& request) {
@@ -373,7 +373,7 @@ class basic_job_api {
       if (!status) {
         std::string known;
         for (const auto st : all_job_statuses) known += (known.empty() ? "" : ", ") + std::string(to_string(st));
-        return detail::api_error(400, "unknown status '" + std::string(s->substr(0, 64)) + "'; there are " + known);
+        return detail::api_error(400, "unknown status '" + detail::excerpt(*s) + "'; there are " + known);
       }
     }
     std::size_t limit = options_.default_list_limit;

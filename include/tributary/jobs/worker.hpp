@@ -19,6 +19,7 @@
 // every cancel_poll. Settings are parsed again in the child at the Clock's now, so relative dates mean
 // the day of the run. A result that is not JSON fails the job rather than corrupting answers.
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <functional>
@@ -144,6 +145,8 @@ class basic_worker {
     }
     const auto deadline = std::chrono::steady_clock::now() + job.time_limit;
     int status = 0;
+    // The first looks come soon (a short job ends within a millisecond or two), then every 10 ms.
+    auto pause = std::chrono::microseconds(100);
     while (true) {
       const pid_t r = ::waitpid(pid, &status, WNOHANG);
       if (r == pid) break;
@@ -159,7 +162,8 @@ class basic_worker {
       } catch (const error&) {
         // The store is away: the child goes on; heartbeats resume when it is back.
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(10));
     }
     // The child recorded its end unless it crashed; then we record how it ended.
     const auto now_held = store_->get(job.id, false);

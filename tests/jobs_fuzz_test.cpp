@@ -84,6 +84,21 @@ TEST(JobsFuzz, EchoedClientTextIsAlwaysValidUtf8) {
   EXPECT_EQ(jobs::detail::excerpt("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");
 }
 
+// Found by jobs_run_body: a member with an empty name was named "" in its problem, which named nothing.
+TEST(JobsFuzz, AnEmptyNameIsNamedAsSuch) {
+  EXPECT_EQ(finding_of(fuzz::jobs_run_body, R"(POST /execution/run
+{"platform_id": "every", "settings": {"since": "today"}, "": 1})"), "");
+  EXPECT_EQ(finding_of(fuzz::jobs_settings, R"({"since": "today", "": 1, "storage": {"": 2}})"), "");
+  try {
+    (void)jobs::parse_settings<fuzz::jobs_detail::storage_only_settings>(R"({"storage": {"type": "mysql", "hostname": "h", "": 2}})",
+                                                                        fuzz::jobs_detail::fixed_now);
+    ADD_FAILURE() << "accepted";
+  } catch (const jobs::settings_error& e) {
+    ASSERT_EQ(e.problems().size(), 1u);
+    EXPECT_EQ(e.problems()[0].setting, "storage.\"\"");
+  }
+}
+
 TEST(JobsFuzz, ThePropertiesCatchWhatTheyAreFor) {
   // An echo that shows a secret.
   EXPECT_NE(finding_of([](std::string_view in) { fuzz::jobs_detail::require_redacted(in, "/token"); }, R"({"token":"hunter2"})"), "");

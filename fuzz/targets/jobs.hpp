@@ -8,8 +8,8 @@
 //                   records what it is handed and answers a fixed job for get and cancel
 //
 // Properties beyond "no crash, only tributary::error":
-//   jobs_settings: a refusal is a settings_error with at least one problem, each naming a setting and
-//   why; accepted settings written out with secrets and parsed again give the same settings (both
+//   jobs_settings: a refusal is a settings_error with at least one problem, each naming a setting (a
+//   non-empty name) and why; accepted settings written out with secrets and parsed again give the same settings (both
 //   echoes are fixed points), and the redacted echo shows every secret as "***".
 //   jobs_run_body: every answer is 200, 400, 404, 405 or 413 (never a 5xx); its body is JSON (but
 //   /metrics, Prometheus text, and /dashboard, HTML), and a refusal names its problem; a 400 from
@@ -153,15 +153,20 @@ inline void require_redacted(std::string_view json, const char* pointer) {
 template <class T>
 void settings_round_trip(std::string_view input, std::initializer_list<const char*> secrets) {
   std::optional<T> parsed;
-  const auto refusal = expect_errors("parse_settings", [&] { parsed = jobs::parse_settings<T>(input, fixed_now); });
-  if (refusal) {
-    // expect_errors hands back a tributary::error: a settings_error's text is "invalid settings: NAME: WHY[; ...]".
-    const std::string_view what = refusal->what();
-    require(refusal->code() == errc::invalid_config, std::string("refused with another code: ") + refusal->what());
-    require(what.starts_with("invalid settings: ") && what.size() > 18 && what.find(": ", 18) != std::string_view::npos,
-            std::string("a refusal that names no setting: ") + refusal->what());
-    return;
-  }
+  bool refused = false;
+  const auto other = expect_errors("parse_settings", [&] {
+    try {
+      parsed = jobs::parse_settings<T>(input, fixed_now);
+    } catch (const jobs::settings_error& e) {
+      refused = true;
+      require(e.code() == errc::invalid_config, std::string("refused with another code: ") + e.what());
+      require(!e.problems().empty(), std::string("a refusal with no problem: ") + e.what());
+      for (const auto& p : e.problems())
+        require(!p.setting.empty() && !p.problem.empty(), std::string("a problem that names no setting or no reason: ") + e.what());
+    }
+  });
+  require(!other, std::string("refused other than with a settings_error: ") + (other ? other->what() : ""));
+  if (refused) return;
   const std::string with = jobs::settings_json_with_secrets(*parsed);
   const std::string echo = jobs::redacted_settings_json(*parsed);
   std::optional<T> again;

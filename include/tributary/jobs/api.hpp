@@ -298,7 +298,7 @@ class basic_job_api {
     if (!has_settings) problems.push_back({"settings", "missing: a required object"});
     for (const auto member : body)
       if (member.key != "_id" && member.key != "platform_id" && member.key != "settings")
-        problems.push_back({detail::excerpt(member.key), "unknown field (the body has _id, platform_id and settings)"});
+        problems.push_back({detail::key_name(member.key), "unknown field (the body has _id, platform_id and settings)"});
     if (!problems.empty()) return detail::api_error(400, "invalid request", problems_json(problems));
 
     std::optional<server_response> answer;

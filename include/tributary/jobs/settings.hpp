@@ -299,6 +299,10 @@ inline std::string excerpt(std::string_view s, std::size_t max = 64) {
   return out;
 }
 
+/// A member name a client sent, for a message: its excerpt, or "" written out when it is empty (a
+/// problem must name what it is about).
+inline std::string key_name(std::string_view key) { return key.empty() ? std::string("\"\"") : excerpt(key); }
+
 /// A value a client sent, shortened, for a message (never a secret's).
 inline std::string quoted_excerpt(std::string_view s) { return "'" + excerpt(s) + "'"; }
 
@@ -396,11 +400,11 @@ void read_object(simdjson::dom::element e, const std::string& path, std::chrono:
     for (const auto s : seen) repeated = repeated || s == key;
     seen.push_back(key);
     if (repeated) {
-      problems.push_back({join_path(path, excerpt(key)), "given more than once"});
+      problems.push_back({join_path(path, key_name(key)), "given more than once"});
     } else if (!known) {
       std::string names;
       std::apply([&](const auto&... d) { ((names += (names.empty() ? "" : ", ") + std::string(d.name)), ...); }, decls);
-      problems.push_back({join_path(path, excerpt(key)), "unknown setting (known: " + names + ")"});
+      problems.push_back({join_path(path, key_name(key)), "unknown setting (known: " + names + ")"});
     }
   }
 }

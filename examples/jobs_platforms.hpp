@@ -128,7 +128,7 @@ inline store_choice parse_store(std::string_view text) {
   if (text.starts_with("redis://")) return {store_kind::redis, std::string(text)};
   if (text.starts_with("sqlite://")) return {store_kind::sqlite, std::string(text.substr(9))};
   if (text.starts_with("sqlite:")) return {store_kind::sqlite, std::string(text.substr(7))};
-  throw error(errc::invalid_config, "--store wants sqlite:///PATH or redis://HOST:PORT/DB");
+  throw error(errc::invalid_config, "--store wants sqlite:///PATH or redis://HOST:6379/DB (--help shows the forms)");
 }
 
 }  // namespace tributary::examples::jobs_demo

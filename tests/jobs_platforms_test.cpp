@@ -16,6 +16,7 @@
 #include <tributary/execution/thread_pool.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/jobs/api.hpp>
+#include <tributary/redact.hpp>
 #include <tributary/server/http_server.hpp>
 
 #include "jobs_platforms.hpp"
@@ -150,6 +151,20 @@ TEST(JobsPlatforms, MissingRequiredSettingsAreEachNamed) {
     const std::string what = e.what();
     for (const char* name : {"url: must be a string", "store: missing", "index: missing", "timeout_ms: must be an integer between 1"})
       EXPECT_TRUE(contains(what, name)) << what;
+  }
+}
+
+TEST(JobsPlatforms, AnUnknownStoreSchemeIsToldTheFormsAndTheRedactedMessageStillShowsThem) {
+  try {
+    (void)demo::parse_store("bogus://x");
+    FAIL() << "accepted";
+  } catch (const error& e) {
+    // The executables print errors through redact_urls_in: a form written HOST:PORT reads to it as a
+    // password after a colon, and the user was shown "redis://HOST:***".
+    const std::string shown = redact_urls_in(e.what());
+    EXPECT_TRUE(contains(shown, "redis://HOST:6379/DB")) << shown;
+    EXPECT_TRUE(contains(shown, "sqlite:///PATH")) << shown;
+    EXPECT_FALSE(contains(shown, "***")) << shown;
   }
 }
 

@@ -3,7 +3,7 @@
 // browser: the page loads, shows the queue and a running job, shows its progress changing as the
 // "worker" (the test, driving the store directly) reports, links to the job's full view, and shows no
 // secret anywhere in the document. Skipped, saying so, when Chromium or chromedriver is not installed
-// (scripts/install-deps installs Debian's chromium and chromium-driver).
+// (scripts/install-deps --with-browser installs Debian's chromium and chromium-driver).
 
 #include <gtest/gtest.h>
 
@@ -218,7 +218,7 @@ TEST_F(Dashboard, InHeadlessChromiumShowsARunningJobsProgressChangingAndNoSecret
   const auto driver = first_existing({"/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"});
   if (!browser || !driver)
     GTEST_SKIP() << "Chromium or chromedriver is not installed (Debian: apt-get install chromium chromium-driver, "
-                    "as scripts/install-deps does); the dashboard is not tested in a browser";
+                    "as scripts/install-deps --with-browser does); the dashboard is not tested in a browser";
 
   const std::string id = submit();
   const auto job = store_->take("worker-a", 0ms);

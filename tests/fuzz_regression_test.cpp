@@ -22,6 +22,7 @@
 #include "../fuzz/targets/elasticsearch.hpp"
 #include "../fuzz/targets/http1.hpp"
 #include "../fuzz/targets/member_codes.hpp"
+#include "../fuzz/targets/postgres_documents.hpp"
 #include "../fuzz/targets/urls.hpp"
 #include "../fuzz/targets/xroad.hpp"
 
@@ -347,6 +348,7 @@ TEST(FuzzRegression, EverySeedPassesItsTarget) {
     {"redact", fuzz::redact},
     {"member_codes", fuzz::member_codes},
     {"http1_request", fuzz::http1_request},
+    {"postgres_documents", fuzz::postgres_documents},
   };
   for (const auto& [name, target] : targets) {
     ASSERT_TRUE(fs::is_directory(corpus / name)) << corpus / name;

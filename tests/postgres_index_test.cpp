@@ -432,7 +432,21 @@ TEST_F(PostgresIndex, TheWriterRefusesTheDocumentsJsonbWouldRefuse) {
     R"({"a":[1,2.5,-3e2,true,null,"x"]})", R"({"x":"\\u0000"})", R"({"x":"\u0000"})", R"({"x":"\\\u0000"})",
     R"({"x":"\ud83d\ude00"})", R"({"x":"\u00e9\n\t\""})", "{\"x\":\"\xc3\xa9\"}", R"({"x":1} x)", R"({"x":})",
     R"({"x":"a)", "[", "", "   ", "nul", R"({"x":"\q"})", "{\"x\":\"tab\there\"}", R"({"x":01})",
-    std::string(500, '[') + std::string(500, ']')};
+    std::string(500, '[') + std::string(500, ']'),
+    // Numbers jsonb's numeric holds beyond 64-bit integers and doubles, up to its own bounds.
+    R"({"n":295147905179352830000})", "[-9223372036854775809]", "[1e400]", "[1e131071]", "[1e131072]",
+    "[0.001e131074]", "[0.5e131072]", "[1.5e131071]", "[1e-16383]", "[1e-16384]", "[0.000e-16380]",
+    "[0.000e-16381]", "[0e1073741822]", "[0e1073741823]", "[0e-16384]", "[-0.0e5]", "[1E+5]",
+    "[123456789012345678901234567890.5]",
+    // What the grammar refuses, behind a number simdjson refuses, and surrogates.
+    "[1e400, 01]", "[1e400, 1.]", "[1e400, .5]", "[1e400, -]", "[1e400, 1e]", "[1e400, +1]", "[1e400 1]",
+    R"([1e400, "\ud83d"])", R"([1e400, "\ude00"])", R"([1e400, "\ud83d\ude00"])", R"([1e400, "\ud83dx"])",
+    R"([1e400, "\u00"])", R"({"n":1e400,})", "{\"n\":1e400,\"x\":\"\\u0000\"}", "[1e400, \"\xc3\"]",
+    "[1e400, \"a\tb\"]", "[1e400] x", "[1e400",
+    // Numbers simdjson reads (as zero, or a double) beyond numeric's bounds: a long exponent, a long
+    // fraction with a four-digit exponent, digits ending the text.
+    "[0.5, " + std::string(6400, ' ') + "1." + std::string(6400, '0') + "e-9999]", "[0." + std::string(16384, '0') + "1]",
+    "[0." + std::string(16382, '0') + "1]", R"({"note": "e-12345 and 1e+12345 in a string"})", "1e-16384", "1e-1638"};
   auto store = open();
   store.create_index("i");
   raw_connection raw(schema_->url());

@@ -73,6 +73,7 @@
 #include <vector>
 
 #include <tributary/concepts.hpp>
+#include <tributary/detail/json_syntax.hpp>
 #include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/index/alias_table.hpp>
@@ -206,14 +207,62 @@ inline constexpr Oid pg_oid_text_array = 1009;
   return true;
 }
 
+/// True when some number in `json` could be beyond the bounds of PostgreSQL's numeric though simdjson
+/// read it: numeric refuses an exponent past INT_MAX / 2 and more than 16383 digits after the point
+/// (exponent applied), which a finite double can only reach through an exponent of five or more digits
+/// or through 6385 or more digits in a row. A scan eight bytes at a time: most text holds no digit.
+[[nodiscard]] inline bool pg_numeric_may_refuse(std::string_view json) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+  const char* const begin = json.data();
+  const char* const end = begin + json.size();
+  std::size_t run = 0;  // digits in a row so far
+  char before = 0;      // the byte before the run, or the 'e' of "e+"/"e-"
+  auto exceeds = [&] { return run >= 6385 || (run >= 5 && (before == 'e' || before == 'E')); };
+  for (const char* p = begin; p < end;) {
+    if (run == 0 && end - p >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      const std::uint64_t x = w ^ (ones * '0');                     // a digit byte becomes 0..9
+      const std::uint64_t ten_or_more = ((x & ~high) + ones * 0x76) & high;  // no carry between bytes
+      if ((~ten_or_more & ~x & high) == 0) {                          // no digit in these eight bytes
+        before = p[7];
+        p += 8;
+        continue;
+      }
+    }
+    if (static_cast<unsigned char>(*p - '0') < 10) {
+      ++run;
+    } else {
+      if (exceeds()) return true;
+      run = 0;
+      const bool sign_of_exponent = (*p == '+' || *p == '-') && (before == 'e' || before == 'E') && p > begin &&
+                                    (p[-1] == 'e' || p[-1] == 'E');
+      if (!sign_of_exponent) before = *p;
+    }
+    ++p;
+  }
+  return exceeds();
+}
+
 /// Why PostgreSQL's jsonb would refuse `json`, or nullopt when it takes it. Documents are stored as
 /// text and parsed into JSONB only when an index's search index is built, so the writer checks them
 /// as they arrive: JSON by simdjson's parser, which also refuses what the text column would (bytes that
-/// are not UTF-8, a NUL byte) and nesting deeper than 1024 levels, and no escaped NUL (backslash u0000),
-/// which jsonb cannot hold. `parser` is reused across the documents of a write.
+/// are not UTF-8, a NUL byte) and nesting deeper than 1024 levels; numbers as numeric takes them, which
+/// is more than 64-bit integers and doubles, up to numeric's own bounds; and no escaped NUL (backslash
+/// u0000), which jsonb cannot hold. `parser` is reused across the documents of a write.
 [[nodiscard]] inline std::optional<std::string> pg_jsonb_problem(simdjson::dom::parser& parser, std::string_view json) {
-  if (auto parsed = parser.parse(json.data(), json.size(), true); parsed.error())
+  const auto parsed = parser.parse(json.data(), json.size(), true);
+  if (parsed.error() && parsed.error() != simdjson::NUMBER_ERROR)
     return std::string("document is not valid json: ") + simdjson::error_message(parsed.error());
+  if (parsed.error() || pg_numeric_may_refuse(json)) {
+    // The grammar, and numeric's bounds as its input function has them ("value overflows numeric format").
+    static constexpr decimal_limits numeric{.max_exponent = 1'073'741'822,
+                                            .max_integer_digits = 131'072,
+                                            .max_fraction_digits = 16'383};
+    if (!pg_storable_text(json)) return "document is not valid json: it is not UTF-8 text without NUL bytes";
+    if (auto problem = json_syntax_problem(json, parser.max_depth(), numeric))
+      return "document is not valid json: " + *problem;
+  }
   for (auto at = json.find("\\u0000"); at != std::string_view::npos; at = json.find("\\u0000", at + 1)) {
     std::size_t backslashes = 0;  // an escaped backslash followed by "u0000" is text, not the escape
     while (at >= backslashes + 1 && json[at - backslashes - 1] == '\\') ++backslashes;

@@ -113,6 +113,17 @@ struct decimal_limits {
     if (fraction_digits - exponent > limits.max_fraction_digits) return at("a number with too many digits after its point");
     return std::nullopt;
   };
+  // A member's name and its colon, leaving i at its value.
+  auto member_name = [&]() -> std::optional<std::string> {
+    if (i >= n || text[i] != '"') return at("a member name expected");
+    ++i;
+    if (auto p = string()) return p;
+    skip_space();
+    if (i >= n || text[i] != ':') return at("':' expected");
+    ++i;
+    skip_space();
+    return std::nullopt;
+  };
   auto literal = [&](std::string_view word) {
     if (text.substr(i, word.size()) != word) return false;
     i += word.size();
@@ -134,15 +145,8 @@ struct decimal_limits {
         open.pop_back();
         ++i;
       } else {
-        if (c == '{') {
-          if (i >= n || text[i] != '"') return at("a member name expected");
-          ++i;
-          if (auto p = string()) return p;
-          skip_space();
-          if (i >= n || text[i] != ':') return at("':' expected");
-          ++i;
-          skip_space();
-        }
+        if (c == '{')
+          if (auto p = member_name()) return p;
         continue;
       }
     } else if (c == '"') {
@@ -170,15 +174,8 @@ struct decimal_limits {
       if (text[i] != ',') return at(std::string("',' or '") + close + "' expected");
       ++i;
       skip_space();
-      if (open.back() == '{') {
-        if (i >= n || text[i] != '"') return at("a member name expected");
-        ++i;
-        if (auto p = string()) return p;
-        skip_space();
-        if (i >= n || text[i] != ':') return at("':' expected");
-        ++i;
-        skip_space();
-      }
+      if (open.back() == '{')
+        if (auto p = member_name()) return p;
       break;
     }
   }

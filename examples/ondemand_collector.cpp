@@ -4,6 +4,8 @@
 //   ondemand_collector --store sqlite:events.db --rpc http://127.0.0.1:8080/rpc --static hosts=hosts.json
 //   ondemand_collector --store sqlite:events.db --rpc amqp://guest:guest@127.0.0.1:5672/ --synthetic 10000
 //                      --instance collector_a --listen 127.0.0.1:9100
+//   ondemand_collector --store sqlite:events.db --rpc http://127.0.0.1:8080/rpc
+//                      --xroad http://127.0.0.1:8081 --client EE-DEV/GOV/70000310/kmais-client
 //
 // GET /metrics (Prometheus text) and GET /health (200, or 503 naming the dependency that is down) are
 // served on the RPC's port with http://, on --listen with amqp://. Prints `listening on URL` once it
@@ -32,9 +34,11 @@
 #include <tributary/redact.hpp>
 #include <tributary/server/concepts.hpp>
 #include <tributary/server/http_server.hpp>
+#include <tributary/transport/curl.hpp>
 
 #include "ondemand_common.hpp"
 #include "ondemand_sources.hpp"
+#include "ondemand_xroad.hpp"
 
 namespace {
 
@@ -51,6 +55,17 @@ constexpr std::string_view usage =
     "                       {\"entity_type\":..,\"entity_id\":..,\"payload\":{..}}; repeatable\n"
     "  --synthetic N        a datasource \"synthetic\" of N generated entities (for load)\n"
     "  --slow MS            each get_all of \"synthetic\" takes MS longer (a slow source, for demos)\n"
+    "  --xroad URL          a datasource \"xroad\": the services of the X-Road security server at URL\n"
+    "                       (http(s)://[USER:PASSWORD@]HOST[:PORT]), as entities \"service\" and \"provider\"\n"
+    "X-Road (with --xroad; the names the collector_* executables use):\n"
+    "  --client ID          the X-Road client sent to the security server, {instance}/{class}/{code}/{subsystem}\n"
+    "                       (required)\n"
+    "  --environment NAME   the environment named in the services' documents (default: the client's instance)\n"
+    "  --member-codes FILE  JSON mapping of member codes that differ between environments\n"
+    "  --concurrency N      providers collected at once (default 16)\n"
+    "  --timeout-ms MS      per request to the security server (default 30000)\n"
+    "  --min-provider-success R  share (0-1) of the providers that must be collected, or the call fails\n"
+    "                       (default 0.5); a provider that failed is an entity \"provider\" saying why\n"
     "Options:\n"
     "  --instance NAME      the persistor's identity across restarts (a-z, 0-9, _): with one, a restart says\n"
     "                       how many events a kill lost; default a random one\n"
@@ -67,7 +82,23 @@ struct options {
   std::size_t synthetic = 0;
   std::uint64_t time_limit_ms = 30'000, slow_ms = 0;
   std::size_t threads = 4;
+  // --xroad and its options
+  std::string xroad, client, environment, member_codes;
+  std::size_t concurrency = 16;
+  std::uint64_t timeout_ms = 30'000;
+  double min_provider_success = 0.5;
 };
+
+/// A share between 0 and 1.
+double share(std::string_view flag, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const double r = std::stod(text, &used);
+    if (used == text.size() && r >= 0 && r <= 1) return r;
+  } catch (const std::exception&) {
+  }
+  throw usage_error{std::string(flag) + " wants a number between 0 and 1, not '" + text + "'"};
+}
 
 options parse(int argc, char** argv) {
   options o;
@@ -75,7 +106,9 @@ options parse(int argc, char** argv) {
     const std::string_view a = argv[i];
     if (a == "--help" || a == "-h") throw std::string(usage);
     static constexpr std::string_view with_value[] = {"--store", "--rpc", "--static", "--synthetic", "--instance", "--listen",
-                                                      "--queue", "--time-limit", "--threads", "--report", "--slow"};
+                                                      "--queue", "--time-limit", "--threads", "--report", "--slow",
+                                                      "--xroad", "--client", "--environment", "--member-codes",
+                                                      "--concurrency", "--timeout-ms", "--min-provider-success"};
     if (std::find(std::begin(with_value), std::end(with_value), a) == std::end(with_value))
       throw usage_error{"unknown argument '" + std::string(a) + "'"};
     if (i + 1 == argc) throw usage_error{std::string(a) + " needs a value"};
@@ -90,6 +123,13 @@ options parse(int argc, char** argv) {
     else if (a == "--time-limit") o.time_limit_ms = od::positive_integer(a, v);
     else if (a == "--slow") o.slow_ms = od::positive_integer(a, v);
     else if (a == "--threads") o.threads = od::positive_integer(a, v);
+    else if (a == "--xroad") o.xroad = v;
+    else if (a == "--client") o.client = v;
+    else if (a == "--environment") o.environment = v;
+    else if (a == "--member-codes") o.member_codes = v;
+    else if (a == "--concurrency") o.concurrency = od::positive_integer(a, v);
+    else if (a == "--timeout-ms") o.timeout_ms = od::positive_integer(a, v);
+    else if (a == "--min-provider-success") o.min_provider_success = share(a, v);
     else {
       const auto eq = v.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) throw usage_error{"--static wants NAME=FILE, not '" + v + "'"};
@@ -100,11 +140,53 @@ options parse(int argc, char** argv) {
   if (o.rpc.empty()) throw usage_error{"--rpc is required"};
   if (!o.rpc.starts_with("http://") && !o.rpc.starts_with("amqp://"))
     throw usage_error{"--rpc wants http://ADDR:PORT/PATH or amqp://USER:PASSWORD@HOST:PORT/, not " + tributary::detail::quote_url(o.rpc)};
-  if (o.statics.empty() && o.synthetic == 0) throw usage_error{"no datasource: give --static NAME=FILE or --synthetic N"};
+  if (o.statics.empty() && o.synthetic == 0 && o.xroad.empty())
+    throw usage_error{"no datasource: give --static NAME=FILE, --synthetic N or --xroad URL"};
+  if (o.xroad.empty()) {
+    for (const auto* x : {"--client", "--environment", "--member-codes", "--concurrency", "--timeout-ms", "--min-provider-success"})
+      for (int i = 1; i < argc; ++i)
+        if (std::string_view(argv[i]) == x) throw usage_error{std::string(x) + " applies only with --xroad"};
+  } else if (o.client.empty()) {
+    throw usage_error{"--xroad needs --client {instance}/{class}/{code}/{subsystem}"};
+  }
   return o;
 }
 
 using service_type = tributary::basic_datasource_service<tributary::thread_pool, tributary::sqlite_index>;
+
+/// The --xroad datasource, its security server asked once: a wrong URL or client id is a usage error
+/// (exit 2), a server that cannot be reached or answers an error fails the start (exit 1), each told.
+od::xroad_datasource xroad_datasource(const options& o, const tributary::curl_library& curl) {
+  od::xroad_datasource_options x;
+  x.source.base_url = o.xroad;
+  const auto client = tributary::xroad_subsystem_id::parse(o.client);
+  if (!client) throw usage_error{"--client '" + o.client + "' is not {instance}/{class}/{code}/{subsystem}"};
+  x.source.client = *client;
+  x.source.environment = o.environment.empty() ? client->instance : o.environment;
+  x.concurrency = o.concurrency;
+  x.min_provider_success = o.min_provider_success;
+  tributary::curl_options c;
+  c.total_timeout = std::chrono::milliseconds(o.timeout_ms);
+  c.max_concurrent = c.max_per_host = o.concurrency;
+  c.logger = [](tributary::curl_log_level, std::string_view) {};  // a failure is in the call's outcome
+  try {
+    if (!o.member_codes.empty()) x.source.member_codes = tributary::load_member_code_mapping(o.member_codes);
+  } catch (const tributary::error& e) {
+    throw usage_error{"--member-codes: " + std::string(e.what())};
+  }
+  std::optional<od::xroad_datasource> source;
+  try {
+    source.emplace(std::make_shared<tributary::curl_transport>(curl, c), std::move(x));
+  } catch (const tributary::error& e) {
+    throw usage_error{"--xroad: " + tributary::redact_urls_in(e.what())};
+  }
+  try {
+    source->check();
+  } catch (const tributary::error& e) {
+    throw tributary::error(e.code(), "--xroad: cannot list the security server's providers: " + std::string(e.what()));
+  }
+  return std::move(*source);
+}
 
 /// What /health looks at, from the serving threads.
 struct health_state {
@@ -151,6 +233,9 @@ int run(const options& o) {
   od::stop_signals signals;  // before any thread starts
   const std::string path = od::sqlite_path("--store", o.store);
 
+  // Before the datasources and the pools: a call the service gave up on may still use the X-Road
+  // datasource's transport until the datasource pool joins its threads.
+  std::optional<tributary::curl_library> curl;
   std::vector<tributary::any_datasource> sources;
   for (const auto& [name, file] : o.statics) {
     od::static_file_source s(name, file);
@@ -162,6 +247,7 @@ int run(const options& o) {
     sources.emplace_back(std::move(s));
   }
   if (o.synthetic) sources.emplace_back(od::synthetic_source("synthetic", o.synthetic, std::chrono::milliseconds(o.slow_ms)));
+  if (!o.xroad.empty()) sources.emplace_back(xroad_datasource(o, curl.emplace()));
 
   tributary::sqlite_index store(path);
   health_state health;

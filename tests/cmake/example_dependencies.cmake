@@ -5,7 +5,8 @@
 function(tributary_wire_example_dependencies)
   foreach(pair IN ITEMS "sync_publish_test:xroad_simulator;sync_server;collector_dev"
                         "deploy_test:collector_dev;collector_staging;collector_prod"
-                        "ondemand_examples_test:ondemand_collector;ondemand_consumer")
+                        "ondemand_examples_test:ondemand_collector;ondemand_consumer"
+                        "ondemand_xroad_test:ondemand_collector")
     string(REPLACE ":" ";" parts "${pair}")
     list(POP_FRONT parts test)
     if(NOT TARGET ${test})

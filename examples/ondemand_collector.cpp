@@ -66,6 +66,8 @@ constexpr std::string_view usage =
     "  --timeout-ms MS      per request to the security server (default 30000)\n"
     "  --min-provider-success R  share (0-1) of the providers that must be collected, or the call fails\n"
     "                       (default 0.5); a provider that failed is an entity \"provider\" saying why\n"
+    "  --allow-no-providers  answer a listing of no providers (by default it fails the call: answered, it\n"
+    "                       would delete every service the consumer holds)\n"
     "Options:\n"
     "  --instance NAME      the persistor's identity across restarts (a-z, 0-9, _): with one, a restart says\n"
     "                       how many events a kill lost; default a random one\n"
@@ -87,6 +89,7 @@ struct options {
   std::size_t concurrency = 16;
   std::uint64_t timeout_ms = 30'000;
   double min_provider_success = 0.5;
+  bool allow_no_providers = false;
 };
 
 /// A share between 0 and 1.
@@ -105,6 +108,10 @@ options parse(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--help" || a == "-h") throw std::string(usage);
+    if (a == "--allow-no-providers") {
+      o.allow_no_providers = true;
+      continue;
+    }
     static constexpr std::string_view with_value[] = {"--store", "--rpc", "--static", "--synthetic", "--instance", "--listen",
                                                       "--queue", "--time-limit", "--threads", "--report", "--slow",
                                                       "--xroad", "--client", "--environment", "--member-codes",
@@ -143,7 +150,8 @@ options parse(int argc, char** argv) {
   if (o.statics.empty() && o.synthetic == 0 && o.xroad.empty())
     throw usage_error{"no datasource: give --static NAME=FILE, --synthetic N or --xroad URL"};
   if (o.xroad.empty()) {
-    for (const auto* x : {"--client", "--environment", "--member-codes", "--concurrency", "--timeout-ms", "--min-provider-success"})
+    for (const auto* x : {"--client", "--environment", "--member-codes", "--concurrency", "--timeout-ms", "--min-provider-success",
+                          "--allow-no-providers"})
       for (int i = 1; i < argc; ++i)
         if (std::string_view(argv[i]) == x) throw usage_error{std::string(x) + " applies only with --xroad"};
   } else if (o.client.empty()) {
@@ -165,6 +173,7 @@ od::xroad_datasource xroad_datasource(const options& o, const tributary::curl_li
   x.source.environment = o.environment.empty() ? client->instance : o.environment;
   x.concurrency = o.concurrency;
   x.min_provider_success = o.min_provider_success;
+  x.allow_no_providers = o.allow_no_providers;
   tributary::curl_options c;
   c.total_timeout = std::chrono::milliseconds(o.timeout_ms);
   c.max_concurrent = c.max_per_host = o.concurrency;

@@ -19,6 +19,7 @@
 //     publish guard and its default, 0.5): the call throws, naming how many failed and the first
 //     failures. A security server that fails most providers is broken, and an answer with most of its
 //     services missing would look like most services were gone.
+//   - listClients lists no provider at all, unless allow_no_providers (as the collector's guard).
 //   - otherwise the call answers what was collected, and each failed provider's entity says
 //     "failed" with the reason: some broken providers do not hide the others' services.
 // Every message is passed through redact_urls_in: a password in the base URL is never shown.
@@ -64,6 +65,9 @@ struct xroad_datasource_options {
   xroad_source_config source;  ///< base_url, client, environment, member_codes (catalogue/source/xroad.hpp)
   std::size_t concurrency = 16;       ///< providers collected at once
   double min_provider_success = 0.5;  ///< below this share of providers collected, a call fails
+  /// A listing of no providers fails the call unless this is set (the collector's allow_no_providers):
+  /// answered, it would make get_changes delete every service the consumer holds.
+  bool allow_no_providers = false;
   /// The sample time of what is collected; injectable so that tests can order samples.
   std::function<sample_time()> now = [] {
     return std::chrono::time_point_cast<std::chrono::microseconds>(sample_clock::now());
@@ -236,6 +240,10 @@ class basic_xroad_datasource {
   xroad_detail::collection collect(event_action action) {
     auto& s = *state_;
     const auto providers = s.source.list_providers(*s.transport);  // throws the reason, redacted
+    if (providers.empty() && !s.options.allow_no_providers)
+      throw error(errc::source_failed,
+                  "the security server lists no providers (allow_no_providers is off): answered, that would "
+                  "delete every service the consumer holds");
     xroad_detail::collection out;
     std::vector<std::string> failures;
     s.source.collect(*s.transport, std::span<const provider>(providers), s.options.concurrency,

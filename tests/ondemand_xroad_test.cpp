@@ -86,7 +86,7 @@ fs::path write_fixture(const fs::path& dir, const std::vector<fixture_provider>&
                instance + R"(","member_class":"GOV","member_code":")" + member + R"(","subsystem_code":")" + p.subsystem + "\"}}";
   }
   // A client subsystem: listed, never a provider.
-  clients += std::string(R"(,{"name":"Us","id":{"object_type":"SUBSYSTEM","xroad_instance":")") + instance +
+  clients += std::string(providers.empty() ? "" : ",") + std::string(R"({"name":"Us","id":{"object_type":"SUBSYSTEM","xroad_instance":")") + instance +
              R"(","member_class":"GOV","member_code":")" + member + R"(","subsystem_code":"portal-client"}}]})";
   fs::create_directories(dir);
   std::ofstream(dir / "clients.json") << clients;
@@ -304,6 +304,33 @@ TEST(OndemandXroad, GetChangesAnswersNothingWhenUnchangedThenWhatChanged) {
                  {"beta", "Beta", {{"report-v1", "Report"}}}});
   EXPECT_EQ(keys(source.get_changes(), true), (std::multiset<std::string>{"delete service " + sid("gamma-public", "newThing"),
                                                                           "delete provider " + pid("gamma-public")}));
+}
+
+TEST(OndemandXroad, AnEmptyListingFailsTheCallAndDeletesNothing) {
+  served sim(before);
+  od::xroad_datasource source(transport(), options_for(sim.server.base_url()));
+  ASSERT_EQ(source.get_all(event_action::snapshot).size(), 5u);
+  sim.change_to({});
+  try {
+    (void)source.get_changes();
+    ADD_FAILURE() << "a listing of no providers was answered";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::source_failed);
+    EXPECT_TRUE(contains(e.what(), "lists no providers")) << e.what();
+  }
+  EXPECT_THROW((void)source.get_all(event_action::snapshot), error);
+  sim.change_to(before);
+  EXPECT_TRUE(source.get_changes().empty()) << "the failed calls left the previous state as it was";
+
+  // Allowed, an empty listing is an answer: every service and provider is deleted.
+  auto options = options_for(sim.server.base_url());
+  options.allow_no_providers = true;
+  od::xroad_datasource allowing(transport(), options);
+  ASSERT_EQ(allowing.get_all(event_action::snapshot).size(), 5u);
+  sim.change_to({});
+  const auto changes = allowing.get_changes();
+  EXPECT_EQ(changes.size(), 5u);
+  for (const auto& e : changes) EXPECT_EQ(e.action, event_action::delete_entity) << e.entity_id;
 }
 
 TEST(OndemandXroad, AFailedProviderIsToldAndItsServicesAreNotTakenForGone) {

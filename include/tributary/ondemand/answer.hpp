@@ -87,6 +87,9 @@ struct ondemand_answer {
 };
 
 inline void append_answer_json(std::string& out, const ondemand_answer& a) {
+  std::size_t room = 256;  // the whole answer in one allocation rather than a doubling string's copies
+  for (const auto& e : a.events) room += event_json_size_hint(e);
+  out.reserve(out.size() + room);
   out += "{\"events\":[";
   for (std::size_t i = 0; i < a.events.size(); ++i) {
     if (i) out += ',';

@@ -152,7 +152,7 @@ class basic_ondemand_consumer {
   std::size_t process_available() {
     std::size_t n = 0;
     while (auto next = coordinator_.try_pop()) {
-      apply(next->second);
+      apply(std::move(next->second));
       ++n;
     }
     return n;
@@ -320,7 +320,7 @@ class basic_ondemand_consumer {
       schedule_after(retry_delay(attempt), [this, name, attempt] { periodic_get_changes(name, attempt + 1); });
   }
 
-  void apply(const item& it) {
+  void apply(item&& it) {
     const auto now = clock_->now();
     if (it.end_of_get_all) {
       const std::size_t swept = state_.sweep(now, 2 * options_.snapshot_interval);
@@ -336,14 +336,14 @@ class basic_ondemand_consumer {
       else ++stats_.snapshot_failures, stats_.last_failure = std::move(failure);
       return;
     }
-    const entity_event& e = it.event;
+    entity_event& e = it.event;
     if (e.entity_id.empty() || e.entity_type.empty() || e.datasource.empty()) {
       std::lock_guard lock(stats_mu_);
       ++stats_.bad_events;
       stats_.last_failure = "bad event skipped: datasource, entity_type and entity_id must not be empty (entity \"" + e.entity_id + "\")";
       return;
     }
-    const apply_result r = state_.apply(e, now);
+    const apply_result r = state_.apply(std::move(e), now);
     if (it.instance) note_persisted(*it.instance, it.sequence);
     std::lock_guard lock(stats_mu_);
     (r == apply_result::applied ? stats_.applied : stats_.older_ignored) += 1;

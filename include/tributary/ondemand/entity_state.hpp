@@ -32,7 +32,8 @@ class entity_state {
  public:
   using key = std::pair<std::string, std::string>;  ///< entity type, entity id
 
-  apply_result apply(const entity_event& e, std::chrono::system_clock::time_point seen_at) {
+  /// Takes the event by value: a caller done with it moves it in, and its payload is not copied.
+  apply_result apply(entity_event e, std::chrono::system_clock::time_point seen_at) {
     auto [it, fresh] = entities_.try_emplace(key{e.entity_type, e.entity_id});
     entity_record& r = it->second;
     if (!fresh && e.sampled < r.latest.sampled) {
@@ -40,9 +41,9 @@ class entity_state {
       if (!r.deleted && e.action != event_action::delete_entity) r.last_seen = std::max(r.last_seen, seen_at);
       return apply_result::older_ignored;
     }
-    r.latest = e;
     r.deleted = e.action == event_action::delete_entity;
     if (!r.deleted) r.last_seen = seen_at;
+    r.latest = std::move(e);
     return apply_result::applied;
   }
 

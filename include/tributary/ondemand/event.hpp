@@ -12,6 +12,7 @@
 // is an error(errc::bad_document) naming the field, and unknown fields are refused too, so a typo in
 // a producer is found rather than silently dropped.
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -78,14 +79,21 @@ inline void append_event_json(std::string& out, const entity_event& e) {
   out += ",\"action\":\"";
   out += to_string(e.action);
   out += "\",\"sample_time_us\":";
-  out += std::to_string(e.sampled.time_since_epoch().count());
+  char digits[24];
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, std::int64_t{e.sampled.time_since_epoch().count()}).ptr);
   out += ",\"payload\":";
   out += e.payload.empty() ? std::string_view("null") : std::string_view(e.payload);
   out += '}';
 }
 
+/// Room for an event's JSON (its text fields unescaped), so that writing it allocates once.
+[[nodiscard]] inline std::size_t event_json_size_hint(const entity_event& e) noexcept {
+  return 128 + e.datasource.size() + e.entity_type.size() + e.entity_id.size() + e.payload.size();
+}
+
 [[nodiscard]] inline std::string event_json(const entity_event& e) {
   std::string out;
+  out.reserve(event_json_size_hint(e));
   append_event_json(out, e);
   return out;
 }

@@ -59,11 +59,13 @@ namespace tributary {
 
 /// The id an event is stored under: "<instance>-<sequence, 20 digits>".
 [[nodiscard]] inline std::string persisted_event_id(std::string_view instance, std::uint64_t sequence) {
-  char seq[24];
-  std::snprintf(seq, sizeof seq, "%020llu", static_cast<unsigned long long>(sequence));
-  std::string id(instance);
+  std::string id;
+  id.reserve(instance.size() + 21);
+  id += instance;
   id += '-';
-  id += seq;
+  char seq[20];  // twenty digits, zero-padded: ids sort as their sequences do
+  for (int k = 19; k >= 0; --k, sequence /= 10) seq[k] = static_cast<char>('0' + sequence % 10);
+  id.append(seq, sizeof seq);
   return id;
 }
 

@@ -9,6 +9,7 @@
 
 #include <tributary/catalogue/document.hpp>
 #include <tributary/catalogue/document_json.hpp>
+#include <tributary/catalogue/document_text.hpp>
 #include <tributary/collector/concepts.hpp>
 #include <tributary/collector/source/in_process.hpp>
 
@@ -28,8 +29,19 @@ struct service_record {
   [[nodiscard]] static std::string_view environment(const environment_entry& e) noexcept { return e.environment; }
   static void mark_stale(environment_entry& e) noexcept { e.stale = true; }
   static void write(std::string& out, const service& s) { append_json(out, s); }
+
+  // Documents as text (text_record_model): see document_text.hpp for what is read this way.
+  using text_record_concept = text_record_tag;
+  using text_document = tributary::text_document;
+  using text_entry = tributary::text_entry;
+  [[nodiscard]] static bool read_text(std::string_view json, text_document& into) { return into.read(json); }
+  [[nodiscard]] static std::string_view id(const text_document& d) noexcept { return d.id(); }
+  [[nodiscard]] static text_entry* text_entry_of(text_document& d, std::string_view environment) noexcept {
+    return d.entry(environment);
+  }
+  static void mark_stale(text_entry& e) noexcept { e.stale = true; }
 };
-static_assert(record_model<service_record>);
+static_assert(record_model<service_record> && text_record_model<service_record>);
 
 /// What collecting one X-Road provider produced.
 using provider_outcome = basic_provider_outcome<service>;

@@ -30,6 +30,8 @@ struct local_environment_tag {};
 struct adopt_into_tag {};
 struct bounded_wait_tag {};
 struct per_peer_wait_tag {};
+struct text_record_tag {};
+struct text_merge_tag {};
 
 /// RecordModel: what the collector collects, stores and merges. A record (`document`) is stored under
 /// an id and holds one `entry` per environment that has it; each environment collects its own entries
@@ -89,7 +91,8 @@ using record_model_of = typename T::record_model;
 ///   using record_model = R;                  a RecordModel
 ///   void merge(D& local, const E& remote) const          (an overload taking E&& is used when present)
 ///   std::optional<D> adopt(const D& remote_doc, const E& remote) const      nullopt: leave it out
-/// Refinements below: normalizing_merge_strategy, local_environment_merge_strategy, adopt_into_merge_strategy.
+/// Refinements below: normalizing_merge_strategy, local_environment_merge_strategy, adopt_into_merge_strategy,
+/// text_merge_strategy.
 template <class T>
 concept merge_strategy = detail::opts_in<T, merge_strategy_tag, typename T::merge_strategy_concept> &&
   record_model<record_model_of<T>> &&
@@ -133,6 +136,48 @@ concept adopt_into_merge_strategy =
   requires(const T& m, typename record_model_of<T>::document& out, const typename record_model_of<T>::document& remote_doc,
            typename record_model_of<T>::entry&& entry) {
     { m.adopt_into(out, remote_doc, std::move(entry)) } -> std::same_as<bool>;
+  };
+
+/// TextRecordModel: a record model whose documents can also be read as their text, each entry kept as
+/// the JSON it was written as, so that a merge that only moves entries between documents copies them
+/// instead of parsing them into `document`s and writing them again (peer_page_merger does, with a
+/// TextMergeStrategy). Reading as text is a fast path, never a second parser: it accepts only text that
+/// `parser` accepts and whose entries `write` would write back unchanged, and declines the rest, which
+/// is then parsed (so errors are always the parser's).
+///   using text_record_concept = text_record_tag;
+///   using text_document = ...;  using text_entry = ...;   default-constructible; a text_document views
+///                                           the text it was read from and is reused document after document
+///   static bool read_text(std::string_view json, text_document& into)     false: declined, parse it
+///   static std::string_view id(const text_document&)
+///   static text_entry* text_entry_of(text_document&, std::string_view environment)   the first, or nullptr
+///   static void mark_stale(text_entry&)                                 as mark_stale of an entry
+template <class R>
+concept text_record_model =
+  record_model<R> && detail::opts_in<R, text_record_tag, typename R::text_record_concept> &&
+  std::default_initializable<typename R::text_document> && std::default_initializable<typename R::text_entry> &&
+  requires(typename R::text_document& d, const typename R::text_document& cd, typename R::text_entry& e,
+           std::string_view json) {
+    { R::read_text(json, d) } -> std::same_as<bool>;
+    { R::id(cd) } -> std::convertible_to<std::string_view>;
+    { R::text_entry_of(d, json) } -> std::same_as<typename R::text_entry*>;
+    { R::mark_stale(e) } -> std::same_as<void>;
+  };
+
+/// TextMergeStrategy: a merge strategy over a TextRecordModel that merges documents read as text. Each
+/// call appends exactly the JSON that `merge` (or `adopt`) followed by the model's `write` would have
+/// produced for the same documents, or declines, appending nothing; a declined document is parsed and
+/// merged as a document. With TD = text_document, TE = text_entry:
+///   using text_merge_concept = text_merge_tag;
+///   bool merge_text(std::string& out, const TD& local, const TE& remote) const
+///   bool adopt_text(std::string& out, const TD& remote_doc, const TE& remote) const
+template <class T>
+concept text_merge_strategy =
+  merge_strategy<T> && text_record_model<record_model_of<T>> &&
+  detail::opts_in<T, text_merge_tag, typename T::text_merge_concept> &&
+  requires(const T& m, std::string& out, const typename record_model_of<T>::text_document& doc,
+           const typename record_model_of<T>::text_entry& entry) {
+    { m.merge_text(out, doc, entry) } -> std::same_as<bool>;
+    { m.adopt_text(out, doc, entry) } -> std::same_as<bool>;
   };
 
 /// WaitStrategy: when to look at running peers again, and when to stop waiting. One deadline is

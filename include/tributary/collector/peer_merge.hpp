@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,23 @@ class peer_page_merger {
   using document = typename record_model::document;
   using entry = typename record_model::entry;
 
+ private:
+  // A record model without text documents gets placeholders: nothing reads them.
+  struct no_text {};
+  template <class R, bool = text_record_model<R>>
+  struct text_types {
+    using document = no_text;
+    using entry = no_text;
+  };
+  template <class R>
+  struct text_types<R, true> {
+    using document = typename R::text_document;
+    using entry = typename R::text_entry;
+  };
+  using text_document_t = typename text_types<record_model>::document;
+  using text_entry_t = typename text_types<record_model>::entry;
+
+ public:
   struct counts {
     std::size_t read = 0;    ///< peer documents read
     std::size_t added = 0;   ///< documents only the peer has, adopted
@@ -39,7 +57,12 @@ class peer_page_merger {
   /// Parses a page of the peer's documents and keeps the peer's own entries. Returns the ids whose
   /// local documents `merge` needs, in order. Throws errc::bad_document for a malformed document.
   [[nodiscard]] const std::vector<std::string>& take(std::span<const stored_document> page) {
-    return take_page(page, [&](const stored_document& d, document& into) { parser_.parse(d.json, into); });
+    if constexpr (text_merge_strategy<MergeStrategy>) {
+      return take_text_page(page, [](const stored_document& d, std::string& into) { into.assign(d.json); },
+                            [&](std::string& text, document& into) { parser_.parse(text, into); });
+    } else {
+      return take_page(page, [&](const stored_document& d, document& into) { parser_.parse(d.json, into); });
+    }
   }
   /// As take, taking the page's text over instead of copying it: a page a store handed out with room
   /// for the parser's padding (detail::padded_text) is parsed where it is, and its large specs are
@@ -51,7 +74,12 @@ class peer_page_merger {
   /// (collector_config::merge_batch), so that a part's documents are still in the cache when they are
   /// merged and written. The part's documents are left empty.
   [[nodiscard]] const std::vector<std::string>& take_over(std::span<stored_document> part) {
-    return take_page(part, [&](stored_document& d, document& into) { parser_.parse_owned(std::move(d.json), into); });
+    if constexpr (text_merge_strategy<MergeStrategy>) {
+      return take_text_page(part, [](stored_document& d, std::string& into) { into = std::move(d.json); },
+                            [&](std::string& text, document& into) { parser_.parse_owned(std::move(text), into); });
+    } else {
+      return take_page(part, [&](stored_document& d, document& into) { parser_.parse_owned(std::move(d.json), into); });
+    }
   }
 
   /// Given the local documents for the ids `take` returned (nullopt where there is none), returns the
@@ -90,11 +118,73 @@ class peer_page_merger {
       if (taken_ == ids_.size()) ids_.emplace_back();
       ids_[taken_].assign(record_model::id(remote));
       if (taken_ == taken_of_.size()) taken_of_.emplace_back();
-      taken_of_[taken_] = {parsed, static_cast<std::size_t>(own - record_model::entries(remote).data()), json_size};
+      taken_of_[taken_] = {parsed, static_cast<std::size_t>(own - record_model::entries(remote).data()), json_size, nullptr};
       ++taken_, ++parsed;
     }
     ids_.resize(taken_);
     return ids_;
+  }
+
+  /// take_page for a strategy that merges text: each document is kept as its text (`keep` copies or
+  /// moves it into a pool) and read as text; one the model declines is parsed (`parse_kept`) where
+  /// take_page would have parsed it, so that it fails with the same error at the same point.
+  template <class Document, class Keep, class ParseKept>
+  const std::vector<std::string>& take_text_page(std::span<Document> page, Keep keep, ParseKept parse_kept) {
+    taken_ = 0;
+    // Sized before any is read: a text document views its text, and the merge points into the text
+    // documents, so neither pool may move while the page is in use.
+    if (texts_.size() < page.size()) texts_.resize(page.size());
+    if (text_docs_.size() < page.size()) text_docs_.resize(page.size());
+    std::size_t kept = 0;
+    for (auto& d : page) {
+      const std::size_t at = kept;
+      const std::size_t json_size = d.json.size();
+      keep(d, texts_[at]);
+      text_document_t& as_text = text_docs_[at];
+      if (record_model::read_text(texts_[at], as_text)) {
+        ++counts_.read;
+        text_entry_t* own = record_model::text_entry_of(as_text, environment_);
+        if (!own) continue;
+        if (stale_) record_model::mark_stale(*own);
+        if (taken_ == ids_.size()) ids_.emplace_back();
+        ids_[taken_].assign(record_model::id(as_text));
+        if (taken_ == taken_of_.size()) taken_of_.emplace_back();
+        taken_of_[taken_] = {at, 0, json_size, own};
+        ++taken_, ++kept;
+        continue;
+      }
+      while (remote_.size() <= at) remote_.emplace_back();
+      document& remote = remote_[at];
+      try {
+        parse_kept(texts_[at], remote);
+      } catch (const error& e) {
+        throw error(e.code(), "peer document '" + d.id + "': " + e.what());
+      }
+      ++counts_.read;
+      auto* own = entry_of<record_model>(remote, environment_);
+      if (!own) continue;
+      if (stale_) record_model::mark_stale(*own);
+      if (taken_ == ids_.size()) ids_.emplace_back();
+      ids_[taken_].assign(record_model::id(remote));
+      if (taken_ == taken_of_.size()) taken_of_.emplace_back();
+      taken_of_[taken_] = {at, static_cast<std::size_t>(own - record_model::entries(remote).data()), json_size, nullptr};
+      ++taken_, ++kept;
+    }
+    ids_.resize(taken_);
+    return ids_;
+  }
+
+  /// For a document taken as text whose merge as text was declined: the document parsed after all, as
+  /// take_page would have, its own entry's position returned. The model read the text, so the parser
+  /// accepts it.
+  std::size_t parse_declined(std::size_t at) {
+    while (remote_.size() <= at) remote_.emplace_back();
+    document& remote = remote_[at];
+    parser_.parse(texts_[at], remote);
+    auto* own = entry_of<record_model>(remote, environment_);
+    if (!own) throw error(errc::bad_document, "peer_page_merger: a document read as text lost its entry when parsed");
+    if (stale_) record_model::mark_stale(*own);
+    return static_cast<std::size_t>(own - record_model::entries(remote).data());
   }
 
   template <class Local, class Parse>
@@ -104,7 +194,29 @@ class peer_page_merger {
                                           " local documents for " + std::to_string(taken_) + " ids");
     std::size_t written = 0;
     for (std::size_t i = 0; i < taken_; ++i) {
-      const auto& t = taken_of_[i];
+      auto& t = taken_of_[i];
+      if constexpr (text_merge_strategy<MergeStrategy>) {
+        if (t.text) {
+          // Both documents as text, entries copied: the output the code below would write, or declined.
+          if (written == writes_.size()) writes_.emplace_back();
+          auto& out = writes_[written];
+          out.json.clear();  // the strategy reserves what it writes
+          if (locals[i]) {
+            if (record_model::read_text(*locals[i], local_text_) && merge_.merge_text(out.json, local_text_, *t.text)) {
+              out.id.assign(record_model::id(local_text_));
+              ++counts_.merged, ++written;
+              continue;
+            }
+          } else if (merge_.adopt_text(out.json, text_docs_[t.document], *t.text)) {
+            out.id.assign(record_model::id(text_docs_[t.document]));
+            ++counts_.added, ++written;
+            continue;
+          }
+          out.json.clear();
+          t.entry = parse_declined(t.document);
+          t.text = nullptr;
+        }
+      }
       document& remote = remote_[t.document];
       // The peer's entry is not needed after this document: it is moved, never copied.
       entry& theirs = record_model::entries(remote)[t.entry];
@@ -161,9 +273,10 @@ class peer_page_merger {
   typename record_model::parser parser_;
   counts counts_;
   struct taken {
-    std::size_t document;   ///< position in remote_
+    std::size_t document;   ///< position in remote_ (and, read as text, in texts_ and text_docs_)
     std::size_t entry;      ///< position of the peer's own entry in its environments
     std::size_t json_size;  ///< size of the peer's JSON, to size the write
+    text_entry_t* text;     ///< the peer's own entry when the document was read as text, else nullptr
   };
   std::vector<document> remote_;  ///< the page's parsed documents (a pool: may hold more than the page)
   std::vector<taken> taken_of_;
@@ -172,6 +285,10 @@ class peer_page_merger {
   document local_;  ///< the local document being merged, reused
   document adopted_;  ///< the document being adopted, reused (strategies with adopt_into)
   std::vector<stored_document> writes_;
+  // Documents read as text (text_merge_strategy only; empty otherwise).
+  std::vector<std::string> texts_;          ///< the page's texts, kept while their text documents view them
+  std::vector<text_document_t> text_docs_;  ///< the page's documents read as text
+  text_document_t local_text_;              ///< the local document read as text, reused
 };
 
 }  // namespace tributary

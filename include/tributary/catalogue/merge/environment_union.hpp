@@ -5,6 +5,7 @@
 // not depend on the order in which environments arrive.
 
 #include <optional>
+#include <string>
 #include <utility>
 
 #include <tributary/collector/concepts.hpp>
@@ -26,6 +27,7 @@ struct environment_union {
   using normalizing_merge_concept = normalizing_merge_tag;
   using record_model = service_record;
   using adopt_into_concept = adopt_into_tag;
+  using text_merge_concept = text_merge_tag;
 
   environment_order order{};  ///< precedence for document-level fields, highest first
 
@@ -57,6 +59,15 @@ struct environment_union {
     out.environments.front() = std::move(remote);
     tributary::normalize(out, order);
     return true;
+  }
+
+  /// merge, then write, over documents read as text (text_merge_strategy): entries are copied.
+  bool merge_text(std::string& out, const text_document& local, const text_entry& remote) const {
+    return detail::merge_text(out, local, remote, order);
+  }
+  /// adopt, then write, over a document read as text.
+  bool adopt_text(std::string& out, const text_document& remote_doc, const text_entry& remote) const {
+    return detail::adopt_text(out, remote_doc, remote, order);
   }
 };
 

@@ -28,6 +28,7 @@ struct prefer_local {
   using record_model = service_record;
   using local_environment_concept = local_environment_tag;
   using adopt_into_concept = adopt_into_tag;
+  using text_merge_concept = text_merge_tag;
 
   std::string local_environment;  ///< whose text fields win
   environment_order order{};      ///< precedence among the other environments, highest first
@@ -61,6 +62,15 @@ struct prefer_local {
   /// As adopt, into `out` (see environment_union::adopt_into).
   bool adopt_into(service& out, const service& remote_doc, environment_entry&& remote) const {
     return environment_union{effective_order()}.adopt_into(out, remote_doc, std::move(remote));
+  }
+  /// As merge, then write, over documents read as text (see environment_union::merge_text).
+  bool merge_text(std::string& out, const text_document& local, const text_entry& remote) const {
+    return local_environment.empty() ? detail::merge_text(out, local, remote, order)
+                                     : detail::merge_text(out, local, remote, effective_order());
+  }
+  bool adopt_text(std::string& out, const text_document& remote_doc, const text_entry& remote) const {
+    return local_environment.empty() ? detail::adopt_text(out, remote_doc, remote, order)
+                                     : detail::adopt_text(out, remote_doc, remote, effective_order());
   }
 };
 

@@ -1,0 +1,295 @@
+// Copy-merge over documents read as text (text_record_model, text_merge_strategy) against the same
+// merge over parsed documents: for every input, the same documents byte for byte, the same ids and
+// counts, or the same error. The parsed path is the strategy itself with its text path hidden
+// (parsed_only below), so both run the code the collector runs.
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tributary/catalogue/merge/environment_union.hpp>
+#include <tributary/catalogue/merge/prefer_local.hpp>
+#include <tributary/catalogue/service_record.hpp>
+#include <tributary/collector/peer_merge.hpp>
+
+#include "../bench/catalogue_generator.hpp"
+
+namespace tributary {
+namespace {
+
+using bench::generate_catalogue;
+using bench::profile;
+
+/// `Strategy` without its text path: peer_page_merger parses every document, as before text merging.
+template <class Strategy>
+struct parsed_only {
+  using merge_strategy_concept = merge_strategy_tag;
+  using record_model = service_record;
+  using adopt_into_concept = adopt_into_tag;
+  Strategy strategy;
+  void merge(service& local, const environment_entry& remote) const { strategy.merge(local, remote); }
+  void merge(service& local, environment_entry&& remote) const { strategy.merge(local, std::move(remote)); }
+  [[nodiscard]] std::optional<service> adopt(const service& doc, const environment_entry& remote) const {
+    return strategy.adopt(doc, remote);
+  }
+  bool adopt_into(service& out, const service& doc, environment_entry&& remote) const {
+    return strategy.adopt_into(out, doc, std::move(remote));
+  }
+};
+static_assert(text_merge_strategy<environment_union> && text_merge_strategy<prefer_local>);
+static_assert(!text_merge_strategy<parsed_only<environment_union>>);
+
+/// What one merger made of a page: the documents written, its counts, or the error it threw.
+struct outcome {
+  std::vector<stored_document> writes;
+  std::size_t read = 0, added = 0, merged = 0;
+  std::string error;
+  bool operator==(const outcome&) const = default;
+};
+
+enum class feed { copied, taken_over };
+
+/// One page through take and merge; `locals` by id, as a store's get gives them.
+template <class Strategy>
+outcome run(const Strategy& strategy, bool stale, const std::vector<stored_document>& page,
+            const std::map<std::string, std::string>& locals, feed how, std::string_view environment = "staging") {
+  peer_page_merger<Strategy> merger(strategy, std::string(environment), stale);
+  outcome o;
+  try {
+    // Twice through the same merger: the second page finds the pools the first one left.
+    for (int round = 0; round < 2; ++round) {
+      std::vector<stored_document> own_page = page;
+      const auto& ids = how == feed::copied ? merger.take(std::span<const stored_document>(page))
+                                            : merger.take_over(std::span<stored_document>(own_page));
+      std::vector<std::optional<std::string>> got;
+      for (const auto& id : ids) {
+        auto it = locals.find(id);
+        got.push_back(it == locals.end() ? std::nullopt : std::optional<std::string>(detail::padded_text(it->second)));
+      }
+      auto& writes = how == feed::copied ? merger.merge(std::span<const std::optional<std::string>>(got))
+                                         : merger.merge(std::move(got));
+      if (round == 1) o.writes = writes;
+    }
+  } catch (const error& e) {
+    o.error = std::string(e.what()) + " [" + std::to_string(static_cast<int>(e.code())) + "]";
+  }
+  o.read = merger.totals().read, o.added = merger.totals().added, o.merged = merger.totals().merged;
+  return o;
+}
+
+std::map<std::string, std::string> by_id(const std::vector<stored_document>& docs) {
+  std::map<std::string, std::string> out;
+  for (const auto& d : docs) out.emplace(d.id, d.json);
+  return out;
+}
+
+/// Runs the text and parsed paths over the same input in every mode and expects the same outcome.
+/// Returns the text path's outcome for the last mode.
+template <class Strategy>
+outcome expect_same(const Strategy& strategy, const std::vector<stored_document>& page,
+                    const std::map<std::string, std::string>& locals, const std::string& what,
+                    std::string_view environment = "staging") {
+  const parsed_only<Strategy> reference{strategy};
+  outcome last;
+  for (bool stale : {false, true}) {
+    for (feed how : {feed::copied, feed::taken_over}) {
+      const outcome text = run(strategy, stale, page, locals, how, environment);
+      const outcome parsed = run(reference, stale, page, locals, how, environment);
+      EXPECT_EQ(text.error, parsed.error) << what << (stale ? " (stale)" : "");
+      EXPECT_EQ(text.read, parsed.read) << what;
+      EXPECT_EQ(text.added, parsed.added) << what;
+      EXPECT_EQ(text.merged, parsed.merged) << what;
+      EXPECT_EQ(text.writes.size(), parsed.writes.size()) << what;
+      for (std::size_t i = 0; i < std::min(text.writes.size(), parsed.writes.size()); ++i) {
+        EXPECT_EQ(text.writes[i].id, parsed.writes[i].id) << what;
+        EXPECT_EQ(text.writes[i].json, parsed.writes[i].json) << what << (stale ? " (stale)" : "");
+      }
+      last = text;
+    }
+  }
+  return last;
+}
+
+prefer_local prefer(std::string local) {
+  prefer_local p;
+  p.local_environment = std::move(local);
+  return p;
+}
+
+TEST(TextMerge, GeneratedCataloguesMergeByteForByteAsParsed) {
+  for (profile p : {profile::compact, profile::realistic}) {
+    const auto c = generate_catalogue(p, p == profile::compact ? 400 : 120);
+    const auto locals = by_id(c.local);
+    const std::string what(bench::profile_name(p));
+    const auto o = expect_same(environment_union{}, c.peer, locals, what);
+    EXPECT_TRUE(o.error.empty()) << o.error;
+    EXPECT_GT(o.added, 0u);
+    EXPECT_GT(o.merged, 0u);
+    expect_same(prefer("dev"), c.peer, locals, what + ", prefer_local dev");
+    expect_same(prefer("staging"), c.peer, locals, what + ", prefer_local staging");
+    expect_same(prefer(""), c.peer, locals, what + ", prefer_local unset");
+    expect_same(environment_union{environment_order({"dev", "staging"})}, c.peer, locals, what + ", dev first");
+    // The realistic peer's documents also hold a prod entry: copying from prod takes that one.
+    expect_same(environment_union{}, c.peer, locals, what + ", from prod", "prod");
+    // Merging a catalogue into the output of a merge: local documents of two entries.
+    expect_same(environment_union{}, c.peer, by_id(o.writes), what + ", into merged");
+  }
+}
+
+TEST(TextMerge, GeneratedDocumentsAreReadAsText) {
+  // The fast path applies to what our own writer writes: without it, the merge is only as fast as before.
+  for (profile p : {profile::compact, profile::realistic}) {
+    const auto c = generate_catalogue(p, 200);
+    text_document d;
+    for (const auto* side : {&c.peer, &c.local})
+      for (const auto& doc : *side)
+        EXPECT_EQ(d.read(doc.json), doc.json.size() <= text_document::read_limit) << doc.json.substr(0, 200);
+  }
+}
+
+std::string replaced(std::string s, std::string_view from, std::string_view to) {
+  const auto at = s.find(from);
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+TEST(TextMerge, DocumentsNotInCanonicalFormAreParsedAndMergeTheSame) {
+  const auto c = generate_catalogue(profile::compact, 48);
+  // A peer document that is merged with a local one, and has links and a public provider's access.
+  const auto locals = by_id(c.local);
+  std::size_t merged_at = 0;
+  while (!(locals.contains(c.peer[merged_at].id) && c.peer[merged_at].json.find(R"("links")") != std::string::npos &&
+           c.peer[merged_at].json.find("apigw") != std::string::npos))
+    ++merged_at;
+  const std::string doc = c.peer[merged_at].json;
+  const std::string local = locals.at(c.peer[merged_at].id);
+  const auto entry_access = [&](std::string_view access) {
+    const auto from = doc.find(R"("access":[)", doc.find(R"({"environment")")) + 10;
+    std::string out = doc;
+    out.replace(from, doc.find(']', from) - from, access);
+    return out;
+  };
+  const auto detail_title = [&](std::string_view prefix) {
+    std::string out = doc;
+    out.insert(doc.find(R"("title":")", doc.find(R"("details")")) + 9, prefix);
+    return out;
+  };
+  text_document reader;
+  const std::vector<std::pair<std::string, std::string>> variants = {
+    {"whitespace", replaced(doc, R"("environments":[)", R"("environments": [)")},
+    {"unknown field", replaced(doc, R"({"environment":"staging")", R"({"environment":"staging","x":1)")},
+    {"escaped title", detail_title("\\u0041")},
+    {"escaped quote in title", detail_title("\\\"")},
+    {"escaped solidus in title", detail_title("\\/")},
+    {"escaped id", replaced(doc, R"({"id":")", R"({"id":"\u0041)")},
+    {"escaped quote in owner", replaced(doc, R"(,"owner":"Owner)", R"(,"owner":"\"Owner)")},
+    {"unsorted access", entry_access(R"("xroad","apigw")")},
+    {"duplicate access", entry_access(R"("apigw","xroad","xroad")")},
+    {"escaped access", entry_access(R"("apigw","x\u0072oad")")},
+    {"empty access", entry_access("")},
+    {"unsorted pricing", replaced(doc, R"("pricing":["free"],"data")", R"("pricing":["paid","free"],"data")")},
+    {"stale already", replaced(doc, R"(],"details")", R"(],"stale":true,"details")")},
+    {"stale false", replaced(doc, R"(],"details")", R"(],"stale":false,"details")")},
+    {"links not JSON", replaced(doc, R"("links":[{"name")", R"("links":[{name")")},
+    {"links a number", replaced(doc, R"("links":[{"name":"docs","url":)", R"("links":1e999,"x":[{"url":)")},
+    {"links with spaces", replaced(doc, R"("links":[{"name":"docs",)", R"("links":[ {"name" : "docs" , )")},
+    {"links null", replaced(doc, R"("links":[{"name":"docs","url":)", R"("links":null,"l":[{"url":)")},
+    {"two own entries", replaced(doc, R"("environments":[)",
+                                 R"("environments":[{"environment":"staging","owner":"o","access":[],"details":[]},)")},
+    {"prod entry", replaced(doc, R"("environments":[)",
+                            R"("environments":[{"environment":"prod","owner":"p","access":["z"],"details":[]},)")},
+    {"no entries", replaced(doc, doc.substr(doc.find(R"("environments":[)")), R"("environments":[]})")},
+    {"control escape", replaced(doc, R"(,"summary":"Returns)", R"(,"summary":"\u001fReturns)")},
+    {"short form as \\u", replaced(doc, R"(,"summary":"Returns)", R"(,"summary":"\u000aReturns)")},
+    {"uppercase \\u", replaced(doc, R"(,"summary":"Returns)", R"(,"summary":"\u001FReturns)")},
+    {"solidus escape in spec", replaced(doc, R"("openApiString":"openapi)", R"("openApiString":"\/openapi)")},
+    {"trailing space", doc + " "},
+  };
+  for (const auto& [what, text] : variants) {
+    ASSERT_NE(text, doc) << what << ": the variant did not apply";
+    auto page = c.peer;
+    page[merged_at].json = text;
+    expect_same(environment_union{}, page, locals, "peer: " + what);
+    expect_same(prefer("dev"), page, locals, "peer: " + what + ", prefer_local");
+    // The same change on the local side.
+    std::string local_variant = text;
+    local_variant = replaced(local_variant, "staging", "dev");
+    auto changed_locals = locals;
+    changed_locals[c.peer[merged_at].id] = local_variant;
+    expect_same(environment_union{}, c.peer, changed_locals, "local: " + what);
+  }
+  // A local document holding the same environment twice, or unsorted entries.
+  auto twice = locals;
+  twice[c.peer[merged_at].id] = replaced(local, R"("environments":[)",
+                                         R"("environments":[{"environment":"dev","owner":"x","access":[],"details":[]},)");
+  expect_same(environment_union{}, c.peer, twice, "local: dev twice");
+  auto unsorted = locals;
+  unsorted[c.peer[merged_at].id] = replaced(local, R"("environments":[)",
+                                            R"("environments":[{"environment":"zeta","owner":"z","access":["q"],"details":[]},)");
+  expect_same(environment_union{}, c.peer, unsorted, "local: an environment out of order");
+  EXPECT_FALSE(reader.read(replaced(doc, R"("environments":[)", R"("environments": [)")));
+}
+
+TEST(TextMerge, MalformedDocumentsFailWithTheParsersError) {
+  const auto c = generate_catalogue(profile::compact, 24);
+  const auto locals = by_id(c.local);
+  const std::string doc = c.peer[1].json;
+  const std::vector<std::pair<std::string, std::string>> broken = {
+    {"truncated", doc.substr(0, doc.size() / 2)},
+    {"no id", replaced(doc, R"({"id":")", R"({"di":")")},
+    {"empty id", doc.substr(0, 7) + doc.substr(doc.find('"', 7))},
+    {"invalid UTF-8", replaced(doc, "Returns", "Ret\xff\xfens")},
+    {"not JSON", "this is not json"},
+    {"raw control character", replaced(doc, "Returns", "Ret\x01urns")},
+    {"entry without environment", replaced(doc, R"({"environment":"staging")", R"({"environment":"")")},
+  };
+  for (const auto& [what, text] : broken) {
+    auto page = c.peer;
+    page[1].json = text;
+    const auto o = expect_same(environment_union{}, page, locals, "peer: " + what);
+    if (what != "entry without environment") {
+      EXPECT_FALSE(o.error.empty()) << what;
+    }
+    auto changed = locals;
+    if (auto it = changed.find(c.peer[1].id); it != changed.end()) {
+      it->second = replaced(text, "staging", "dev");
+      expect_same(environment_union{}, c.peer, changed, "local: " + what);
+    }
+  }
+}
+
+TEST(TextMerge, RandomlyDamagedDocumentsMergeOrFailAsParsed) {
+  // Single-byte changes anywhere in a peer or local document: the text path either declines and the
+  // parser decides, or it vouches for the text, and the result is the parsed path's either way.
+  const auto c = generate_catalogue(profile::compact, 12);
+  const auto locals = by_id(c.local);
+  std::mt19937 rng(16);
+  const std::string alphabet = "\"\\{}[],: atrue0uU\x7f\xc3";
+  for (int round = 0; round < 300; ++round) {
+    auto page = c.peer;
+    auto changed = locals;
+    std::string* target = nullptr;
+    if (round % 2 == 0) {
+      target = &page[rng() % page.size()].json;
+    } else {
+      auto it = changed.begin();
+      std::advance(it, static_cast<long>(rng() % changed.size()));
+      target = &it->second;
+    }
+    const std::size_t at = rng() % target->size();
+    switch (rng() % 3) {
+      case 0: (*target)[at] = alphabet[rng() % alphabet.size()]; break;
+      case 1: target->insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      default: target->erase(at, 1); break;
+    }
+    expect_same(environment_union{}, page, changed, "round " + std::to_string(round));
+    if (::testing::Test::HasFailure()) break;
+  }
+}
+
+}  // namespace
+}  // namespace tributary

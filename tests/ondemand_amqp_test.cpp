@@ -2,7 +2,8 @@
 // answers over the shared queue with reply_to and a correlation id; either side may start first; two
 // collector services consume from the queue at once; a service cut off in the middle of a call loses
 // nothing (the broker hands the unacknowledged request to the other); bad input is answered with an
-// error naming it; a call nobody answers times out.
+// error naming it; a call nobody answers times out; an answer's pages come from the service that
+// wrote their cursor, through its own queue, and a page lost with its service restarts the call.
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -96,17 +98,22 @@ struct tagged_source {
   std::string service;
   gate* entered = nullptr;
   gate* release = nullptr;
+  std::size_t count = 1;
   [[nodiscard]] std::string name() const { return "nova"; }
   std::vector<entity_event> get_all(event_action a) {
     if (entered) entered->open();
     if (release) release->wait();
-    entity_event e;
-    e.datasource = "nova";
-    e.entity_type = "instance";
-    e.entity_id = "i-1";
-    e.action = a;
-    e.payload = cat("{\"service\":\"", service, "\"}");
-    return {e};
+    std::vector<entity_event> out;
+    for (std::size_t i = 1; i <= count; ++i) {
+      entity_event e;
+      e.datasource = "nova";
+      e.entity_type = "instance";
+      e.entity_id = cat("i-", std::to_string(i));
+      e.action = a;
+      e.payload = cat("{\"service\":\"", service, "\"}");
+      out.push_back(std::move(e));
+    }
+    return out;
   }
   std::vector<entity_event> get_changes() { return {}; }
 };
@@ -115,7 +122,7 @@ using service_type = basic_datasource_service<thread_pool, memory_index>;
 
 /// One collector service: its store, persistor, pool, service, AMQP server and the thread serving it.
 struct collector {
-  collector(const amqp_rpc_options& o, tagged_source source) {
+  collector(const amqp_rpc_options& o, tagged_source source, datasource_service_options so = {}) : service_options(so) {
     service.add(any_datasource(std::move(source)));
     server = std::make_unique<basic_amqp_rpc_server<service_type>>(service, o);
     socket = server->native_socket();
@@ -142,7 +149,8 @@ struct collector {
   memory_index store;
   basic_event_persistor<memory_index> persistor{store};
   thread_pool pool{2, 16};
-  service_type service{pool, persistor, {}};
+  datasource_service_options service_options;
+  service_type service{pool, persistor, service_options};
   std::unique_ptr<basic_amqp_rpc_server<service_type>> server;
   int socket = -1;
   std::mutex mu;
@@ -268,6 +276,78 @@ TEST(AmqpRpc, AServiceCutOffMidCallLosesNothing) {
   EXPECT_EQ(a.server->served(), 0u);
   a.serving.join();
   EXPECT_TRUE(contains(a.failure_text(), "amqp amqp://guest:***@")) << a.failure_text();  // the password never shows
+}
+
+/// The services that wrote a page's events (one name, when they all come from one).
+std::string services_of(const ondemand_answer& a) {
+  std::string out;
+  for (const auto& e : a.events) {
+    const std::string by(parse_event(event_json(e)).payload);
+    if (out.find(by) == std::string::npos) out += by;
+  }
+  return out;
+}
+
+TEST(AmqpRpc, AnAnswersPagesComeFromTheServiceThatWroteTheirCursor) {
+  REQUIRE_BROKER();
+  scratch_queue q;
+  collector a(q.options(), {"a", nullptr, nullptr, 25}, {.page_events = 4});
+  collector b(q.options(), {"b", nullptr, nullptr, 25}, {.page_events = 4});
+  a.start();
+  b.start();
+  amqp_rpc_client client(q.options());
+  std::set<std::string> answered_by;
+  for (int call = 0; call < 8; ++call) {
+    ondemand_answer page = client.get_all({"nova"}, event_action::snapshot, false);
+    const std::string first_by = services_of(page);
+    answered_by.insert(first_by);
+    std::size_t events = page.events.size(), pages = 1;
+    while (!page.next.empty()) {
+      page = client.get_page(page.next);  // through the shared queue, half of these would reach the other
+      ++pages;
+      events += page.events.size();
+      if (!page.events.empty()) {
+        EXPECT_EQ(services_of(page), first_by) << "call " << call << ", page " << pages;
+      }
+    }
+    EXPECT_EQ(events, 25u);
+    EXPECT_GE(pages, 7u);
+    EXPECT_EQ(page.outcomes.at(0).events, 25u);
+  }
+  EXPECT_EQ(answered_by.size(), 2u);  // both services answered calls, each its own pages
+  EXPECT_EQ(a.failure_text(), "");
+  EXPECT_EQ(b.failure_text(), "");
+}
+
+TEST(AmqpRpc, APageLostWithItsServiceIsAnErrorAndTheCallIsAnsweredAgainByAnother) {
+  REQUIRE_BROKER();
+  scratch_queue q;
+  collector a(q.options(), {"a", nullptr, nullptr, 12}, {.page_events = 5});
+  a.start();
+  amqp_rpc_client client(q.options(1s));
+  const ondemand_answer first = client.get_all({"nova"}, event_action::snapshot, false);
+  ASSERT_FALSE(first.next.empty());
+  collector b(q.options(), {"b", nullptr, nullptr, 12}, {.page_events = 5});
+  b.start();
+  ::shutdown(a.socket, SHUT_RDWR);  // a dies: its queue, and the call's pages, go with it
+  a.serving.join();
+  try {
+    (void)client.get_page(first.next);
+    ADD_FAILURE() << "a page of a dead service answered";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::timed_out) << e.what();
+  }
+  // The call again, from the start: b answers it whole.
+  ondemand_answer page = client.get_all({"nova"}, event_action::snapshot, false);
+  std::size_t events = page.events.size();
+  while (!page.next.empty()) {
+    page = client.get_page(page.next);
+    events += page.events.size();
+    if (!page.events.empty()) {
+      EXPECT_EQ(services_of(page), R"({"service":"b"})");
+    }
+  }
+  EXPECT_EQ(events, 12u);
 }
 
 TEST(AmqpRpc, ACallNobodyAnswersTimesOut) {

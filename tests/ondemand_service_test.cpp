@@ -2,7 +2,8 @@
 // curl_transport): events and one outcome per datasource (a failed datasource is never left out),
 // retry_on_fault, the time limit, datasources run concurrently, get_changes never during get_all of the
 // same datasource, and bad input (malformed JSON, not a request, unknown method, unknown datasource,
-// wrong types, oversized) answered with an error naming the problem.
+// wrong types, oversized) answered with an error naming the problem; large answers in pages, each
+// answered once, a streaming datasource held a page or two at a time, abandoned calls stopped.
 
 #include <gtest/gtest.h>
 
@@ -20,9 +21,12 @@
 
 #include <simdjson.h>
 
+#include <tributary/clock/manual.hpp>
 #include <tributary/execution/inline_executor.hpp>
+#include <tributary/execution/timers.hpp>
 #include <tributary/execution/thread_pool.hpp>
 #include <tributary/index/memory.hpp>
+#include <tributary/ondemand/consumer.hpp>
 #include <tributary/ondemand/jsonrpc_http.hpp>
 #include <tributary/ondemand/service.hpp>
 #include <tributary/server/http_server.hpp>
@@ -166,8 +170,15 @@ TEST(DatasourceService, AnswersEventsAndOneOutcomePerDatasourceOverHttp) {
   EXPECT_EQ(a.outcomes[1], (datasource_outcome{"neutron", outcome_status::ok, "", 2}));
   ASSERT_EQ(a.events.size(), 5u);
   for (const auto& e : a.events) EXPECT_EQ(e.action, event_action::init_snapshot);
-  EXPECT_EQ(a.events[0], make_event("nova", "nova-0", event_action::init_snapshot));
-  EXPECT_EQ(a.events[4].entity_id, "neutron-1");
+  // The datasources run concurrently and their events come as they are made: each datasource's in
+  // its own order.
+  std::vector<entity_event> nova, neutron;
+  for (const auto& e : a.events) (e.datasource == "nova" ? nova : neutron).push_back(e);
+  ASSERT_EQ(nova.size(), 3u);
+  ASSERT_EQ(neutron.size(), 2u);
+  EXPECT_EQ(nova[0], make_event("nova", "nova-0", event_action::init_snapshot));
+  EXPECT_EQ(nova[2].entity_id, "nova-2");
+  EXPECT_EQ(neutron[1].entity_id, "neutron-1");
 
   // An empty list asks every datasource; a name asked twice runs once.
   EXPECT_EQ(s.client.get_all({}, event_action::snapshot, false).outcomes.size(), 2u);
@@ -320,8 +331,9 @@ TEST(DatasourceSlot, AGetChangesWaitingForAnotherIsRefusedWhenAGetAllStartsMeanw
     std::lock_guard lock(slot.mu);
     slot.get_changes_running = true;  // another get_changes runs
   }
+  detail::call_stream stream({"nova"}, 16, 20s);
   auto waiting = std::async(std::launch::async, [&] {
-    return detail::run_on_slot(slot, ondemand_method::get_changes, event_action::update, 1, std::chrono::steady_clock::now() + 20s);
+    detail::run_on_slot(slot, stream, 0, ondemand_method::get_changes, event_action::update, 1, std::chrono::steady_clock::now() + 20s);
   });
   std::this_thread::sleep_for(50ms);  // lets it reach its wait; what is asserted holds however it is scheduled
   {
@@ -330,9 +342,12 @@ TEST(DatasourceSlot, AGetChangesWaitingForAnotherIsRefusedWhenAGetAllStartsMeanw
     slot.get_all_running = true;
   }
   slot.idle.notify_all();
-  const auto [outcome, events] = waiting.get();
-  EXPECT_EQ(outcome.status, outcome_status::busy);
-  EXPECT_TRUE(events.empty());
+  waiting.get();
+  const auto page = stream.take(16, 1 << 20, 1s);
+  ASSERT_TRUE(page.last);
+  ASSERT_EQ(page.outcomes.size(), 1u);
+  EXPECT_EQ(page.outcomes[0].status, outcome_status::busy);
+  EXPECT_TRUE(page.events.empty());
   EXPECT_EQ(d->change_calls.load(), 0);
 }
 
@@ -348,6 +363,11 @@ TEST(DatasourceService, BadRequestsAreAnsweredWithAnErrorNamingTheProblem) {
   };
   expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_all",)", rpc_code::parse_error, "parse error");
   expect_error(R"("get_all")", rpc_code::invalid_request, "JSON object");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_page","params":{}})", rpc_code::invalid_params, "cursor is required");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_page","params":{"cursor":"a b"}})", rpc_code::invalid_params, "cursor must hold");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_page","params":{"cursor":7}})", rpc_code::invalid_params, "cursor must be a string");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_page","params":{"cursor":"x-2","more":1}})", rpc_code::invalid_params, "unknown parameter \"more\"");
+  expect_error(R"({"jsonrpc":"2.0","id":1,"method":"get_page","params":["abc"]})", rpc_code::invalid_params, "not one this service wrote");
   expect_error(R"({"jsonrpc":"1.0","id":1,"method":"get_all","params":{}})", rpc_code::invalid_request, "\"2.0\"");
   expect_error(R"({"jsonrpc":"2.0","id":{},"method":"get_all"})", rpc_code::invalid_request, "id must be");
   expect_error(R"({"jsonrpc":"2.0","id":1,"method":"drop_all","params":{"datasource_names":[]}})", rpc_code::method_not_found,
@@ -471,6 +491,261 @@ TEST(DatasourceService, NoServiceAnsweringIsAnErrorNamingEach) {
   EXPECT_TRUE(contains(e.what(), dead1)) << e.what();
   EXPECT_TRUE(contains(e.what(), dead2)) << e.what();
   EXPECT_EQ(client.failovers(), 2u);
+}
+
+/// A streaming datasource of n events that records how far ahead of the reader it got and whether its
+/// sink ever refused an event.
+struct counting_stream {
+  using datasource_concept = datasource_tag;
+  using streaming_datasource_concept = streaming_datasource_tag;
+  std::string name_ = "big";
+  std::size_t n = 0;
+  std::function<void(std::size_t)> before_push = [](std::size_t) {};
+  std::atomic<std::size_t> pushed{0};
+  std::atomic<bool> refused{false}, returned{false};
+  std::atomic<int> get_all_calls{0};
+
+  [[nodiscard]] std::string name() const { return name_; }
+  std::vector<entity_event> get_all(event_action) {
+    ++get_all_calls;  // the service must stream instead
+    return {};
+  }
+  std::vector<entity_event> get_changes() { return {}; }
+  void stream_all(event_action a, event_sink& sink) {
+    for (std::size_t i = 0; i < n; ++i) {
+      before_push(i);
+      if (!sink.push(make_event("wrong-name", cat("e-", std::to_string(i)), a))) {
+        refused = true;
+        break;
+      }
+      ++pushed;
+    }
+    returned = true;
+  }
+};
+static_assert(streaming_datasource<counting_stream>);
+
+/// Every page of a call from its first answer on; the pages' answers in order.
+template <class Client>
+std::vector<ondemand_answer> all_pages(Client& client, ondemand_answer first) {
+  std::vector<ondemand_answer> pages;
+  pages.push_back(std::move(first));
+  while (!pages.back().next.empty()) pages.push_back(client.get_page(pages.back().next));
+  return pages;
+}
+
+TEST(DatasourceService, AnAnswerLargerThanAPageComesInPagesEachAnsweredOnce) {
+  served s({.page_events = 3});
+  s.service.add(any_datasource(source_of("nova", 10)));
+  s.service.add(any_datasource(source_of("neutron", 0)));
+  const auto pages = all_pages(s.client, s.client.get_all({"nova", "neutron"}, event_action::snapshot, false));
+  ASSERT_EQ(pages.size(), 4u);  // 3 + 3 + 3 + 1
+  std::size_t i = 0;
+  std::uint64_t next_persisted = pages[0].persisted.value().first;
+  for (const auto& p : pages) {
+    // Outcomes only on the last page; each page says where its own events were persisted.
+    EXPECT_EQ(p.outcomes.empty(), !p.next.empty());
+    ASSERT_TRUE(p.persisted);
+    EXPECT_EQ(p.persisted->first, next_persisted);
+    EXPECT_EQ(p.persisted->count, p.events.size());
+    next_persisted += p.events.size();
+    for (const auto& e : p.events) EXPECT_EQ(e.entity_id, cat("nova-", std::to_string(i++)));
+  }
+  EXPECT_EQ(i, 10u);
+  ASSERT_EQ(pages.back().outcomes.size(), 2u);
+  EXPECT_EQ(pages.back().outcomes[0], (datasource_outcome{"nova", outcome_status::ok, "", 10}));
+  EXPECT_EQ(pages.back().outcomes[1], (datasource_outcome{"neutron", outcome_status::ok, "", 0}));
+  EXPECT_EQ(s.persistor.stats().queued, 10u);
+  EXPECT_EQ(s.service.stats().calls, 1u);
+  EXPECT_EQ(s.service.stats().pages, 4u);
+
+  // A page is answered once; a cursor of a finished call, or one never written, is unknown.
+  const error again = tributary::testing::thrown_by([&] { (void)s.client.get_page(pages[1].next); });
+  EXPECT_TRUE(contains(again.what(), "unknown cursor")) << again.what();
+  const auto second = s.client.get_all({"nova"}, event_action::snapshot, false);
+  (void)s.client.get_page(second.next);
+  const error twice = tributary::testing::thrown_by([&] { (void)s.client.get_page(second.next); });
+  EXPECT_TRUE(contains(twice.what(), "not the call's next page")) << twice.what();
+  const error unknown = tributary::testing::thrown_by([&] { (void)s.client.get_page("0123456789abcdef-2"); });
+  EXPECT_TRUE(contains(unknown.what(), "unknown cursor \"0123456789abcdef-2\"")) << unknown.what();
+}
+
+TEST(DatasourceService, AStreamingDatasourceIsHeldAPageOrTwoAtATime) {
+  served s({.page_events = 100});
+  auto big = std::make_shared<counting_stream>();
+  big->n = 5'000;
+  s.service.add(any_datasource(big));
+  auto answer = s.client.get_all({"big"}, event_action::init_snapshot, false);
+  std::size_t received = 0, pages = 0;
+  for (;;) {
+    received += answer.events.size();
+    ++pages;
+    for (const auto& e : answer.events) ASSERT_EQ(e.datasource, "big");  // the service names its datasource
+    // While the reader holds this page, the datasource waits on a full buffer of one more page.
+    if (!answer.next.empty()) {
+      std::this_thread::sleep_for(2ms);
+      EXPECT_LE(big->pushed.load(), received + 100 + 1) << "page " << pages;
+    }
+    if (answer.next.empty()) break;
+    answer = s.client.get_page(answer.next);
+  }
+  EXPECT_EQ(received, 5'000u);
+  EXPECT_GE(pages, 50u);
+  EXPECT_LE(pages, 51u);  // the outcomes may come on a page of their own, when the 50th filled first
+  EXPECT_EQ(answer.outcomes.at(0), (datasource_outcome{"big", outcome_status::ok, "", 5'000}));
+  EXPECT_EQ(big->get_all_calls.load(), 0);
+  EXPECT_FALSE(big->refused.load());
+}
+
+TEST(DatasourceService, PagesComeBySizeInBytesToo) {
+  served s({.page_events = 1'000, .page_bytes = 1'000});
+  s.service.add(any_datasource(source_of("nova", 40)));
+  const auto pages = all_pages(s.client, s.client.get_all({"nova"}, event_action::snapshot, false));
+  std::size_t events = 0;
+  for (const auto& p : pages) {
+    events += p.events.size();
+    std::string text;
+    append_answer_json(text, p);
+    EXPECT_LT(text.size(), 1'000u + 400u) << "a page may pass page_bytes by one event at most";
+  }
+  EXPECT_EQ(events, 40u);
+  EXPECT_GT(pages.size(), 3u);
+}
+
+TEST(DatasourceService, ACallNobodyReadsOnIsAbandonedAndItsDatasourceStops) {
+  served s({.page_events = 10, .page_ttl = 100ms});
+  auto big = std::make_shared<counting_stream>();
+  big->n = 1'000;
+  s.service.add(any_datasource(big));
+  const auto first = s.client.get_all({"big"}, event_action::snapshot, false);
+  ASSERT_FALSE(first.next.empty());
+  std::this_thread::sleep_for(300ms);
+  // Any call looks for abandoned ones first.
+  (void)s.client.get_changes({"big"});
+  for (int i = 0; i < 500 && !big->returned.load(); ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_TRUE(big->returned.load());
+  EXPECT_TRUE(big->refused.load());
+  EXPECT_LT(big->pushed.load(), 1'000u);
+  EXPECT_EQ(s.service.stats().abandoned, 1u);
+  const error e = tributary::testing::thrown_by([&] { (void)s.client.get_page(first.next); });
+  EXPECT_TRUE(contains(e.what(), "unknown cursor")) << e.what();
+  // The datasource is free again: a new get_all runs whole.
+  const auto pages = all_pages(s.client, s.client.get_all({"big"}, event_action::snapshot, false));
+  EXPECT_EQ(pages.back().outcomes.at(0).status, outcome_status::ok);
+}
+
+TEST(DatasourceService, GetChangesIsRefusedWhileAPagedGetAllIsBeingRead) {
+  served s({.page_events = 5});
+  auto big = std::make_shared<counting_stream>();
+  big->n = 12;
+  s.service.add(any_datasource(big));
+  const auto first = s.client.get_all({"big"}, event_action::snapshot, false);
+  ASSERT_FALSE(first.next.empty());
+  EXPECT_EQ(s.client.get_changes({"big"}).outcomes.at(0).status, outcome_status::busy);
+  const auto pages = all_pages(s.client, first);
+  EXPECT_EQ(pages.back().outcomes.at(0).events, 12u);
+  for (int i = 0; i < 100 && s.client.get_changes({"big"}).outcomes.at(0).status == outcome_status::busy; ++i)
+    std::this_thread::sleep_for(5ms);  // the datasource's call returns just after its last event is taken
+  EXPECT_EQ(s.client.get_changes({"big"}).outcomes.at(0).status, outcome_status::ok);
+}
+
+TEST(DatasourceService, TimeSpentWaitingForTheReaderDoesNotCountAgainstTheTimeLimit) {
+  served s({.time_limit = 300ms, .page_events = 10});
+  auto big = std::make_shared<counting_stream>();
+  big->n = 50;
+  s.service.add(any_datasource(big));
+  auto answer = s.client.get_all({"big"}, event_action::snapshot, false);
+  std::size_t received = answer.events.size();
+  while (!answer.next.empty()) {
+    std::this_thread::sleep_for(150ms);  // a slow reader: 600 ms in all, twice the limit
+    answer = s.client.get_page(answer.next);
+    received += answer.events.size();
+  }
+  EXPECT_EQ(received, 50u);
+  EXPECT_EQ(answer.outcomes.at(0).status, outcome_status::ok) << answer.outcomes.at(0).reason;
+}
+
+TEST(DatasourceService, AStreamingDatasourceThatStallsIsTimedOutAndKeepsWhatItSent) {
+  gate release;  // before the service: the stalled call waits on it while the pool drains
+  served s({.time_limit = 200ms, .page_events = 100});
+  auto big = std::make_shared<counting_stream>();
+  big->n = 10;
+  big->before_push = [&](std::size_t i) {
+    if (i == 4) release.wait();  // stalls after four events, past the limit
+  };
+  s.service.add(any_datasource(big));
+  const auto pages = all_pages(s.client, s.client.get_all({"big"}, event_action::snapshot, false));
+  release.open();
+  std::size_t events = 0;
+  for (const auto& p : pages) events += p.events.size();
+  EXPECT_EQ(events, 4u);
+  const auto& o = pages.back().outcomes.at(0);
+  EXPECT_EQ(o.status, outcome_status::timed_out);
+  EXPECT_EQ(o.events, 4u);
+  EXPECT_TRUE(contains(o.reason, "200 ms")) << o.reason;
+  for (int i = 0; i < 500 && !big->returned.load(); ++i) std::this_thread::sleep_for(2ms);
+  EXPECT_TRUE(big->refused.load());  // its next push, after the limit, was refused
+}
+
+TEST(DatasourceService, AConsumerReadsEveryPageIntoItsStateBeforeTheSnapshotMarker) {
+  served s({.page_events = 7});
+  s.service.add(any_datasource(source_of("nova", 100)));
+  manual_clock clock;
+  basic_timer_service timers(clock);
+  basic_ondemand_consumer<basic_jsonrpc_http_client<curl_transport>, manual_clock> consumer(
+      s.client, timers, clock, consumer_options{.coordinator = {.low_capacity = 10}});
+  consumer.start();
+  // The coordinator's low queue holds 10: the timer thread waits on it while this thread applies.
+  std::thread timer_thread([&] { timers.run_for(0s); });
+  while (consumer.stats().get_all_answered == 0 || consumer.process_available() > 0) consumer.process_available();
+  timer_thread.join();
+  consumer.process_available();
+  EXPECT_EQ(consumer.state().live(), 100u);
+  EXPECT_EQ(consumer.stats().pages, 14u);  // 100 events in pages of 7: 15 calls, 14 of them get_page
+  EXPECT_EQ(consumer.stats().events_received, 100u);
+  EXPECT_EQ(consumer.stats().snapshots, 1u);  // one marker, after the last page
+  EXPECT_EQ(consumer.stats().calls_failed, 0u);
+}
+
+TEST(DatasourceService, AConsumerWhosePageIsLostAsksTheCallAgain) {
+  served s({.page_events = 4});
+  s.service.add(any_datasource(source_of("nova", 10)));
+  // A client that loses the answer to the first get_page it sends (the page is gone from the service).
+  struct losing_client {
+    using rpc_client_concept = rpc_client_tag;
+    basic_jsonrpc_http_client<curl_transport>* inner;
+    int pages_lost = 0;
+    ondemand_answer call(const ondemand_request& r) {
+      ondemand_answer a = inner->call(r);
+      if (r.method == ondemand_method::get_page && pages_lost++ == 0) throw error(errc::timed_out, "the answer was lost");
+      return a;
+    }
+  } client{&s.client};
+  manual_clock clock;
+  basic_timer_service timers(clock);
+  basic_ondemand_consumer<losing_client, manual_clock> consumer(client, timers, clock, consumer_options{.retry_base = 1000ms});
+  consumer.start();
+  timers.run_for(0s);
+  EXPECT_EQ(consumer.stats().calls_failed, 1u);
+  EXPECT_TRUE(contains(consumer.stats().last_failure, "a later page")) << consumer.stats().last_failure;
+  EXPECT_FALSE(consumer.stats().initialized);
+  timers.run_for(70s);  // the retry, after the backoff
+  consumer.process_available();
+  EXPECT_TRUE(consumer.stats().initialized);
+  EXPECT_EQ(consumer.state().live(), 10u);
+}
+
+TEST(DatasourceService, PagesRunOnTheInlineExecutorToo) {
+  memory_index store;
+  basic_event_persistor<memory_index> persistor(store);
+  inline_executor inline_exec;
+  basic_datasource_service<inline_executor, memory_index> service(inline_exec, persistor, {.page_events = 10});
+  service.add(any_datasource(source_of("nova", 25)));
+  // The datasource runs on the caller's thread before the first page: it cannot wait for a reader.
+  auto pages = all_pages(service, service.get_all({"nova"}, event_action::snapshot, false));
+  ASSERT_EQ(pages.size(), 3u);
+  EXPECT_EQ(pages[2].events.size(), 5u);
+  EXPECT_EQ(pages[2].outcomes.at(0).events, 25u);
 }
 
 TEST(DatasourceService, RunsOnTheInlineExecutorToo) {

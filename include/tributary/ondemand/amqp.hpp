@@ -17,6 +17,12 @@
 // call is answered once it is alive somewhere. Both sides declare the queue with the same arguments,
 // so either may start first (requests wait in the queue until a service consumes them).
 //
+// Pages (ondemand/answer.hpp): a cursor is known only to the service that wrote it, so every server
+// also consumes from a queue of its own (server-named, exclusive: it goes when the server does) and
+// names it in the `reply_to` of each answer it sends; the client sends get_page there. A page request
+// to a server that died meanwhile finds no queue, is dropped by the broker, and times out: the
+// consumer then asks the call again from the start, through the shared queue.
+//
 // A request carries an expiration of the client's timeout: one nobody took in time is dropped by the
 // broker instead of being answered to a caller that gave up. Answers to an earlier call that timed out
 // (another correlation id) are discarded by the client.
@@ -185,6 +191,11 @@ class basic_amqp_rpc_server {
     connection_.check(amqp_get_rpc_reply(connection_.get()), "setting the prefetch");
     amqp_basic_consume(connection_.get(), 1, detail::amqp_view(options_.queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
     connection_.check(amqp_get_rpc_reply(connection_.get()), "consuming");
+    amqp_queue_declare_ok_t* own = amqp_queue_declare(connection_.get(), 1, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+    connection_.check(amqp_get_rpc_reply(connection_.get()), "declaring the server's page queue");
+    own_queue_ = detail::amqp_string(own->queue);
+    amqp_basic_consume(connection_.get(), 1, own->queue, amqp_empty_bytes, 0, 0, 1, amqp_empty_table);
+    connection_.check(amqp_get_rpc_reply(connection_.get()), "consuming the server's page queue");
   }
 
   /// Answers requests until `stop` is requested. Throws error(errc::transport_failed) when the
@@ -211,9 +222,10 @@ class basic_amqp_rpc_server {
     std::optional<std::string> answer = service_->answer(body);
     if (answer && (props._flags & AMQP_BASIC_REPLY_TO_FLAG) && props.reply_to.len > 0) {
       amqp_basic_properties_t out{};
-      out._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+      out._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_REPLY_TO_FLAG;
       out.content_type = amqp_cstring_bytes("application/json");
       out.delivery_mode = 1;  // transient: the caller waits for it now or never
+      out.reply_to = detail::amqp_view(own_queue_);  // where this answer's get_page goes
       if (props._flags & AMQP_BASIC_CORRELATION_ID_FLAG) {
         out._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
         out.correlation_id = props.correlation_id;
@@ -228,6 +240,8 @@ class basic_amqp_rpc_server {
   }
 
   [[nodiscard]] std::uint64_t served() const noexcept { return served_.load(); }
+  /// The queue of this server's own, which its answers name for get_page.
+  [[nodiscard]] const std::string& page_queue() const noexcept { return own_queue_; }
   /// The connection's socket, for the owner's poll loop (and for tests that cut it, as a crash would).
   [[nodiscard]] int native_socket() const noexcept { return connection_.native_socket(); }
 
@@ -235,6 +249,7 @@ class basic_amqp_rpc_server {
   Service* service_;
   amqp_rpc_options options_;
   detail::amqp_connection connection_;
+  std::string own_queue_;
   std::atomic<std::uint64_t> served_{0};
 };
 
@@ -273,8 +288,10 @@ class amqp_rpc_client {
     props.reply_to = detail::amqp_view(reply_queue_);
     props.correlation_id = detail::amqp_view(id);
     props.expiration = detail::amqp_view(expiration);
-    if (amqp_basic_publish(c, 1, amqp_empty_bytes, detail::amqp_view(options_.queue), 0, 0, &props, detail::amqp_view(text)) !=
-        AMQP_STATUS_OK)
+    // A page goes to the server that wrote its cursor; everything else to the shared queue.
+    const bool page = request.method == ondemand_method::get_page && !page_queue_.empty();
+    const std::string_view to = page ? std::string_view(page_queue_) : std::string_view(options_.queue);
+    if (amqp_basic_publish(c, 1, amqp_empty_bytes, detail::amqp_view(to), 0, 0, &props, detail::amqp_view(text)) != AMQP_STATUS_OK)
       connection_.fail("publishing a request");
     const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
     for (;;) {
@@ -291,8 +308,12 @@ class amqp_rpc_client {
       const amqp_basic_properties_t& p = envelope.message.properties;
       const bool ours = (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG) && detail::amqp_string(p.correlation_id) == id;
       std::string body = ours ? detail::amqp_string(envelope.message.body) : std::string();
+      std::string answered_by = ours && (p._flags & AMQP_BASIC_REPLY_TO_FLAG) ? detail::amqp_string(p.reply_to) : std::string();
       amqp_destroy_envelope(&envelope);
-      if (ours) return parse_jsonrpc_answer(body, id);
+      if (ours) {
+        page_queue_ = std::move(answered_by);
+        return parse_jsonrpc_answer(body, id);
+      }
       // an answer to an earlier call that timed out: nobody waits for it
     }
   }
@@ -303,6 +324,13 @@ class amqp_rpc_client {
   ondemand_answer get_changes(std::vector<std::string> names) {
     return call({ondemand_method::get_changes, std::move(names), event_action::update, false});
   }
+  /// The page an answer's `next` names (ondemand/answer.hpp).
+  ondemand_answer get_page(std::string cursor) {
+    ondemand_request r;
+    r.method = ondemand_method::get_page;
+    r.cursor = std::move(cursor);
+    return call(r);
+  }
 
   [[nodiscard]] const std::string& reply_queue() const noexcept { return reply_queue_; }
 
@@ -310,6 +338,7 @@ class amqp_rpc_client {
   amqp_rpc_options options_;
   detail::amqp_connection connection_;
   std::string reply_queue_;
+  std::string page_queue_;  ///< the queue of the server that answered last (for get_page)
   std::string prefix_;
   std::uint64_t next_id_ = 0;
 };

@@ -12,6 +12,12 @@
 // events[i] is the document "<instance>-<first + i>" of the events index (ondemand/persistor.hpp). The
 // consumer stamps its snapshots with the newest of these it applied, so that a restart replays only
 // what came after (ondemand/replay.hpp).
+//
+// Large answers come in pages (ONDEMAND.md: a get_all of a million entities is never held whole as
+// text on either side). A page that is not the last says so with "next":"<cursor>", and its outcomes
+// are empty; the caller asks get_page(cursor) for the following one (ondemand/jsonrpc.hpp). The last
+// page holds every outcome, with each datasource's events counted over all pages. "persisted" is per
+// page: where that page's events were stored.
 
 #include <cstddef>
 #include <cstdint>
@@ -73,6 +79,8 @@ struct ondemand_answer {
   std::vector<datasource_outcome> outcomes;  ///< one per datasource asked, in the order asked
   /// The first `persisted->count` events, as stored by the service's persistor; nullopt: none stored.
   std::optional<persisted_range> persisted{};
+  /// The cursor of the following page (get_page); empty on the last page.
+  std::string next{};
 
   [[nodiscard]] bool all_ok() const noexcept {
     for (const auto& o : outcomes)
@@ -122,7 +130,21 @@ inline void append_answer_json(std::string& out, const ondemand_answer& a) {
     out += std::to_string(a.persisted->count);
     out += '}';
   }
+  if (!a.next.empty()) {
+    out += ",\"next\":";
+    detail::append_quoted(out, a.next);
+  }
   out += '}';
+}
+
+/// A cursor as services write them: 1 to 128 bytes of A-Z, a-z, 0-9, '-', '_' and '.'; anything else
+/// is refused before it is looked up or sent back.
+[[nodiscard]] inline bool valid_cursor(std::string_view c) noexcept {
+  if (c.empty() || c.size() > 128) return false;
+  for (const char ch : c)
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+      return false;
+  return true;
 }
 
 /// Reads an answer from a parsed JSON value; throws error(errc::bad_document) naming what is wrong.
@@ -168,6 +190,13 @@ inline void append_answer_json(std::string& out, const ondemand_answer& a) {
       throw error(errc::bad_document, "answer: persisted.count must be an integer no larger than the number of events");
     if (first > UINT64_MAX - count) throw error(errc::bad_document, "answer: persisted.first + count overflows");
     a.persisted = persisted_range{std::string(instance), first, static_cast<std::size_t>(count)};
+  }
+  if (const auto next = object["next"]; next.error() != simdjson::NO_SUCH_FIELD) {
+    std::string_view cursor;
+    if (next.get(cursor) || !valid_cursor(cursor))
+      throw error(errc::bad_document, "answer: next must be a cursor of 1 to 128 bytes of A-Z, a-z, 0-9, '-', '_' and '.'");
+    if (!a.outcomes.empty()) throw error(errc::bad_document, "answer: a page with a next cursor has no outcomes (the last page holds them)");
+    a.next = std::string(cursor);
   }
   return a;
 }

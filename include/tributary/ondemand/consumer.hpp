@@ -20,7 +20,8 @@
 //      datasource listed in changes_intervals at its own interval. A failed periodic call is retried
 //      with backoff too, at most max_retries times (the next tick asks again anyway). Vitrage's retry on
 //      timeout was dead code; here each retry is a timer that really fires, counted in stats().retries.
-//   3. every answer's events go to the coordinator at low priority, followed by a marker for a get_all;
+//   3. every answer's events go to the coordinator at low priority, page by page as get_page reads an
+//      answer's later pages (ondemand/answer.hpp), followed by a marker for a get_all;
 //      push_high() puts the user's events at high priority. process_available() applies them to the
 //      entity state (an older sample never replaces a newer one); at a get_all's marker, entities
 //      unseen for two snapshot intervals are marked deleted. A bad event (no entity id, say) is
@@ -85,7 +86,8 @@ struct consumer_options {
 };
 
 struct consumer_stats {
-  std::uint64_t calls = 0;            ///< RPC calls made, retries included
+  std::uint64_t calls = 0;            ///< RPC calls made, retries and pages included
+  std::uint64_t pages = 0;            ///< of those, get_page calls for an answer's later pages
   std::uint64_t calls_failed = 0;     ///< of those, the ones that got no valid answer
   std::uint64_t failing_in_a_row = 0; ///< calls failed since the last answered one (a health check's cue)
   std::uint64_t retries = 0;          ///< retries scheduled after a failed call
@@ -226,26 +228,43 @@ class basic_ondemand_consumer {
     scheduled_.insert(timers_->schedule_every(d, std::move(t)).value);
   }
 
-  /// One call; nullopt (counted, with the reason) when it got no valid answer.
-  std::optional<ondemand_answer> call(const ondemand_request& r) {
-    {
-      std::lock_guard lock(stats_mu_);
-      ++stats_.calls;
-    }
-    try {
-      ondemand_answer a = client_->call(r);
-      std::lock_guard lock(stats_mu_);
-      for (const auto& o : a.outcomes) stats_.failed_outcomes += o.status != outcome_status::ok;
-      stats_.events_received += a.events.size();
-      stats_.failing_in_a_row = 0;
-      (r.method == ondemand_method::get_all ? stats_.get_all_answered : stats_.get_changes_answered) += 1;
-      return a;
-    } catch (const error& e) {
-      std::lock_guard lock(stats_mu_);
-      ++stats_.calls_failed;
-      ++stats_.failing_in_a_row;
-      stats_.last_failure = std::string(to_string(r.method)) + ": " + e.what();
-      return std::nullopt;
+  /// One call, every page of it into the coordinator, then a get_all's marker. false (counted, with
+  /// the reason) when it got no valid answer; pages already received stay queued (their events are
+  /// samples like any others), and the call is made again from the start.
+  bool call(const ondemand_request& r) {
+    const bool get_all = r.method == ondemand_method::get_all;
+    ondemand_request request = r;
+    for (bool first = true;; first = false) {
+      {
+        std::lock_guard lock(stats_mu_);
+        ++stats_.calls;
+        if (!first) ++stats_.pages;
+      }
+      ondemand_answer a;
+      try {
+        a = client_->call(request);
+      } catch (const error& e) {
+        std::lock_guard lock(stats_mu_);
+        ++stats_.calls_failed;
+        ++stats_.failing_in_a_row;
+        stats_.last_failure = std::string(to_string(r.method)) + (first ? ": " : " (a later page): ") + e.what();
+        return false;
+      }
+      std::string next = std::move(a.next);
+      {
+        std::lock_guard lock(stats_mu_);
+        for (const auto& o : a.outcomes) stats_.failed_outcomes += o.status != outcome_status::ok;
+        stats_.events_received += a.events.size();
+        stats_.failing_in_a_row = 0;
+        if (next.empty()) (get_all ? stats_.get_all_answered : stats_.get_changes_answered) += 1;
+      }
+      // Each page into the coordinator before the next is asked: its bounded low queue is what keeps
+      // a huge get_all from piling up here (push waits while it is full).
+      enqueue(std::move(a), get_all && next.empty());
+      if (next.empty()) return true;
+      request = ondemand_request{};
+      request.method = ondemand_method::get_page;
+      request.cursor = std::move(next);
     }
   }
 
@@ -269,12 +288,10 @@ class basic_ondemand_consumer {
   }
 
   void initial_get_all(unsigned attempt) {
-    auto a = call({ondemand_method::get_all, options_.datasources, event_action::init_snapshot, true});
-    if (!a) {
+    if (!call({ondemand_method::get_all, options_.datasources, event_action::init_snapshot, true})) {
       schedule_after(retry_delay(attempt), [this, attempt] { initial_get_all(attempt + 1); });
       return;
     }
-    enqueue(std::move(*a), true);
     {
       std::lock_guard lock(stats_mu_);
       stats_.initialized = true;
@@ -292,12 +309,10 @@ class basic_ondemand_consumer {
   /// Step 5: the first get_all after a restore, retried like the initial one (the state is a restart's
   /// until it is answered); then the periodic ones.
   void resumed_get_all(unsigned attempt) {
-    auto a = call({ondemand_method::get_all, options_.datasources, event_action::snapshot, true});
-    if (!a) {
+    if (!call({ondemand_method::get_all, options_.datasources, event_action::snapshot, true})) {
       schedule_after(retry_delay(attempt), [this, attempt] { resumed_get_all(attempt + 1); });
       return;
     }
-    enqueue(std::move(*a), true);
     schedule_every(options_.snapshot_interval, [this] { periodic_get_all(1); });
   }
 
@@ -308,14 +323,12 @@ class basic_ondemand_consumer {
   }
 
   void periodic_get_all(unsigned attempt) {
-    auto a = call({ondemand_method::get_all, options_.datasources, event_action::snapshot, true});
-    if (a) return enqueue(std::move(*a), true);
+    if (call({ondemand_method::get_all, options_.datasources, event_action::snapshot, true})) return;
     if (attempt <= options_.max_retries) schedule_after(retry_delay(attempt), [this, attempt] { periodic_get_all(attempt + 1); });
   }
 
   void periodic_get_changes(const std::string& name, unsigned attempt) {
-    auto a = call({ondemand_method::get_changes, {name}, event_action::update, false});
-    if (a) return enqueue(std::move(*a), false);
+    if (call({ondemand_method::get_changes, {name}, event_action::update, false})) return;
     if (attempt <= options_.max_retries)
       schedule_after(retry_delay(attempt), [this, name, attempt] { periodic_get_changes(name, attempt + 1); });
   }

@@ -17,6 +17,19 @@
 namespace tributary {
 
 struct datasource_tag {};
+struct streaming_datasource_tag {};
+
+/// Where a streaming datasource's events go while it makes them. push waits while the service's
+/// buffer for the call is full (the caller reads pages at its own pace, and that time does not count
+/// against the datasource's time limit). false: nobody reads them any more (the time limit passed,
+/// the caller abandoned the call's pages, the service is gone): stop and return.
+class event_sink {
+ public:
+  virtual bool push(entity_event e) = 0;
+
+ protected:
+  ~event_sink() = default;
+};
 
 /// Datasource: a named source of entity events.
 ///   using datasource_concept = datasource_tag;
@@ -34,11 +47,24 @@ concept datasource = detail::opts_in<T, datasource_tag, typename T::datasource_c
     { d.get_changes() } -> std::same_as<std::vector<entity_event>>;
   };
 
+/// Streaming datasource: a datasource whose get_all can hand its events over as it makes them, so that
+/// a service holds a bounded part of a huge get_all (its page buffer), never all of it.
+///   using streaming_datasource_concept = streaming_datasource_tag;
+///   void stream_all(event_action, event_sink&)     pushes every entity; throws to fail, as get_all
+/// The service calls stream_all instead of get_all; get_all stays for callers that want a vector.
+template <class T>
+concept streaming_datasource = datasource<T> &&
+  detail::opts_in<T, streaming_datasource_tag, typename T::streaming_datasource_concept> &&
+  requires(T& d, event_action action, event_sink& sink) {
+    { d.stream_all(action, sink) } -> std::same_as<void>;
+  };
+
 /// Any datasource, owned behind a shared pointer (a call the service gave up on may still be running
 /// on an executor thread when the service is gone; it keeps its datasource alive).
 class any_datasource {
  public:
   using datasource_concept = datasource_tag;
+  using streaming_datasource_concept = streaming_datasource_tag;
 
   template <class D>
     requires(datasource<std::remove_cvref_t<D>> && !std::same_as<std::remove_cvref_t<D>, any_datasource>)
@@ -51,13 +77,28 @@ class any_datasource {
   [[nodiscard]] std::string name() const { return impl_->name(); }
   std::vector<entity_event> get_all(event_action action) { return impl_->get_all(action); }
   std::vector<entity_event> get_changes() { return impl_->get_changes(); }
+  /// The datasource's stream_all when it is a streaming_datasource; else its get_all pushed event by
+  /// event (the vector is then the datasource's, whole, until the last of it is pushed).
+  void stream_all(event_action action, event_sink& sink) { impl_->stream_all(action, sink); }
+  [[nodiscard]] bool streams() const { return impl_->streams(); }
 
  private:
+  template <class D>
+  static void stream_of(D& d, event_action action, event_sink& sink) {
+    if constexpr (streaming_datasource<D>) {
+      d.stream_all(action, sink);
+    } else {
+      for (auto& e : d.get_all(action))
+        if (!sink.push(std::move(e))) return;
+    }
+  }
   struct base {
     virtual ~base() = default;
     virtual std::string name() const = 0;
     virtual std::vector<entity_event> get_all(event_action) = 0;
     virtual std::vector<entity_event> get_changes() = 0;
+    virtual void stream_all(event_action, event_sink&) = 0;
+    virtual bool streams() const = 0;
   };
   template <class D>
   struct holder final : base {
@@ -66,6 +107,8 @@ class any_datasource {
     std::string name() const override { return std::string(d.name()); }
     std::vector<entity_event> get_all(event_action a) override { return d.get_all(a); }
     std::vector<entity_event> get_changes() override { return d.get_changes(); }
+    void stream_all(event_action a, event_sink& s) override { stream_of(d, a, s); }
+    bool streams() const override { return streaming_datasource<D>; }
     D d;
   };
   template <class D>
@@ -74,11 +117,13 @@ class any_datasource {
     std::string name() const override { return std::string(d->name()); }
     std::vector<entity_event> get_all(event_action a) override { return d->get_all(a); }
     std::vector<entity_event> get_changes() override { return d->get_changes(); }
+    void stream_all(event_action a, event_sink& s) override { stream_of(*d, a, s); }
+    bool streams() const override { return streaming_datasource<D>; }
     std::shared_ptr<D> d;
   };
   std::shared_ptr<base> impl_;
 };
 
-static_assert(datasource<any_datasource>);
+static_assert(streaming_datasource<any_datasource>);
 
 }  // namespace tributary

@@ -6,6 +6,11 @@
 //       "params":{"datasource_names":["nova"],"action":"init_snapshot","retry_on_fault":true}}
 //   <- {"jsonrpc":"2.0","id":7,"result":<ondemand_answer>}
 //   -> {"jsonrpc":"2.0","id":8,"method":"get_changes","params":{"datasource_names":["nova"]}}
+//   -> {"jsonrpc":"2.0","id":9,"method":"get_page","params":{"cursor":"4f1c9e07a2b3d5e6-2"}}
+//
+// get_page reads the page an answer's "next" names (ondemand/answer.hpp); asking for the same cursor
+// again answers the same page (a lost answer can be asked again), and a cursor is only known to the
+// service that wrote it (the bindings send get_page back to it).
 //
 // Params come by name (as above) or by position ([names, action, retry_on_fault]); `action` defaults to
 // "snapshot" and must be init_snapshot or snapshot, `retry_on_fault` defaults to false. An empty
@@ -57,10 +62,15 @@ class rpc_error : public error {
   int rpc_code_;
 };
 
-enum class ondemand_method { get_all, get_changes };
+enum class ondemand_method { get_all, get_changes, get_page };
 
 [[nodiscard]] constexpr std::string_view to_string(ondemand_method m) noexcept {
-  return m == ondemand_method::get_all ? "get_all" : "get_changes";
+  switch (m) {
+    case ondemand_method::get_all: return "get_all";
+    case ondemand_method::get_changes: return "get_changes";
+    case ondemand_method::get_page: return "get_page";
+  }
+  return "get_all";
 }
 
 /// One call, as the service runs it.
@@ -69,6 +79,7 @@ struct ondemand_request {
   std::vector<std::string> datasource_names;  ///< empty: every datasource
   event_action action = event_action::snapshot;
   bool retry_on_fault = false;
+  std::string cursor{};  ///< get_page only: the "next" of the previous page
 };
 
 namespace detail {
@@ -103,10 +114,38 @@ inline event_action action_param(simdjson::dom::element v) {
     throw rpc_error(rpc_code::invalid_params, "action must be \"init_snapshot\" or \"snapshot\", not \"" + std::string(s) + "\"");
   return *a;
 }
+inline std::string cursor_param(simdjson::dom::element v) {
+  std::string_view s;
+  if (v.get(s)) throw rpc_error(rpc_code::invalid_params, "cursor must be a string");
+  if (!valid_cursor(s)) throw rpc_error(rpc_code::invalid_params, "cursor must hold 1 to 128 bytes of A-Z, a-z, 0-9, '-', '_' and '.'");
+  return std::string(s);
+}
 inline bool retry_param(simdjson::dom::element v) {
   bool b = false;
   if (v.get(b)) throw rpc_error(rpc_code::invalid_params, "retry_on_fault must be a boolean");
   return b;
+}
+
+inline ondemand_request parse_page_call(simdjson::dom::element params, bool has_params) {
+  ondemand_request r;
+  r.method = ondemand_method::get_page;
+  if (!has_params) throw rpc_error(rpc_code::invalid_params, "params with a cursor are required");
+  simdjson::dom::object by_name;
+  simdjson::dom::array by_position;
+  bool seen = false;
+  if (!params.get(by_name)) {
+    for (auto [key, v] : by_name) {
+      if (key != "cursor") throw rpc_error(rpc_code::invalid_params, "unknown parameter \"" + std::string(key) + "\" of get_page");
+      r.cursor = cursor_param(v), seen = true;
+    }
+  } else if (!params.get(by_position)) {
+    if (by_position.size() > 1) throw rpc_error(rpc_code::invalid_params, "get_page takes one parameter");
+    for (auto v : by_position) r.cursor = cursor_param(v), seen = true;
+  } else {
+    throw rpc_error(rpc_code::invalid_request, "params must be an object or an array");
+  }
+  if (!seen) throw rpc_error(rpc_code::invalid_params, "cursor is required");
+  return r;
 }
 
 /// The call a request object asks for; throws rpc_error naming the problem.
@@ -114,7 +153,9 @@ inline ondemand_request parse_call(std::string_view method, simdjson::dom::eleme
   ondemand_request r;
   if (method == "get_all") r.method = ondemand_method::get_all;
   else if (method == "get_changes") r.method = ondemand_method::get_changes;
-  else throw rpc_error(rpc_code::method_not_found, "unknown method \"" + std::string(method) + "\" (get_all, get_changes)");
+  else if (method == "get_page") r.method = ondemand_method::get_page;
+  else throw rpc_error(rpc_code::method_not_found, "unknown method \"" + std::string(method) + "\" (get_all, get_changes, get_page)");
+  if (r.method == ondemand_method::get_page) return parse_page_call(params, has_params);
   const bool all = r.method == ondemand_method::get_all;
   if (!has_params) throw rpc_error(rpc_code::invalid_params, "params with datasource_names are required");
   simdjson::dom::object by_name;
@@ -228,6 +269,12 @@ template <class Run>
   detail::append_quoted(out, id);
   out += ",\"method\":\"";
   out += to_string(r.method);
+  if (r.method == ondemand_method::get_page) {
+    out += "\",\"params\":{\"cursor\":";
+    detail::append_quoted(out, r.cursor);
+    out += "}}";
+    return out;
+  }
   out += "\",\"params\":{\"datasource_names\":[";
   for (std::size_t i = 0; i < r.datasource_names.size(); ++i) {
     if (i) out += ',';

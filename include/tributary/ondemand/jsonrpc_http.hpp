@@ -114,7 +114,8 @@ struct jsonrpc_http_client_options {
   /// Other collector services serving the same datasources (active-active). A call that gets no valid
   /// answer from one (no connection, a connection cut mid-call, a 5xx, an invalid text) goes to the
   /// next, each at most once per call, starting with the one that answered last. An error answer
-  /// (rpc_error) is an answer: it is not sent elsewhere.
+  /// (rpc_error) is an answer: it is not sent elsewhere. get_page goes to the service that answered
+  /// last first: a cursor is known only to the service that wrote it.
   std::vector<std::string> fallback_urls{};
   void validate() const {
     auto check = [](const std::string& u) {
@@ -154,7 +155,9 @@ class basic_jsonrpc_http_client {
       req.url = urls_[at];
       req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
       req.body = body;
-      req.idempotent = true;
+      // A page is answered once (its events move out of the service): a transport retry after a lost
+      // answer would only be told so. The consumer asks the call again instead.
+      req.idempotent = request.method != ondemand_method::get_page;
       const http_response res = transport_->perform(std::move(req));
       std::string failure;
       if (res.status == 0) {
@@ -189,6 +192,13 @@ class basic_jsonrpc_http_client {
   }
   ondemand_answer get_changes(std::vector<std::string> names) {
     return call({ondemand_method::get_changes, std::move(names), event_action::update, false});
+  }
+  /// The page an answer's `next` names (ondemand/answer.hpp).
+  ondemand_answer get_page(std::string cursor) {
+    ondemand_request r;
+    r.method = ondemand_method::get_page;
+    r.cursor = std::move(cursor);
+    return call(r);
   }
 
  private:

@@ -13,9 +13,22 @@
 //   (ondemand/amqp.hpp); both carry service.answer(text).
 //
 // Outcomes: one per datasource asked, in the order asked (a name asked twice is run once): ok with its
-// events; failed with the exception's text (after retry_on_fault's retries, get_all only); timed_out
-// when it gave no answer within time_limit (its call goes on on the executor thread, and its events,
-// when they come, are dropped: a datasource call cannot be interrupted); busy for get_changes refused.
+// events; failed with the exception's text (after retry_on_fault's retries, get_all only, and only
+// while none of its events is in the answer); timed_out when it gave no answer within time_limit (its
+// call goes on on the executor thread, and its events, when they come, are dropped: a datasource call
+// cannot be interrupted; a streaming one is told by its sink refusing them); busy for get_changes
+// refused.
+//
+// Pages (ondemand/answer.hpp): the datasources push their events into a bounded buffer per call
+// (ondemand/call_stream.hpp) while the caller reads pages of at most page_events events (and about
+// page_bytes of JSON); an answer with more to come carries a cursor for get_page. A streaming
+// datasource (ondemand/datasource.hpp) waits while the buffer is full, so a get_all of a million
+// entities is held here a page or two at a time, as objects and as text; the wait does not count
+// against its time limit. Each page is answered once (its events are moved out, and queued for the
+// persistor as the page leaves): a caller whose page is lost asks get_all again. A call whose next
+// page nobody asks for within page_ttl is abandoned. Events come in the order they are made: each
+// datasource's in its own order, those of datasources running together interleaved. A datasource's slot stays taken until its last
+// event is read, so get_changes stays refused during a paged get_all.
 //
 // get_changes never overlaps get_all of the same datasource (ONDEMAND.md invariant). A get_changes that
 // finds the datasource's get_all running is refused at once (busy), not queued: get_all returns every
@@ -34,6 +47,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -43,6 +57,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -52,6 +67,7 @@
 #include <tributary/error.hpp>
 #include <tributary/execution/concepts.hpp>
 #include <tributary/ondemand/answer.hpp>
+#include <tributary/ondemand/call_stream.hpp>
 #include <tributary/ondemand/datasource.hpp>
 #include <tributary/ondemand/jsonrpc.hpp>
 #include <tributary/ondemand/persistor.hpp>
@@ -62,10 +78,20 @@ struct datasource_service_options {
   std::chrono::milliseconds time_limit{60'000};  ///< per datasource, per call
   unsigned fault_retries = 1;                    ///< extra get_all attempts when retry_on_fault
   std::size_t max_request_bytes = std::size_t{1} << 20;  ///< larger JSON-RPC texts are refused
+  /// A page of an answer holds at most this many events and about page_bytes of their JSON; the
+  /// call's buffer holds at most page_events more, made while the caller reads a page.
+  std::size_t page_events = 10'000;
+  std::size_t page_bytes = std::size_t{8} << 20;
+  /// A call whose next page nobody asks for within page_ttl is abandoned (its datasources stop).
+  std::chrono::milliseconds page_ttl{60'000};
+  std::size_t max_open_calls = 64;  ///< calls with pages left; beyond it the least recently read is abandoned
   void validate() const {
     if (time_limit <= std::chrono::milliseconds::zero())
       throw error(errc::invalid_config, "datasource_service_options: time_limit must be positive");
     if (max_request_bytes == 0) throw error(errc::invalid_config, "datasource_service_options: max_request_bytes must be positive");
+    if (page_events == 0 || page_bytes == 0) throw error(errc::invalid_config, "datasource_service_options: page_events and page_bytes must be positive");
+    if (page_ttl <= std::chrono::milliseconds::zero()) throw error(errc::invalid_config, "datasource_service_options: page_ttl must be positive");
+    if (max_open_calls == 0) throw error(errc::invalid_config, "datasource_service_options: max_open_calls must be positive");
   }
 };
 
@@ -74,6 +100,8 @@ struct datasource_service_stats {
   std::uint64_t calls = 0;           ///< get_all and get_changes answered (refused ones excluded)
   std::uint64_t events = 0;          ///< events in those answers
   std::uint64_t failed_outcomes = 0; ///< outcomes not ok (failed, timed_out, busy)
+  std::uint64_t pages = 0;           ///< pages answered (a call of one page counts one)
+  std::uint64_t abandoned = 0;       ///< calls whose remaining pages nobody asked for (page_ttl, max_open_calls)
 };
 
 namespace detail {
@@ -89,15 +117,6 @@ struct datasource_slot {
   bool get_changes_running = false;
 };
 
-/// The results of one call's datasources, filled in by the tasks.
-struct call_state {
-  explicit call_state(std::size_t n) : results(n) {}
-  std::mutex mu;
-  std::condition_variable done_cv;
-  std::vector<std::optional<std::pair<datasource_outcome, std::vector<entity_event>>>> results;
-  std::size_t done = 0;
-};
-
 inline std::string reason_of(std::exception_ptr e) {
   try {
     std::rethrow_exception(std::move(e));
@@ -108,48 +127,57 @@ inline std::string reason_of(std::exception_ptr e) {
   }
 }
 
-/// Runs one datasource call under the slot's rules (header comment). Never throws.
-inline std::pair<datasource_outcome, std::vector<entity_event>> run_on_slot(
-    datasource_slot& slot, ondemand_method method, event_action action, unsigned attempts,
-    std::chrono::steady_clock::time_point deadline) {
-  datasource_outcome o;
-  o.datasource = slot.source.name();
+/// Hands a datasource's events to its producer slot of a call_stream.
+class stream_sink final : public event_sink {
+ public:
+  stream_sink(call_stream& stream, std::size_t producer) : stream_(&stream), producer_(producer) {}
+  bool push(entity_event e) override { return stream_->push(producer_, std::move(e)); }
+
+ private:
+  call_stream* stream_;
+  std::size_t producer_;
+};
+
+/// Runs one datasource call under the slot's rules (header comment) as producer i of the stream.
+/// Never throws.
+inline void run_on_slot(datasource_slot& slot, call_stream& stream, std::size_t i, ondemand_method method, event_action action,
+                        unsigned attempts, std::chrono::steady_clock::time_point deadline) {
   {
     std::unique_lock lock(slot.mu);
     if (method == ondemand_method::get_changes) {
       // Waiting for another get_changes, a get_all may start meanwhile: it is looked for after the
       // wait too, not only before it.
-      if (!slot.idle.wait_until(lock, deadline, [&] { return slot.get_all_running || !slot.get_changes_running; })) {
-        o.status = outcome_status::timed_out;
-        o.reason = "the previous get_changes of this datasource did not end within the time limit";
-        return {std::move(o), {}};
-      }
-      if (slot.get_all_running) {
-        o.status = outcome_status::busy;
-        o.reason = "get_all of this datasource is running; get_changes is refused meanwhile";
-        return {std::move(o), {}};
-      }
+      if (!slot.idle.wait_until(lock, deadline, [&] { return slot.get_all_running || !slot.get_changes_running; }))
+        return stream.finish(i, outcome_status::timed_out, "the previous get_changes of this datasource did not end within the time limit");
+      if (slot.get_all_running)
+        return stream.finish(i, outcome_status::busy, "get_all of this datasource is running; get_changes is refused meanwhile");
       slot.get_changes_running = true;
     } else {
-      if (!slot.idle.wait_until(lock, deadline, [&] { return !slot.get_all_running && !slot.get_changes_running; })) {
-        o.status = outcome_status::timed_out;
-        o.reason = "the datasource's previous call did not end within the time limit";
-        return {std::move(o), {}};
-      }
+      if (!slot.idle.wait_until(lock, deadline, [&] { return !slot.get_all_running && !slot.get_changes_running; }))
+        return stream.finish(i, outcome_status::timed_out, "the datasource's previous call did not end within the time limit");
       slot.get_all_running = true;
     }
   }
-  std::vector<entity_event> events;
+  stream.start(i);
+  stream_sink sink(stream, i);
+  outcome_status status = outcome_status::ok;
+  std::string reason;
   for (unsigned attempt = 1;; ++attempt) {
     try {
-      events = method == ondemand_method::get_all ? slot.source.get_all(action) : slot.source.get_changes();
-      o.status = outcome_status::ok;
-      o.reason.clear();
+      if (method == ondemand_method::get_all) {
+        slot.source.stream_all(action, sink);
+      } else {
+        for (auto& e : slot.source.get_changes())
+          if (!sink.push(std::move(e))) break;
+      }
+      status = outcome_status::ok;
+      reason.clear();
       break;
     } catch (...) {
-      o.status = outcome_status::failed;
-      o.reason = reason_of(std::current_exception());
-      if (attempt >= attempts || std::chrono::steady_clock::now() >= deadline) break;
+      status = outcome_status::failed;
+      reason = reason_of(std::current_exception());
+      // Tried again only while nothing of it is in the answer: a second run would repeat its events.
+      if (attempt >= attempts || std::chrono::steady_clock::now() >= deadline || stream.pushed(i) > 0) break;
     }
   }
   {
@@ -157,10 +185,7 @@ inline std::pair<datasource_outcome, std::vector<entity_event>> run_on_slot(
     (method == ondemand_method::get_all ? slot.get_all_running : slot.get_changes_running) = false;
   }
   slot.idle.notify_all();
-  // The service answers for its datasource: events carry its name whatever the datasource wrote.
-  for (auto& e : events) e.datasource = o.datasource;
-  o.events = events.size();
-  return {std::move(o), std::move(events)};
+  stream.finish(i, status, std::move(reason));
 }
 
 }  // namespace detail
@@ -177,6 +202,10 @@ class basic_datasource_service {
   basic_datasource_service(Executor& executor, persistor_type& persistor, datasource_service_options options = {})
       : executor_(&executor), persistor_(&persistor), options_(options) {
     options_.validate();
+  }
+  /// Abandons the calls with pages left: their datasources' pushes are refused, so they return.
+  ~basic_datasource_service() {
+    for (auto& [token, open] : open_) open.stream->abandon();
   }
   basic_datasource_service(const basic_datasource_service&) = delete;
   basic_datasource_service& operator=(const basic_datasource_service&) = delete;
@@ -198,8 +227,11 @@ class basic_datasource_service {
     return out;
   }
 
-  /// Runs the call. Throws rpc_error(invalid_params) naming an unknown datasource, before any runs.
+  /// Runs the call and answers its first page; get_page answers the following ones. Throws
+  /// rpc_error(invalid_params) naming an unknown datasource (before any runs) or an unknown cursor.
   ondemand_answer call(const ondemand_request& request) {
+    expire_cursors();
+    if (request.method == ondemand_method::get_page) return next_page(request.cursor);
     std::vector<std::shared_ptr<detail::datasource_slot>> slots;
     {
       std::lock_guard lock(mu_);
@@ -219,53 +251,20 @@ class basic_datasource_service {
 
     const auto deadline = std::chrono::steady_clock::now() + options_.time_limit;
     const unsigned attempts = request.method == ondemand_method::get_all && request.retry_on_fault ? 1 + options_.fault_retries : 1;
-    auto state = std::make_shared<detail::call_state>(slots.size());
+    std::vector<std::string> names;
+    for (const auto& slot : slots) names.push_back(slot->source.name());
+    auto stream = std::make_shared<detail::call_stream>(names, options_.page_events, options_.time_limit);
     for (std::size_t i = 0; i < slots.size(); ++i) {
-      const bool accepted = executor_->execute(
-          [state, slot = slots[i], i, method = request.method, action = request.action, attempts, deadline] {
-            auto result = detail::run_on_slot(*slot, method, action, attempts, deadline);
-            {
-              std::lock_guard lock(state->mu);
-              state->results[i] = std::move(result);
-              ++state->done;
-            }
-            state->done_cv.notify_all();
-          });
-      if (!accepted) {
-        std::lock_guard lock(state->mu);
-        datasource_outcome o{slots[i]->source.name(), outcome_status::failed, "the executor is shut down", 0};
-        state->results[i] = std::pair(std::move(o), std::vector<entity_event>{});
-        ++state->done;
-      }
+      const bool accepted = executor_->execute([stream, slot = slots[i], i, method = request.method, action = request.action, attempts, deadline] {
+        detail::run_on_slot(*slot, *stream, i, method, action, attempts, deadline);
+      });
+      if (!accepted) stream->finish(i, outcome_status::failed, "the executor is shut down");
     }
-
-    ondemand_answer answer;
-    {
-      std::unique_lock lock(state->mu);
-      state->done_cv.wait_until(lock, deadline, [&] { return state->done == slots.size(); });
-      for (std::size_t i = 0; i < slots.size(); ++i) {
-        if (!state->results[i]) {  // still running: its late result stays in the state, unread
-          answer.outcomes.push_back({slots[i]->source.name(), outcome_status::timed_out,
-                                     "no answer within the time limit of " + std::to_string(options_.time_limit.count()) + " ms", 0});
-          continue;
-        }
-        auto& [outcome, events] = *state->results[i];
-        answer.outcomes.push_back(std::move(outcome));
-        std::move(events.begin(), events.end(), std::back_inserter(answer.events));
-      }
-    }
-    // Persisted (queued) before the answer leaves: an acknowledged answer's events are all pending or
-    // written. enqueue waits while the queue is full: the persistor's backpressure.
-    if (persisted_range r = persistor_->enqueue_stamped(answer.events); r.count) answer.persisted = std::move(r);
-    std::size_t not_ok = 0;
-    for (const auto& o : answer.outcomes) not_ok += o.status != outcome_status::ok;
     {
       std::lock_guard lock(mu_);
       ++stats_.calls;
-      stats_.events += answer.events.size();
-      stats_.failed_outcomes += not_ok;
     }
-    return answer;
+    return answer_page(std::move(stream), random_token(), 1);
   }
 
   ondemand_answer get_all(std::vector<std::string> names, event_action action, bool retry_on_fault) {
@@ -273,6 +272,13 @@ class basic_datasource_service {
   }
   ondemand_answer get_changes(std::vector<std::string> names) {
     return call({ondemand_method::get_changes, std::move(names), event_action::update, false});
+  }
+  /// The page an answer's `next` names (ondemand/answer.hpp).
+  ondemand_answer get_page(std::string cursor) {
+    ondemand_request r;
+    r.method = ondemand_method::get_page;
+    r.cursor = std::move(cursor);
+    return call(r);
   }
 
   /// Answers a JSON-RPC 2.0 text (ondemand/jsonrpc.hpp); nullopt when there is nothing to send back.
@@ -288,11 +294,134 @@ class basic_datasource_service {
   [[nodiscard]] persistor_type& persistor() noexcept { return *persistor_; }
 
  private:
+  /// A call whose pages are being read: its stream and the page the caller asks for next.
+  struct open_call {
+    std::shared_ptr<detail::call_stream> stream;
+    std::uint64_t next_page = 2;
+    bool reading = false;  ///< a get_page of it is running
+    std::chrono::steady_clock::time_point last_used;
+  };
+
+  /// Takes page `number` of the stream, queues its events for the persistor, and keeps the stream
+  /// under `token` when more pages follow.
+  ondemand_answer answer_page(std::shared_ptr<detail::call_stream> stream, const std::string& token, std::uint64_t number) {
+    detail::call_stream::page page;
+    try {
+      page = stream->take(options_.page_events, options_.page_bytes, options_.time_limit);
+    } catch (...) {
+      forget(token, *stream);
+      throw;
+    }
+    ondemand_answer answer;
+    answer.events = std::move(page.events);
+    // Persisted (queued) before the page leaves: an acknowledged page's events are all pending or
+    // written. enqueue waits while the queue is full: the persistor's backpressure.
+    if (persisted_range r = persistor_->enqueue_stamped(answer.events); r.count) answer.persisted = std::move(r);
+    std::size_t not_ok = 0;
+    if (page.last) {
+      answer.outcomes = std::move(page.outcomes);
+      for (const auto& o : answer.outcomes) not_ok += o.status != outcome_status::ok;
+    } else {
+      answer.next = token + "-" + std::to_string(number + 1);
+    }
+    std::lock_guard lock(mu_);
+    stats_.events += answer.events.size();
+    stats_.failed_outcomes += not_ok;
+    ++stats_.pages;
+    if (page.last) {
+      open_.erase(token);
+      return answer;
+    }
+    auto& open = open_[token];
+    open.stream = std::move(stream);
+    open.next_page = number + 1;
+    open.reading = false;
+    open.last_used = std::chrono::steady_clock::now();
+    if (open_.size() > options_.max_open_calls) drop_least_recent();
+    return answer;
+  }
+
+  ondemand_answer next_page(const std::string& cursor) {
+    const auto dash = cursor.rfind('-');
+    std::uint64_t number = 0;
+    const bool parsed = dash != std::string::npos && dash > 0 && dash + 1 < cursor.size() &&
+                        std::from_chars(cursor.data() + dash + 1, cursor.data() + cursor.size(), number).ptr == cursor.data() + cursor.size();
+    if (!parsed) throw rpc_error(rpc_code::invalid_params, "cursor \"" + cursor + "\" is not one this service wrote");
+    const std::string token = cursor.substr(0, dash);
+    std::shared_ptr<detail::call_stream> stream;
+    {
+      std::lock_guard lock(mu_);
+      const auto it = open_.find(token);
+      if (it == open_.end())
+        throw rpc_error(rpc_code::invalid_params, "unknown cursor \"" + cursor + "\": its call ended, was abandoned for " +
+                                                      std::to_string(options_.page_ttl.count()) +
+                                                      " ms, or is another service's; ask again from the start");
+      if (it->second.reading) throw rpc_error(rpc_code::invalid_params, "cursor \"" + cursor + "\": a get_page of this call is running");
+      if (number != it->second.next_page)
+        throw rpc_error(rpc_code::invalid_params, "cursor \"" + cursor + "\" is not the call's next page (" +
+                                                      std::to_string(it->second.next_page) +
+                                                      "); a page is answered once, so a call whose page was lost starts again");
+      it->second.reading = true;
+      stream = it->second.stream;
+    }
+    return answer_page(std::move(stream), token, number);
+  }
+
+  /// Abandons the calls nobody asked a page of for page_ttl: their datasources stop.
+  void expire_cursors() {
+    std::vector<std::shared_ptr<detail::call_stream>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      const auto now = std::chrono::steady_clock::now();
+      for (auto it = open_.begin(); it != open_.end();) {
+        if (!it->second.reading && now - it->second.last_used > options_.page_ttl) {
+          dropped.push_back(std::move(it->second.stream));
+          it = open_.erase(it);
+          ++stats_.abandoned;
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& s : dropped) s->abandon();
+  }
+
+  /// Over max_open_calls: the least recently read call not being read is abandoned. mu_ held.
+  void drop_least_recent() {
+    auto oldest = open_.end();
+    for (auto it = open_.begin(); it != open_.end(); ++it)
+      if (!it->second.reading && (oldest == open_.end() || it->second.last_used < oldest->second.last_used)) oldest = it;
+    if (oldest == open_.end()) return;
+    oldest->second.stream->abandon();
+    open_.erase(oldest);
+    ++stats_.abandoned;
+  }
+
+  void forget(const std::string& token, detail::call_stream& stream) {
+    stream.abandon();
+    std::lock_guard lock(mu_);
+    open_.erase(token);
+  }
+
+  /// 128 random bits as hex: a cursor nobody can guess or confuse with another call's.
+  std::string random_token() {
+    std::lock_guard lock(mu_);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (int k = 0; k < 2; ++k) {
+      std::uint64_t v = random_();
+      for (int j = 0; j < 16; ++j, v >>= 4) out += hex[v & 15];
+    }
+    return out;
+  }
+
   Executor* executor_;
   persistor_type* persistor_;
   datasource_service_options options_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<detail::datasource_slot>, std::less<>> slots_;
+  std::map<std::string, open_call> open_;  ///< by cursor token
+  std::mt19937_64 random_{std::random_device{}()};
   datasource_service_stats stats_;
 };
 

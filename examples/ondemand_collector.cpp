@@ -74,6 +74,7 @@ constexpr std::string_view usage =
     "  --listen ADDR:PORT   where GET /metrics and GET /health are served with amqp:// (default 127.0.0.1:0)\n"
     "  --queue NAME         the shared RabbitMQ queue (default tributary.ondemand)\n"
     "  --time-limit MS      per datasource and call (default 30000)\n"
+    "  --page-events N      events per page of an answer; larger answers come in pages (default 10000)\n"
     "  --threads N          datasource threads (default 4)\n"
     "  --report FILE        also write the JSON report printed at exit to FILE\n"
     "  --help               this text\n";
@@ -84,6 +85,7 @@ struct options {
   std::size_t synthetic = 0;
   std::uint64_t time_limit_ms = 30'000, slow_ms = 0;
   std::size_t threads = 4;
+  std::size_t page_events = 10'000;
   // --xroad and its options
   std::string xroad, client, environment, member_codes;
   std::size_t concurrency = 16;
@@ -113,7 +115,7 @@ options parse(int argc, char** argv) {
       continue;
     }
     static constexpr std::string_view with_value[] = {"--store", "--rpc", "--static", "--synthetic", "--instance", "--listen",
-                                                      "--queue", "--time-limit", "--threads", "--report", "--slow",
+                                                      "--queue", "--time-limit", "--page-events", "--threads", "--report", "--slow",
                                                       "--xroad", "--client", "--environment", "--member-codes",
                                                       "--concurrency", "--timeout-ms", "--min-provider-success"};
     if (std::find(std::begin(with_value), std::end(with_value), a) == std::end(with_value))
@@ -128,6 +130,7 @@ options parse(int argc, char** argv) {
     else if (a == "--report") o.report = v;
     else if (a == "--synthetic") o.synthetic = od::positive_integer(a, v);
     else if (a == "--time-limit") o.time_limit_ms = od::positive_integer(a, v);
+    else if (a == "--page-events") o.page_events = od::positive_integer(a, v);
     else if (a == "--slow") o.slow_ms = od::positive_integer(a, v);
     else if (a == "--threads") o.threads = od::positive_integer(a, v);
     else if (a == "--xroad") o.xroad = v;
@@ -272,7 +275,7 @@ int run(const options& o) {
     }
   } drain_at_exit{persistor, writer};
   tributary::thread_pool datasource_pool(o.threads, 256), http_pool(4, 256);
-  service_type service(datasource_pool, persistor, {.time_limit = std::chrono::milliseconds(o.time_limit_ms)});
+  service_type service(datasource_pool, persistor, {.time_limit = std::chrono::milliseconds(o.time_limit_ms), .page_events = o.page_events});
   for (auto& s : sources) service.add(std::move(s));
   if (const auto lost = persistor.stats().lost_before_start)
     std::cerr << "ondemand_collector: the previous run of instance " << persistor.instance() << " lost " << lost << " events\n";

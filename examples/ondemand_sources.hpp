@@ -90,9 +90,11 @@ class static_file_source {
 
 /// N entities "s-0" .. "s-<N-1>" of type "synthetic", sampled now; get_changes updates the next ten.
 /// `slow`: each get_all takes that much longer (a slow source, so that a demo's kill lands mid-call).
+/// It streams (streaming_datasource): a service holds its get_all a page or two at a time, however large.
 class synthetic_source {
  public:
   using datasource_concept = datasource_tag;
+  using streaming_datasource_concept = streaming_datasource_tag;
 
   synthetic_source(std::string name, std::size_t n, std::chrono::milliseconds slow = {}) : name_(std::move(name)), n_(n), slow_(slow) {}
 
@@ -105,6 +107,13 @@ class synthetic_source {
     out.reserve(n_);
     for (std::size_t i = 0; i < n_; ++i) out.push_back(make(i, action, now, generation));
     return out;
+  }
+  void stream_all(event_action action, event_sink& sink) {
+    if (slow_.count()) std::this_thread::sleep_for(slow_);
+    const auto now = now_us();
+    const auto generation = ++*generation_;
+    for (std::size_t i = 0; i < n_; ++i)
+      if (!sink.push(make(i, action, now, generation))) return;
   }
   std::vector<entity_event> get_changes() {
     const auto now = now_us();

@@ -120,6 +120,7 @@ TEST(OndemandExamples, WrongInputIsToldClearly) {
       {{collector, "--store", store, "--rpc", "http://127.0.0.1:0/rpc", "--static", "hosts=" + (d.path / "bad.json").string()}, 2,
        "[0] needs a non-empty string entity_id"},
       {{collector, "--store", store, "--rpc", "http://127.0.0.1:99999/rpc", "--synthetic", "3"}, 2, "is not a port"},
+      {{collector, "--store", store, "--rpc", "http://127.0.0.1:0/rpc", "--synthetic", "3", "--page-events", "0"}, 2, "--page-events"},
       {{collector, "--store", store, "--rpc", "amqp://guest:hush@127.0.0.1:1/", "--synthetic", "3"}, 1, "cannot connect"},
       {{consumer, "--rpc", "http://127.0.0.1:1/rpc"}, 2, "--store is required"},
       {{consumer, "--rpc", "http://a/rpc", "--rpc", "amqp://b/", "--store", store}, 2, "not both"},
@@ -144,7 +145,8 @@ TEST(OndemandExamples, TwoCollectorsOverHttpOneKilledTheConsumerHoldsEverythingA
   auto start_collector = [&](const std::string& name) {
     fs::create_directories(d.path / name);
     auto c = child_process::spawn({collector, "--store", events, "--rpc", "http://127.0.0.1:0/rpc", "--instance", name, "--static",
-                                   "hosts=" + (d.path / "hosts.json").string(), "--synthetic", "500"},
+                                   "hosts=" + (d.path / "hosts.json").string(), "--synthetic", "500",
+                                   "--page-events", "64"},  // every get_all in pages, across the kill
                                   d.path / name / "out", d.path / name / "err");
     const auto url = c.wait_for_output_line("listening on ", 10s);
     EXPECT_TRUE(url) << read_text_file(d.path / name / "err");

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include <amqp.h>
+#include <simdjson.h>
 #include <amqp_tcp_socket.h>
 
 #include <tributary/error.hpp>
@@ -312,7 +313,7 @@ class amqp_rpc_client {
       amqp_destroy_envelope(&envelope);
       if (ours) {
         page_queue_ = std::move(answered_by);
-        return parse_jsonrpc_answer(body, id);
+        return parse_jsonrpc_answer(body, id, parser_);
       }
       // an answer to an earlier call that timed out: nobody waits for it
     }
@@ -339,6 +340,7 @@ class amqp_rpc_client {
   detail::amqp_connection connection_;
   std::string reply_queue_;
   std::string page_queue_;  ///< the queue of the server that answered last (for get_page)
+  simdjson::dom::parser parser_;  ///< reused: a page's buffers are allocated once
   std::string prefix_;
   std::uint64_t next_id_ = 0;
 };

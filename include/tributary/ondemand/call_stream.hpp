@@ -66,10 +66,14 @@ class call_stream {
     }
     // The service answers for its datasource: events carry its name whatever the datasource wrote.
     e.datasource = p.outcome.datasource;
+    buffer_bytes_ += event_json_size_hint(e);
     buffer_.push_back(std::move(e));
     ++p.outcome.events;
+    // A taker waits for a full page or for the end: woken then, not at every event (a wake is a
+    // system call, as costly as making a small event).
+    const bool wake = taker_waiting_ && (buffer_.size() >= wake_events_ || buffer_bytes_ >= wake_bytes_ || buffer_.size() >= capacity_);
     lock.unlock();
-    events_.notify_all();
+    if (wake) events_.notify_all();
     return true;
   }
 
@@ -103,7 +107,9 @@ class call_stream {
     for (;;) {
       const bool was_full = buffer_.size() >= capacity_;
       while (!buffer_.empty() && out.events.size() < max_events && bytes < max_bytes) {
-        bytes += event_json_size_hint(buffer_.front());
+        const std::size_t size = event_json_size_hint(buffer_.front());
+        bytes += size;
+        buffer_bytes_ -= size;
         out.events.push_back(std::move(buffer_.front()));
         buffer_.pop_front();
       }
@@ -130,7 +136,11 @@ class call_stream {
       if (now >= page_deadline && !out.events.empty()) break;
       // Only producers waking from a full buffer are left to wait for: they push or finish soon.
       if (next_deadline == steady::time_point::max()) next_deadline = now + std::chrono::milliseconds(10);
+      taker_waiting_ = true;
+      wake_events_ = max_events - out.events.size();
+      wake_bytes_ = max_bytes - bytes;
       events_.wait_until(lock, next_deadline);
+      taker_waiting_ = false;
     }
     if (out.last)
       for (const auto& p : producers_) out.outcomes.push_back(p.outcome);
@@ -144,6 +154,7 @@ class call_stream {
       for (auto& p : producers_)
         if (!p.done && !p.given_up) give_up(p, "the call's pages were abandoned");
       buffer_.clear();
+      buffer_bytes_ = 0;
     }
     room_.notify_all();
     events_.notify_all();
@@ -170,6 +181,9 @@ class call_stream {
   std::deque<entity_event> buffer_;
   std::vector<producer> producers_;
   std::thread::id caller_;  ///< the thread that made the call and takes its first page
+  bool taker_waiting_ = false;
+  std::size_t buffer_bytes_ = 0;  ///< the buffered events' JSON, about
+  std::size_t wake_events_ = 1, wake_bytes_ = 1;  ///< what completes the waiting taker's page
 };
 
 }  // namespace tributary::detail

@@ -293,8 +293,9 @@ template <class Run>
 
 /// Reads the response to the request sent under `id`. Throws rpc_error for an error response and
 /// error(errc::bad_document) for a text that is not a valid response to it.
-[[nodiscard]] inline ondemand_answer parse_jsonrpc_answer(std::string_view text, std::string_view id) {
-  simdjson::dom::parser parser;
+/// `parser` is reused from answer to answer by a client: its buffers, sized for a page, are then
+/// allocated once rather than faulted in again for every page.
+[[nodiscard]] inline ondemand_answer parse_jsonrpc_answer(std::string_view text, std::string_view id, simdjson::dom::parser& parser) {
   simdjson::dom::element root;
   if (const auto err = parser.parse(simdjson::padded_string(text)).get(root))
     throw error(errc::bad_document, std::string("JSON-RPC response: invalid JSON: ") + simdjson::error_message(err));
@@ -313,6 +314,11 @@ template <class Run>
   simdjson::dom::element result;
   if (root["result"].get(result)) throw error(errc::bad_document, "JSON-RPC response: no result");
   return parse_answer(result);
+}
+
+[[nodiscard]] inline ondemand_answer parse_jsonrpc_answer(std::string_view text, std::string_view id) {
+  simdjson::dom::parser parser;
+  return parse_jsonrpc_answer(text, id, parser);
 }
 
 }  // namespace tributary

@@ -17,7 +17,8 @@
 // Who retries (retry.hpp): the transport retries a request to one service; the client then fails over
 // to the next service of its list (active-active), each once per call. Calls are sent idempotent: a get_all or get_changes
 // asked twice answers twice and persists its events twice, which consumers tolerate (an entity is
-// never replaced by an older sample of itself), so a lost answer is worth asking again.
+// never replaced by an older sample of itself), so a lost answer is worth asking again. get_page is
+// not: a page is answered once, and the consumer asks the call again instead.
 
 #include <atomic>
 #include <cstdint>
@@ -25,6 +26,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <simdjson.h>
 
 #include <tributary/concepts.hpp>
 #include <tributary/error.hpp>
@@ -166,7 +169,7 @@ class basic_jsonrpc_http_client {
         failure = "HTTP " + std::to_string(res.status) + ": " + res.body.substr(0, 200);
       } else {
         try {
-          ondemand_answer a = parse_jsonrpc_answer(res.body, id);
+          ondemand_answer a = parse_jsonrpc_answer(res.body, id, parser_);
           preferred_ = at;
           return a;
         } catch (const rpc_error&) {
@@ -207,6 +210,7 @@ class basic_jsonrpc_http_client {
   std::vector<std::string> urls_;
   std::size_t preferred_ = 0;
   std::uint64_t next_id_ = 0, failovers_ = 0;
+  simdjson::dom::parser parser_;  ///< reused: a page's buffers are allocated once
 };
 
 }  // namespace tributary

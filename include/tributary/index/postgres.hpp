@@ -460,12 +460,17 @@ struct pg_bad_item {};
   // password libpq reads (and may quote in an error) is another, it is a secret too (the longer first).
   const auto libpq_authority = rest.substr(0, rest.find('/'));
   std::vector<std::string_view> userinfos;
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) userinfos.push_back(authority.substr(0, at));
-  if (const auto at = libpq_authority.find('@'); at != std::string_view::npos) userinfos.push_back(libpq_authority.substr(0, at));
+  const auto rfc_at = authority.rfind('@'), libpq_at = libpq_authority.find('@');
+  if (rfc_at != std::string_view::npos) userinfos.push_back(authority.substr(0, rfc_at));
+  if (libpq_at != std::string_view::npos) userinfos.push_back(libpq_authority.substr(0, libpq_at));
   if (userinfos.size() == 2 && userinfos[1].size() > userinfos[0].size()) std::swap(userinfos[0], userinfos[1]);
   for (const auto userinfo : userinfos)
     if (const auto colon = userinfo.find(':'); colon != std::string_view::npos && colon + 1 < userinfo.size())
       if (out.empty() || out.back() != userinfo.substr(colon + 1)) out.emplace_back(userinfo.substr(colon + 1));
+  // What lies between libpq's @ and the last one is the end of the password as written (me:p@ss@db), and
+  // libpq reads it as the host, which its connection errors quote.
+  if (rfc_at != std::string_view::npos && libpq_at < rfc_at && rfc_at - libpq_at > 1)
+    out.emplace_back(authority.substr(libpq_at + 1, rfc_at - libpq_at - 1));
   const auto query = rest.find('?');
   for (auto params = query == std::string_view::npos ? std::string_view() : rest.substr(query + 1); !params.empty();) {
     const auto amp = params.find('&');
@@ -503,6 +508,16 @@ struct pg_bad_item {};
   }
   if (schema) url = url.substr(0, kept.empty() ? query : query + 1) + kept;
   return schema;
+}
+
+/// Whether libpq reads a URL's user info up to another @ than RFC 3986 does (the first before any /, not
+/// the last of the authority).
+[[nodiscard]] inline bool pg_userinfo_ambiguous(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  const auto rest = url.substr(scheme_end + 3);
+  const auto authority = rest.substr(0, rest.find_first_of("/?"));
+  return authority.rfind('@') != rest.substr(0, rest.find('/')).find('@');
 }
 
 /// What errors call the server: postgres://user@host:port/dbname, from libpq's own parse of the URL.
@@ -543,6 +558,10 @@ struct pg_target {
   const auto user = get("user"), host = get("host"), port = get("port"), dbname = get("dbname");
   t.description = "postgres://" + (user.empty() ? std::string() : user + "@") + host +
                   (port.empty() ? std::string() : ":" + port) + "/" + dbname;
+  // With an @ in the user info as written, libpq's user, password and host are other than the URL's
+  // (me:p@ss@db: password "p", host "ss@db"), and a description built from them would show the rest of
+  // the password: the URL as written is described instead, redacted.
+  if (pg_userinfo_ambiguous(url)) t.description = redact_url(url);
   t.url_secrets = pg_url_secrets(url);
   t.description = t.scrub(std::move(t.description));
   return t;

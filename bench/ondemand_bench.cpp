@@ -144,7 +144,7 @@ void ondemand_get_all(benchmark::State& state) {
     }
     calls.join();
     consumer->process_available();
-    held = consumer->state().all().size();
+    held = consumer->state().size();
     state.PauseTiming();
     if (consumer->stats().calls_failed) state.SkipWithError(consumer->stats().last_failure.c_str());
     persistor->wait_flushed();  // the writer's work is not charged to the next round
@@ -361,7 +361,7 @@ int peak_memory(std::size_t n) {
       if (!consumer.process_available()) std::this_thread::yield();
     calls.join();
     consumer.process_available();
-    held = consumer.state().all().size();
+    held = consumer.state().size();
     pages = consumer.stats().pages + 1;
     if (consumer.stats().calls_failed) std::fprintf(stderr, "get_all failed: %s\n", consumer.stats().last_failure.c_str());
   }

@@ -220,14 +220,15 @@ int run_with(Client& client, const options& o, od::stop_signals& signals) {
   const auto started = std::chrono::steady_clock::now();
   auto next_print = started + std::chrono::seconds(o.print_every_s);
   auto publish = [&] {
-    view.entities = consumer.state().all().size();
+    view.entities = consumer.state().size();
     view.live = consumer.state().live();
   };
   auto print = [&] {
     const auto s = consumer.stats();
     std::map<std::string, std::size_t> by_source;
-    for (const auto& [key, record] : consumer.state().all())
-      if (!record.deleted) ++by_source[record.latest.datasource];
+    consumer.state().for_each([&](const tributary::entity_view& entity) {
+      if (!entity.deleted) ++by_source[std::string(entity.datasource)];
+    });
     std::cerr << "ondemand_consumer: holds " << view.entities << " entities (" << view.live << " live:";
     for (const auto& [name, n] : by_source) std::cerr << ' ' << name << '=' << n;
     std::cerr << "); snapshots " << s.snapshots << "; calls " << s.calls << " (" << s.calls_failed << " failed, " << s.retries

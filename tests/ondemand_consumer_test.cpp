@@ -173,7 +173,7 @@ TEST(EntityState, AnOlderSampleNeverReplacesANewerOne) {
   const auto t0 = std::chrono::system_clock::time_point{};
   EXPECT_EQ(s.apply(ev("a", event_action::update, 20, "{\"v\":2}"), t0), apply_result::applied);
   EXPECT_EQ(s.apply(ev("a", event_action::snapshot, 10, "{\"v\":1}"), t0), apply_result::older_ignored);
-  EXPECT_EQ(s.find("instance", "a")->latest.payload, "{\"v\":2}");
+  EXPECT_EQ(s.find("instance", "a")->payload, "{\"v\":2}");
   EXPECT_EQ(s.apply(ev("a", event_action::delete_entity, 30), t0), apply_result::applied);
   EXPECT_EQ(s.apply(ev("a", event_action::update, 25), t0), apply_result::older_ignored);  // no resurrection
   EXPECT_TRUE(s.find("instance", "a")->deleted);
@@ -189,6 +189,36 @@ TEST(EntityState, SweepMarksEntitiesUnseenForTooLongDeleted) {
   EXPECT_EQ(s.sweep(t0 + 21min, 20min), 1u);
   EXPECT_TRUE(s.find("instance", "a")->deleted);
   EXPECT_FALSE(s.find("instance", "b")->deleted);
+}
+
+TEST(EntityState, KeysTypesAndLiveCountsHoldThroughEveryChange) {
+  entity_state s;
+  const auto t0 = std::chrono::system_clock::time_point{} + 1h;
+  s.apply(ev("a", event_action::snapshot, 1), t0);
+  entity_event host = ev("a", event_action::snapshot, 1, "{\"h\":1}");
+  host.entity_type = "host";  // the same id, another type: another entity
+  host.datasource = "zabbix";
+  s.apply(host, t0);
+  s.apply(ev("b", event_action::delete_entity, 1), t0);  // known only as deleted
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_EQ(s.live(), 2u);
+  EXPECT_EQ(s.find("host", "a")->payload, "{\"h\":1}");
+  EXPECT_EQ(s.find("host", "a")->datasource, "zabbix");
+  EXPECT_EQ(s.find("instance", "a")->latest(), ev("a", event_action::snapshot, 1));
+  EXPECT_FALSE(s.find("router", "a"));
+  EXPECT_FALSE(s.find("host", "b"));
+  s.apply(ev("b", event_action::update, 2), t0);  // back, newer than its delete
+  EXPECT_EQ(s.live(), 3u);
+  EXPECT_EQ(s.sweep(t0 + 30min, 20min), 3u);
+  EXPECT_EQ(s.live(), 0u);
+  entity_state copy = s;
+  copy.restore(ev("a", event_action::update, 5), false, t0);
+  EXPECT_EQ(copy.live(), 1u);
+  EXPECT_EQ(copy.size(), 3u);
+  EXPECT_FALSE(copy == s);
+  copy.restore(ev("a", event_action::snapshot, 1), true, t0);
+  EXPECT_EQ(copy.live(), 0u);
+  EXPECT_TRUE(copy == s);
 }
 
 // --- the consumer in virtual time -----------------------------------------------------------------
@@ -261,7 +291,7 @@ TEST(OndemandConsumer, RetriesTheInitialGetAllUntilACollectorAnswers) {
   EXPECT_EQ(consumer.stats().failing_in_a_row, 0u);  // an answer clears it
   consumer.process_available();
   EXPECT_EQ(consumer.state().live(), 3u);
-  EXPECT_EQ(consumer.state().find("instance", "vm-2")->latest.action, event_action::init_snapshot);
+  EXPECT_EQ(consumer.state().find("instance", "vm-2")->action, event_action::init_snapshot);
 }
 
 TEST(OndemandConsumer, AsksGetAllEverySnapshotIntervalAndGetChangesAtItsOwn) {
@@ -274,7 +304,7 @@ TEST(OndemandConsumer, AsksGetAllEverySnapshotIntervalAndGetChangesAtItsOwn) {
   EXPECT_EQ(w.client.count(ondemand_method::get_changes), 60u);
   EXPECT_EQ(w.client.calls.back().datasource_names, std::vector<std::string>{"nova"});
   consumer.process_available();
-  EXPECT_TRUE(contains(consumer.state().find("instance", "vm-0")->latest.payload, "changed"));
+  EXPECT_TRUE(contains(consumer.state().find("instance", "vm-0")->payload, "changed"));
   EXPECT_EQ(consumer.stats().calls_failed, 0u);
   EXPECT_EQ(w.persistor.stats().queued, 3u * 7u + 60u);  // the service persisted every answer
 }
@@ -322,7 +352,7 @@ TEST(OndemandConsumer, HighPriorityEventsGoFirstAndBadEventsAreSkipped) {
   consumer.push_high(ev("", event_action::update, 60));  // bad: no entity id
   consumer.process_available();
   // The evaluator's event (sample 50) went first; the snapshot's newer sample (100) replaced it.
-  EXPECT_EQ(consumer.state().find("instance", "vm-0")->latest.sampled.time_since_epoch().count(), 100);
+  EXPECT_EQ(consumer.state().find("instance", "vm-0")->sampled.time_since_epoch().count(), 100);
   EXPECT_EQ(consumer.stats().bad_events, 1u);
   EXPECT_EQ(consumer.stats().applied, 4u);
   EXPECT_TRUE(contains(consumer.stats().last_failure, "bad event skipped"));

@@ -79,7 +79,7 @@ TYPED_TEST(Snapshots, ASavedStateLoadsBackEqual) {
   ASSERT_TRUE(loaded);
   EXPECT_EQ(loaded->info.index, info.index);
   EXPECT_EQ(loaded->info.taken_at, taken);
-  EXPECT_EQ(loaded->state.all(), state.all());
+  EXPECT_EQ(loaded->state, state);
   EXPECT_TRUE(loaded->state.find("instance", "vm-1")->deleted);
   EXPECT_EQ(loaded->state.live(), 24u);
 }
@@ -94,7 +94,7 @@ TYPED_TEST(Snapshots, TheAliasMovesToTheNewestAndOlderSnapshotsGo) {
   EXPECT_EQ(store.alias_targets("ondemand-state"), std::vector<std::string>{second.index});
   EXPECT_FALSE(store.index_exists(first.index));
   EXPECT_TRUE(store.index_exists("ondemand-state-notours"));  // not a name of ours: never deleted
-  EXPECT_EQ(snapshots.load()->state.all().size(), 5u);
+  EXPECT_EQ(snapshots.load()->state.size(), 5u);
 }
 
 TYPED_TEST(Snapshots, ASnapshotNeverPublishedIsNeverLoaded) {
@@ -108,7 +108,7 @@ TYPED_TEST(Snapshots, ASnapshotNeverPublishedIsNeverLoaded) {
   const auto loaded = snapshots.load();
   ASSERT_TRUE(loaded);
   EXPECT_EQ(loaded->info.index, published.index);
-  EXPECT_EQ(loaded->state.all().size(), 4u);
+  EXPECT_EQ(loaded->state.size(), 4u);
 }
 
 // --- the consumer saves after each get_all, and restarts from it ----------------------------------
@@ -161,7 +161,7 @@ TYPED_TEST(Snapshots, ARestartedConsumerHoldsWhatItsPredecessorHeld) {
   auto loaded = snapshots.load();
   ASSERT_TRUE(loaded);
   restarted.restore(std::move(loaded->state));
-  EXPECT_EQ(restarted.state().all(), before.all());
+  EXPECT_EQ(restarted.state(), before);
   EXPECT_EQ(restarted.state().live(), 6u);
 }
 
@@ -192,9 +192,11 @@ struct changing_fleet {
 /// What a restart must give back: each entity's newest event and whether it is deleted. (last_seen is
 /// the consumer's clock at apply, which no collector persists: replayed entities count as seen at the
 /// replay.)
-std::map<entity_state::key, std::pair<entity_event, bool>> held(const entity_state& s) {
-  std::map<entity_state::key, std::pair<entity_event, bool>> out;
-  for (const auto& [k, r] : s.all()) out.emplace(k, std::pair(r.latest, r.deleted));
+std::map<std::pair<std::string, std::string>, std::pair<entity_event, bool>> held(const entity_state& s) {
+  std::map<std::pair<std::string, std::string>, std::pair<entity_event, bool>> out;
+  s.for_each([&](const entity_view& e) {
+    out.emplace(std::pair(std::string(e.entity_type), std::string(e.entity_id)), std::pair(e.latest(), e.deleted));
+  });
   return out;
 }
 

@@ -179,7 +179,7 @@ class basic_ondemand_consumer {
     const auto now = clock_->now();
     std::uint64_t applied = 0, older = 0;
     replay_report report = replay_persisted_events(store, index, applied_stamp_, [&](const std::string& instance, std::uint64_t sequence, entity_event e) {
-      (state_.apply(e, now) == apply_result::applied ? applied : older) += 1;
+      (state_.apply(std::move(e), now) == apply_result::applied ? applied : older) += 1;
       note_persisted(instance, sequence);
     });
     std::lock_guard lock(stats_mu_);

@@ -93,7 +93,7 @@ class basic_state_snapshots {
     for (const auto& name : older) sequence = std::max(sequence, *sequence_of(name) + 1);
     char digits[24];
     std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(sequence));
-    snapshot_info info{options_.alias + "-" + digits, state.all().size(), now, stamp};
+    snapshot_info info{options_.alias + "-" + digits, state.size(), now, stamp};
     store_->create_index(info.index);
 
     std::vector<stored_document> batch;
@@ -104,19 +104,19 @@ class basic_state_snapshots {
       if (!r.ok()) throw error(errc::store_unavailable, "snapshot " + info.index + ": " + r.failures.front().reason);
       batch.clear();
     };
-    for (const auto& [key, record] : state.all()) {
+    state.for_each([&](const entity_view& entity) {
       char id[24];
       std::snprintf(id, sizeof id, "e%012llu", static_cast<unsigned long long>(position++));
       std::string json = "{\"event\":";
-      append_event_json(json, record.latest);
+      append_event_json(json, entity.latest());
       json += ",\"deleted\":";
-      json += record.deleted ? "true" : "false";
+      json += entity.deleted ? "true" : "false";
       json += ",\"last_seen_us\":";
-      json += std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(record.last_seen.time_since_epoch()).count());
+      json += std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(entity.last_seen.time_since_epoch()).count());
       json += '}';
       batch.push_back({id, std::move(json)});
       if (batch.size() >= options_.batch_size) flush();
-    }
+    });
     std::string meta = "{\"entities\":" + std::to_string(info.entities) + ",\"taken_at_us\":" +
                        std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count()) +
                        ",\"stamp\":{";
@@ -178,21 +178,20 @@ class basic_state_snapshots {
           meta = true;
           continue;
         }
-        entity_record r;
         simdjson::dom::element event;
+        bool deleted = false;
         std::int64_t seen = 0;
-        if (root["event"].get(event) || root["deleted"].get(r.deleted) || root["last_seen_us"].get(seen))
+        if (root["event"].get(event) || root["deleted"].get(deleted) || root["last_seen_us"].get(seen))
           throw error(errc::bad_document, "snapshot " + out.info.index + ": document " + d.id + " lacks event, deleted or last_seen_us");
-        r.latest = parse_event(event, "snapshot document " + d.id);
-        r.last_seen = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds(seen)));
-        out.state.restore(std::move(r));
+        out.state.restore(parse_event(event, "snapshot document " + d.id), deleted,
+                          std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds(seen))));
       }
       if (page.done) break;
       after = page.next_after;
     }
     if (!meta) throw error(errc::bad_document, "snapshot " + out.info.index + " has no meta document");
-    if (out.state.all().size() != out.info.entities)
-      throw error(errc::bad_document, "snapshot " + out.info.index + " holds " + std::to_string(out.state.all().size()) +
+    if (out.state.size() != out.info.entities)
+      throw error(errc::bad_document, "snapshot " + out.info.index + " holds " + std::to_string(out.state.size()) +
                                           " entities, its meta says " + std::to_string(out.info.entities));
     return out;
   }

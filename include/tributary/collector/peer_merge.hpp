@@ -115,11 +115,8 @@ class peer_page_merger {
       auto* own = entry_of<record_model>(remote, environment_);
       if (!own) continue;
       if (stale_) record_model::mark_stale(*own);
-      if (taken_ == ids_.size()) ids_.emplace_back();
-      ids_[taken_].assign(record_model::id(remote));
-      if (taken_ == taken_of_.size()) taken_of_.emplace_back();
-      taken_of_[taken_] = {parsed, static_cast<std::size_t>(own - record_model::entries(remote).data()), json_size, nullptr};
-      ++taken_, ++parsed;
+      note_taken(record_model::id(remote), {parsed, static_cast<std::size_t>(own - record_model::entries(remote).data()), json_size, nullptr});
+      ++parsed;
     }
     ids_.resize(taken_);
     return ids_;
@@ -146,11 +143,8 @@ class peer_page_merger {
         text_entry_t* own = record_model::text_entry_of(as_text, environment_);
         if (!own) continue;
         if (stale_) record_model::mark_stale(*own);
-        if (taken_ == ids_.size()) ids_.emplace_back();
-        ids_[taken_].assign(record_model::id(as_text));
-        if (taken_ == taken_of_.size()) taken_of_.emplace_back();
-        taken_of_[taken_] = {at, 0, json_size, own};
-        ++taken_, ++kept;
+        note_taken(record_model::id(as_text), {at, 0, json_size, own});
+        ++kept;
         continue;
       }
       while (remote_.size() <= at) remote_.emplace_back();
@@ -164,11 +158,8 @@ class peer_page_merger {
       auto* own = entry_of<record_model>(remote, environment_);
       if (!own) continue;
       if (stale_) record_model::mark_stale(*own);
-      if (taken_ == ids_.size()) ids_.emplace_back();
-      ids_[taken_].assign(record_model::id(remote));
-      if (taken_ == taken_of_.size()) taken_of_.emplace_back();
-      taken_of_[taken_] = {at, static_cast<std::size_t>(own - record_model::entries(remote).data()), json_size, nullptr};
-      ++taken_, ++kept;
+      note_taken(record_model::id(remote), {at, static_cast<std::size_t>(own - record_model::entries(remote).data()), json_size, nullptr});
+      ++kept;
     }
     ids_.resize(taken_);
     return ids_;
@@ -281,6 +272,15 @@ class peer_page_merger {
   std::vector<document> remote_;  ///< the page's parsed documents (a pool: may hold more than the page)
   std::vector<taken> taken_of_;
   std::size_t taken_ = 0;
+
+  /// Records the next taken document of the page: its id and where it is (the pools keep capacity).
+  void note_taken(std::string_view id, const taken& t) {
+    if (taken_ == ids_.size()) ids_.emplace_back();
+    ids_[taken_].assign(id);
+    if (taken_ == taken_of_.size()) taken_of_.emplace_back();
+    taken_of_[taken_] = t;
+    ++taken_;
+  }
   std::vector<std::string> ids_;
   document local_;  ///< the local document being merged, reused
   document adopted_;  ///< the document being adopted, reused (strategies with adopt_into)

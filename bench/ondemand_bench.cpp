@@ -139,9 +139,8 @@ void ondemand_get_all(benchmark::State& state) {
     // The consumer's coordinator holds a bounded part (low_capacity): this thread applies while the
     // timer thread reads pages.
     std::thread calls([&] { timers.run_for(std::chrono::seconds(0)); });
-    while (consumer->stats().get_all_answered == 0 && consumer->stats().calls_failed == 0) {
-      if (!consumer->process_available()) std::this_thread::yield();
-    }
+    while (consumer->stats().get_all_answered == 0 && consumer->stats().calls_failed == 0)
+      consumer->process_available(std::chrono::milliseconds(10));
     calls.join();
     consumer->process_available();
     held = consumer->state().size();
@@ -358,7 +357,7 @@ int peak_memory(std::size_t n) {
     consumer.start();
     std::thread calls([&] { timers.run_for(std::chrono::seconds(0)); });
     while (consumer.stats().get_all_answered == 0 && consumer.stats().calls_failed == 0)
-      if (!consumer.process_available()) std::this_thread::yield();
+      consumer.process_available(std::chrono::milliseconds(10));
     calls.join();
     consumer.process_available();
     held = consumer.state().size();

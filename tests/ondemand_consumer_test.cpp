@@ -108,6 +108,45 @@ TEST(Coordinator, ConcurrentProducersAndAConsumerLoseNothing) {
   EXPECT_FALSE(c.push(event_priority::high, 1));  // closed
 }
 
+TEST(Coordinator, BatchesKeepTheRuleTheOrderAndTheBackpressure) {
+  // One lock per batch, the same order as pops one by one.
+  basic_event_coordinator<int> c({.max_high_in_a_row = 3});
+  EXPECT_EQ(c.push_all(event_priority::low, {100, 101}), 2u);
+  EXPECT_EQ(c.push_all(event_priority::high, {0, 1, 2, 3, 4, 5, 6, 7}), 8u);
+  std::vector<std::pair<event_priority, int>> taken;
+  EXPECT_EQ(c.take_up_to(4, taken), 4u);
+  EXPECT_EQ(c.take_up_to(100, taken), 6u);
+  EXPECT_EQ(c.take_up_to(100, taken, std::chrono::milliseconds(1)), 0u);  // waits, then gives nothing
+  std::vector<int> order;
+  for (const auto& [p, x] : taken) order.push_back(x);
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 100, 3, 4, 5, 101, 6, 7}));
+
+  // Pages larger than the queue: each push_all waits for room, a taker in batches gets every event of
+  // each producer in its order.
+  basic_event_coordinator<std::pair<int, int>> small({.low_capacity = 8});
+  constexpr int per_producer = 3000;
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 2; ++p)
+    producers.emplace_back([&small, p] {
+      for (int page = 0; page < per_producer / 500; ++page) {
+        std::vector<std::pair<int, int>> items;
+        for (int i = 0; i < 500; ++i) items.emplace_back(p, page * 500 + i);
+        EXPECT_EQ(small.push_all(event_priority::low, std::move(items)), 500u);
+      }
+    });
+  int next[2] = {0, 0}, total = 0;
+  std::vector<std::pair<event_priority, std::pair<int, int>>> batch;
+  while (total < 2 * per_producer) {
+    batch.clear();
+    total += static_cast<int>(small.take_up_to(5, batch, std::chrono::milliseconds(5)));
+    for (const auto& [priority, item] : batch) ASSERT_EQ(item.second, next[item.first]++);
+  }
+  for (auto& t : producers) t.join();
+  EXPECT_GT(small.stats().push_waits, 0u);
+  small.close();
+  EXPECT_EQ(small.push_all(event_priority::low, {{0, 0}, {0, 1}}), 0u);  // closed: nothing queued
+}
+
 TEST(Coordinator, SeededConcurrentHighStreamsNeverStarveLowPriority) {
   // Under ThreadSanitizer too: three threads push high-priority events with seeded yields while one
   // pops; the low-priority events are all queued first, so the low queue is never empty until drained

@@ -10,7 +10,7 @@
 //   basic_ondemand_consumer consumer(rpc, timers, {.changes_intervals = {{"nova", 30s}}});
 //   consumer.start();                                  schedules the init_snapshot get_all, now
 //   std::jthread t([&](std::stop_token s) { timers.run(s); });    timers call the collector services
-//   for (;;) consumer.process_available();             applies events on the caller's thread
+//   for (;;) consumer.process_available(50ms);         applies events on the caller's thread, waiting up to 50 ms for one
 //
 // The protocol, on the injected clock (so tests run hours of it in virtual time):
 //   1. start: get_all(all datasources, init_snapshot, retry_on_fault = true). A call that fails (no
@@ -150,12 +150,23 @@ class basic_ondemand_consumer {
   /// A high-priority event (an evaluator's action, say). Waits while the high queue is full.
   bool push_high(entity_event e) { return coordinator_.push(event_priority::high, item{std::move(e), false}); }
 
-  /// Applies every event waiting in the coordinator, in its order. Returns how many items it took.
-  std::size_t process_available() {
+  /// Applies every event waiting in the coordinator, in its order; with none waiting, first waits up to
+  /// `wait` (real time: it is the owner's loop that waits, not the protocol) for one. Returns how many
+  /// items it took.
+  std::size_t process_available(std::chrono::steady_clock::duration wait = {}) {
     std::size_t n = 0;
-    while (auto next = coordinator_.try_pop()) {
-      apply(std::move(next->second));
-      ++n;
+    std::vector<std::pair<event_priority, item>> batch;
+    batch.reserve(apply_batch);
+    while (coordinator_.take_up_to(apply_batch, batch, n == 0 ? wait : std::chrono::steady_clock::duration{})) {
+      // One clock reading and one stats update per batch: an event's own cost is its apply.
+      const auto now = clock_->now();
+      apply_counts counts;
+      for (auto& [priority, it] : batch) apply(std::move(it), now, counts);
+      n += batch.size();
+      batch.clear();
+      std::lock_guard lock(stats_mu_);
+      stats_.applied += counts.applied;
+      stats_.older_ignored += counts.older;
     }
     return n;
   }
@@ -271,12 +282,14 @@ class basic_ondemand_consumer {
   void enqueue(ondemand_answer&& a, bool get_all) {
     std::shared_ptr<const std::string> instance;
     if (a.persisted) instance = std::make_shared<const std::string>(a.persisted->instance);
+    std::vector<item> items;
+    items.reserve(a.events.size() + 1);
     for (std::size_t i = 0; i < a.events.size(); ++i) {
-      item it{std::move(a.events[i]), false};
+      item& it = items.emplace_back(item{std::move(a.events[i]), false});
       if (instance && i < a.persisted->count) it.instance = instance, it.sequence = a.persisted->first + i;
-      coordinator_.push(event_priority::low, std::move(it));
     }
-    if (get_all) coordinator_.push(event_priority::low, item{{}, true});
+    if (get_all) items.push_back(item{{}, true});
+    (void)coordinator_.push_all(event_priority::low, std::move(items));
   }
 
   std::chrono::milliseconds retry_delay(unsigned retry) {
@@ -333,8 +346,12 @@ class basic_ondemand_consumer {
       schedule_after(retry_delay(attempt), [this, name, attempt] { periodic_get_changes(name, attempt + 1); });
   }
 
-  void apply(item&& it) {
-    const auto now = clock_->now();
+  static constexpr std::size_t apply_batch = 256;
+  struct apply_counts {
+    std::uint64_t applied = 0, older = 0;
+  };
+
+  void apply(item&& it, std::chrono::system_clock::time_point now, apply_counts& counts) {
     if (it.end_of_get_all) {
       const std::size_t swept = state_.sweep(now, 2 * options_.snapshot_interval);
       std::string failure;
@@ -358,8 +375,7 @@ class basic_ondemand_consumer {
     }
     const apply_result r = state_.apply(std::move(e), now);
     if (it.instance) note_persisted(*it.instance, it.sequence);
-    std::lock_guard lock(stats_mu_);
-    (r == apply_result::applied ? stats_.applied : stats_.older_ignored) += 1;
+    (r == apply_result::applied ? counts.applied : counts.older) += 1;
   }
 
   RpcClient* client_;

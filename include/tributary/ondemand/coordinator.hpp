@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include <tributary/error.hpp>
 
@@ -65,6 +66,28 @@ class basic_event_coordinator {
     return true;
   }
 
+  /// Pushes `items` in order, as push() would one by one, under one lock but for the waits for room
+  /// (takers are woken before each). Returns how many were queued: fewer than all once closed.
+  std::size_t push_all(event_priority p, std::vector<T>&& items) {
+    std::unique_lock lock(mu_);
+    auto& q = p == event_priority::high ? high_ : low_;
+    const std::size_t cap = p == event_priority::high ? options_.high_capacity : options_.low_capacity;
+    std::size_t pushed = 0;
+    for (auto& item : items) {
+      if (!closed_ && q.size() >= cap) {
+        ++stats_.push_waits;
+        ready_.notify_all();
+        room_.wait(lock, [&] { return closed_ || q.size() < cap; });
+      }
+      if (closed_) break;
+      q.push_back(std::move(item));
+      ++pushed;
+    }
+    lock.unlock();
+    ready_.notify_all();
+    return pushed;
+  }
+
   /// The next event by the rule above, waiting for one; nullopt once closed and drained.
   [[nodiscard]] std::optional<std::pair<event_priority, T>> pop() {
     std::unique_lock lock(mu_);
@@ -75,6 +98,23 @@ class basic_event_coordinator {
   [[nodiscard]] std::optional<std::pair<event_priority, T>> try_pop() {
     std::unique_lock lock(mu_);
     return take(lock);
+  }
+  /// Appends to `out` up to `max` events, each the one pop() would give next, under one lock; waits up
+  /// to `wait` for the first when there is none. Returns how many it took.
+  std::size_t take_up_to(std::size_t max, std::vector<std::pair<event_priority, T>>& out,
+                         std::chrono::steady_clock::duration wait = {}) {
+    std::unique_lock lock(mu_);
+    if (wait > std::chrono::steady_clock::duration::zero())
+      ready_.wait_for(lock, wait, [&] { return closed_ || !high_.empty() || !low_.empty(); });
+    std::size_t taken = 0;
+    for (; taken < max; ++taken) {
+      auto next = take_locked();
+      if (!next) break;
+      out.push_back(std::move(*next));
+    }
+    lock.unlock();
+    if (taken) room_.notify_all();
+    return taken;
   }
 
   void close() {
@@ -97,6 +137,14 @@ class basic_event_coordinator {
 
  private:
   std::optional<std::pair<event_priority, T>> take(std::unique_lock<std::mutex>& lock) {
+    auto out = take_locked();
+    if (!out) return out;
+    lock.unlock();
+    room_.notify_all();
+    return out;
+  }
+
+  std::optional<std::pair<event_priority, T>> take_locked() {
     std::optional<std::pair<event_priority, T>> out;
     const bool low_turn = !low_.empty() && (high_.empty() || high_in_a_row_ >= options_.max_high_in_a_row);
     if (low_turn) {
@@ -111,11 +159,7 @@ class basic_event_coordinator {
       // Only high pops that made a low-priority event wait count against the bound.
       high_in_a_row_ = low_.empty() ? 0 : high_in_a_row_ + 1;
       ++stats_.high_taken;
-    } else {
-      return out;
     }
-    lock.unlock();
-    room_.notify_all();
     return out;
   }
 

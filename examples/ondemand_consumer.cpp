@@ -232,7 +232,9 @@ int run_with(Client& client, const options& o, od::stop_signals& signals) {
     std::cerr << "ondemand_consumer: holds " << view.entities << " entities (" << view.live << " live:";
     for (const auto& [name, n] : by_source) std::cerr << ' ' << name << '=' << n;
     std::cerr << "); snapshots " << s.snapshots << "; calls " << s.calls << " (" << s.calls_failed << " failed, " << s.retries
-              << " retries)\n";
+              << " retries)";
+    if (s.failing_in_a_row > 0) std::cerr << "; failing: " << tributary::redact_urls_in(s.last_failure);
+    std::cerr << "\n";
   };
   int signal = 0;
   for (;;) {
@@ -251,12 +253,15 @@ int run_with(Client& client, const options& o, od::stop_signals& signals) {
   print();
   server.stop();
   const auto s = consumer.stats();
-  const std::string report = "{\"entities\":" + std::to_string(view.entities.load()) + ",\"live\":" + std::to_string(view.live.load()) +
+  std::string report = "{\"entities\":" + std::to_string(view.entities.load()) + ",\"live\":" + std::to_string(view.live.load()) +
                              ",\"snapshots\":" + std::to_string(s.snapshots) + ",\"snapshot_failures\":" + std::to_string(s.snapshot_failures) +
                              ",\"calls\":" + std::to_string(s.calls) + ",\"calls_failed\":" + std::to_string(s.calls_failed) +
                              ",\"retries\":" + std::to_string(s.retries) + ",\"events_received\":" + std::to_string(s.events_received) +
                              ",\"replayed\":" + std::to_string(s.replayed) + ",\"restored_from\":" + restored +
-                             ",\"initialized\":" + (s.initialized ? "true" : "false") + "}";
+                             ",\"initialized\":" + (s.initialized ? "true" : "false") + ",\"last_failure\":";
+  if (s.last_failure.empty()) report += "null";
+  else tributary::detail::append_quoted(report, tributary::redact_urls_in(s.last_failure));
+  report += '}';
   od::write_report(report, o.report);
   return 0;
 }

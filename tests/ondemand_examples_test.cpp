@@ -217,7 +217,10 @@ TEST(OndemandExamples, TheConsumerSaysWhichDependencyIsDown) {
   EXPECT_TRUE(contains(metrics.body, "tributary_ondemand_consumer_calls_failed_total ")) << metrics.body;
   const auto end = c.terminate();
   EXPECT_TRUE(end.success()) << end.describe();  // SIGTERM: a graceful stop and a report
-  EXPECT_TRUE(contains(read_text_file(d.path / "out"), R"("entities":0)"));
+  const std::string report = read_text_file(d.path / "out");
+  EXPECT_TRUE(contains(report, R"("entities":0)")) << report;
+  EXPECT_TRUE(contains(report, R"("last_failure":"get_all: )")) << report;  // why, in the report too
+  EXPECT_TRUE(contains(read_text_file(d.path / "err"), "; failing: get_all: ")) << read_text_file(d.path / "err");
 }
 
 TEST(OndemandExamples, TheDemoOverRabbitMqHoldsEveryEntity) {

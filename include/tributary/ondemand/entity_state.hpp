@@ -11,6 +11,10 @@
 // about 140 bytes besides (ONDEMAND.md's bar is 1.5 times the answer's bytes). Datasource names and
 // entity types, few and repeated by every entity, are held once and referred to by number; the id is
 // held once, in the key; the newest event is kept as its parts, and made again by entity_view::latest().
+//
+// Latency: entities live in 256 hash maps by their hash, so growing one rehashes a 256th of the state;
+// one map of a million entities stalls every event (high-priority ones too) for its whole rehash,
+// 100 ms and more.
 
 #include <algorithm>
 #include <chrono>
@@ -51,7 +55,8 @@ class entity_state {
   /// Takes the event by value: a caller done with it moves it in, and its payload is not copied.
   apply_result apply(entity_event e, std::chrono::system_clock::time_point seen_at) {
     const std::uint32_t type = types_.intern(e.entity_type);
-    auto [it, fresh] = entities_.try_emplace(key{type, std::move(e.entity_id)});
+    key k{type, std::move(e.entity_id)};
+    auto [it, fresh] = shard_of(k).try_emplace(std::move(k));
     record& r = it->second;
     if (!fresh && e.sampled < r.sampled) {
       // An older sample still proves the entity was there when asked (unless it says deleted).
@@ -72,11 +77,12 @@ class entity_state {
   /// Marks deleted every live entity last seen before `now - stale_after`. Returns how many.
   std::size_t sweep(std::chrono::system_clock::time_point now, std::chrono::system_clock::duration stale_after) {
     std::size_t marked = 0;
-    for (auto& [k, r] : entities_) {
-      if (r.deleted || r.last_seen + stale_after >= now) continue;
-      r.deleted = true;
-      ++marked;
-    }
+    for (auto& shard : shards_)
+      for (auto& [k, r] : shard) {
+        if (r.deleted || r.last_seen + stale_after >= now) continue;
+        r.deleted = true;
+        ++marked;
+      }
     live_ -= marked;
     return marked;
   }
@@ -85,7 +91,8 @@ class entity_state {
   /// it was last seen alive.
   void restore(entity_event latest, bool deleted, std::chrono::system_clock::time_point last_seen) {
     const std::uint32_t type = types_.intern(latest.entity_type);
-    auto [it, fresh] = entities_.try_emplace(key{type, std::move(latest.entity_id)});
+    key k{type, std::move(latest.entity_id)};
+    auto [it, fresh] = shard_of(k).try_emplace(std::move(k));
     record& r = it->second;
     if (!fresh && !r.deleted) --live_;
     r = record{std::move(latest.payload), latest.sampled, last_seen, datasources_.intern(latest.datasource), latest.action, deleted};
@@ -95,31 +102,38 @@ class entity_state {
   [[nodiscard]] std::optional<entity_view> find(std::string_view type, std::string_view id) const {
     const auto t = types_.find(type);
     if (!t) return std::nullopt;
-    const auto it = entities_.find(key_view{*t, id});
-    if (it == entities_.end()) return std::nullopt;
+    const key_view k{*t, id};
+    const auto& shard = shards_[shard_index(k)];
+    const auto it = shard.find(k);
+    if (it == shard.end()) return std::nullopt;
     return view_of(it->first, it->second);
   }
 
   /// Entities held, deleted ones included.
-  [[nodiscard]] std::size_t size() const noexcept { return entities_.size(); }
+  [[nodiscard]] std::size_t size() const noexcept {
+    std::size_t n = 0;
+    for (const auto& shard : shards_) n += shard.size();
+    return n;
+  }
   /// Entities not deleted.
   [[nodiscard]] std::size_t live() const noexcept { return live_; }
 
   /// Calls f(const entity_view&) for every entity, deleted ones included, in no particular order.
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& [k, r] : entities_) std::invoke(f, view_of(k, r));
+    for (const auto& shard : shards_)
+      for (const auto& [k, r] : shard) std::invoke(f, view_of(k, r));
   }
 
   /// The same entities with the same newest news, deleted and last seen alike.
   friend bool operator==(const entity_state& a, const entity_state& b) {
     if (a.size() != b.size() || a.live() != b.live()) return false;
-    for (const auto& [k, r] : a.entities_) {
-      const entity_view mine = a.view_of(k, r);
+    bool same = true;
+    a.for_each([&](const entity_view& mine) {
       const auto theirs = b.find(mine.entity_type, mine.entity_id);
-      if (!theirs || *theirs != mine) return false;
-    }
-    return true;
+      same = same && theirs && *theirs == mine;
+    });
+    return same;
   }
 
  private:
@@ -187,8 +201,15 @@ class entity_state {
     return {datasources_[r.datasource], types_[k.type], k.id, r.action, r.sampled, r.payload, r.deleted, r.last_seen};
   }
 
+  using shard_map = std::unordered_map<key, record, key_hash, key_equal>;
+  static constexpr std::size_t shard_count = 256;
+  [[nodiscard]] static std::size_t shard_index(const key_view& k) noexcept {
+    return (key_hash{}(k) >> 24) % shard_count;  // bits the maps' own bucket choice hardly depends on
+  }
+  shard_map& shard_of(const key& k) { return shards_[shard_index(key_view{k.type, k.id})]; }
+
   interned_names types_, datasources_;
-  std::unordered_map<key, record, key_hash, key_equal> entities_;
+  std::vector<shard_map> shards_ = std::vector<shard_map>(shard_count);
   std::size_t live_ = 0;
 };
 

@@ -1,7 +1,8 @@
 // Copy-merge over documents read as text (text_record_model, text_merge_strategy) against the same
 // merge over parsed documents: for every input, the same documents byte for byte, the same ids and
 // counts, or the same error. The parsed path is the strategy itself with its text path hidden
-// (parsed_only below), so both run the code the collector runs.
+// (parsed_only, in fuzz/targets/text_merge.hpp, whose fuzz target runs the same comparison on any
+// pair of texts), so both run the code the collector runs.
 
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@
 #include <tributary/collector/peer_merge.hpp>
 
 #include "../bench/catalogue_generator.hpp"
+#include "../fuzz/targets/text_merge.hpp"
 
 namespace tributary {
 namespace {
@@ -24,61 +26,21 @@ namespace {
 using bench::generate_catalogue;
 using bench::profile;
 
-/// `Strategy` without its text path: peer_page_merger parses every document, as before text merging.
-template <class Strategy>
-struct parsed_only {
-  using merge_strategy_concept = merge_strategy_tag;
-  using record_model = service_record;
-  using adopt_into_concept = adopt_into_tag;
-  Strategy strategy;
-  void merge(service& local, const environment_entry& remote) const { strategy.merge(local, remote); }
-  void merge(service& local, environment_entry&& remote) const { strategy.merge(local, std::move(remote)); }
-  [[nodiscard]] std::optional<service> adopt(const service& doc, const environment_entry& remote) const {
-    return strategy.adopt(doc, remote);
-  }
-  bool adopt_into(service& out, const service& doc, environment_entry&& remote) const {
-    return strategy.adopt_into(out, doc, std::move(remote));
-  }
-};
+using fuzz::text_merge_detail::feed;
+using fuzz::text_merge_detail::outcome;
+using fuzz::text_merge_detail::parsed_only;
 static_assert(text_merge_strategy<environment_union> && text_merge_strategy<prefer_local>);
 static_assert(!text_merge_strategy<parsed_only<environment_union>>);
 
-/// What one merger made of a page: the documents written, its counts, or the error it threw.
-struct outcome {
-  std::vector<stored_document> writes;
-  std::size_t read = 0, added = 0, merged = 0;
-  std::string error;
-  bool operator==(const outcome&) const = default;
-};
-
-enum class feed { copied, taken_over };
-
-/// One page through take and merge; `locals` by id, as a store's get gives them.
+/// One page through take and merge (fuzz/targets/text_merge.hpp); `locals` by id, as a store's get gives them.
 template <class Strategy>
 outcome run(const Strategy& strategy, bool stale, const std::vector<stored_document>& page,
             const std::map<std::string, std::string>& locals, feed how, std::string_view environment = "staging") {
-  peer_page_merger<Strategy> merger(strategy, std::string(environment), stale);
-  outcome o;
-  try {
-    // Twice through the same merger: the second page finds the pools the first one left.
-    for (int round = 0; round < 2; ++round) {
-      std::vector<stored_document> own_page = page;
-      const auto& ids = how == feed::copied ? merger.take(std::span<const stored_document>(page))
-                                            : merger.take_over(std::span<stored_document>(own_page));
-      std::vector<std::optional<std::string>> got;
-      for (const auto& id : ids) {
-        auto it = locals.find(id);
-        got.push_back(it == locals.end() ? std::nullopt : std::optional<std::string>(detail::padded_text(it->second)));
-      }
-      auto& writes = how == feed::copied ? merger.merge(std::span<const std::optional<std::string>>(got))
-                                         : merger.merge(std::move(got));
-      if (round == 1) o.writes = writes;
-    }
-  } catch (const error& e) {
-    o.error = std::string(e.what()) + " [" + std::to_string(static_cast<int>(e.code())) + "]";
-  }
-  o.read = merger.totals().read, o.added = merger.totals().added, o.merged = merger.totals().merged;
-  return o;
+  const fuzz::text_merge_detail::local_lookup local_of = [&](const std::string& id) -> std::optional<std::string> {
+    const auto it = locals.find(id);
+    return it == locals.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+  return fuzz::text_merge_detail::run(strategy, stale, page, local_of, how, environment);
 }
 
 std::map<std::string, std::string> by_id(const std::vector<stored_document>& docs) {

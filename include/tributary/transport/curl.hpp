@@ -508,12 +508,12 @@ class curl_transport {
     return n;
   }
 
-  // At the end of a final response's headers: a Content-Length over the limit ends the transfer
-  // before any of the body is read, unless the body is encoded (its decoded size is unknown) or absent.
-  [[nodiscard]] static bool declared_too_large(const transfer& t) {
-    if (!t.content_length || t.length_unreliable || t.request.method == "HEAD") return false;
-    if (t.status < 200 || t.status == 204 || t.status == 304) return false;
-    return *t.content_length > t.max_body;
+  // The length of the body a final response's headers declare; nullopt when the body is encoded (its
+  // decoded size is unknown), absent, or of no declared length.
+  [[nodiscard]] static std::optional<std::uint64_t> declared_length(const transfer& t) {
+    if (!t.content_length || t.length_unreliable || t.request.method == "HEAD") return std::nullopt;
+    if (t.status < 200 || t.status == 204 || t.status == 304) return std::nullopt;
+    return t.content_length;
   }
 
   static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -533,9 +533,14 @@ class curl_transport {
       return size * count;
     }
     if (line.empty()) {
-      if (declared_too_large(*t)) {
-        t->too_large = true;
-        return 0;
+      // A Content-Length over the limit ends the transfer before any of the body is read; one within
+      // it is read into one allocation rather than a doubling string's copies.
+      if (const auto length = declared_length(*t)) {
+        if (*length > t->max_body) {
+          t->too_large = true;
+          return 0;
+        }
+        t->response.body.reserve(static_cast<std::size_t>(*length));
       }
       return size * count;
     }

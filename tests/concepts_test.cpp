@@ -218,6 +218,28 @@ struct record_lookalike : archetypes::record_model {
 };
 static_assert(!record_model<record_lookalike>);
 
+// The text refinements (peer_page_merger's fast path) are opt-in too: every member without the tag is
+// no text model or text strategy, and a strategy over a model that cannot read text is none either.
+static_assert(text_record_model<archetypes::text_record_model>);
+static_assert(text_merge_strategy<archetypes::text_merge_strategy>);
+static_assert(merge_strategy<archetypes::text_merge_strategy>, "a text merge strategy is a merge strategy");
+static_assert(!text_record_model<archetypes::record_model> && !text_merge_strategy<archetypes::merge_strategy>,
+              "text is optional");
+static_assert(text_record_model<service_record>);
+static_assert(text_merge_strategy<environment_union> && text_merge_strategy<prefer_local>);
+struct text_record_lookalike : archetypes::text_record_model {
+  using text_record_concept = void;
+};
+static_assert(record_model<text_record_lookalike> && !text_record_model<text_record_lookalike>);
+struct text_merge_lookalike : archetypes::text_merge_strategy {
+  using text_merge_concept = void;
+};
+static_assert(merge_strategy<text_merge_lookalike> && !text_merge_strategy<text_merge_lookalike>);
+struct text_merge_over_plain_model : archetypes::text_merge_strategy {
+  using record_model = archetypes::record_model;
+};
+static_assert(merge_strategy<text_merge_over_plain_model> && !text_merge_strategy<text_merge_over_plain_model>);
+
 // ---- the archetypes compose into a host ------------------------------------------------------------
 
 TEST(Concepts, ArchetypesComposeIntoACollectorThatRuns) {
@@ -238,6 +260,19 @@ TEST(Concepts, ArchetypesComposeIntoACollectorThatRuns) {
   EXPECT_EQ(report.environment, "dev");
   EXPECT_EQ(report.records, 0u);
   EXPECT_EQ(report.worker.rfind("apicatalogue-dev", 0), 0u) << report.worker;
+}
+
+TEST(Concepts, AMergerOverTheTextArchetypesTakesAndMergesAPage) {
+  // The text path of peer_page_merger instantiated for a model that is not the catalogue's: a page of
+  // documents read (declined as text, then parsed by the archetype parser, which finds no entries).
+  const archetypes::text_merge_strategy strategy;
+  peer_page_merger<archetypes::text_merge_strategy> merger(strategy, "staging", true);
+  const std::vector<stored_document> page{{"a", "{}"}, {"b", "{}"}};
+  const auto& ids = merger.take(std::span<const stored_document>(page));
+  EXPECT_TRUE(ids.empty());
+  const std::vector<std::optional<std::string>> none;
+  EXPECT_TRUE(merger.merge(std::span<const std::optional<std::string>>(none)).empty());
+  EXPECT_EQ(merger.totals().read, 2u);
 }
 
 }  // namespace

@@ -45,6 +45,29 @@ struct merge_strategy {
   }
 };
 
+/// A record model that can read its documents as text (TextRecordModel). Declining every text is a
+/// correct reader: each is then parsed.
+struct text_record_model : record_model {
+  using text_record_concept = text_record_tag;
+  struct text_entry {};
+  struct text_document {};
+  [[nodiscard]] static bool read_text(std::string_view, text_document&) { return false; }
+  using record_model::id;
+  [[nodiscard]] static std::string_view id(const text_document&) { return {}; }
+  [[nodiscard]] static text_entry* text_entry_of(text_document&, std::string_view) { return nullptr; }
+  using record_model::mark_stale;
+  static void mark_stale(text_entry&) {}
+};
+
+/// A merge strategy over text (TextMergeStrategy). Declining every merge as text is correct: the
+/// documents are then parsed and merged as documents.
+struct text_merge_strategy : merge_strategy {
+  using record_model = archetypes::text_record_model;
+  using text_merge_concept = text_merge_tag;
+  bool merge_text(std::string&, const record_model::text_document&, const record_model::text_entry&) const { return false; }
+  bool adopt_text(std::string&, const record_model::text_document&, const record_model::text_entry&) const { return false; }
+};
+
 struct wait_strategy {
   using wait_strategy_concept = wait_strategy_tag;
   struct schedule {

@@ -120,6 +120,21 @@ TEST(JsonRpcRobustness, MutatedAnswersAreReadOrRefusedAsTributaryErrors) {
   const std::string good = R"({"jsonrpc":"2.0","id":"7","result":)" + result + "}";
   EXPECT_EQ(parse_jsonrpc_answer(good, "7").outcomes, a.outcomes);
   EXPECT_EQ(parse_jsonrpc_answer(good, "7").persisted, a.persisted);
+  // In place, as the HTTP client reads a body: with no room for simdjson's padding (made), and with it.
+  simdjson::dom::parser parser;
+  const ondemand_answer copied = parse_jsonrpc_answer(good, "7");
+  for (const std::size_t room : {std::size_t{0}, std::size_t{64}}) {
+    std::string body = good;
+    body.shrink_to_fit();
+    body.reserve(body.size() + room);
+    const ondemand_answer b = parse_jsonrpc_answer_in_place(body, "7", parser);
+    EXPECT_EQ(b.events, copied.events);
+    EXPECT_EQ(b.outcomes, a.outcomes);
+    EXPECT_EQ(b.persisted, a.persisted);
+    EXPECT_EQ(body, good);
+  }
+  std::string truncated = good.substr(0, good.size() / 2);
+  EXPECT_THROW((void)parse_jsonrpc_answer_in_place(truncated, "7", parser), error);
   std::size_t read = 0, refused = 0;
   for (std::uint64_t seed = 1; seed <= 3000; ++seed) {
     std::mt19937_64 rng(seed);

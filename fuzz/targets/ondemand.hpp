@@ -137,7 +137,22 @@ inline void ondemand_requests(std::string_view input) {
 
 inline void ondemand_answers(std::string_view input) {
   ondemand_answer a;
-  if (expect_errors("parse_jsonrpc_answer", [&] { a = parse_jsonrpc_answer(input, "7"); })) return;
+  const auto refused = expect_errors("parse_jsonrpc_answer", [&] { a = parse_jsonrpc_answer(input, "7"); });
+  // Parsed in place (as the HTTP client does, with and without room for the padding): the same.
+  for (const bool room : {false, true}) {
+    std::string body(input);
+    if (room) body.reserve(body.size() + 64);
+    else body.shrink_to_fit();
+    simdjson::dom::parser parser;
+    ondemand_answer c;
+    const auto refused_in_place = expect_errors("parse_jsonrpc_answer_in_place", [&] { c = parse_jsonrpc_answer_in_place(body, "7", parser); });
+    require(refused.has_value() == refused_in_place.has_value() &&
+                (!refused || std::string(refused->what()) == refused_in_place->what()),
+            "parse_jsonrpc_answer_in_place and parse_jsonrpc_answer disagree on " + std::string(input.substr(0, 300)));
+    require(refused || (c.events == a.events && c.outcomes == a.outcomes && c.persisted == a.persisted && c.next == a.next),
+            "parsed in place, the answer differs: " + std::string(input.substr(0, 300)));
+  }
+  if (refused) return;
   std::string again = R"({"jsonrpc":"2.0","id":"7","result":)";
   append_answer_json(again, a);
   again += '}';

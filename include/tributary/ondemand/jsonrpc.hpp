@@ -295,9 +295,14 @@ template <class Run>
 /// error(errc::bad_document) for a text that is not a valid response to it.
 /// `parser` is reused from answer to answer by a client: its buffers, sized for a page, are then
 /// allocated once rather than faulted in again for every page.
-[[nodiscard]] inline ondemand_answer parse_jsonrpc_answer(std::string_view text, std::string_view id, simdjson::dom::parser& parser) {
+[[nodiscard]] inline ondemand_answer parse_jsonrpc_answer(std::string_view text, std::string_view id, simdjson::dom::parser& parser);
+
+namespace detail {
+
+/// The answer in a parsed JSON-RPC response, or the errors parse_jsonrpc_answer throws.
+[[nodiscard]] inline ondemand_answer read_jsonrpc_answer(simdjson::simdjson_result<simdjson::dom::element> parsed, std::string_view id) {
   simdjson::dom::element root;
-  if (const auto err = parser.parse(simdjson::padded_string(text)).get(root))
+  if (const auto err = std::move(parsed).get(root))
     throw error(errc::bad_document, std::string("JSON-RPC response: invalid JSON: ") + simdjson::error_message(err));
   std::string_view version, got_id;
   if (root["jsonrpc"].get(version) || version != "2.0")
@@ -314,6 +319,20 @@ template <class Run>
   simdjson::dom::element result;
   if (root["result"].get(result)) throw error(errc::bad_document, "JSON-RPC response: no result");
   return parse_answer(result);
+}
+
+}  // namespace detail
+
+inline ondemand_answer parse_jsonrpc_answer(std::string_view text, std::string_view id, simdjson::dom::parser& parser) {
+  return detail::read_jsonrpc_answer(parser.parse(simdjson::padded_string(text)), id);
+}
+
+/// parse_jsonrpc_answer of a body the caller owns, parsed where it is rather than copied: its capacity
+/// is grown by simdjson's padding when it lacks it (a transport that reserves the room saves that).
+[[nodiscard]] inline ondemand_answer parse_jsonrpc_answer_in_place(std::string& body, std::string_view id,
+                                                                   simdjson::dom::parser& parser) {
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  return detail::read_jsonrpc_answer(parser.parse(body.data(), body.size(), false), id);
 }
 
 [[nodiscard]] inline ondemand_answer parse_jsonrpc_answer(std::string_view text, std::string_view id) {

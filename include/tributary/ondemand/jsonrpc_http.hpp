@@ -161,7 +161,7 @@ class basic_jsonrpc_http_client {
       // A page is answered once (its events move out of the service): a transport retry after a lost
       // answer would only be told so. The consumer asks the call again instead.
       req.idempotent = request.method != ondemand_method::get_page;
-      const http_response res = transport_->perform(std::move(req));
+      http_response res = transport_->perform(std::move(req));
       std::string failure;
       if (res.status == 0) {
         failure = res.error;
@@ -169,7 +169,7 @@ class basic_jsonrpc_http_client {
         failure = "HTTP " + std::to_string(res.status) + ": " + res.body.substr(0, 200);
       } else {
         try {
-          ondemand_answer a = parse_jsonrpc_answer(res.body, id, parser_);
+          ondemand_answer a = parse_jsonrpc_answer_in_place(res.body, id, parser_);
           preferred_ = at;
           return a;
         } catch (const rpc_error&) {

@@ -492,6 +492,8 @@ class curl_transport {
     return list;
   }
 
+  static constexpr std::size_t parse_padding = 64;
+
   // Returning less than it was given makes curl stop the transfer (CURLE_WRITE_ERROR).
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto* t = static_cast<transfer*>(user);
@@ -534,13 +536,14 @@ class curl_transport {
     }
     if (line.empty()) {
       // A Content-Length over the limit ends the transfer before any of the body is read; one within
-      // it is read into one allocation rather than a doubling string's copies.
+      // it is read into one allocation rather than a doubling string's copies, with room past its end
+      // for a parser that reads beyond the text (simdjson reads up to 64 bytes) to parse it in place.
       if (const auto length = declared_length(*t)) {
         if (*length > t->max_body) {
           t->too_large = true;
           return 0;
         }
-        t->response.body.reserve(static_cast<std::size_t>(*length));
+        t->response.body.reserve(static_cast<std::size_t>(*length) + parse_padding);
       }
       return size * count;
     }

@@ -203,6 +203,7 @@ od::xroad_datasource xroad_datasource(const options& o, const tributary::curl_li
 /// What /health looks at, from the serving threads.
 struct health_state {
   od::guarded_probe store;
+  std::optional<od::xroad_datasource> xroad;  ///< a copy sharing the datasource's last problem, with --xroad
   std::mutex mu;
   std::string rpc_problem;  ///< the broker connection's, with amqp://
   std::string rpc_state() {
@@ -229,6 +230,7 @@ struct collector_handler {
       const auto p = service->persistor().stats();
       if (deps[0].problem.empty() && p.failed > 0 && p.pending > 0) deps[0].problem = "persisting events fails: " + p.last_failure;
       if (!rpc) deps.push_back({"rabbitmq", health->rpc_state()});
+      if (health->xroad) deps.push_back({"xroad_security_server", health->xroad->last_problem()});
       return od::health_response(deps);
     }
     if (rpc) return rpc->handle(r);
@@ -259,11 +261,13 @@ int run(const options& o) {
     sources.emplace_back(std::move(s));
   }
   if (o.synthetic) sources.emplace_back(od::synthetic_source("synthetic", o.synthetic, std::chrono::milliseconds(o.slow_ms)));
-  if (!o.xroad.empty()) sources.emplace_back(xroad_datasource(o, curl.emplace()));
+  std::optional<od::xroad_datasource> xroad;
+  if (!o.xroad.empty()) sources.emplace_back(*(xroad = xroad_datasource(o, curl.emplace())));
 
   tributary::sqlite_index store(path);
   health_state health;
   health.store.store.emplace(path);
+  health.xroad = std::move(xroad);
   tributary::basic_event_persistor<tributary::sqlite_index> persistor(store, {.instance = o.instance});
   std::thread writer([&] { persistor.run(); });
   struct drain {  // on every way out: run() writes what is queued, then returns

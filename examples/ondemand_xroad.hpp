@@ -41,6 +41,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <span>
 #include <string>
@@ -227,6 +228,14 @@ class basic_xroad_datasource {
   /// at the first call. Throws error(errc::source_failed) with the reason, redacted.
   void check() { (void)state_->source.list_providers(*state_->transport); }
 
+  /// Why the last call failed (the listing, or too few providers collected), redacted; empty when it
+  /// worked or none ran yet. Any thread: a health endpoint reads it while calls run. Copies of the
+  /// datasource share it.
+  [[nodiscard]] std::string last_problem() const {
+    std::lock_guard lock(state_->problem_mu);
+    return state_->problem;
+  }
+
  private:
   struct state {
     state(std::shared_ptr<Transport> t, xroad_datasource_options o, xroad_source s)
@@ -235,9 +244,26 @@ class basic_xroad_datasource {
     xroad_datasource_options options;
     xroad_source source;
     xroad_detail::known_entities known;  // as the previous call left them; the service serializes calls
+    std::mutex problem_mu;
+    std::string problem;  ///< last_problem()
   };
 
   xroad_detail::collection collect(event_action action) {
+    auto note = [&](std::string problem) {
+      std::lock_guard lock(state_->problem_mu);
+      state_->problem = std::move(problem);
+    };
+    try {
+      auto out = collect_now(action);
+      note({});
+      return out;
+    } catch (const error& e) {
+      note(e.what());
+      throw;
+    }
+  }
+
+  xroad_detail::collection collect_now(event_action action) {
     auto& s = *state_;
     const auto providers = s.source.list_providers(*s.transport);  // throws the reason, redacted
     if (providers.empty() && !s.options.allow_no_providers)

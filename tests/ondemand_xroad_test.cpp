@@ -486,6 +486,15 @@ http_response post(const std::string& url, std::string body) {
   return t.perform(std::move(r));
 }
 
+http_response get(const std::string& url) {
+  curl_options o;
+  o.max_attempts = 1;
+  curl_transport t(curl(), o);
+  http_request r;
+  r.url = url;
+  return t.perform(std::move(r));
+}
+
 TEST(OndemandXroad, TheCollectorServesTheXroadDatasourceOverJsonRpc) {
   const fs::path bin = examples_dir();
   if (bin.empty()) GTEST_SKIP() << "the example executables are not built (--target ondemand_collector)";
@@ -516,11 +525,19 @@ TEST(OndemandXroad, TheCollectorServesTheXroadDatasourceOverJsonRpc) {
   const simdjson::dom::array outcomes = answer["result"]["outcomes"];
   ASSERT_EQ(outcomes.size(), 1u);
   EXPECT_EQ(std::string_view(outcomes.at(0)["status"]), "ok");
+  const auto healthy = get(*url + "/health");
+  EXPECT_EQ(healthy.status, 200) << healthy.body;
+  EXPECT_TRUE(contains(healthy.body, R"("xroad_security_server":"ok")")) << healthy.body;
 
   // The server answering errors now: the call answers the datasource failed, with the reason.
   sim.change_to({{"alpha-public", "Alpha", {{"getThing-v1", "Thing"}}, false}, {"beta", "Beta", {{"report-v1", "Report"}}, false}});
   const auto failed = post(*url + "/rpc", R"({"jsonrpc":"2.0","id":8,"method":"get_changes","params":{"datasource_names":["xroad"]}})");
   EXPECT_TRUE(contains(failed.body, R"("status":"failed","reason":"only 0 of 2 providers collected)")) << failed.body;
+  // /health names the security server as the dependency that is down, and why.
+  const auto unhealthy = get(*url + "/health");
+  EXPECT_EQ(unhealthy.status, 503) << unhealthy.body;
+  EXPECT_TRUE(contains(unhealthy.body, R"("xroad_security_server":"down: only 0 of 2 providers collected)")) << unhealthy.body;
+  EXPECT_TRUE(contains(unhealthy.body, R"("store":"ok")")) << unhealthy.body;
   const auto end = c.terminate();
   EXPECT_TRUE(end.success()) << end.describe() << test::read_text_file(d.path / "err");
 }

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <tributary/index/memory.hpp>
@@ -25,6 +26,7 @@
 #include <tributary/ondemand/persistor.hpp>
 
 #include "support/common.hpp"
+#include "support/ondemand_backends.hpp"
 
 namespace tributary {
 namespace {
@@ -74,21 +76,9 @@ struct flaky_store {
   void delete_indices(std::span<const std::string> names) { inner->delete_indices(names); }
 };
 
-struct memory_backend {
-  memory_index store;
-};
-struct sqlite_backend {
-  tributary::testing::scratch_database db;
-  sqlite_index store{db.path()};
-};
-
 template <class Backend>
-class Persistor : public ::testing::Test {
- protected:
-  Backend backend;
-};
-using backends = ::testing::Types<memory_backend, sqlite_backend>;
-TYPED_TEST_SUITE(Persistor, backends);
+class Persistor : public tributary::testing::store_test<Backend> {};
+TYPED_TEST_SUITE(Persistor, tributary::testing::every_backend);
 
 std::vector<entity_event> events_of(std::string ds, std::size_t n) {
   std::vector<entity_event> out;
@@ -127,7 +117,7 @@ persistor_options quick(std::size_t capacity = 1000, std::size_t batch = 16) {
 }
 
 TYPED_TEST(Persistor, WritesEveryEventInOrderAndDrainsOnClose) {
-  auto& store = this->backend.store;
+  auto& store = this->store();
   basic_event_persistor persistor(store, quick());
   const auto events = events_of("nova", 100);
   EXPECT_EQ(persistor.enqueue(events), 100u);
@@ -147,7 +137,7 @@ TYPED_TEST(Persistor, WritesEveryEventInOrderAndDrainsOnClose) {
 }
 
 TYPED_TEST(Persistor, AFullQueueMakesProducersWait) {
-  auto& store = this->backend.store;
+  auto& store = this->store();
   basic_event_persistor persistor(store, quick(4, 2));
   const auto events = events_of("nova", 20);
   auto producer = std::async(std::launch::async, [&] { return persistor.enqueue(events); });
@@ -166,7 +156,7 @@ TYPED_TEST(Persistor, AFullQueueMakesProducersWait) {
 }
 
 TYPED_TEST(Persistor, RetriesFailedWritesWithBackoffUntilStored) {
-  flaky_store<decltype(this->backend.store)> flaky{&this->backend.store};
+  flaky_store<std::remove_reference_t<decltype(this->store())>> flaky{&this->store()};
   basic_event_persistor persistor(flaky, quick(1000, 8));
   flaky.throw_writes = 2;
   flaky.fail_id = cat(persistor.instance(), "-00000000000000000003");
@@ -177,11 +167,11 @@ TYPED_TEST(Persistor, RetriesFailedWritesWithBackoffUntilStored) {
   EXPECT_EQ(s.written, 8u);
   EXPECT_EQ(s.failed, 0u);
   EXPECT_EQ(flaky.writes.load(), 5);  // two thrown, two refusing item 3 (the second of it alone), one storing it
-  EXPECT_EQ(stored_events(this->backend.store, persistor.index()), events_of("nova", 8));
+  EXPECT_EQ(stored_events(this->store(), persistor.index()), events_of("nova", 8));
 }
 
 TYPED_TEST(Persistor, CountsEventsItGaveUpOnWithTheReason) {
-  flaky_store<decltype(this->backend.store)> flaky{&this->backend.store};
+  flaky_store<std::remove_reference_t<decltype(this->store())>> flaky{&this->store()};
   persistor_options o = quick(1000, 4);
   o.max_attempts = 3;
   basic_event_persistor persistor(flaky, o);
@@ -198,7 +188,7 @@ TYPED_TEST(Persistor, CountsEventsItGaveUpOnWithTheReason) {
 }
 
 TYPED_TEST(Persistor, ConcurrentProducersLoseNothing) {
-  auto& store = this->backend.store;
+  auto& store = this->store();
   basic_event_persistor persistor(store, quick(64, 32));
   std::thread writer([&] { persistor.run(); });
   std::vector<std::thread> producers;
@@ -219,7 +209,7 @@ TYPED_TEST(Persistor, ConcurrentProducersLoseNothing) {
 }
 
 TYPED_TEST(Persistor, ItsLedgerSaysHowManyEventsTheLastRunLost) {
-  auto& store = this->backend.store;
+  auto& store = this->store();
   persistor_options o = quick();
   o.instance = "collector_a";
   {

@@ -25,6 +25,7 @@
 #include <tributary/ondemand/snapshot.hpp>
 
 #include "support/common.hpp"
+#include "support/ondemand_backends.hpp"
 
 namespace tributary {
 namespace {
@@ -32,21 +33,9 @@ namespace {
 using namespace std::chrono_literals;
 using tributary::testing::cat;
 
-struct memory_backend {
-  memory_index store;
-};
-struct sqlite_backend {
-  tributary::testing::scratch_database db;
-  sqlite_index store{db.path()};
-};
-
 template <class Backend>
-class Snapshots : public ::testing::Test {
- protected:
-  Backend backend;
-};
-using backends = ::testing::Types<memory_backend, sqlite_backend>;
-TYPED_TEST_SUITE(Snapshots, backends);
+class Snapshots : public tributary::testing::store_test<Backend> {};
+TYPED_TEST_SUITE(Snapshots, tributary::testing::every_backend);
 
 entity_event ev(std::string id, event_action a, std::int64_t us) {
   entity_event e;
@@ -68,7 +57,7 @@ entity_state sample_state(int n) {
 }
 
 TYPED_TEST(Snapshots, ASavedStateLoadsBackEqual) {
-  auto& store = this->backend.store;
+  auto& store = this->store();
   basic_state_snapshots snapshots(store, {.alias = "ondemand-state", .batch_size = 7});
   EXPECT_FALSE(snapshots.load());
   const entity_state state = sample_state(25);
@@ -85,7 +74,7 @@ TYPED_TEST(Snapshots, ASavedStateLoadsBackEqual) {
 }
 
 TYPED_TEST(Snapshots, TheAliasMovesToTheNewestAndOlderSnapshotsGo) {
-  auto& store = this->backend.store;
+  auto& store = this->store();
   store.create_index("ondemand-state-notours");
   basic_state_snapshots snapshots(store);
   const auto first = snapshots.save(sample_state(3), {});
@@ -98,7 +87,7 @@ TYPED_TEST(Snapshots, TheAliasMovesToTheNewestAndOlderSnapshotsGo) {
 }
 
 TYPED_TEST(Snapshots, ASnapshotNeverPublishedIsNeverLoaded) {
-  auto& store = this->backend.store;
+  auto& store = this->store();
   basic_state_snapshots snapshots(store);
   const auto published = snapshots.save(sample_state(4), {});
   // A writer that died before its alias switch left a newer, partial index behind.
@@ -133,7 +122,7 @@ struct direct_client {
 };
 
 TYPED_TEST(Snapshots, ARestartedConsumerHoldsWhatItsPredecessorHeld) {
-  auto& store = this->backend.store;
+  auto& store = this->store();
   memory_index events;
   basic_event_persistor<memory_index> persistor(events);
   inline_executor exec;
@@ -201,7 +190,7 @@ std::map<std::pair<std::string, std::string>, std::pair<entity_event, bool>> hel
 }
 
 TYPED_TEST(Snapshots, RestartFromSnapshotPlusReplayEqualsTheStateBeforeTheKill) {
-  auto& store = this->backend.store;  // the collector's events and the consumer's snapshots, one store
+  auto& store = this->store();  // the collector's events and the consumer's snapshots, one store
   using store_type = std::remove_reference_t<decltype(store)>;
   basic_event_persistor<store_type> persistor(store, {.instance = "collector_a", .batch_size = 4});
   inline_executor exec;
@@ -265,7 +254,7 @@ TYPED_TEST(Snapshots, RestartFromSnapshotPlusReplayEqualsTheStateBeforeTheKill) 
 }
 
 TYPED_TEST(Snapshots, ReplayJumpsOverStampedEventsAndReadsNewInstancesWhole) {
-  auto& store = this->backend.store;
+  auto& store = this->store();
   using store_type = std::remove_reference_t<decltype(store)>;
   // Three collector instances in one events index; "a" is a prefix of "ab", which must not confuse it.
   for (const char* instance : {"a", "ab", "b"}) {

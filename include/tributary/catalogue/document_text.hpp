@@ -64,14 +64,11 @@ class text_document {
     return nullptr;
   }
 
-  /// Reads `json`; false when it is not in the form described at the top of this file (then parse it),
-  /// or longer than read_limit.
+  /// Reads `json`; false when it is not in the form described at the top of this file (then parse it).
+  /// Documents of every size are read: string bodies are checked sixteen bytes at a time, so a large
+  /// `openApiString` is read faster than simdjson parses it (and copied raw rather than decoded and
+  /// escaped again).
   [[nodiscard]] bool read(std::string_view json);
-
-  /// Longer documents are declined: reading as text checks every escape of a large `openApiString`
-  /// one by one, where simdjson's parser scans it a block at a time and never decodes it, so for them
-  /// parsing is the faster path (realistic 10k copy-merge: 96-100 ms parsed, 117-123 ms with every document read as text).
-  static constexpr std::size_t read_limit = 4 * 1024;
 
  private:
   class scanner;
@@ -119,11 +116,12 @@ class text_scanner {
   [[nodiscard]] bool done() const noexcept { return p_ == end_; }
   [[nodiscard]] bool peek(char c) const noexcept { return p_ != end_ && *p_ == c; }
 
-  /// The literal text `s` (a string literal: its size is known here, so the compare is a few loads).
+  /// The literal text `s`. Its size is known here, so the compare is a few word loads (compilers call
+  /// memcmp for all but the shortest constant sizes, and a read makes some sixty of these calls).
   template <std::size_t N>
   [[nodiscard]] bool literal(const char (&s)[N]) noexcept {
     constexpr std::size_t n = N - 1;
-    if (static_cast<std::size_t>(end_ - p_) < n || std::memcmp(p_, s, n) != 0) return false;
+    if (static_cast<std::size_t>(end_ - p_) < n || !same_bytes<n>(p_, s)) return false;
     p_ += n;
     return true;
   }
@@ -189,24 +187,139 @@ class text_scanner {
   }
 
  private:
+  /// The characters a two-character escape may name: those of append_escaped's short forms, and '/'
+  /// where any valid escape is taken (`u` is left to the caller: its four digits need more checks).
+  template <bool Canonical>
+  static constexpr std::array<bool, 256> short_escapes = [] {
+    std::array<bool, 256> t{};
+    for (const unsigned char c : {'"', '\\', 'b', 'f', 'n', 'r', 't'}) t[c] = true;
+    if (!Canonical) t['/'] = true;
+    return t;
+  }();
+
+  enum class scanned { closed, refused, rest };
+
+  template <class Word>
+  [[nodiscard]] static Word load(const char* p) noexcept {
+    Word w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+  }
+  /// The n bytes at `p` equal those at `s`: words of eight (or four), the last overlapping the one before.
+  template <std::size_t n>
+  [[nodiscard]] static bool same_bytes(const char* p, const char* s) noexcept {
+    if constexpr (n >= 8) {
+      std::uint64_t diff = 0;
+      for (std::size_t k = 0; k + 8 <= n; k += 8) diff |= load<std::uint64_t>(p + k) ^ load<std::uint64_t>(s + k);
+      if constexpr (n % 8 != 0) diff |= load<std::uint64_t>(p + n - 8) ^ load<std::uint64_t>(s + n - 8);
+      return diff == 0;
+    } else if constexpr (n >= 4) {
+      return ((load<std::uint32_t>(p) ^ load<std::uint32_t>(s)) |
+              (load<std::uint32_t>(p + n - 4) ^ load<std::uint32_t>(s + n - 4))) == 0;
+    } else {
+      for (std::size_t k = 0; k < n; ++k)
+        if (p[k] != s[k]) return false;
+      return true;
+    }
+  }
+
+#if defined(__SSE2__)
+  /// The body sixteen bytes at a time while sixteen remain: the escapes of a block are resolved with bit
+  /// operations (each backslash not itself escaped escapes the byte after it), so an escape costs a few
+  /// instructions and no branch on which character it names. `closed`: p_ is at the closing quote;
+  /// `refused`: not a body append_json writes; `rest`: the scalar loop goes on from p_ (the last bytes,
+  /// or a `\u` escape, from its backslash).
+  template <bool Canonical>
+  [[nodiscard]] scanned scan_blocks(bool& escapes, bool& multibyte) noexcept {
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
+    unsigned carry = 0;  // 1: the block before ended on a backslash that escapes this block's first byte
+    while (end_ - p_ >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+      const auto q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
+      const auto bs = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)));
+      const auto high = static_cast<unsigned>(_mm_movemask_epi8(v));  // bytes of multi-byte characters
+      const auto ctl = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, control), control)));
+      unsigned escaped = carry;
+      carry = 0;
+      for (unsigned b = bs & ~escaped; b != 0;) {
+        const auto i = static_cast<unsigned>(__builtin_ctz(b));
+        if (i == 15) {
+          carry = 1;
+          break;
+        }
+        escaped |= 2u << i;
+        b &= ~(3u << i);  // an escaped backslash escapes nothing
+      }
+      const unsigned closing = q & ~escaped;
+      const unsigned before = closing ? (closing & (0u - closing)) - 1 : 0xFFFFu;
+      if (ctl & before) return scanned::refused;  // a control character, raw or after a backslash
+      for (unsigned e = escaped & before; e != 0; e &= e - 1) {
+        const auto at = __builtin_ctz(e);
+        if (!short_escapes<Canonical>[static_cast<unsigned char>(p_[at])]) {
+          p_ += at - 1;  // the escape's backslash (at 0: the previous block's last byte)
+          return scanned::rest;
+        }
+      }
+      if (escaped & before) escapes = true;
+      if (high & before) multibyte = true;
+      if (closing) {
+        p_ += __builtin_ctz(closing);
+        return scanned::closed;
+      }
+      p_ += 16;
+    }
+    p_ -= carry;
+    return scanned::rest;
+  }
+#endif
+
   template <bool Canonical>
   [[nodiscard]] bool body_of(std::string_view& body, bool& escapes) noexcept {
     const char* begin = p_;
     escapes = false;
+    // Every byte of a text read is in a literal, in a string body, or in `links` (which simdjson
+    // parses): a body is where a multi-byte character can be, and validating the bodies that hold one
+    // validates the text as simdjson would, without a pass over the whole of it.
+    bool multibyte = false;
+#if defined(__SSE2__)
+    switch (scan_blocks<Canonical>(escapes, multibyte)) {
+      case scanned::closed:
+        body = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
+        ++p_;
+        return !multibyte || simdjson::validate_utf8(body.data(), body.size());
+      case scanned::refused:
+        return false;
+      case scanned::rest:
+        break;
+    }
+#endif
+    if (!scalar_body<Canonical>(escapes)) return false;
+    body = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
+    ++p_;
+    return ascii(body) || simdjson::validate_utf8(body.data(), body.size());
+  }
+
+  [[nodiscard]] static bool ascii(std::string_view s) noexcept {
+    std::uint64_t high = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) high |= load<std::uint64_t>(s.data() + i);
+    for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
+    return (high & 0x8080808080808080ULL) == 0;
+  }
+
+  /// body_of from p_ a byte at a time (and a word at a time between escapes), up to the closing quote.
+  template <bool Canonical>
+  [[nodiscard]] bool scalar_body(bool& escapes) noexcept {
     while (true) {
       p_ = find_special(p_, end_);
       if (p_ == end_) return false;
       const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        body = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
-        ++p_;
-        return true;
-      }
+      if (c == '"') return true;
       if (c != '\\') return false;  // a control character: JSON forbids it raw
       escapes = true;
       if (end_ - p_ < 2) return false;
-      const char e = p_[1];
-      if (e == '"' || e == '\\' || e == 'n' || e == 'r' || e == 't' || e == 'b' || e == 'f') {
+      const auto e = static_cast<unsigned char>(p_[1]);
+      if (short_escapes<Canonical>[e]) {
         p_ += 2;
       } else if (e == 'u') {
         if (end_ - p_ < 6) return false;
@@ -224,8 +337,6 @@ class text_scanner {
           }
         }
         p_ += 6;
-      } else if (!Canonical && e == '/') {
-        p_ += 2;
       } else {
         return false;
       }
@@ -241,9 +352,6 @@ class text_scanner {
 inline bool text_document::read(std::string_view json) {
   size_ = 0;
   id_ = {};
-  if (json.size() > read_limit) return false;
-  // simdjson validates the whole text as UTF-8 before anything else; so must a reader that stands in for it.
-  if (!simdjson::validate_utf8(json.data(), json.size())) return false;
   detail::text_scanner s(json);
   std::string_view body;
   bool escapes = false;

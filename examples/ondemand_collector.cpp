@@ -2,8 +2,8 @@
 // JSON-RPC 2.0, on HTTP or on RabbitMQ, and persists every event it answers in the store.
 //
 //   ondemand_collector --store sqlite:events.db --rpc http://127.0.0.1:8080/rpc --static hosts=hosts.json
-//   ondemand_collector --store sqlite:events.db --rpc amqp://guest:guest@127.0.0.1:5672/ --synthetic 10000
-//                      --instance collector_a --listen 127.0.0.1:9100
+//   ondemand_collector --store postgres://collector@db:5432/events --rpc amqp://guest:guest@127.0.0.1:5672/
+//                      --synthetic 10000 --instance collector_a --listen 127.0.0.1:9100
 //   ondemand_collector --store sqlite:events.db --rpc http://127.0.0.1:8080/rpc
 //                      --xroad http://127.0.0.1:8081 --client EE-DEV/GOV/70000310/kmais-client
 //
@@ -47,7 +47,8 @@ using od::usage_error;
 
 constexpr std::string_view usage =
     "usage: ondemand_collector --store STORE --rpc URL [datasources] [options]\n"
-    "  --store STORE        sqlite:PATH: where every answered event is persisted (index ondemand-events)\n"
+    "  --store STORE        sqlite:PATH or postgres://USER@HOST:PORT/DB: where every answered event is\n"
+    "                       persisted (index ondemand-events)\n"
     "  --rpc URL            http://ADDR:PORT/PATH to serve JSON-RPC on HTTP (port 0 picks a free one), or\n"
     "                       amqp://USER:PASSWORD@HOST:PORT/[VHOST] to take calls from RabbitMQ's shared queue\n"
     "Datasources (at least one):\n"
@@ -147,6 +148,7 @@ options parse(int argc, char** argv) {
     }
   }
   if (o.store.empty()) throw usage_error{"--store is required"};
+  od::check_store_url("--store", o.store);
   if (o.rpc.empty()) throw usage_error{"--rpc is required"};
   if (!o.rpc.starts_with("http://") && !o.rpc.starts_with("amqp://"))
     throw usage_error{"--rpc wants http://ADDR:PORT/PATH or amqp://USER:PASSWORD@HOST:PORT/, not " + tributary::detail::quote_url(o.rpc)};
@@ -163,11 +165,14 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-using service_type = tributary::basic_datasource_service<tributary::thread_pool, tributary::sqlite_index>;
+template <class Store>
+using service_type = tributary::basic_datasource_service<tributary::thread_pool, Store>;
 
 /// The --xroad datasource, its security server asked once: a wrong URL or client id is a usage error
 /// (exit 2), a server that cannot be reached or answers an error fails the start (exit 1), each told.
-od::xroad_datasource xroad_datasource(const options& o, const tributary::curl_library& curl) {
+/// `stop`: set when the service stops, so that a collection in flight ends its requests at once instead
+/// of holding the shutdown until its security server answers or times out.
+od::xroad_datasource xroad_datasource(const options& o, const tributary::curl_library& curl, const std::atomic<bool>& stop) {
   od::xroad_datasource_options x;
   x.source.base_url = o.xroad;
   const auto client = tributary::xroad_subsystem_id::parse(o.client);
@@ -181,6 +186,7 @@ od::xroad_datasource xroad_datasource(const options& o, const tributary::curl_li
   c.total_timeout = std::chrono::milliseconds(o.timeout_ms);
   c.max_concurrent = c.max_per_host = o.concurrency;
   c.logger = [](tributary::curl_log_level, std::string_view) {};  // a failure is in the call's outcome
+  c.stop = &stop;
   try {
     if (!o.member_codes.empty()) x.source.member_codes = tributary::load_member_code_mapping(o.member_codes);
   } catch (const tributary::error& e) {
@@ -202,7 +208,7 @@ od::xroad_datasource xroad_datasource(const options& o, const tributary::curl_li
 
 /// What /health looks at, from the serving threads.
 struct health_state {
-  od::guarded_probe store;
+  std::optional<od::store_probe> store;
   std::optional<od::xroad_datasource> xroad;  ///< a copy sharing the datasource's last problem, with --xroad
   std::mutex mu;
   std::string rpc_problem;  ///< the broker connection's, with amqp://
@@ -217,16 +223,17 @@ struct health_state {
 };
 
 /// /health, /metrics, and the JSON-RPC handler's routes when calls come over HTTP.
+template <class Service>
 struct collector_handler {
   using request_handler_concept = tributary::request_handler_tag;
-  service_type* service;
+  Service* service;
   health_state* health;
   std::string index;
-  std::optional<tributary::jsonrpc_http_handler<service_type>> rpc;  // with http://
+  std::optional<tributary::jsonrpc_http_handler<Service>> rpc;  // with http://
 
   tributary::server_response handle(tributary::server_request& r) {
     if (r.path == "/health") {
-      std::vector<od::dependency> deps{{"store", health->store.check(index)}};
+      std::vector<od::dependency> deps{{"store", health->store->check(index)}};
       const auto p = service->persistor().stats();
       if (deps[0].problem.empty() && p.failed > 0 && p.pending > 0) deps[0].problem = "persisting events fails: " + p.last_failure;
       if (!rpc) deps.push_back({"rabbitmq", health->rpc_state()});
@@ -243,32 +250,14 @@ struct collector_handler {
   }
 };
 
-int run(const options& o) {
-  od::stop_signals signals;  // before any thread starts
-  const std::string path = od::sqlite_path("--store", o.store);
-
-  // Before the datasources and the pools: a call the service gave up on may still use the X-Road
-  // datasource's transport until the datasource pool joins its threads.
-  std::optional<tributary::curl_library> curl;
-  std::vector<tributary::any_datasource> sources;
-  for (const auto& [name, file] : o.statics) {
-    od::static_file_source s(name, file);
-    try {
-      s.check();
-    } catch (const tributary::error& e) {
-      throw usage_error{"--static " + name + "=" + file + ": " + e.what()};
-    }
-    sources.emplace_back(std::move(s));
-  }
-  if (o.synthetic) sources.emplace_back(od::synthetic_source("synthetic", o.synthetic, std::chrono::milliseconds(o.slow_ms)));
-  std::optional<od::xroad_datasource> xroad;
-  if (!o.xroad.empty()) sources.emplace_back(*(xroad = xroad_datasource(o, curl.emplace())));
-
-  tributary::sqlite_index store(path);
+/// Serves the datasources, persisting into `store` (a connection of its own, `probe`, for /health).
+template <class Store>
+int serve(const options& o, od::stop_signals& signals, std::atomic<bool>& stopping, std::vector<tributary::any_datasource>& sources,
+          std::optional<od::xroad_datasource>& xroad, Store& store, od::store_probe probe) {
   health_state health;
-  health.store.store.emplace(path);
+  health.store.emplace(std::move(probe));
   health.xroad = std::move(xroad);
-  tributary::basic_event_persistor<tributary::sqlite_index> persistor(store, {.instance = o.instance});
+  tributary::basic_event_persistor<Store> persistor(store, {.instance = o.instance});
   std::thread writer([&] { persistor.run(); });
   struct drain {  // on every way out: run() writes what is queued, then returns
     decltype(persistor)& p;
@@ -279,12 +268,14 @@ int run(const options& o) {
     }
   } drain_at_exit{persistor, writer};
   tributary::thread_pool datasource_pool(o.threads, 256), http_pool(4, 256);
-  service_type service(datasource_pool, persistor, {.time_limit = std::chrono::milliseconds(o.time_limit_ms), .page_events = o.page_events});
+  service_type<Store> service(datasource_pool, persistor,
+                              {.time_limit = std::chrono::milliseconds(o.time_limit_ms), .page_events = o.page_events});
   for (auto& s : sources) service.add(std::move(s));
   if (const auto lost = persistor.stats().lost_before_start)
     std::cerr << "ondemand_collector: the previous run of instance " << persistor.instance() << " lost " << lost << " events\n";
 
-  collector_handler handler{&service, &health, persistor.index(), std::nullopt};
+  collector_handler<service_type<Store>> handler{&service, &health, persistor.index(), std::nullopt};
+
   tributary::server_options http;
   std::optional<tributary::amqp_rpc_options> amqp;
   if (o.rpc.starts_with("http://")) {
@@ -301,7 +292,7 @@ int run(const options& o) {
 
   // With amqp://, one connection serves calls; a lost connection is made again (the request in hand,
   // unacknowledged, goes to another collector service meanwhile). The first one must work.
-  std::optional<tributary::basic_amqp_rpc_server<service_type>> first;
+  std::optional<tributary::basic_amqp_rpc_server<service_type<Store>>> first;
   if (amqp) first.emplace(service, *amqp);
   std::jthread serving;
   if (amqp)
@@ -333,6 +324,7 @@ int run(const options& o) {
   while (!(signal = signals.wait_for(std::chrono::milliseconds(500)))) {
   }
   std::cerr << "ondemand_collector: stopping (signal " << signal << ")\n";
+  stopping = true;  // a datasource's requests in flight end now
   if (serving.joinable()) {
     serving.request_stop();
     serving.join();
@@ -350,6 +342,30 @@ int run(const options& o) {
             ",\"lost_before_start\":" + std::to_string(p.lost_before_start) + "}}";
   od::write_report(report, o.report);
   return p.failed ? 1 : 0;
+}
+
+int run(const options& o) {
+  od::stop_signals signals;  // before any thread starts
+  // Before the datasources and the pools: a call the service gave up on may still use the X-Road
+  // datasource's transport until the datasource pool joins its threads.
+  std::atomic<bool> stopping{false};  // read by the X-Road datasource's transport
+  std::optional<tributary::curl_library> curl;
+  std::vector<tributary::any_datasource> sources;
+  for (const auto& [name, file] : o.statics) {
+    od::static_file_source s(name, file);
+    try {
+      s.check();
+    } catch (const tributary::error& e) {
+      throw usage_error{"--static " + name + "=" + file + ": " + e.what()};
+    }
+    sources.emplace_back(std::move(s));
+  }
+  if (o.synthetic) sources.emplace_back(od::synthetic_source("synthetic", o.synthetic, std::chrono::milliseconds(o.slow_ms)));
+  std::optional<od::xroad_datasource> xroad;
+  if (!o.xroad.empty()) sources.emplace_back(*(xroad = xroad_datasource(o, curl.emplace(), stopping)));
+  return od::with_store("--store", o.store, [&](auto& store, auto reopen) {
+    return serve(o, signals, stopping, sources, xroad, store, od::store_probe(reopen()));
+  });
 }
 
 }  // namespace

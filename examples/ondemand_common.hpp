@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,6 +22,7 @@
 
 #include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
+#include <tributary/index/postgres.hpp>
 #include <tributary/index/sqlite.hpp>
 #include <tributary/redact.hpp>
 #include <tributary/server/message.hpp>
@@ -39,8 +42,7 @@ inline std::uint64_t positive_integer(std::string_view flag, std::string_view te
   return v;
 }
 
-/// "sqlite:PATH" or "sqlite:///abs/path": the SQLite file's path. Other stores are not offered here
-/// yet (the engine's PostgreSQL index serves other systems; see the README).
+/// "sqlite:PATH" or "sqlite:///abs/path": the SQLite file's path.
 inline std::string sqlite_path(std::string_view flag, const std::string& url) {
   if (url.starts_with("sqlite://")) {
     try {
@@ -53,7 +55,27 @@ inline std::string sqlite_path(std::string_view flag, const std::string& url) {
     if (url.size() == 7) throw usage_error{std::string(flag) + " sqlite:PATH needs a PATH"};
     return url.substr(7);
   }
-  throw usage_error{std::string(flag) + " " + detail::quote_url(url) + ": give sqlite:PATH (a file, created when missing)"};
+  throw usage_error{std::string(flag) + " " + detail::quote_url(url) + ": give sqlite:PATH (a file, created when missing) or "
+                    "postgres://USER@HOST:PORT/DB"};
+}
+
+/// Checks that `url` names a store with_store opens (a usage error otherwise), before anything starts.
+inline void check_store_url(std::string_view flag, const std::string& url) {
+  if (!postgres_index::is_postgres_url(url)) (void)sqlite_path(flag, url);
+}
+
+/// Opens the store `url` names, SQLite or PostgreSQL, and calls f(store, reopen): `reopen()` opens
+/// another connection to the same store (a shared_ptr), for a thread of its own. A store that cannot be
+/// opened throws tributary::error naming it (without its password).
+template <class F>
+decltype(auto) with_store(std::string_view flag, const std::string& url, F&& f) {
+  if (postgres_index::is_postgres_url(url)) {
+    auto store = postgres_index::open_url(url);
+    return f(store, [url] { return std::make_shared<postgres_index>(postgres_index::open_url(url)); });
+  }
+  const std::string path = sqlite_path(flag, url);
+  sqlite_index store(path);
+  return f(store, [path] { return std::make_shared<sqlite_index>(path); });
 }
 
 struct listen_address {
@@ -144,20 +166,28 @@ inline void write_report(const std::string& json, const std::string& file) {
   if (!out.flush()) std::cerr << "cannot write the report to " << file << "\n";
 }
 
-/// A store used from several threads (the owner's writes, the health probe): one at a time.
-struct guarded_probe {
-  std::mutex mu;
-  std::optional<sqlite_index> store;
+/// The store as /health sees it: one read at a time on a connection of its own (the owner's writes use
+/// another), from whichever serving thread asks.
+class store_probe {
+ public:
+  template <class Store>
+  explicit store_probe(std::shared_ptr<Store> store)
+      : read_([store = std::move(store)](std::string_view index) { (void)store->index_exists(index); }) {}
+
   /// Empty when the store answers a read; else why not.
-  std::string check(std::string_view index) {
-    std::lock_guard lock(mu);
+  [[nodiscard]] std::string check(std::string_view index) {
+    std::lock_guard lock(*mu_);
     try {
-      (void)store->index_exists(index);
+      read_(index);
       return {};
     } catch (const error& e) {
       return e.what();
     }
   }
+
+ private:
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();  // held apart: the probe moves
+  std::function<void(std::string_view)> read_;
 };
 
 }  // namespace tributary::examples::ondemand

@@ -48,9 +48,9 @@ constexpr std::string_view usage =
     "  --rpc URL               a collector service: http://HOST:PORT/PATH (repeat for active-active services,\n"
     "                          tried in turn) or one amqp://USER:PASSWORD@HOST:PORT/[VHOST] (every service\n"
     "                          reading the shared queue answers)\n"
-    "  --store STORE           sqlite:PATH: the consumer's snapshots\n"
-    "  --events-store STORE    sqlite:PATH: the collectors' persisted events, replayed after a restart's\n"
-    "                          snapshot (default: --store)\n"
+    "  --store STORE           sqlite:PATH or postgres://USER@HOST:PORT/DB: the consumer's snapshots\n"
+    "  --events-store STORE    the same kinds: the collectors' persisted events, replayed after a\n"
+    "                          restart's snapshot (default: --store)\n"
     "Options:\n"
     "  --datasource NAME       ask only these datasources (repeatable; default all of them)\n"
     "  --snapshot-interval S   seconds between get_all calls, each followed by a snapshot (default 600)\n"
@@ -104,6 +104,8 @@ options parse(int argc, char** argv) {
   if (o.rpc.empty()) throw usage_error{"--rpc is required"};
   if (o.store.empty()) throw usage_error{"--store is required"};
   if (o.events_store.empty()) o.events_store = o.store;
+  od::check_store_url("--store", o.store);
+  od::check_store_url("--events-store", o.events_store);
   const bool amqp = o.rpc.front().starts_with("amqp://");
   for (const auto& u : o.rpc) {
     if (!u.starts_with("http://") && !u.starts_with("https://") && !u.starts_with("amqp://"))
@@ -140,7 +142,7 @@ struct consumer_handler {
   using request_handler_concept = tributary::request_handler_tag;
   Consumer* consumer;
   published* view;
-  od::guarded_probe* store;
+  od::store_probe* store;
 
   tributary::server_response handle(tributary::server_request& r) {
     const auto s = consumer->stats();
@@ -175,16 +177,10 @@ struct consumer_handler {
   }
 };
 
-template <class Client>
-int run_with(Client& client, const options& o, od::stop_signals& signals) {
-  const std::string state_path = od::sqlite_path("--store", o.store);
-  const std::string events_path = od::sqlite_path("--events-store", o.events_store);
+/// Runs the consumer with its snapshots in `state_store` (`probe`: a connection of its own for /health).
+template <class Client, class StateStore>
+int consume(Client& client, const options& o, od::stop_signals& signals, StateStore& state_store, od::store_probe probe) {
   const auto where = od::parse_listen("--listen", o.listen);
-
-  tributary::sqlite_index state_store(state_path);
-  tributary::sqlite_index events_store(events_path);
-  od::guarded_probe probe;
-  probe.store.emplace(state_path);
   tributary::basic_state_snapshots snapshots(state_store);
   tributary::wall_clock clock;
   tributary::basic_timer_service timers(clock);
@@ -202,7 +198,8 @@ int run_with(Client& client, const options& o, od::stop_signals& signals) {
     restored = "\"" + s->info.index + "\"";
     consumer.restore(std::move(*s));
   }
-  const auto replay = consumer.replay(events_store, "ondemand-events");
+  const auto replay = od::with_store("--events-store", o.events_store,
+                                     [&](auto& events_store, auto) { return consumer.replay(events_store, "ondemand-events"); });
   if (replay.replayed || replay.skipped)
     std::cerr << "ondemand_consumer: replayed " << replay.replayed << " persisted events of " << replay.instances << " collector instances ("
               << replay.skipped << " unreadable skipped)\n";
@@ -264,6 +261,12 @@ int run_with(Client& client, const options& o, od::stop_signals& signals) {
   report += '}';
   od::write_report(report, o.report);
   return 0;
+}
+
+template <class Client>
+int run_with(Client& client, const options& o, od::stop_signals& signals) {
+  return od::with_store("--store", o.store,
+                        [&](auto& state_store, auto reopen) { return consume(client, o, signals, state_store, od::store_probe(reopen())); });
 }
 
 int run(const options& o) {

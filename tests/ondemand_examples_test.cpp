@@ -1,8 +1,8 @@
 // The on-demand executables end to end (skipped when examples are not built): wrong input is told
 // clearly with exit 2 (a missing broker with 1); two ondemand_collector services over HTTP and an
 // ondemand_consumer that holds every entity although one collector is SIGKILLed mid-run, and a
-// restarted consumer that restores the snapshot and replays; health naming the dependency down; and
-// scripts/demo-ondemand itself over the RabbitMQ that scripts/services starts.
+// restarted consumer that restores the snapshot and replays, on SQLite and on PostgreSQL; health naming
+// the dependency down; and scripts/demo-ondemand itself over the RabbitMQ that scripts/services starts.
 
 #include <gtest/gtest.h>
 
@@ -21,6 +21,7 @@
 #include <tributary/transport/curl.hpp>
 
 #include "support/common.hpp"
+#include "support/postgres.hpp"
 #include "support/process.hpp"
 
 namespace tributary {
@@ -81,6 +82,15 @@ long long field(const std::string& json, const std::string& name) {
   const auto at = json.find("\"" + name + "\":");
   if (at == std::string::npos) return -1;
   return std::atoll(json.c_str() + at + name.size() + 3);
+}
+
+/// The password of a postgres://user:password@host URL, or empty.
+std::string password_of(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto at = url.rfind('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return {};
+  const auto colon = url.find(':', scheme + 3);
+  return colon == std::string::npos || colon > at ? std::string() : url.substr(colon + 1, at - colon - 1);
 }
 
 http_response get(const std::string& url) {
@@ -192,6 +202,73 @@ TEST(OndemandExamples, TwoCollectorsOverHttpOneKilledTheConsumerHoldsEverythingA
   const std::string b_report = read_text_file(d.path / "col_b" / "out");
   EXPECT_GT(field(b_report, "calls"), 0) << b_report;
   EXPECT_EQ(field(b_report, "failed"), 0) << b_report;
+}
+
+TEST(OndemandExamples, OnPostgreSqlTheCollectorPersistsAndARestartedConsumerRestoresAndReplays) {
+  REQUIRE_EXAMPLES();
+  const auto server = tributary::testing::postgres_url();
+  if (!server) GTEST_SKIP() << tributary::testing::no_server_message;
+  const tributary::testing::scratch_schema schema(*server);
+  const std::string store = *server + (contains(*server, "?") ? "&" : "?") + "schema=" + schema.name();
+  const std::string password = password_of(*server);
+  scratch_dir d;
+  const std::string collector = (bin / "ondemand_collector").string(), consumer = (bin / "ondemand_consumer").string();
+  fs::create_directories(d.path / "col");
+  auto c = child_process::spawn({collector, "--store", store, "--rpc", "http://127.0.0.1:0/rpc", "--instance", "col", "--synthetic", "300",
+                                 "--page-events", "64"},
+                                d.path / "col" / "out", d.path / "col" / "err");
+  const auto url = c.wait_for_output_line("listening on ", 10s);
+  ASSERT_TRUE(url) << read_text_file(d.path / "col" / "err");
+  const auto health = get(*url + "/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_TRUE(contains(health.body, R"("store":"ok")")) << health.body;
+
+  // Snapshots and the replayed events both on PostgreSQL.
+  const auto first = run_to_end({consumer, "--rpc", *url + "/rpc", "--store", store, "--snapshot-interval", "1", "--run-for", "2",
+                                 "--report", (d.path / "first.json").string()},
+                                d.path);
+  EXPECT_TRUE(first.status.success()) << first.status.describe() << first.err;
+  const std::string report = read_text_file(d.path / "first.json");
+  EXPECT_EQ(field(report, "entities"), 300) << report;
+  EXPECT_GE(field(report, "snapshots"), 1) << report;
+  // Events persisted after the snapshot (another consumer's get_all), for the restart to replay.
+  http_request call;
+  call.method = "POST";
+  call.url = *url + "/rpc";
+  call.headers = {{"Content-Type", "application/json"}};
+  call.body = R"({"jsonrpc":"2.0","id":1,"method":"get_all","params":{"datasource_names":["synthetic"]}})";
+  curl_options once;
+  once.max_attempts = 1;
+  static const curl_library library;
+  const auto answered = curl_transport(library, once).perform(std::move(call));
+  ASSERT_EQ(answered.status, 200) << answered.error;
+  for (int i = 0; i < 100 && !contains(get(*url + "/metrics").body, "tributary_ondemand_persistor_pending 0"); ++i)
+    std::this_thread::sleep_for(50ms);
+  const auto again = run_to_end({consumer, "--rpc", *url + "/rpc", "--store", store, "--snapshot-interval", "600", "--run-for", "1",
+                                 "--report", (d.path / "again.json").string()},
+                                d.path);
+  EXPECT_TRUE(again.status.success()) << again.err;
+  const std::string restarted = read_text_file(d.path / "again.json");
+  EXPECT_TRUE(contains(restarted, R"("restored_from":"ondemand-state-)")) << restarted;
+  EXPECT_EQ(field(restarted, "entities"), 300) << restarted;
+  EXPECT_EQ(field(restarted, "calls"), 0) << restarted;
+  EXPECT_GE(field(restarted, "replayed"), 64) << restarted;  // that get_all's first page (all it asked for), from PostgreSQL
+
+  const auto end = c.terminate();
+  EXPECT_TRUE(end.success()) << end.describe();
+  const std::string persisted = read_text_file(d.path / "col" / "out");
+  EXPECT_GE(field(persisted, "written"), 364) << persisted;
+  EXPECT_EQ(field(persisted, "failed"), 0) << persisted;
+  for (const auto& text : {first.err, again.err, read_text_file(d.path / "col" / "err"), persisted})
+    EXPECT_TRUE(password.empty() || !contains(text, password)) << "the store's password printed: " << text;
+
+  // A server that is not there: exit 1, named without its password.
+  const auto down = run_to_end({collector, "--store", "postgres://me:hush@127.0.0.1:1/events", "--rpc", "http://127.0.0.1:0/rpc",
+                                "--synthetic", "3"},
+                               d.path);
+  EXPECT_TRUE(down.status.exited && down.status.code == 1) << down.status.describe() << down.err;
+  EXPECT_TRUE(contains(down.err, "postgres://me:***@127.0.0.1:1/events") || contains(down.err, "127.0.0.1")) << down.err;
+  EXPECT_FALSE(contains(down.err, "hush")) << down.err;
 }
 
 TEST(OndemandExamples, TheConsumerSaysWhichDependencyIsDown) {

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +21,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -540,6 +543,34 @@ TEST(OndemandXroad, TheCollectorServesTheXroadDatasourceOverJsonRpc) {
   EXPECT_TRUE(contains(unhealthy.body, R"("store":"ok")")) << unhealthy.body;
   const auto end = c.terminate();
   EXPECT_TRUE(end.success()) << end.describe() << test::read_text_file(d.path / "err");
+}
+
+TEST(OndemandXroad, TheCollectorStopsAtOnceWhileItsSecurityServerHangs) {
+  const fs::path bin = examples_dir();
+  if (bin.empty()) GTEST_SKIP() << "the example executables are not built (--target ondemand_collector)";
+  xroad_sim::fault_options hangs;
+  hangs.hang_rate = 1.0;  // every provider's metaservice request (listClients answers)
+  served sim(before, hangs);
+  scratch_dir d;
+  auto c = test::child_process::spawn({(bin / "ondemand_collector").string(), "--store", "sqlite:" + (d.path / "events.db").string(),
+                                       "--rpc", "http://127.0.0.1:0/rpc", "--xroad", sim.server.base_url(), "--client",
+                                       std::string(instance) + "/GOV/" + member + "/portal-client", "--timeout-ms", "60000",
+                                       "--time-limit", "60000"},
+                                      d.path / "out", d.path / "err");
+  const auto url = c.wait_for_output_line("listening on ", 10s);
+  ASSERT_TRUE(url) << test::read_text_file(d.path / "err");
+  std::thread call([&] {
+    (void)post(*url + "/rpc", R"({"jsonrpc":"2.0","id":1,"method":"get_all","params":{"datasource_names":["xroad"]}})");
+  });
+  std::this_thread::sleep_for(1s);  // the collection's requests are in flight, unanswered
+  c.signal(SIGTERM);
+  // The requests in flight end at once (curl_options::stop): the shutdown does not wait for the
+  // security server, which would take the 60 s of --timeout-ms.
+  const auto ended = c.wait_for(15s);
+  EXPECT_TRUE(ended) << "still running 15 s after SIGTERM: " << test::read_text_file(d.path / "err");
+  if (!ended) (void)c.terminate();
+  else EXPECT_TRUE(ended->success()) << ended->describe() << test::read_text_file(d.path / "err");
+  call.join();
 }
 
 TEST(OndemandXroad, TheCollectorTellsWrongXroadInput) {

@@ -507,6 +507,34 @@ TEST(DatasourceService, NoServiceAnsweringIsAnErrorNamingEach) {
   EXPECT_EQ(client.failovers(), 2u);
 }
 
+/// Answers every request with a proxy's error page: HTML over several lines, longer than a message takes.
+struct error_page_handler {
+  using request_handler_concept = request_handler_tag;
+  server_response handle(server_request&) {
+    std::string page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n\t<body>\n";
+    // On one line the three breaks take a byte each: 199 bytes, then a character across byte 200.
+    page += std::string(199 - (page.size() - 3), 'x');
+    page += "\xc3\xa9\xc3\xa9 and more\n</body></html>\n";
+    return server_response::text(502, std::move(page), "text/html");
+  }
+};
+
+TEST(DatasourceService, AnErrorPageIsToldOnOneLineOfWholeCharacters) {
+  // The failure goes to the consumer's log line and to its JSON report: no line break, valid UTF-8.
+  thread_pool pool(1, 4);
+  basic_http_server http(pool, error_page_handler{});
+  const auto port = http.start();
+  curl_transport transport(curl(), one_attempt());
+  basic_jsonrpc_http_client client(transport, {.url = cat("http://127.0.0.1:", std::to_string(port), "/rpc")});
+  const error e = tributary::testing::thrown_by([&] { (void)client.get_changes({"nova"}); });
+  const std::string what = e.what();
+  EXPECT_TRUE(contains(what, "HTTP 502: <html> <head><title>502 Bad Gateway</title></head> <body> xxx")) << what;
+  EXPECT_EQ(what.find_first_of("\r\n\t"), std::string::npos) << what;
+  EXPECT_TRUE(simdjson::validate_utf8(what.data(), what.size())) << what;
+  EXPECT_TRUE(contains(what, "x...")) << what;  // cut before the character that would not fit whole
+  http.stop();
+}
+
 /// A streaming datasource of n events that records how far ahead of the reader it got and whether its
 /// sink ever refused an event.
 struct counting_stream {

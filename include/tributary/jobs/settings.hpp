@@ -65,6 +65,7 @@
 
 #include <simdjson.h>
 
+#include <tributary/detail/excerpt.hpp>
 #include <tributary/detail/json_text.hpp>
 #include <tributary/detail/opt_in.hpp>
 #include <tributary/error.hpp>
@@ -274,37 +275,21 @@ inline std::string join_path(std::string_view path, std::string_view name) {
   return path.empty() ? std::string(name) : std::string(path) + "." + std::string(name);
 }
 
-/// At most `max` bytes of text a client sent, for a message: whole UTF-8 characters only, each byte that
-/// is not part of one replaced by U+FFFD, so that the message stays valid UTF-8 (and valid JSON once
-/// quoted) whatever was sent; "..." when something was left out.
-inline std::string excerpt(std::string_view s, std::size_t max = 64) {
-  std::string out;
-  std::size_t i = 0;
-  auto cont = [&](std::size_t k) { return k < s.size() && (static_cast<unsigned char>(s[k]) & 0xC0) == 0x80; };
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
-    std::size_t n = 0;  // the length of a valid character starting here, 0 if none
-    if (c < 0x80) n = 1;
-    else if (c >= 0xC2 && c <= 0xDF && cont(i + 1)) n = 2;
-    else if (c >= 0xE0 && c <= 0xEF && cont(i + 1) && cont(i + 2) && !(c == 0xE0 && next < 0xA0) && !(c == 0xED && next >= 0xA0)) n = 3;
-    else if (c >= 0xF0 && c <= 0xF4 && cont(i + 1) && cont(i + 2) && cont(i + 3) && !(c == 0xF0 && next < 0x90) &&
-             !(c == 0xF4 && next >= 0x90)) n = 4;
-    const std::size_t add = n ? n : 3;
-    if (out.size() + add > max) return out + "...";
-    if (n) out.append(s.substr(i, n));
-    else out += "\xEF\xBF\xBD";
-    i += n ? n : 1;
-  }
-  return out;
-}
+/// At most `max` bytes of text a client sent, for a message (tributary::detail::excerpt: whole UTF-8
+/// characters, U+FFFD for the rest, "..." when cut).
+inline std::string excerpt(std::string_view s, std::size_t max = 64) { return tributary::detail::excerpt(s, max); }
 
 /// A member name a client sent, for a message: its excerpt, or "" written out when it is empty (a
 /// problem must name what it is about).
 inline std::string key_name(std::string_view key) { return key.empty() ? std::string("\"\"") : excerpt(key); }
 
 /// A value a client sent, shortened, for a message (never a secret's).
-inline std::string quoted_excerpt(std::string_view s) { return "'" + excerpt(s) + "'"; }
+inline std::string quoted_excerpt(std::string_view s) {
+  std::string out = "'";
+  out += excerpt(s);
+  out += '\'';
+  return out;
+}
 
 template <settings_struct T>
 void read_object(simdjson::dom::element e, const std::string& path, std::chrono::system_clock::time_point now, T& out,

@@ -30,6 +30,7 @@
 #include <simdjson.h>
 
 #include <tributary/concepts.hpp>
+#include <tributary/detail/excerpt.hpp>
 #include <tributary/error.hpp>
 #include <tributary/redact.hpp>
 #include <tributary/ondemand/answer.hpp>
@@ -166,7 +167,8 @@ class basic_jsonrpc_http_client {
       if (res.status == 0) {
         failure = res.error;
       } else if (res.status != 200) {
-        failure = "HTTP " + std::to_string(res.status) + ": " + res.body.substr(0, 200);
+        // An error page's HTML, cut: one line of whole characters (it goes to logs and JSON reports).
+        failure = "HTTP " + std::to_string(res.status) + ": " + detail::excerpt(res.body, 200, true);
       } else {
         try {
           ondemand_answer a = parse_jsonrpc_answer_in_place(res.body, id, parser_);

@@ -846,6 +846,17 @@ TEST(RedactUrlsIn, RedactsEveryUrlInATextAndNothingElse) {
     EXPECT_EQ(redact_urls_in(text), text);
 }
 
+TEST(XroadSource, AnErrorPageIsToldOnOneLineOfWholeCharacters) {
+  // A provider's failure goes to logs and JSON reports: a proxy's HTML page as one line, cut at whole
+  // UTF-8 characters.
+  http_response r;
+  r.status = 502;
+  r.body = "<html>\r\n<body>\n\tBad Gateway\n" + std::string(200, 'x') + "</body></html>";
+  EXPECT_EQ(detail::describe_failure(r), "HTTP 502: <html> <body> Bad Gateway " + std::string(200 - 26, 'x') + "...");
+  r.body = std::string(199, 'y') + "\xe2\x80\x94";  // an em dash across byte 200
+  EXPECT_EQ(detail::describe_failure(r), "HTTP 502: " + std::string(199, 'y') + "...");
+}
+
 TEST(RedactUrl, AStoreUrlOfUnknownKindIsNamedRedacted) {
   try {
     (void)examples::store_scheme_of("ftp://u:storesecret@files.example/x?token=qsecret");

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include <tributary/detail/excerpt.hpp>
 #include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 
@@ -106,7 +107,7 @@ inline es_failure es_failure_of(std::string_view body) {
     }
   } catch (const simdjson::simdjson_error&) {
   }
-  if (f.type.empty() && f.reason.empty()) f.reason = std::string(body.substr(0, 300));
+  if (f.type.empty() && f.reason.empty()) f.reason = excerpt(body, 300, true);  // not JSON: a proxy's page
   return f;
 }
 

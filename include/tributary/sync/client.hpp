@@ -48,6 +48,7 @@
 #include <simdjson.h>
 
 #include <tributary/concepts.hpp>
+#include <tributary/detail/excerpt.hpp>
 #include <tributary/detail/json_text.hpp>
 #include <tributary/error.hpp>
 #include <tributary/sync/canonical_json.hpp>
@@ -112,10 +113,10 @@ inline std::string server_message(const http_response& res) {
     simdjson::dom::parser parser;
     const auto doc = parser.parse(simdjson::padded_string(res.body));
     std::string_view message;
-    if (!doc["error"].get(message)) return std::string(message.substr(0, 500));
+    if (!doc["error"].get(message)) return excerpt(message, 500, true);
   } catch (const simdjson::simdjson_error&) {
   }
-  return res.body.substr(0, 200);
+  return excerpt(res.body, 200, true);  // not our JSON: a proxy's page, one line of whole characters
 }
 
 }  // namespace detail

@@ -37,6 +37,7 @@
 
 #include <tributary/catalogue/service_record.hpp>
 #include <tributary/catalogue/source/openapi.hpp>
+#include <tributary/detail/excerpt.hpp>
 #include <tributary/detail/json_text.hpp>
 #include <tributary/detail/percent.hpp>
 #include <tributary/catalogue/document.hpp>
@@ -163,12 +164,8 @@ namespace detail {
 inline std::string describe_failure(const http_response& r) {
   if (!r.error.empty()) return r.error;
   std::string out = "HTTP " + std::to_string(r.status);
-  if (!r.body.empty()) {
-    std::string_view body = r.body;
-    if (body.size() > 200) body = body.substr(0, 200);
-    out += ": ";
-    out += body;
-  }
+  // An error page's HTML, cut: one line of whole characters (it goes to logs and JSON reports).
+  if (!r.body.empty()) out.append(": ").append(excerpt(r.body, 200, true));
   return out;
 }
 

@@ -7,7 +7,9 @@
 // catalogue's search fields), the baseline a fresh table `plain(idx text, id text, json text)` without
 // keys or indexes that one binary COPY fills in one transaction. Schema and table setup are outside the
 // timing. postgres_index_publish/* also times the alias moving to the worker, which builds its search
-// index (informational: the bars are about the bulk write).
+// index (informational: the bars are about the bulk write); keyed_copy/* is the plain COPY into a table
+// with the store's row layout and its two per-row keys (informational: the most that maintaining them
+// row by row allows).
 // After the suites, the ratios of postgres_index's items/s to the plain COPY's are printed, and with
 // --ratios=FILE written to FILE as JSON (bench/run adds them to bench-results.json).
 // Without TRIBUTARY_POSTGRES_URL the program says how to start the server and exits 0.
@@ -69,10 +71,13 @@ class raw_connection {
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw std::runtime_error(sql + ": " + message);
   }
 
-  /// One binary COPY of (idx, id, json) rows into `table`, in one transaction.
-  void copy(const std::string& table, const std::string& idx, const std::vector<stored_document>& rows) {
+  /// One binary COPY of (idx, id, json) rows into `table`, in one transaction; `with_seq` adds a fourth
+  /// column, seq, numbered from 1 in row order as the store numbers a fresh index's writes.
+  void copy(const std::string& table, const std::string& idx, const std::vector<stored_document>& rows,
+            bool with_seq = false) {
     exec("BEGIN");
-    PGresult* r = PQexec(conn_, ("COPY " + table + " (idx, id, json) FROM STDIN (FORMAT binary)").c_str());
+    PGresult* r = PQexec(conn_, ("COPY " + table + (with_seq ? " (idx, id, json, seq)" : " (idx, id, json)") +
+                                 " FROM STDIN (FORMAT binary)").c_str());
     const bool started = PQresultStatus(r) == PGRES_COPY_IN;
     PQclear(r);
     if (!started) throw std::runtime_error(PQerrorMessage(conn_));
@@ -83,11 +88,18 @@ class raw_connection {
       if (PQputCopyData(conn_, bytes.data(), static_cast<int>(bytes.size())) != 1)
         throw std::runtime_error(PQerrorMessage(conn_));
     };
+    std::uint64_t seq = 0;
     for (const auto& d : rows) {
-      tributary::detail::pg_put_u16(buffer, 3);
+      tributary::detail::pg_put_u16(buffer, with_seq ? 4 : 3);
       for (const std::string* field : {&idx, &d.id, &d.json}) {
         tributary::detail::pg_put_u32(buffer, static_cast<std::uint32_t>(field->size()));
         buffer.append(*field);
+      }
+      if (with_seq) {
+        ++seq;
+        tributary::detail::pg_put_u32(buffer, 8);
+        tributary::detail::pg_put_u32(buffer, static_cast<std::uint32_t>(seq >> 32));
+        tributary::detail::pg_put_u32(buffer, static_cast<std::uint32_t>(seq));
       }
       if (buffer.size() >= (std::size_t{1} << 20)) {
         put(buffer);
@@ -165,6 +177,29 @@ void bm_plain_copy(benchmark::State& state, profile p) {
   set_counters(state, c.local);
 }
 
+/// The plain COPY into a table with postgres_index's row layout and the two keys it keeps per row, the
+/// unique (idx, id) and the change positions' (idx, seq): what any write that maintains them row by row
+/// can reach, whatever its client does. Informational, beside the bar: it says how much of the gap to
+/// the plain COPY is the server's index maintenance.
+void bm_keyed_copy(benchmark::State& state, profile p) {
+  const auto& c = catalogue_for(p, static_cast<std::size_t>(state.range(0)));
+  raw_connection admin(server_url());
+  raw_connection writer(server_url());
+  for (auto _ : state) {
+    state.PauseTiming();
+    const auto table = fresh_name("keyed");
+    admin.exec("CREATE TABLE public." + table + " (idx text COLLATE \"C\" NOT NULL, id text COLLATE \"C\" NOT NULL, "
+               "json text NOT NULL, seq bigint NOT NULL, PRIMARY KEY (idx, id))");
+    admin.exec("CREATE INDEX ON public." + table + " (idx, seq)");
+    state.ResumeTiming();
+    writer.copy("public." + table, "apicatalogue-dev20210219_121308620", c.local, true);
+    state.PauseTiming();
+    admin.exec("DROP TABLE public." + table);
+    state.ResumeTiming();
+  }
+  set_counters(state, c.local);
+}
+
 /// Prints the console report and keeps each benchmark's items/s for the ratios.
 class collecting_reporter : public benchmark::ConsoleReporter {
  public:
@@ -203,6 +238,7 @@ int main(int argc, char** argv) {
                                                  postgres_bulk_method::array_insert, false),
                     benchmark::RegisterBenchmark(("postgres_index_publish" + suffix).c_str(), bm_postgres_index, p,
                                                  postgres_bulk_method::copy, true),
+                    benchmark::RegisterBenchmark(("keyed_copy" + suffix).c_str(), bm_keyed_copy, p),
                     benchmark::RegisterBenchmark(("plain_copy" + suffix).c_str(), bm_plain_copy, p)})
       b->Arg(plan.services)->Unit(benchmark::kMillisecond)->UseRealTime();
   }
@@ -230,7 +266,7 @@ int main(int argc, char** argv) {
                                "/real_time";
     const auto plain = ips.find("plain_copy" + suffix);
     if (plain == ips.end()) continue;
-    for (const char* method : {"postgres_index_copy", "postgres_index_array_insert", "postgres_index_publish"}) {
+    for (const char* method : {"postgres_index_copy", "postgres_index_array_insert", "postgres_index_publish", "keyed_copy"}) {
       const auto mine = ips.find(method + suffix);
       if (mine == ips.end()) continue;
       std::printf("  %-28s %-10s %10.0f items/s vs plain COPY %10.0f items/s: %.2f\n", method,
@@ -240,6 +276,8 @@ int main(int argc, char** argv) {
         ratios["postgres_over_copy_" + std::string(profile_name(plan.kind))] = mine->second / plain->second;
       if (std::string_view(method) == "postgres_index_publish")
         ratios["postgres_publish_over_copy_" + std::string(profile_name(plan.kind))] = mine->second / plain->second;
+      if (std::string_view(method) == "keyed_copy")
+        ratios["postgres_keyed_copy_over_copy_" + std::string(profile_name(plan.kind))] = mine->second / plain->second;
     }
   }
   if (!ratios_file.empty()) {

@@ -7,6 +7,7 @@
 //                            entity_state apply them.
 //   get_all_ceiling/N        serializing the same events in the same pages and parsing them back, in
 //                            one process.
+//   get_all_apply_ceiling/N  the same, each parsed event applied into an entity_state (informational).
 //   persistor/N              N events through basic_event_persistor into a fresh sqlite_index index
 //                            (serialized, queued, bulk-written, acknowledged).
 //   bulk_write_ceiling/N     the same backend's plain bulk_write of the same documents, made beforehand.
@@ -188,6 +189,39 @@ void get_all_ceiling(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
 }
 
+/// get_all_ceiling with every parsed event applied into an entity_state, in one thread: what the
+/// pipeline does minus its transfer, threads, persistor and coordinator. Informational, beside the bar:
+/// the part of the gap to get_all_ceiling that holding a million entities costs on its own. The state is
+/// freed outside the timed part, as ondemand_get_all frees its consumer's.
+void get_all_apply_ceiling(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto events = make_events(n);
+  std::size_t held = 0;
+  simdjson::dom::parser parser;
+  for (auto _ : state) {
+    auto applied = std::make_unique<entity_state>();
+    const auto seen = std::chrono::system_clock::time_point{};
+    for (std::size_t at = 0; at < n; at += page_events) {
+      ondemand_answer a;
+      a.events.assign(events.begin() + static_cast<std::ptrdiff_t>(at), events.begin() + static_cast<std::ptrdiff_t>(std::min(n, at + page_events)));
+      if (at + page_events >= n) a.outcomes.push_back({"synthetic", outcome_status::ok, "", n});
+      else a.next = "0123456789abcdef0123456789abcdef-" + std::to_string(at / page_events + 2);
+      std::string text;
+      append_answer_json(text, a);
+      simdjson::dom::element root;
+      if (parser.parse(simdjson::padded_string(text)).get(root)) state.SkipWithError("not JSON");
+      ondemand_answer back = parse_answer(root);
+      for (auto& e : back.events) (void)applied->apply(std::move(e), seen);
+    }
+    held = applied->size();
+    state.PauseTiming();
+    applied.reset();
+    state.ResumeTiming();
+  }
+  if (held != n) state.SkipWithError("the ceiling does not hold every entity");
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
+}
+
 std::filesystem::path scratch_file(const char* name) {
   auto p = std::filesystem::temp_directory_path() / (std::string("tributary-ondemand-bench-") + name + ".db");
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(p.string() + suffix);
@@ -288,6 +322,7 @@ void coordinator_high_latency(benchmark::State& state) {
 
 BENCHMARK(ondemand_get_all)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(get_all_ceiling)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(get_all_apply_ceiling)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(persistor)->Arg(20'000)->Iterations(5)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(bulk_write_ceiling)->Arg(20'000)->Iterations(5)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(coordinator_high_latency)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -91,18 +91,23 @@ struct prepared_stream {
   }
 };
 
+/// The JSON text of the page of `page` events starting at `at`, as the service answers it: the events
+/// copied (as the pipeline's datasource makes them), and either a cursor for the next page or, on the
+/// last, the datasource's outcome.
+std::string page_text(const std::vector<entity_event>& events, std::size_t at, std::size_t page) {
+  ondemand_answer a;
+  a.events.assign(events.begin() + static_cast<std::ptrdiff_t>(at), events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), at + page)));
+  if (at + page >= events.size()) a.outcomes.push_back({"synthetic", outcome_status::ok, "", events.size()});
+  else a.next = "0123456789abcdef0123456789abcdef-" + std::to_string(at / page + 2);
+  std::string text;
+  append_answer_json(text, a);
+  return text;
+}
+
 /// The JSON bytes of the events as pages of `page` events carry them.
 std::size_t answer_bytes(const std::vector<entity_event>& events, std::size_t page) {
   std::size_t bytes = 0;
-  for (std::size_t at = 0; at < events.size(); at += page) {
-    ondemand_answer a;
-    a.events.assign(events.begin() + static_cast<std::ptrdiff_t>(at), events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), at + page)));
-    if (at + page >= events.size()) a.outcomes.push_back({"synthetic", outcome_status::ok, "", events.size()});
-    else a.next = "0123456789abcdef0123456789abcdef-" + std::to_string(at / page + 2);
-    std::string text;
-    append_answer_json(text, a);
-    bytes += text.size();
-  }
+  for (std::size_t at = 0; at < events.size(); at += page) bytes += page_text(events, at, page).size();
   return bytes;
 }
 
@@ -169,13 +174,7 @@ void get_all_ceiling(benchmark::State& state) {
   for (auto _ : state) {
     bytes = parsed = 0;
     for (std::size_t at = 0; at < n; at += page_events) {
-      ondemand_answer a;
-      // the datasource's copy, as the pipeline's datasource makes
-      a.events.assign(events.begin() + static_cast<std::ptrdiff_t>(at), events.begin() + static_cast<std::ptrdiff_t>(std::min(n, at + page_events)));
-      if (at + page_events >= n) a.outcomes.push_back({"synthetic", outcome_status::ok, "", n});
-      else a.next = "0123456789abcdef0123456789abcdef-" + std::to_string(at / page_events + 2);
-      std::string text;
-      append_answer_json(text, a);
+      const std::string text = page_text(events, at, page_events);
       simdjson::dom::element root;
       if (parser.parse(simdjson::padded_string(text)).get(root)) state.SkipWithError("not JSON");
       ondemand_answer back = parse_answer(root);
@@ -202,12 +201,7 @@ void get_all_apply_ceiling(benchmark::State& state) {
     auto applied = std::make_unique<entity_state>();
     const auto seen = std::chrono::system_clock::time_point{};
     for (std::size_t at = 0; at < n; at += page_events) {
-      ondemand_answer a;
-      a.events.assign(events.begin() + static_cast<std::ptrdiff_t>(at), events.begin() + static_cast<std::ptrdiff_t>(std::min(n, at + page_events)));
-      if (at + page_events >= n) a.outcomes.push_back({"synthetic", outcome_status::ok, "", n});
-      else a.next = "0123456789abcdef0123456789abcdef-" + std::to_string(at / page_events + 2);
-      std::string text;
-      append_answer_json(text, a);
+      const std::string text = page_text(events, at, page_events);
       simdjson::dom::element root;
       if (parser.parse(simdjson::padded_string(text)).get(root)) state.SkipWithError("not JSON");
       ondemand_answer back = parse_answer(root);

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -257,6 +258,50 @@ TEST(EntityState, KeysTypesAndLiveCountsHoldThroughEveryChange) {
   EXPECT_FALSE(copy == s);
   copy.restore(ev("a", event_action::snapshot, 1), true, t0);
   EXPECT_EQ(copy.live(), 0u);
+  EXPECT_TRUE(copy == s);
+}
+
+// Tens of thousands of entities in seeded random order (every table grows many times, ids of two
+// types collide by design), each event checked against a plain map of what the newest sample says.
+TEST(EntityState, ManyEntitiesInRandomOrderMatchAPlainModel) {
+  struct newest {
+    std::int64_t us = 0;
+    std::string payload;
+    bool deleted = false;
+  };
+  std::map<std::pair<std::string, std::string>, newest> model;
+  entity_state s;
+  std::mt19937_64 rng(20261206);
+  const auto t0 = std::chrono::system_clock::time_point{} + 1h;
+  for (int k = 0; k < 200'000; ++k) {
+    const int n = static_cast<int>(rng() % 40'000);
+    entity_event e = ev(cat("vm-", std::to_string(n)), rng() % 8 == 0 ? event_action::delete_entity : event_action::update,
+                        static_cast<std::int64_t>(rng() % 1'000), cat("{\"k\":", std::to_string(k), "}"));
+    if (rng() % 2) e.entity_type = "host";
+    auto& m = model[{e.entity_type, e.entity_id}];
+    const bool newer = m.payload.empty() || e.sampled.time_since_epoch().count() >= m.us;
+    if (newer) m = {e.sampled.time_since_epoch().count(), e.payload, e.action == event_action::delete_entity};
+    ASSERT_EQ(s.apply(e, t0), newer ? apply_result::applied : apply_result::older_ignored) << k;
+  }
+  ASSERT_EQ(s.size(), model.size());
+  std::size_t live = 0;
+  for (const auto& [key, m] : model) {
+    const auto found = s.find(key.first, key.second);
+    ASSERT_TRUE(found) << key.first << " " << key.second;
+    EXPECT_EQ(found->payload, m.payload);
+    EXPECT_EQ(found->deleted, m.deleted);
+    live += !m.deleted;
+  }
+  EXPECT_EQ(s.live(), live);
+  std::size_t visited = 0;
+  s.for_each([&](const entity_view& v) { visited += model.contains({std::string(v.entity_type), std::string(v.entity_id)}); });
+  EXPECT_EQ(visited, model.size());
+  EXPECT_FALSE(s.find("instance", "vm-40000"));
+  entity_state copy = s;
+  EXPECT_TRUE(copy == s);
+  copy.apply(ev("vm-1", event_action::update, 5'000, "{\"changed\":true}"), t0);
+  EXPECT_FALSE(copy == s);
+  copy = s;
   EXPECT_TRUE(copy == s);
 }
 

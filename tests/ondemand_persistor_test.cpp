@@ -116,6 +116,37 @@ persistor_options quick(std::size_t capacity = 1000, std::size_t batch = 16) {
   return o;
 }
 
+/// A memory_index that takes documents' text over (moving_write_store), whose first write takes the
+/// first document's text and then throws, as one running out of memory halfway would.
+struct taking_store : memory_index {
+  using moving_write_concept = moving_write_tag;
+  int throws = 1;
+  using memory_index::bulk_write;
+  bulk_result bulk_write(std::string_view n, std::vector<stored_document>&& docs) {
+    if (throws > 0) {
+      --throws;
+      std::string taken = std::move(docs.front().json);
+      throw error(errc::store_unavailable, "out of memory after taking a document");
+    }
+    return memory_index::bulk_write(n, std::move(docs));
+  }
+};
+static_assert(moving_write_store<taking_store>);
+
+TEST(PersistorMovingWrites, ADocumentAStoreTookAndThrewOnIsCountedFailedNotWrittenEmpty) {
+  taking_store store;
+  basic_event_persistor persistor(store, persistor_options{.queue_capacity = 100, .batch_size = 10, .backoff_base = 1ms, .backoff_cap = 2ms});
+  const auto events = events_of("nova", 3);
+  persistor.enqueue(events);
+  EXPECT_EQ(persistor.write_queued(), 3u);
+  const auto s = persistor.stats();
+  EXPECT_EQ(s.written, 2u);
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_TRUE(contains(s.last_failure, "out of memory")) << s.last_failure;
+  const std::vector<entity_event> rest(events.begin() + 1, events.end());
+  EXPECT_EQ(stored_events(store, persistor.index()), rest);  // no empty document where the first was
+}
+
 TYPED_TEST(Persistor, WritesEveryEventInOrderAndDrainsOnClose) {
   auto& store = this->store();
   basic_event_persistor persistor(store, quick());

@@ -211,12 +211,20 @@ std::optional<std::string> answer_one(simdjson::dom::element request, Run& run) 
     if (key != "jsonrpc" && key != "id" && key != "method" && key != "params")
       return rpc_error_text(id, rpc_code::invalid_request, "unknown member \"" + std::string(key) + "\"");
   }
-  std::string result;
+  std::string out;
   try {
     const auto params = object["params"];
     const bool has_params = params.error() != simdjson::NO_SUCH_FIELD;
     const ondemand_request call = parse_call(method, has_params ? params.value_unsafe() : simdjson::dom::element(), has_params);
-    append_answer_json(result, run(call));
+    const ondemand_answer answer = run(call);
+    if (!has_id) return std::nullopt;
+    // The envelope first and the answer after it, in one buffer: a page is megabytes, and copying it
+    // into an envelope made afterwards cost as much again as writing it.
+    out = "{\"jsonrpc\":\"2.0\",\"id\":";
+    out += id;
+    out += ",\"result\":";
+    append_answer_json(out, answer);
+    out += '}';
   } catch (const rpc_error& e) {
     return has_id ? std::optional(rpc_error_text(id, e.rpc_code(), e.what())) : std::nullopt;
   } catch (const error& e) {
@@ -224,12 +232,6 @@ std::optional<std::string> answer_one(simdjson::dom::element request, Run& run) 
   } catch (const std::exception&) {  // not ours: its text may say anything, so it stays here
     return has_id ? std::optional(rpc_error_text(id, rpc_code::internal_error, "internal error")) : std::nullopt;
   }
-  if (!has_id) return std::nullopt;
-  std::string out = "{\"jsonrpc\":\"2.0\",\"id\":";
-  out += id;
-  out += ",\"result\":";
-  out += result;
-  out += '}';
   return out;
 }
 

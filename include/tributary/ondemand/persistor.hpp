@@ -11,7 +11,9 @@
 //   persistor.close();                                 refuses new events; run() drains, then returns
 //
 // Backpressure: enqueue waits while the queue holds queue_capacity events, so a store slower than the
-// datasources slows the answers down instead of growing memory. Durability: a batch counts as written
+// datasources slows the answers down instead of growing memory. An answer's events go in and out of the
+// queue a batch at a time, under one lock each, not one per event; a store that can take documents'
+// text over (moving_write_store) is handed it rather than a copy. Durability: a batch counts as written
 // only once the store acknowledged it (every DocumentStore write is durable when it returns).
 //
 // Who retries (retry.hpp): this writer retries the items a bulk write reported failed, and whole batches
@@ -35,6 +37,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -48,7 +52,6 @@
 #include <simdjson.h>
 
 #include <tributary/error.hpp>
-#include <tributary/execution/work_queue.hpp>
 #include <tributary/index/concepts.hpp>
 #include <tributary/index/names.hpp>
 #include <tributary/ondemand/answer.hpp>
@@ -127,7 +130,7 @@ class basic_event_persistor {
  public:
   /// The store is the caller's and must outlive the persistor. Creates the index when absent.
   basic_event_persistor(Store& store, persistor_options options = {})
-      : store_(&store), options_(std::move(options)), queue_(options_.queue_capacity),
+      : store_(&store), options_(std::move(options)),
         backoff_(options_.backoff_base, options_.backoff_cap, options_.seed) {
     options_.validate();
     ledger_ = !options_.instance.empty();
@@ -170,21 +173,18 @@ class basic_event_persistor {
     }
     range.first = sequence;
     if (ledger_) write_ledger();  // the intent is durable before any event is queued
-    std::size_t queued = 0;
-    for (const auto& e : events) {
-      stored_document doc{id_of(sequence++), event_json(e)};
-      if (!queue_.push(std::move(doc))) {
-        {
-          std::lock_guard lock(mu_);
-          stats_.queued -= events.size() - queued;
-          stats_.refused += events.size() - queued;
-        }
-        changed_.notify_all();
-        if (ledger_) write_ledger();
-        range.count = queued;
-        return range;
+    std::vector<stored_document> docs;
+    docs.reserve(events.size());
+    for (const auto& e : events) docs.push_back({id_of(sequence++), event_json(e)});
+    const std::size_t queued = push(docs);
+    if (queued < events.size()) {
+      {
+        std::lock_guard lock(mu_);
+        stats_.queued -= events.size() - queued;
+        stats_.refused += events.size() - queued;
       }
-      ++queued;
+      changed_.notify_all();
+      if (ledger_) write_ledger();
     }
     range.count = queued;
     return range;
@@ -194,16 +194,7 @@ class basic_event_persistor {
   /// (run or write_queued) at a time.
   void run() {
     std::vector<stored_document> batch;
-    while (auto first = queue_.pop()) {
-      batch.clear();
-      batch.push_back(std::move(*first));
-      while (batch.size() < options_.batch_size) {
-        auto more = queue_.try_pop();
-        if (!more) break;
-        batch.push_back(std::move(*more));
-      }
-      write(batch);
-    }
+    while (take(batch, true)) write(batch);
   }
 
   /// Writes what is queued now on the calling thread (a pump, for tests and single-threaded owners).
@@ -211,21 +202,22 @@ class basic_event_persistor {
   std::size_t write_queued() {
     std::vector<stored_document> batch;
     std::size_t taken = 0;
-    for (;;) {
-      batch.clear();
-      while (batch.size() < options_.batch_size) {
-        auto more = queue_.try_pop();
-        if (!more) break;
-        batch.push_back(std::move(*more));
-      }
-      if (batch.empty()) return taken;
-      taken += batch.size();
+    while (const std::size_t n = take(batch, false)) {
+      taken += n;
       write(batch);
     }
+    return taken;
   }
 
   /// Refuses events from now on; run() returns once what is queued is written.
-  void close() { queue_.close(); }
+  void close() {
+    {
+      std::lock_guard lock(queue_mu_);
+      closed_ = true;
+    }
+    room_.notify_all();
+    ready_.notify_all();
+  }
 
   /// Waits until every event queued so far is written or failed (a writer must be running).
   void wait_flushed() {
@@ -237,6 +229,7 @@ class basic_event_persistor {
     std::lock_guard lock(mu_);
     persistor_stats s = stats_;
     s.pending = s.queued - s.written - s.failed;
+    std::lock_guard queue_lock(queue_mu_);
     s.queue_depth = queue_.size();
     return s;
   }
@@ -244,21 +237,58 @@ class basic_event_persistor {
  private:
   std::string id_of(std::uint64_t sequence) const { return persisted_event_id(options_.instance, sequence); }
 
+  /// Moves `docs` into the queue in order, as many at a time as there is room for, waiting for room.
+  /// Returns how many it queued: all, or fewer once closed. One lock per wait, not one per event.
+  std::size_t push(std::vector<stored_document>& docs) {
+    std::size_t at = 0;
+    std::unique_lock lock(queue_mu_);
+    while (at < docs.size()) {
+      room_.wait(lock, [&] { return closed_ || queue_.size() < options_.queue_capacity; });
+      if (closed_) break;
+      const std::size_t n = std::min(docs.size() - at, options_.queue_capacity - queue_.size());
+      std::move(docs.begin() + static_cast<std::ptrdiff_t>(at), docs.begin() + static_cast<std::ptrdiff_t>(at + n), std::back_inserter(queue_));
+      at += n;
+      ready_.notify_one();
+    }
+    return at;
+  }
+
+  /// Replaces `batch` with up to batch_size queued events, waiting for one if `wait`. 0: none (with
+  /// `wait`: closed and drained).
+  std::size_t take(std::vector<stored_document>& batch, bool wait) {
+    batch.clear();
+    {
+      std::unique_lock lock(queue_mu_);
+      if (wait) ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
+      const std::size_t n = std::min(options_.batch_size, queue_.size());
+      std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n), std::back_inserter(batch));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    if (!batch.empty()) room_.notify_all();
+    return batch.size();
+  }
+
   /// One batch, retried as the header says; every event of it ends counted as written or failed.
   void write(std::vector<stored_document>& batch) {
     std::string reason;
     for (unsigned attempt = 1; !batch.empty(); ++attempt) {
       std::vector<stored_document> again;
       try {
-        const bulk_result r = store_->bulk_write(options_.index, std::span<const stored_document>(batch));
+        const bulk_result r = bulk_write(batch);
         for (const auto& f : r.failures) {
           if (f.position < batch.size()) again.push_back(std::move(batch[f.position]));
           reason = f.reason;
         }
         count(batch.size() - again.size(), 0, {});
       } catch (const error& e) {  // the whole batch; a store says nothing was written
-        again = std::move(batch);
         reason = e.what();
+        // A store that takes texts over leaves those it did not write as they were; one that threw
+        // after taking some (out of memory) left them empty (an event's JSON never is): those are
+        // lost, and counted so rather than written again as empty documents.
+        const auto taken = std::stable_partition(batch.begin(), batch.end(), [](const stored_document& d) { return !d.json.empty(); });
+        if (taken != batch.end()) count(0, static_cast<std::size_t>(batch.end() - taken), reason);
+        batch.erase(taken, batch.end());
+        again = std::move(batch);
       }
       batch = std::move(again);
       if (batch.empty()) return;
@@ -269,6 +299,13 @@ class basic_event_persistor {
       }
       std::this_thread::sleep_for(backoff_.delay(attempt));
     }
+  }
+
+  /// A store that can take the documents' text over (moving_write_store: memory_index) is given it:
+  /// the persistor has no more use for the text of a document written.
+  bulk_result bulk_write(std::vector<stored_document>& batch) {
+    if constexpr (moving_write_store<Store>) return store_->bulk_write(options_.index, std::move(batch));
+    else return store_->bulk_write(options_.index, std::span<const stored_document>(batch));
   }
 
   void count(std::size_t written, std::size_t failed, const std::string& reason) {
@@ -329,7 +366,10 @@ class basic_event_persistor {
 
   Store* store_;
   persistor_options options_;
-  bounded_work_queue<stored_document> queue_;
+  mutable std::mutex queue_mu_;  ///< guards queue_ and closed_
+  std::condition_variable room_, ready_;
+  std::deque<stored_document> queue_;  ///< at most queue_capacity
+  bool closed_ = false;
   backoff backoff_;  // the writer's alone
   mutable std::mutex mu_;
   std::condition_variable changed_;

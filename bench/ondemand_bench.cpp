@@ -4,7 +4,8 @@
 //                            applied state: the service answers over JSON-RPC on loopback HTTP in pages
 //                            (its persistor queues every event to a memory_index written by a thread),
 //                            the consumer's client reads page after page, the coordinator and
-//                            entity_state apply them.
+//                            entity_state apply them. Counter process_cpu_s: the CPU of every thread
+//                            meanwhile (over the real time: the cores the pipeline kept busy).
 //   get_all_ceiling/N        serializing the same events in the same pages and parsing them back, in
 //                            one process.
 //   get_all_apply_ceiling/N  the same, each parsed event applied into an entity_state (informational).
@@ -113,6 +114,14 @@ std::size_t answer_bytes(const std::vector<entity_event>& events, std::size_t pa
 
 constexpr std::size_t page_events = datasource_service_options{}.page_events;
 
+/// CPU seconds of every thread of this process so far (user and system).
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
 void ondemand_get_all(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   auto events = std::make_shared<const std::vector<entity_event>>(make_events(n));
@@ -124,6 +133,7 @@ void ondemand_get_all(benchmark::State& state) {
   manual_clock clock;
   basic_timer_service timers(clock);
   std::size_t held = 0;
+  double cpu = 0;
   using consumer_type = basic_ondemand_consumer<basic_jsonrpc_http_client<curl_transport>, manual_clock>;
   for (auto _ : state) {
     // A fresh service and store per round, outside the timed part: the events a round persists are
@@ -140,6 +150,7 @@ void ondemand_get_all(benchmark::State& state) {
     basic_jsonrpc_http_client client(transport, {.url = "http://127.0.0.1:" + std::to_string(port) + "/rpc"});
     std::optional<consumer_type> consumer;
     consumer.emplace(client, timers, clock, consumer_options{});
+    const double cpu_before = process_cpu_seconds();
     state.ResumeTiming();
     consumer->start();
     // The consumer's coordinator holds a bounded part (low_capacity): this thread applies while the
@@ -151,6 +162,7 @@ void ondemand_get_all(benchmark::State& state) {
     consumer->process_available();
     held = consumer->state().size();
     state.PauseTiming();
+    cpu += process_cpu_seconds() - cpu_before;
     if (consumer->stats().calls_failed) state.SkipWithError(consumer->stats().last_failure.c_str());
     persistor->wait_flushed();  // the writer's work is not charged to the next round
     consumer.reset();           // nor is freeing the state of a consumer that, in service, lives on
@@ -160,6 +172,9 @@ void ondemand_get_all(benchmark::State& state) {
     state.ResumeTiming();
   }
   if (held != n) state.SkipWithError("the consumer does not hold every entity");
+  // Every thread's CPU (both processes' work is in this one): over the real time, how many of the
+  // machine's cores the pipeline kept busy.
+  state.counters["process_cpu_s"] = benchmark::Counter(cpu / static_cast<double>(state.iterations()));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * answer_bytes(*events, page_events)));
 }

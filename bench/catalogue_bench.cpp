@@ -25,12 +25,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <tributary/index/sqlite.hpp>
 
 #include "catalogue_generator.hpp"
+#include "steady_state.hpp"
 #include "workloads.hpp"
 
 namespace {
@@ -101,7 +101,7 @@ void bm_copy_merge(benchmark::State& state, profile p) {
     return std::pair(std::move(store), scan_pages_of(c.peer));
   };
   {
-    auto [store, pages] = round();  // warm-up, untimed (see steady_state_allocator)
+    auto [store, pages] = round();  // warm-up, untimed (bench/steady_state.hpp)
     (void)engine_copy_merge(*store, worker_name, std::move(pages));
   }
   for (auto _ : state) {
@@ -235,21 +235,6 @@ void bm_store_plain_insert(benchmark::State& state, profile p) {
   }
   std::filesystem::remove_all(dir);
   set_counters(state, c.local.size(), row_bytes(c.local));
-}
-
-// ---- measuring in the steady state ---------------------------------------------------------------
-
-/// The suites compare a copy-merge with ceilings that run on memory already faulted in (the DOM
-/// parser reuses its buffers; memcpy's target is written before timing). A copy-merge writes its
-/// output into new memory, and by default glibc hands freed memory back to the kernel (heap trimming,
-/// mmap for blocks over 128 KiB), so each round would fault the same pages in again, zeroed, one by
-/// one: on this machine that was 40% of a realistic 10k round, and how much of it a round paid
-/// depended on which suite had run before it. Here the process keeps what it freed, and the copy-merge
-/// and baseline suites run one untimed round before timing: every suite is measured in the steady state
-/// of a process that has done the work before. (--peak-memory runs with the defaults.)
-void steady_state_allocator() {
-  mallopt(M_TRIM_THRESHOLD, -1);               // never trim the heap
-  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);  // large blocks from the heap too, so they are reused
 }
 
 // ---- registration -----------------------------------------------------------------------------------

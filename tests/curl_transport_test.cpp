@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <map>
 #include <limits>
 #include <memory>
@@ -1031,11 +1032,16 @@ TEST_F(CurlTransport, EndlessBodyIsCutOffAtTheLimit) {
 
 // --- the stop flag ------------------------------------------------------------------------------
 
-// Sets `flag` after `delay` on its own thread, the way a signal handler or a supervisor would.
+// Sets `flag` on its own thread, the way a signal handler or a supervisor would: `delay` after
+// `arrived()` holds (what the test stops in the middle of has reached the server; polled, for at most
+// 10 s). A fixed delay from the start raced the requests' arrival on a loaded machine (under
+// ThreadSanitizer, with other tests running, a request took longer than 300 ms to reach the server).
 class delayed_stop {
  public:
-  delayed_stop(std::atomic<bool>& flag, std::chrono::milliseconds delay)
-      : thread_([&flag, delay] {
+  delayed_stop(std::atomic<bool>& flag, std::chrono::milliseconds delay, std::function<bool()> arrived)
+      : thread_([&flag, delay, arrived = std::move(arrived)] {
+          const auto give_up = steady::now() + 10s;
+          while (!arrived() && steady::now() < give_up) std::this_thread::sleep_for(5ms);
           std::this_thread::sleep_for(delay);
           flag.store(true);
         }) {}
@@ -1059,7 +1065,7 @@ TEST_F(CurlTransport, StopFlagEndsHungRequestsPromptly) {
   int answered = 0;
   const auto start = steady::now();
   {
-    delayed_stop stopper(stop, 300ms);
+    delayed_stop stopper(stop, 300ms, [&] { return state_.count("slow") >= 2; });
     transport.perform_all(reqs, [&](std::size_t pos, http_response&& r) {
       ++answered;
       answers.at(pos) = std::move(r);
@@ -1087,7 +1093,7 @@ TEST_F(CurlTransport, StopFlagEndsARetryWait) {
   const auto start = steady::now();
   http_response res;
   {
-    delayed_stop stopper(stop, 300ms);
+    delayed_stop stopper(stop, 300ms, [&] { return state_.count("retry-later") >= 1; });
     res = transport.perform(get(server_.url("/retry-later")));  // 503, Retry-After: 30
   }
   const auto took = ms_between(start, steady::now());
@@ -1139,7 +1145,7 @@ TEST_F(CurlTransport, StopFlagEndsAStreamWithoutAskingForMore) {
   std::size_t answered = 0;
   const auto start = steady::now();
   {
-    delayed_stop stopper(stop, 300ms);
+    delayed_stop stopper(stop, 300ms, [&] { return state_.count("slow") >= 3; });
     transport.perform_stream(
       [&]() -> std::optional<http_request> {
         ++asked;

@@ -189,8 +189,9 @@ TEST(FuzzRegression, ThePasswordLibpqReadsIsScrubbedToo) {
     "postgresql\n\n%zzsecret\n[::1]:t@5432/db?appli#ation_name=x&password=otheron\ncnecting to";
   expect_no_finding(fuzz::store_url, found);
   const std::string url = "postgresql://:%zzsecret@[::1]:t@5432/db?application_name=x";
-  // The password as written, libpq's, and what libpq reads as the host while it ends the password as written.
-  EXPECT_EQ(detail::pg_url_secrets(url), (std::vector<std::string>{"%zzsecret@[::1]:t", "%zzsecret", "[::1]:t"}));
+  // The password as written, libpq's, what libpq reads as the host while it ends the password as written,
+  // and what it reads as the port (ThePortLibpqReadsInAPasswordIsScrubbed).
+  EXPECT_EQ(detail::pg_url_secrets(url), (std::vector<std::string>{"%zzsecret@[::1]:t", "%zzsecret", "[::1]:t", "t@5432"}));
   const std::string message = error_of([&] { (void)detail::pg_parse_target(url); }, errc::invalid_config);
   EXPECT_EQ(message.find("zzsecret"), std::string::npos) << message;
   // A password with % and @ in it as typed: libpq reads "p%zz" and quotes it.
@@ -315,6 +316,22 @@ TEST(FuzzRegression, APasswordAfterAnAtInTheUserNameNeverShows) {
   const std::string message = error_of([&] { (void)postgres_index::open_url(url); }, errc::store_unavailable);
   EXPECT_EQ(message.find("Passw0rd"), std::string::npos) << message;
   EXPECT_NE(message.find("***@127.0.0.1"), std::string::npos) << message;
+}
+
+// Found by store_url (CI, session 15): an @ and then a colon in the password as typed
+// (postgres://me:pa55@h:w0rd%zz@db). libpq reads the user info up to the first @, "h" as the host and
+// "w0rd%zz@db" as the port, and its parse error quoted that port whole: the end of the password. Fixed in
+// include/tributary/index/postgres.hpp (pg_url_secrets): the port libpq reads there is a secret too.
+TEST(FuzzRegression, ThePortLibpqReadsInAPasswordIsScrubbed) {
+  const std::string found = "postgres\nc\xb1\xb1\xb1\xb1\xb1\xb1\x9f\xb1\xb1\xb1t:toor@d\ns3cret\ndb.ina=%=require";
+  expect_no_finding(fuzz::store_url, found);
+  const std::string url = "postgres://me:pa55@h:w0rd%zz@db.internal/x";
+  EXPECT_EQ(detail::pg_url_secrets(url), (std::vector<std::string>{"pa55@h:w0rd%zz", "pa55", "h:w0rd%zz", "w0rd%zz@db.internal"}));
+  const std::string message = error_of([&] { (void)detail::pg_parse_target(url); }, errc::invalid_config);
+  EXPECT_EQ(message.find("w0rd"), std::string::npos) << message;
+  EXPECT_EQ(message.find("pa55"), std::string::npos) << message;
+  // Where the colon comes after the last @, what libpq reads as the port is not the password's.
+  EXPECT_EQ(detail::pg_url_secrets("postgres://me:pa55@h@db:5432/x"), (std::vector<std::string>{"pa55@h", "pa55", "h"}));
 }
 
 // Found by store_url (CI, stop 21): an @ in the password and a colon in the user name as typed

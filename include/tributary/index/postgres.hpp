@@ -468,9 +468,18 @@ struct pg_bad_item {};
     if (const auto colon = userinfo.find(':'); colon != std::string_view::npos && colon + 1 < userinfo.size())
       if (out.empty() || out.back() != userinfo.substr(colon + 1)) out.emplace_back(userinfo.substr(colon + 1));
   // What lies between libpq's @ and the last one is the end of the password as written (me:p@ss@db), and
-  // libpq reads it as the host, which its connection errors quote.
-  if (rfc_at != std::string_view::npos && libpq_at < rfc_at && rfc_at - libpq_at > 1)
-    out.emplace_back(authority.substr(libpq_at + 1, rfc_at - libpq_at - 1));
+  // libpq reads it as the host, which its connection errors quote; after a colon in it (after the ] of
+  // an IPv6 address) as the port, which libpq reads on past the last @ to the next / ? or , and quotes
+  // whole in its parse errors ("invalid percent-encoded token").
+  if (rfc_at != std::string_view::npos && libpq_at < rfc_at && rfc_at - libpq_at > 1) {
+    const auto between = authority.substr(libpq_at + 1, rfc_at - libpq_at - 1);
+    out.emplace_back(between);
+    const auto host = libpq_authority.substr(libpq_at + 1);
+    const auto bracket = host.starts_with('[') ? host.find(']') : std::string_view::size_type{0};
+    const auto colon = bracket == std::string_view::npos ? bracket : host.find(':', bracket);
+    if (colon != std::string_view::npos && colon + 1 < between.size())
+      out.emplace_back(host.substr(colon + 1, host.find_first_of("/?,", colon + 1) - (colon + 1)));
+  }
   const auto query = rest.find('?');
   for (auto params = query == std::string_view::npos ? std::string_view() : rest.substr(query + 1); !params.empty();) {
     const auto amp = params.find('&');

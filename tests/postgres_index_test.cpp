@@ -332,7 +332,7 @@ TEST_F(PostgresIndex, AVersion1SchemaIsMigratedInPlace) {
   make_version_1_store(raw, schema_->name());
   auto store = open_catalogue();
   const std::string meta = "SELECT value FROM \"" + schema_->name() + "\".meta WHERE key = 'schema_version'";
-  EXPECT_EQ(raw.value(meta), "3");
+  EXPECT_EQ(raw.value(meta), "4");
   EXPECT_EQ(store.list_indices(""), names({"blue", "green"}));
   EXPECT_EQ(store.aliases(), (std::vector<alias_entry>{{"live", "blue"}}));
   const std::vector<stored_document> before{{"a", R"({"v":1})"}, {"b", R"({"v":1})"}, {"c", R"({"v":1})"}};
@@ -350,9 +350,9 @@ TEST_F(PostgresIndex, AVersion1SchemaIsMigratedInPlace) {
   EXPECT_EQ(store.changes_since("green", 0, 10).documents, (std::vector<stored_document>{{"x", "{}"}}));
   EXPECT_EQ(store.search("blue", "nothing", 10).size(), 0u);  // the search index survived
 
-  // A second connection finds version 2 and changes nothing.
+  // A second connection finds the current version and changes nothing.
   auto again = open();
-  EXPECT_EQ(raw.value(meta), "3");
+  EXPECT_EQ(raw.value(meta), "4");
   EXPECT_EQ(again.changes_since("blue", 0, 10).documents.size(), 4u);
 }
 
@@ -367,6 +367,11 @@ TEST_F(PostgresIndex, AReaderOfAVersion1SchemaReadsItAsItIs) {
   const auto e = thrown_by([&] { (void)reader.changes_since("blue", 0, 10); });
   EXPECT_EQ(e.code(), errc::store_unavailable);
   EXPECT_TRUE(contains(e.what(), "version 1")) << e.what();
+  // It writes nothing either: its statements are the current version's.
+  const auto w = thrown_by([&] { (void)reader.bulk_write("blue", std::vector<stored_document>{{"d", "{}"}}); });
+  EXPECT_EQ(w.code(), errc::store_unavailable);
+  EXPECT_TRUE(contains(w.what(), "version 1")) << w.what();
+  EXPECT_EQ(reader.scan("blue", "", 10).documents.size(), 3u);
   EXPECT_EQ(raw.value("SELECT value FROM \"" + schema_->name() + "\".meta WHERE key = 'schema_version'"), "1");
 }
 
@@ -376,11 +381,15 @@ TEST_F(PostgresIndex, AMigratedSchemaHasTheTablesAndIndicesOfANewOne) {
   { auto migrated = open_catalogue(); }
   scratch_schema fresh(*url_);
   {
-    // The same indices and alias as the version 1 store: the aliased one has its search index.
+    // The same indices, documents and alias as the version 1 store: the aliased one has its search
+    // index, both have their keys (the other once it is read).
     postgres_index created(*url_, catalogue_postgres_options(fresh.options()));
     created.create_index("blue");
     created.create_index("green");
+    ASSERT_TRUE(created.bulk_write("blue", std::vector<stored_document>{{"a", "{}"}, {"b", "{}"}, {"c", "{}"}}).ok());
+    ASSERT_TRUE(created.bulk_write("green", std::vector<stored_document>{{"x", "{}"}}).ok());
     created.update_aliases(std::vector<alias_action>{alias_action::add("blue", "live")});
+    EXPECT_EQ(created.get("green", names({"x"})).front(), std::optional<std::string>("{}"));
   }
   auto shape = [&](const std::string& schema) {
     std::string out;
@@ -397,6 +406,103 @@ TEST_F(PostgresIndex, AMigratedSchemaHasTheTablesAndIndicesOfANewOne) {
   EXPECT_EQ(shape(schema_->name()), shape(fresh.name()));
 }
 
+/// The keys of index `index`'s table (its unique key of ids and its key of positions once sealed).
+std::vector<std::string> keys_of(raw_connection& raw, const std::string& schema, const std::string& index) {
+  return raw.column("SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'documents_' || md5($2) "
+                    "ORDER BY indexname",
+                    {schema, index});
+}
+
+TEST_F(PostgresIndex, AFreshIndexIsFilledWithoutKeysAndReadAsIfItHadThem) {
+  for (const auto method : {postgres_bulk_method::copy, postgres_bulk_method::array_insert}) {
+    SCOPED_TRACE(method == postgres_bulk_method::copy ? "copy" : "array_insert");
+    auto store = open(method);
+    const std::string index = method == postgres_bulk_method::copy ? "by-copy" : "by-insert";
+    store.create_index(index);
+    raw_connection raw(schema_->url());
+    const std::string table = "\"" + schema_->name() + "\".documents_" + raw.value("SELECT md5($1)", {index});
+    // Two writes of b before anything reads the index: appended, the newer at the later position.
+    ASSERT_TRUE(store.bulk_write(index, std::vector<stored_document>{{"a", R"({"v":1})"}, {"b", R"({"v":1})"}}).ok());
+    ASSERT_TRUE(store.bulk_write(index, std::vector<stored_document>{{"b", R"({"v":2})"}, {"c", R"({"v":2})"}}).ok());
+    EXPECT_TRUE(keys_of(raw, schema_->name(), index).empty());
+    EXPECT_EQ(raw.value("SELECT count(*) FROM " + table), "4");
+
+    // A connection that may not write the schema reads the newest row of each id and seals nothing.
+    auto options = schema_->options(method);
+    options.create_schema = false;
+    postgres_index reader(schema_->url(), options);
+    const std::vector<stored_document> newest{{"a", R"({"v":1})"}, {"b", R"({"v":2})"}, {"c", R"({"v":2})"}};
+    EXPECT_EQ(reader.scan(index, "", 10).documents, newest);
+    EXPECT_EQ(reader.get(index, names({"b", "z"})),
+              (std::vector<std::optional<std::string>>{R"({"v":2})", std::nullopt}));
+    EXPECT_EQ(reader.exists(index, names({"a", "b", "z"})), (std::vector<bool>{true, true, false}));
+    const auto fed = reader.changes_since(index, 0, 10);
+    EXPECT_EQ(fed.documents, (std::vector<stored_document>{{"a", R"({"v":1})"}, {"b", R"({"v":2})"}, {"c", R"({"v":2})"}}));
+    EXPECT_EQ(fed.next, 4u);
+    EXPECT_EQ(reader.changes_since(index, 1, 1).documents, (std::vector<stored_document>{{"b", R"({"v":2})"}}));
+    EXPECT_TRUE(keys_of(raw, schema_->name(), index).empty());
+    EXPECT_EQ(raw.value("SELECT count(*) FROM " + table), "4");
+
+    // The writer's first read seals it: the older row of b goes, the keys are built, reads agree.
+    EXPECT_EQ(store.scan(index, "", 10).documents, newest);
+    EXPECT_EQ(keys_of(raw, schema_->name(), index),
+              (std::vector<std::string>{"documents_" + raw.value("SELECT md5($1)", {index}) + "_id",
+                                        "documents_" + raw.value("SELECT md5($1)", {index}) + "_seq"}));
+    EXPECT_EQ(raw.value("SELECT count(*) FROM " + table), "3");
+    EXPECT_EQ(reader.changes_since(index, 0, 10).documents, fed.documents);
+    // Sealed, a write replaces the row of its id.
+    ASSERT_TRUE(store.bulk_write(index, std::vector<stored_document>{{"a", R"({"v":3})"}}).ok());
+    EXPECT_EQ(raw.value("SELECT count(*) FROM " + table), "3");
+    EXPECT_EQ(reader.get(index, names({"a"})).front(), std::optional<std::string>(R"({"v":3})"));
+  }
+}
+
+TEST_F(PostgresIndex, InsertIfAbsentSealsTheIndexFirstSoTheNewestRowDecides) {
+  auto store = open();
+  store.create_index("i");
+  ASSERT_TRUE(store.bulk_write("i", std::vector<stored_document>{{"a", R"({"v":1})"}}).ok());
+  ASSERT_TRUE(store.bulk_write("i", std::vector<stored_document>{{"a", R"({"v":2})"}}).ok());
+  const auto r = store.insert_if_absent("i", std::vector<stored_document>{{"a", R"({"v":3})"}, {"b", "{}"}});
+  EXPECT_EQ(r.items, (std::vector<insert_result::outcome>{insert_result::outcome::existed, insert_result::outcome::inserted}));
+  EXPECT_EQ(store.get("i", names({"a", "b"})), (std::vector<std::optional<std::string>>{R"({"v":2})", "{}"}));
+}
+
+TEST_F(PostgresIndex, AnAliasSealsAnIndexWithDocumentsAndLeavesAnEmptyOneToBeFilled) {
+  auto store = open_catalogue();
+  raw_connection raw(schema_->url());
+  store.create_index("worker");
+  // A collector's working alias goes on its worker before it is filled: nothing to seal yet.
+  store.update_aliases(std::vector<alias_action>{alias_action::add("worker", "working")});
+  EXPECT_TRUE(keys_of(raw, schema_->name(), "worker").empty());
+  ASSERT_TRUE(store.bulk_write("worker", std::vector<stored_document>{{"s1", R"({"title":"Tax"})"}}).ok());
+  ASSERT_TRUE(store.bulk_write("worker", std::vector<stored_document>{{"s1", R"({"title":"Vehicle Registry"})"}}).ok());
+  EXPECT_TRUE(keys_of(raw, schema_->name(), "worker").empty());
+  // Published with documents: sealed and searchable before the alias is there.
+  store.update_aliases(std::vector<alias_action>{alias_action::add("worker", "live")});
+  const auto md5 = raw.value("SELECT md5('worker')");
+  EXPECT_EQ(keys_of(raw, schema_->name(), "worker"),
+            (std::vector<std::string>{"documents_" + md5 + "_id", "documents_" + md5 + "_seq", "documents_search_" + md5}));
+  EXPECT_EQ(store.search("worker", "vehicle", 10).size(), 1u);
+  EXPECT_TRUE(store.search("worker", "tax", 10).empty());
+}
+
+TEST_F(PostgresIndex, ADeletedIndexTakesItsTableAndANewOneOfItsNameStartsEmpty) {
+  auto store = open_catalogue();
+  raw_connection raw(schema_->url());
+  store.create_index("old");
+  ASSERT_TRUE(store.bulk_write("old", std::vector<stored_document>{{"a", R"({"title":"x"})"}}).ok());
+  store.update_aliases(std::vector<alias_action>{alias_action::add("old", "live")});
+  store.update_aliases(std::vector<alias_action>{alias_action::remove("old", "live")});
+  store.delete_indices(names({"old"}));
+  EXPECT_EQ(raw.value("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                      "WHERE n.nspname = $1 AND c.relname LIKE 'documents\\_%'",
+                      {schema_->name()}),
+            "0");
+  store.create_index("old");
+  EXPECT_TRUE(store.scan("old", "", 10).documents.empty());
+  EXPECT_TRUE(store.changes_since("old", 0, 10).documents.empty());
+}
+
 TEST_F(PostgresIndex, DocumentsTheServerRefusesAreReportedItemByItem) {
   for (const auto method : {postgres_bulk_method::copy, postgres_bulk_method::array_insert}) {
     auto store = open(method);
@@ -409,20 +515,47 @@ TEST_F(PostgresIndex, DocumentsTheServerRefusesAreReportedItemByItem) {
                                             {"d", "[1,2]"},
                                             {"e", std::string("{\"x\":\"a\0b\"}", 12)},
                                             {"\xff", "{}"},
-                                            {"f", "5"}};
+                                            {"f", "5"},
+                                            {"g", "{older"},  // refused, though a later write of g replaces it
+                                            {"g", "{}"}};
     const auto result = store.bulk_write(index, docs);
-    EXPECT_EQ(result.written, 3u) << index;
-    ASSERT_EQ(result.failures.size(), 4u) << index;
+    EXPECT_EQ(result.written, 4u) << index;
+    ASSERT_EQ(result.failures.size(), 5u) << index;
     EXPECT_EQ(result.failures[0].position, 1u);
     EXPECT_EQ(result.failures[0].id, "b");
     EXPECT_TRUE(contains(result.failures[0].reason, "json")) << result.failures[0].reason;
     EXPECT_EQ(result.failures[1].position, 2u);
     EXPECT_EQ(result.failures[2].position, 4u);
     EXPECT_EQ(result.failures[3].position, 5u);
+    EXPECT_EQ(result.failures[4].position, 7u);
     for (const auto& f : result.failures) EXPECT_FALSE(f.retryable);
-    const std::vector<stored_document> stored{{"a", spaced}, {"d", "[1,2]"}, {"f", "5"}};
+    const std::vector<stored_document> stored{{"a", spaced}, {"d", "[1,2]"}, {"f", "5"}, {"g", "{}"}};
     EXPECT_EQ(store.scan(index, "", 10).documents, stored) << index;
   }
+}
+
+TEST_F(PostgresIndex, ADocumentRefusedMegabytesIntoACopyStopsItAndTheOthersAreWritten) {
+  // The copy method checks each document as it sends it: one refused after several megabytes were
+  // sent ends that COPY, rolled back, and the documents are written again without it.
+  auto store = open(postgres_bulk_method::copy);
+  store.create_index("i");
+  ASSERT_TRUE(store.bulk_write("i", std::vector<stored_document>{{"k0000", R"({"old":true})"}}).ok());
+  std::vector<stored_document> docs;
+  for (int k = 0; k < 4000; ++k) {
+    char id[8];
+    std::snprintf(id, sizeof id, "k%04d", k);
+    docs.push_back({id, "{\"pad\":\"" + std::string(1000, 'x') + "\"}"});
+  }
+  docs[3500].json = "{not json";
+  const auto result = store.bulk_write("i", docs);
+  EXPECT_EQ(result.written, 3999u);
+  ASSERT_EQ(result.failures.size(), 1u);
+  EXPECT_EQ(result.failures[0].position, 3500u);
+  const auto page = store.changes_since("i", 0, 5000);
+  EXPECT_EQ(page.documents.size(), 3999u);
+  EXPECT_EQ(page.next, 1u + 3999u);  // the stopped COPY's 4000 positions were rolled back with it
+  EXPECT_EQ(store.get("i", names({"k0000", "k3500", "k3999"})),
+            (std::vector<std::optional<std::string>>{docs[0].json, std::nullopt, docs[3999].json}));
 }
 
 TEST_F(PostgresIndex, TheWriterRefusesTheDocumentsJsonbWouldRefuse) {

@@ -13,15 +13,21 @@
 // variables and ~/.pgpass. Errors name the server
 // as postgres://user@host:port/dbname: never with the password.
 //
-// Schema (version 2, in <schema>.meta; every table lives in one schema, "tributary" unless configured):
-//   indices(name, changes)                 concrete indices; `changes` is the last change position given out
-//   documents(idx, id, json, body, seq)    keyed by (idx, id); `json` is the text exactly as written,
-//                                          `body` the same document as JSONB (generated), which the
-//                                          search index reads; `seq` the position of the latest write
+// Schema (version 4, in <schema>.meta; every table lives in one schema, "tributary" unless configured):
+//   indices(name, changes, sealed)         concrete indices; `changes` is the last change position given
+//                                          out, `sealed` whether the index's table has its keys
+//   documents(idx, id, json, seq)          partitioned by idx: each index's rows are the table
+//                                          documents_<md5 of its name>; `json` is the text exactly as
+//                                          written, `seq` the position of the row's write
 //   aliases(alias, idx)                    keyed by (alias, idx)
-// A version 1 schema (before the change cursor) is migrated in place, in one transaction, by the first
-// connection that may create the schema; one with create_schema = false reads it as it is, without
-// changes_since.
+// An index's table is filled without keys, appending (so that filling a fresh worker costs what a plain
+// COPY does), and sealed when something first needs them (pg_connection::seal): a read, an
+// insert_if_absent, or an alias moving to it with documents. Sealing keeps the newest row of each id and
+// builds the unique key of ids and the key of positions, and an alias that moves to it builds its
+// search index. Before, readers see the newest row of each id, as after.
+// An older schema is migrated in place, in one transaction, by the first connection that may create the
+// schema; one with create_schema = false reads it as it is (version 1 without changes_since) and
+// writes nothing.
 // Names and ids are `text COLLATE "C"`: they compare bytewise, as std::string does, so keyset paging
 // and prefix listing agree with memory_index. A name or id must be valid UTF-8 without NUL to be stored.
 //
@@ -45,8 +51,9 @@
 // One instance may be shared by the threads of a process (a mutex guards its connection). Open a new one
 // in a child process after fork(): a libpq connection must not be used by two processes.
 //
-// Every name and value reaches SQL as a parameter; the only identifier in SQL text is the schema name,
-// which must match [a-z_][a-z0-9_]* and is quoted with PQescapeIdentifier.
+// Every name and value reaches SQL as a parameter, but in the DDL of an index's table, which names it
+// as a literal quoted by PQescapeLiteral; the identifiers in SQL text are the schema name, which must
+// match [a-z_][a-z0-9_]* and is quoted with PQescapeIdentifier, and names the server made of md5 hex.
 
 #include <libpq-fe.h>
 #include <simdjson.h>
@@ -113,7 +120,7 @@ struct postgres_options {
 
 namespace detail {
 
-inline constexpr int postgres_schema_version = 3;
+inline constexpr int postgres_schema_version = 4;
 
 /// Tables of schema version 1, as every store before the change cursor was created (those also had the
 /// search index over the catalogue's fields, now built only when postgres_options::search_fields asks);
@@ -166,6 +173,48 @@ DROP INDEX IF EXISTS {s}.documents_search;
 ALTER TABLE {s}.documents DROP COLUMN IF EXISTS body;
 DELETE FROM {s}.meta WHERE key = 'search_vector';
 UPDATE {s}.meta SET value = '3' WHERE key = 'schema_version';
+)sql";
+
+/// Version 3 to 4: each index's documents in a table of their own, documents_<md5 of the index name>,
+/// attached to `documents` as its LIST partition of that name (readers still say `WHERE idx = $1` and
+/// read that table alone). An index is written without keys until something needs them (postgres_index
+/// seals it, pg_seal), so that filling a fresh worker costs what a plain COPY does; the migrated indices
+/// had keys and keep them (sealed). Their search indexes are built again as version 3 built them.
+inline constexpr const char* postgres_migration_v4 = R"sql(
+ALTER TABLE {s}.documents RENAME TO documents_v3;
+CREATE TABLE {s}.documents (
+  idx  text COLLATE "C" NOT NULL,
+  id   text COLLATE "C" NOT NULL,
+  json text NOT NULL,
+  seq  bigint NOT NULL DEFAULT 0
+) PARTITION BY LIST (idx);
+-- LZ4 compresses the TOASTed documents several times faster than the default pglz (bulk writes of 1.5 KB
+-- documents ran 15% faster); a server built without it keeps pglz. The partitions copy the setting.
+DO $$
+BEGIN
+  EXECUTE 'ALTER TABLE {s}.documents ALTER COLUMN json SET COMPRESSION lz4';
+EXCEPTION WHEN others THEN NULL;
+END
+$$;
+ALTER TABLE {s}.indices ADD COLUMN sealed boolean NOT NULL DEFAULT false;
+DO $$
+DECLARE
+  i record;
+BEGIN
+  FOR i IN SELECT name, 'documents_' || md5(name) AS part FROM {s}.indices LOOP
+    EXECUTE format('CREATE TABLE {s}.%I (LIKE {s}.documents INCLUDING ALL)', i.part);
+    EXECUTE format('INSERT INTO {s}.%I (idx, id, json, seq) SELECT idx, id, json, seq FROM {s}.documents_v3 '
+                   'WHERE idx = %L', i.part, i.name);
+    EXECUTE format('CREATE UNIQUE INDEX %I ON {s}.%I (id)', i.part || '_id', i.part);
+    EXECUTE format('CREATE INDEX %I ON {s}.%I (seq)', i.part || '_seq', i.part);
+    EXECUTE format('ALTER TABLE {s}.documents ATTACH PARTITION {s}.%I FOR VALUES IN (%L)', i.part, i.name);
+  END LOOP;
+END
+$$;
+UPDATE {s}.indices SET sealed = true;
+DROP TABLE {s}.documents_v3;
+DELETE FROM {s}.meta WHERE key = 'search_vector';
+UPDATE {s}.meta SET value = '4' WHERE key = 'schema_version';
 )sql";
 
 
@@ -400,6 +449,8 @@ struct pg_server_error {
 
 /// A bulk write met a document the server refuses (bad JSON, a NUL byte, ...): find it item by item.
 struct pg_bad_item {};
+/// A read found its index's table without keys (pg_connection::seal).
+struct pg_unsealed {};
 
 [[nodiscard]] inline std::string pg_trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
@@ -657,7 +708,15 @@ class pg_connection {
       buffer.clear();
       put(direct);
     };
-    produce(buffer, send);
+    try {
+      produce(buffer, send);
+    } catch (...) {
+      // The producer stopped the COPY: end it with an error, so the server rolls the rows back and
+      // the connection is ready for the ROLLBACK.
+      if (PQputCopyEnd(conn_, "tributary stopped the COPY") == 1)
+        while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+      throw;
+    }
     send({});
     if (PQputCopyEnd(conn_, ok ? nullptr : "tributary could not send the data") != 1 || !ok) {
       if (PQstatus(conn_) == CONNECTION_BAD) throw pg_lost{pg_trim(PQerrorMessage(conn_))};
@@ -838,14 +897,15 @@ class pg_connection {
     if (meta_exists) {
       auto v = exec("SELECT value FROM {s}.meta WHERE key = 'schema_version'");
       const std::string version = pg_rows(v) == 1 ? pg_text(v, 0, 0) : std::string("none");
-      if (version == "1" || version == "2") {
+      if (version == "1" || version == "2" || version == "3") {
         // A store of an earlier version: a connection that may write the schema migrates it, one that
-        // only reads reads it as it is (version 1 has no change positions).
+        // only reads reads it as it is (version 1 has no change positions) and writes nothing.
         if (options_.create_schema) {
           if (version == "1") exec_simple(postgres_migration_v2);
-          exec_simple(postgres_migration_v3);
+          if (version != "3") exec_simple(postgres_migration_v3);
+          exec_simple(postgres_migration_v4);
         }
-        version_ = options_.create_schema ? postgres_schema_version : version == "1" ? 1 : 2;
+        version_ = options_.create_schema ? postgres_schema_version : version[0] - '0';
       } else if (version != std::to_string(postgres_schema_version)) {
         const bool newer = std::all_of(version.begin(), version.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
                            !version.empty() && version.size() < 19 && std::stoll(version) > postgres_schema_version;
@@ -874,16 +934,8 @@ class pg_connection {
       exec_simple(postgres_schema_ddl);
       exec_simple(postgres_migration_v2);
       exec_simple(postgres_migration_v3);
+      exec_simple(postgres_migration_v4);
       version_ = postgres_schema_version;
-      // LZ4 compresses the TOASTed documents several times faster than the default pglz (bulk writes of
-      // 1.5 KB documents ran 15% faster); a server built without LZ4 keeps pglz.
-      exec_simple("SAVEPOINT tributary_lz4");
-      try {
-        exec_simple("ALTER TABLE {s}.documents ALTER COLUMN json SET COMPRESSION lz4");
-        exec_simple("RELEASE SAVEPOINT tributary_lz4");
-      } catch (const pg_server_error&) {
-        exec_simple("ROLLBACK TO SAVEPOINT tributary_lz4");
-      }
     }
     prepare_search_index();
     exec_simple("COMMIT");
@@ -910,20 +962,41 @@ class pg_connection {
   }
 
  public:
-  /// The search index of one index: a GIN index over `expression` of that index's documents alone (a
-  /// partial index, WHERE idx = the name), named documents_search_<md5 of the name>. An index is
-  /// written without one (its documents are parsed once, here, rather than row by row as they are
-  /// written) and gets it when an alias first moves to it, in that transaction, so no reader ever
-  /// reaches an index through an alias before its search index exists. CREATE INDEX holds a SHARE lock
-  /// on the documents table while it builds: readers go on, writers of other indices wait for it.
+  /// The search index of one index: a GIN index over `expression` of its table, named
+  /// documents_search_<md5 of the name>. An index is written without one (its documents are parsed
+  /// once, here, rather than row by row as they are written) and gets it when an alias first moves to
+  /// it with documents, in that transaction, so no reader ever reaches them through an alias before
+  /// their search index exists. CREATE INDEX holds a SHARE lock on that table alone while it builds:
+  /// its readers go on, nobody else waits.
   void build_search_index(std::string_view index, std::string_view expression) {
-    auto name = exec("SELECT 'documents_search_' || md5($1)", pg_params().text(index));
-    char* literal = PQescapeLiteral(conn_, index.data(), index.size());
-    if (literal == nullptr) throw pg_server_error{"XX000", pg_trim(PQerrorMessage(conn_))};
-    const std::string quoted = literal;
-    PQfreemem(literal);
-    exec_simple("CREATE INDEX IF NOT EXISTS " + pg_text(name, 0, 0) + " ON {s}.documents USING gin ((" +
-                std::string(expression) + ")) WHERE idx = " + quoted);
+    auto md5 = exec("SELECT md5($1)", pg_params().text(index));
+    exec_simple("CREATE INDEX IF NOT EXISTS documents_search_" + pg_text(md5, 0, 0) + " ON {s}.documents_" +
+                pg_text(md5, 0, 0) + " USING gin ((" + std::string(expression) + "))");
+  }
+
+  /// Gives index `index` its keys unless it has them: its table is filled without any (a bulk write
+  /// into it appends, its positions saying which row of an id is the newest), and is sealed the first
+  /// time something needs them (a read, an insert_if_absent, an alias moving to it with documents):
+  /// the older rows of an id go, then the unique key of ids and the key of positions are built, each
+  /// in one pass over the table instead of row by row. Takes the index's row lock, as writers do.
+  void seal(std::string_view index) {
+    auto r = exec("UPDATE {s}.indices SET sealed = true WHERE name = $1 AND NOT sealed RETURNING md5(name)",
+                  pg_params().text(index));
+    if (pg_rows(r) == 0) return;
+    const std::string part = "documents_" + pg_text(r, 0, 0), table = "{s}." + part;
+    exec_simple("DELETE FROM " + table + " d USING (SELECT id, max(seq) AS newest FROM " + table +
+                " GROUP BY id HAVING count(*) > 1) n WHERE d.id = n.id AND d.seq < n.newest");
+    exec_simple("CREATE UNIQUE INDEX " + part + "_id ON " + table + " (id)");
+    exec_simple("CREATE INDEX " + part + "_seq ON " + table + " (seq)");
+  }
+
+  /// `text` as an SQL string literal, for statements that take no parameters (DDL).
+  [[nodiscard]] std::string literal(std::string_view text) {
+    char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
+    if (quoted == nullptr) throw pg_server_error{"XX000", pg_trim(PQerrorMessage(conn_))};
+    std::string out = quoted;
+    PQfreemem(quoted);
+    return out;
   }
 
  private:
@@ -994,9 +1067,15 @@ class postgres_index {
     write("creating an index", false, [&](detail::pg_connection& c) {
       lock_names(c);
       auto r = c.exec("INSERT INTO {s}.indices(name) SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM {s}.aliases WHERE alias = $1) "
-                      "ON CONFLICT DO NOTHING",
+                      "ON CONFLICT DO NOTHING RETURNING md5(name)",
                       detail::pg_params().text(name));
-      if (detail::pg_affected(r) == 0) throw error(errc::already_exists, "index '" + std::string(name) + "' already exists");
+      if (detail::pg_rows(r) == 0) throw error(errc::already_exists, "index '" + std::string(name) + "' already exists");
+      // Its table, without keys (pg_connection::seal), made the partition of its name: ATTACH takes a
+      // SHARE UPDATE EXCLUSIVE lock on `documents`, which no reader or writer waits for, where CREATE
+      // TABLE ... PARTITION OF would lock them all out for a moment.
+      const std::string table = "{s}.documents_" + detail::pg_text(r, 0, 0);
+      c.exec_simple("CREATE TABLE " + table + " (LIKE {s}.documents INCLUDING ALL)");
+      c.exec_simple("ALTER TABLE {s}.documents ATTACH PARTITION " + table + " FOR VALUES IN (" + c.literal(name) + ")");
     });
   }
 
@@ -1009,30 +1088,45 @@ class postgres_index {
   }
 
   bulk_result bulk_write(std::string_view index, std::span<const stored_document> docs) {
+    simdjson::dom::parser parser;
+    if (conn().options().bulk_method == postgres_bulk_method::copy) {
+      // Each document is checked as it is sent, so that the server stores one part of the COPY while
+      // the next is checked; a document it would refuse stops the COPY, and the path below says which.
+      std::vector<std::size_t> all(docs.size());
+      for (std::size_t i = 0; i < docs.size(); ++i) all[i] = i;
+      const auto last = newest_of_each_id(docs, std::move(all));
+      // An older write of an id is not sent; checked all the same, since a refused one is reported.
+      std::vector<bool> sent(docs.size());
+      for (const auto i : last) sent[i] = true;
+      bool clean = true;
+      for (std::size_t i = 0; i < docs.size() && clean; ++i) clean = sent[i] || !refused(parser, docs[i]);
+      if (clean) {
+        try {
+          write("writing documents", true, [&](detail::pg_connection& c) {
+            copy_rows(c, index, docs, last, reserve_positions(c, index, last.size()), &parser);
+          });
+          bulk_result result;
+          result.written = docs.size();
+          return result;
+        } catch (const detail::pg_bad_item&) {
+        }
+      }
+    }
     // What the server would refuse anyway is reported here, item by item; the rest is sent.
     bulk_result checked;
-    simdjson::dom::parser parser;
     std::vector<std::size_t> sendable;
     sendable.reserve(docs.size());
     for (std::size_t i = 0; i < docs.size(); ++i) {
       if (auto problem = refused(parser, docs[i])) checked.failures.push_back({i, docs[i].id, std::move(*problem), false});
       else sendable.push_back(i);
     }
-    // The last write of an id wins, as if the items were written in order: one upsert per id (a
-    // statement cannot update a row twice), sent in the batch's order, which gives the positions.
-    std::vector<std::size_t> rows = sendable;
-    std::stable_sort(rows.begin(), rows.end(), [&](std::size_t a, std::size_t b) { return docs[a].id < docs[b].id; });
-    std::vector<std::size_t> last;
-    last.reserve(rows.size());
-    for (std::size_t k = 0; k < rows.size(); ++k)
-      if (k + 1 == rows.size() || docs[rows[k + 1]].id != docs[rows[k]].id) last.push_back(rows[k]);
-    std::sort(last.begin(), last.end());
+    const auto last = newest_of_each_id(docs, sendable);
 
     try {
       write("writing documents", true, [&](detail::pg_connection& c) {
-        const auto base = reserve_positions(c, index, last.size());
-        if (c.options().bulk_method == postgres_bulk_method::copy) copy_rows(c, index, docs, last, base, base == 0);
-        else insert_rows(c, index, docs, last, base);
+        const auto target = reserve_positions(c, index, last.size());
+        if (c.options().bulk_method == postgres_bulk_method::copy) copy_rows(c, index, docs, last, target);
+        else insert_rows(c, index, docs, last, target);
       });
       checked.written = sendable.size();
       return checked;
@@ -1041,12 +1135,12 @@ class postgres_index {
     // Some document was refused: write item by item, each under a savepoint, to say which.
     return write("writing documents one by one", true, [&](detail::pg_connection& c) {
       bulk_result result = checked;
-      auto position = reserve_positions(c, index, sendable.size());
+      const auto target = reserve_positions(c, index, sendable.size());
+      auto position = target.base;
       for (const auto i : sendable) {
         c.exec_simple("SAVEPOINT tributary_item");
         try {
-          c.exec("INSERT INTO {s}.documents(idx, id, json, seq) VALUES ($1, $2, $3, $4) "
-                 "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json, seq = excluded.seq",
+          c.exec("INSERT INTO " + target.table + " (idx, id, json, seq) VALUES ($1, $2, $3, $4)" + target.upsert(),
                  detail::pg_params().text(index).text(docs[i].id).text(docs[i].json).int8(++position));
           c.exec_simple("RELEASE SAVEPOINT tributary_item");
           ++result.written;
@@ -1069,14 +1163,13 @@ class postgres_index {
     for (const auto& id : ids)
       if (detail::pg_storable_text(id)) wanted.push_back(id);
     std::unordered_map<std::string, std::string> found;
-    read("reading documents", [&](detail::pg_connection& c) {
+    read_index("reading documents", index, [&](detail::pg_connection& c, bool sealed) {
       found.clear();
-      if (!detail::pg_storable_text(index)) missing(index);
       // One statement, one snapshot: whether the index exists and its documents agree.
-      auto r = c.exec("SELECT i.found, d.id, d.json FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
-                      "LEFT JOIN {s}.documents d ON i.found AND d.idx = $1 AND d.id = ANY ($2::text[])",
+      auto r = c.exec(over_documents(c, sealed, "SELECT i.found, d.id, d.json, i.sealed FROM {i} "
+                                                "LEFT JOIN {d} d ON {ready} AND d.idx = $1 AND d.id = ANY ($2::text[])"),
                       detail::pg_params().text(index).text_array(wanted));
-      if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+      check_state(r, index, sealed);
       for (int row = 0; row < detail::pg_rows(r); ++row)
         if (!detail::pg_null(r, row, 1)) found.emplace(detail::pg_text(r, row, 1), detail::pg_text(r, row, 2));
     });
@@ -1095,22 +1188,22 @@ class postgres_index {
     const auto capped = std::min<std::size_t>(limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max() - 1));
     // An id that cannot be stored (bad UTF-8) still orders among stored ones bytewise: compare bytes.
     const bool text_after = detail::pg_storable_text(after_id);
-    return read("scanning documents", [&](detail::pg_connection& c) {
-      if (!detail::pg_storable_text(index)) missing(index);
+    return read_index("scanning documents", index, [&](detail::pg_connection& c, bool sealed) {
       detail::pg_params p;
       p.text(index);
       if (text_after) p.text(after_id);
       else p.bytea(after_id);
       p.int8(static_cast<std::int64_t>(capped) + 1);
-      auto r = c.exec(text_after
-                        ? "SELECT i.found, d.id, d.json FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
-                          "LEFT JOIN LATERAL (SELECT id, json FROM {s}.documents WHERE i.found AND idx = $1 AND id > $2 "
-                          "ORDER BY id LIMIT $3) d ON true ORDER BY d.id"
-                        : "SELECT i.found, d.id, d.json FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
-                          "LEFT JOIN LATERAL (SELECT id, json FROM {s}.documents WHERE i.found AND idx = $1 "
-                          "AND convert_to(id, 'UTF8') > $2 ORDER BY id LIMIT $3) d ON true ORDER BY d.id",
+      auto r = c.exec(over_documents(c, sealed,
+                                     text_after
+                                       ? "SELECT i.found, d.id, d.json, i.sealed FROM {i} LEFT JOIN LATERAL (SELECT id, json "
+                                         "FROM {d} x WHERE {ready} AND idx = $1 AND id > $2 ORDER BY id LIMIT $3) d ON true "
+                                         "ORDER BY d.id"
+                                       : "SELECT i.found, d.id, d.json, i.sealed FROM {i} LEFT JOIN LATERAL (SELECT id, json "
+                                         "FROM {d} x WHERE {ready} AND idx = $1 AND convert_to(id, 'UTF8') > $2 ORDER BY id "
+                                         "LIMIT $3) d ON true ORDER BY d.id"),
                       p);
-      if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+      check_state(r, index, sealed);
       scan_page page;
       page.done = true;
       for (int row = 0; row < detail::pg_rows(r); ++row) {
@@ -1145,7 +1238,9 @@ class postgres_index {
     try {
       return write("inserting documents", false, [&](detail::pg_connection& c) {
         insert_result result = checked;
-        const auto base = reserve_positions(c, index, sendable.size());
+        c.seal(index);  // the unique key decides
+        const auto target = reserve_positions(c, index, sendable.size());
+        const auto base = target.base;
         // sendable[from, from + ids.size()) are in the statement
         in_batches(docs, sendable, [&](std::span<const std::string_view> ids, std::span<const std::string_view> jsons,
                                        std::size_t from) {
@@ -1153,9 +1248,9 @@ class postgres_index {
           detail::pg_result r;
           try {
             // In ordinal order, so that of an id repeated in the batch the first is inserted.
-            r = c.exec("INSERT INTO {s}.documents(idx, id, json, seq) SELECT $1, d.id, d.json, $4 + d.n "
+            r = c.exec("INSERT INTO " + target.table + " (idx, id, json, seq) SELECT $1, d.id, d.json, $4 + d.n "
                        "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(id, json, n) ORDER BY d.n "
-                       "ON CONFLICT (idx, id) DO NOTHING RETURNING seq",
+                       "ON CONFLICT (id) DO NOTHING RETURNING seq",
                        detail::pg_params().text(index).text_array(ids).text_array(jsons).int8(offset));
           } catch (const detail::pg_server_error& e) {
             if (item_error(e.sqlstate)) throw detail::pg_bad_item{};
@@ -1173,12 +1268,14 @@ class postgres_index {
     // Some document was refused: insert item by item, each under a savepoint, to say which.
     return write("inserting documents one by one", false, [&](detail::pg_connection& c) {
       insert_result result = checked;
-      auto position = reserve_positions(c, index, sendable.size());
+      c.seal(index);
+      const auto target = reserve_positions(c, index, sendable.size());
+      auto position = target.base;
       for (const auto i : sendable) {
         c.exec_simple("SAVEPOINT tributary_item");
         try {
-          auto r = c.exec("INSERT INTO {s}.documents(idx, id, json, seq) VALUES ($1, $2, $3, $4) "
-                          "ON CONFLICT (idx, id) DO NOTHING",
+          auto r = c.exec("INSERT INTO " + target.table + " (idx, id, json, seq) VALUES ($1, $2, $3, $4) "
+                          "ON CONFLICT (id) DO NOTHING",
                           detail::pg_params().text(index).text(docs[i].id).text(docs[i].json).int8(++position));
           c.exec_simple("RELEASE SAVEPOINT tributary_item");
           if (detail::pg_affected(r) > 0) result.items[i] = insert_result::outcome::inserted;
@@ -1214,19 +1311,18 @@ class postgres_index {
     return result;
   }
 
-  /// Reads ids only (an index-only scan of the primary key), never the documents.
+  /// Reads ids only (an index-only scan of the key of ids), never the documents.
   [[nodiscard]] std::vector<bool> exists(std::string_view index, std::span<const std::string> ids) const {
     std::vector<std::string_view> wanted;
     for (const auto& id : ids)
       if (detail::pg_storable_text(id)) wanted.push_back(id);
     std::set<std::string, std::less<>> found;
-    read("checking documents", [&](detail::pg_connection& c) {
+    read_index("checking documents", index, [&](detail::pg_connection& c, bool sealed) {
       found.clear();
-      if (!detail::pg_storable_text(index)) missing(index);
-      auto r = c.exec("SELECT i.found, d.id FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
-                      "LEFT JOIN {s}.documents d ON i.found AND d.idx = $1 AND d.id = ANY ($2::text[])",
+      auto r = c.exec(over_documents(c, sealed, "SELECT i.found, d.id, i.sealed FROM {i} "
+                                                "LEFT JOIN {d} d ON {ready} AND d.idx = $1 AND d.id = ANY ($2::text[])"),
                       detail::pg_params().text(index).text_array(wanted));
-      if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+      check_state(r, index, sealed);
       for (int row = 0; row < detail::pg_rows(r); ++row)
         if (!detail::pg_null(r, row, 1)) found.insert(detail::pg_text(r, row, 1));
     });
@@ -1242,20 +1338,19 @@ class postgres_index {
     if (limit == 0) throw error(errc::invalid_config, "change page size must be positive");
     constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
     const auto capped = std::min<std::size_t>(limit, static_cast<std::size_t>(max - 1));
-    return read("reading changes", [&](detail::pg_connection& c) {
+    return read_index("reading changes", index, [&](detail::pg_connection& c, bool sealed) {
       if (c.schema_version() < 2)
         throw error(errc::store_unavailable, c.prefix("reading changes") +
                                                "the schema has version 1, without change positions: open it once "
                                                "with create_schema to migrate it");
-      if (!detail::pg_storable_text(index)) missing(index);
       change_page page;
       page.next = after;
-      auto r = c.exec("SELECT i.found, d.id, d.json, d.seq FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) "
-                      "AS found) i LEFT JOIN LATERAL (SELECT id, json, seq FROM {s}.documents WHERE i.found AND idx = $1 "
-                      "AND seq > $2 ORDER BY seq LIMIT $3) d ON true ORDER BY d.seq",
+      auto r = c.exec(over_documents(c, sealed, "SELECT i.found, d.id, d.json, d.seq, i.sealed FROM {i} LEFT JOIN LATERAL "
+                                                "(SELECT id, json, seq FROM {d} x WHERE {ready} AND idx = $1 AND seq > $2 "
+                                                "ORDER BY seq LIMIT $3) d ON true ORDER BY d.seq"),
                       detail::pg_params().text(index).int8(static_cast<std::int64_t>(std::min(after, max))).int8(
                         static_cast<std::int64_t>(capped) + 1));
-      if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+      check_state(r, index, sealed);
       for (int row = 0; row < detail::pg_rows(r); ++row) {
         if (detail::pg_null(r, row, 1)) continue;
         if (page.documents.size() == capped) {
@@ -1329,19 +1424,27 @@ class postgres_index {
       std::vector<alias_entry> rows;
       for (int row = 0; row < detail::pg_rows(current); ++row)
         rows.push_back({detail::pg_text(current, row, 0), detail::pg_text(current, row, 1)});
-      auto present = c.exec("SELECT name FROM {s}.indices WHERE name = ANY ($1::text[])",
+      auto present = c.exec("SELECT name, changes > 0 FROM {s}.indices WHERE name = ANY ($1::text[])",
                             detail::pg_params().text_array(index_names));
       std::vector<std::string> indices;
-      for (int row = 0; row < detail::pg_rows(present); ++row) indices.push_back(detail::pg_text(present, row, 0));
+      std::set<std::string, std::less<>> written;
+      for (int row = 0; row < detail::pg_rows(present); ++row) {
+        indices.push_back(detail::pg_text(present, row, 0));
+        if (detail::pg_bool(present, row, 1)) written.insert(indices.back());
+      }
       const auto plan = plan_alias_update(actions, rows, indices);
       plan.check(actions);
-      // An index gets its search index before an alias reaches it (build_search_index).
+      // An index gets its keys and its search index before an alias reaches its documents (seal,
+      // build_search_index). One never written has none to reach: it gets them when it is read or an
+      // alias moves to it again (a collector's working alias goes on its worker before it is filled).
       if (!plan.inserts.empty()) {
         auto expression = c.exec("SELECT value FROM {s}.meta WHERE key = 'search_vector'");
-        if (detail::pg_rows(expression) == 1) {
-          std::set<std::string_view> targets;
-          for (const auto& e : plan.inserts) targets.insert(e.index);
-          for (const auto target : targets) c.build_search_index(target, detail::pg_view(expression, 0, 0));
+        std::set<std::string_view> targets;
+        for (const auto& e : plan.inserts)
+          if (written.contains(e.index)) targets.insert(e.index);
+        for (const auto target : targets) {
+          c.seal(target);
+          if (detail::pg_rows(expression) == 1) c.build_search_index(target, detail::pg_view(expression, 0, 0));
         }
       }
       auto columns = [](const std::vector<alias_entry>& entries, std::vector<std::string_view>& alias_column,
@@ -1388,10 +1491,13 @@ class postgres_index {
         if (auto it = alias_of.find(name); it != alias_of.end())
           throw error(errc::conflict, "refusing to delete index '" + name + "': it carries alias '" + it->second + "'");
       }
-      c.exec("DELETE FROM {s}.documents WHERE idx = ANY ($1::text[])", detail::pg_params().text_array(storable));
-      c.exec("DELETE FROM {s}.indices WHERE name = ANY ($1::text[])", detail::pg_params().text_array(storable));
+      // Their tables go with them (and their keys and search indexes): dropping a partition locks
+      // `documents` whole until the commit, a moment in which readers of other indices wait.
+      auto gone = c.exec("DELETE FROM {s}.indices WHERE name = ANY ($1::text[]) RETURNING md5(name)",
+                         detail::pg_params().text_array(storable));
+      for (int row = 0; row < detail::pg_rows(gone); ++row)
+        c.exec_simple("DROP TABLE {s}.documents_" + detail::pg_text(gone, row, 0));
     });
-    drop_orphan_search_indexes();
   }
 
   /// Documents of `index` whose postgres_options::search_fields hold the words of `text` (web-search
@@ -1405,14 +1511,13 @@ class postgres_index {
     if (tsv.empty()) throw error(errc::invalid_config, "search needs postgres_options::search_fields: this store has none");
     const auto capped = std::min<std::size_t>(limit, static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()));
     const std::string statement =
-      "SELECT i.found, d.id, d.json FROM (SELECT EXISTS (SELECT 1 FROM {s}.indices WHERE name = $1) AS found) i "
-      "LEFT JOIN LATERAL (SELECT id, json, ts_rank(" + tsv + ", q) AS rank FROM {s}.documents, "
-      "websearch_to_tsquery('simple'::regconfig, $2) q WHERE i.found AND idx = $1 AND " + tsv + " @@ q "
+      "SELECT i.found, d.id, d.json, i.sealed FROM {i} LEFT JOIN LATERAL (SELECT id, json, ts_rank(" + tsv + ", q) AS rank "
+      "FROM {d} x, websearch_to_tsquery('simple'::regconfig, $2) q WHERE {ready} AND idx = $1 AND " + tsv + " @@ q "
       "ORDER BY rank DESC, id LIMIT $3) d ON true ORDER BY d.rank DESC, d.id";
-    return read("searching documents", [&](detail::pg_connection& c) {
-      if (!detail::pg_storable_text(index)) missing(index);
-      auto r = c.exec(statement, detail::pg_params().text(index).text(text).int8(static_cast<std::int64_t>(capped)));
-      if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+    return read_index("searching documents", index, [&](detail::pg_connection& c, bool sealed) {
+      auto r = c.exec(over_documents(c, sealed, statement),
+                      detail::pg_params().text(index).text(text).int8(static_cast<std::int64_t>(capped)));
+      check_state(r, index, sealed);
       std::vector<stored_document> out;
       for (int row = 0; row < detail::pg_rows(r); ++row)
         if (!detail::pg_null(r, row, 1)) out.push_back({detail::pg_text(r, row, 1), detail::pg_text(r, row, 2)});
@@ -1442,6 +1547,10 @@ class postgres_index {
   auto write(std::string_view what, bool idempotent, F&& f) -> decltype(f(std::declval<detail::pg_connection&>())) {
     auto& c = conn();
     std::lock_guard lock(c.mutex());
+    if (c.schema_version() < detail::postgres_schema_version)
+      throw error(errc::store_unavailable, c.prefix(what) + "the schema has version " + std::to_string(c.schema_version()) +
+                                             ", which this tributary only reads: open it once with create_schema to "
+                                             "migrate it to version " + std::to_string(detail::postgres_schema_version));
     return c.transact(detail::pg_txn::write, idempotent, what, [&] { return f(c); });
   }
 
@@ -1452,26 +1561,54 @@ class postgres_index {
     return c.transact(detail::pg_txn::none, true, what, [&] { return f(c); });
   }
 
-  /// Drops the search indexes whose index is gone, after the deletion committed and outside any
-  /// transaction: DROP INDEX CONCURRENTLY waits for the table's users instead of locking every reader
-  /// and writer out. Tidying only (an orphan indexes no row): a failure leaves it to the next deletion.
-  void drop_orphan_search_indexes() {
+  /// `f(connection, sealed)` reads index `index` with a statement of over_documents. A table without
+  /// keys is sealed first by a connection that may write the schema; one that may not reads the newest
+  /// row of each id instead.
+  template <class F>
+  auto read_index(std::string_view what, std::string_view index, F&& f) const
+    -> decltype(f(std::declval<detail::pg_connection&>(), true)) {
+    if (!detail::pg_storable_text(index)) missing(index);
     try {
-      const auto orphans = read("finding search indexes of deleted indices", [&](detail::pg_connection& c) {
-        auto r = c.exec("SELECT i.indexname FROM pg_indexes i WHERE i.schemaname = $1 AND i.tablename = 'documents' "
-                        "AND i.indexname LIKE 'documents\\_search\\_%' AND NOT EXISTS "
-                        "(SELECT 1 FROM {s}.indices n WHERE 'documents_search_' || md5(n.name) = i.indexname)",
-                        detail::pg_params().text(c.options().schema));
-        std::vector<std::string> out;
-        for (int row = 0; row < detail::pg_rows(r); ++row) out.push_back(detail::pg_text(r, row, 0));
-        return out;
-      });
-      for (const auto& orphan : orphans)
-        read("dropping a search index", [&](detail::pg_connection& c) {
-          c.exec_simple("DROP INDEX CONCURRENTLY IF EXISTS {s}." + orphan);
-        });
-    } catch (const error&) {
+      return read(what, [&](detail::pg_connection& c) { return f(c, true); });
+    } catch (const detail::pg_unsealed&) {
     }
+    if (conn().options().create_schema) {
+      const_cast<postgres_index*>(this)->write("sealing an index", true, [&](detail::pg_connection& c) { c.seal(index); });
+      try {
+        return read(what, [&](detail::pg_connection& c) { return f(c, true); });
+      } catch (const detail::pg_unsealed&) {  // deleted and created again meanwhile
+      }
+    }
+    return read(what, [&](detail::pg_connection& c) { return f(c, false); });
+  }
+
+  /// A read of one index's documents ($1), written with {i} for a row of its state (found, sealed),
+  /// {d} for its rows (to be given an alias) and {ready} for when they are read: on the first try
+  /// (`sealed`) only when its table has keys, so that a table without them is not read for nothing.
+  /// `sealed` false: {d} is the newest row of each id, as a table is before it is sealed.
+  static std::string over_documents(const detail::pg_connection& c, bool sealed, std::string_view statement) {
+    // A reader of a schema before version 4 has keys and no sealed column.
+    const std::string_view state = c.schema_version() < 4
+                                     ? "(SELECT count(*) > 0 AS found, true AS sealed FROM {s}.indices WHERE name = $1) i"
+                                     : "(SELECT count(*) > 0 AS found, coalesce(bool_and(sealed), false) AS sealed "
+                                       "FROM {s}.indices WHERE name = $1) i";
+    const std::string_view rows =
+      sealed ? "{s}.documents" : "(SELECT DISTINCT ON (id) idx, id, json, seq FROM {s}.documents WHERE idx = $1 ORDER BY id, seq DESC)";
+    const std::string_view ready = sealed ? "i.found AND i.sealed" : "i.found";
+    std::string out;
+    for (std::size_t at = 0; at < statement.size();) {
+      if (statement.compare(at, 3, "{i}") == 0) out += state, at += 3;
+      else if (statement.compare(at, 3, "{d}") == 0) out += rows, at += 3;
+      else if (statement.compare(at, 7, "{ready}") == 0) out += ready, at += 7;
+      else out += statement[at++];
+    }
+    return out;
+  }
+
+  /// After a read of over_documents: the index exists, and was read as it is.
+  static void check_state(const detail::pg_result& r, std::string_view index, bool sealed) {
+    if (detail::pg_rows(r) == 0 || !detail::pg_bool(r, 0, 0)) missing(index);
+    if (sealed && !detail::pg_bool(r, 0, PQnfields(r.get()) - 1)) throw detail::pg_unsealed{};
   }
 
   [[noreturn]] static void missing(std::string_view index) {
@@ -1487,15 +1624,41 @@ class postgres_index {
   /// The lock every name-changing write takes first: they run one at a time, readers never wait.
   static void lock_names(detail::pg_connection& c) { c.exec_simple("LOCK TABLE {s}.aliases IN SHARE ROW EXCLUSIVE MODE"); }
 
-  /// Takes `count` change positions of `index` and returns the one before them: the row lock this
-  /// takes (to the end of the transaction) orders writers to one index, so positions commit in order.
-  /// errc::not_found for a missing index.
-  static std::int64_t reserve_positions(detail::pg_connection& c, std::string_view index, std::size_t count) {
+  /// Where a write goes: the index's table, the position before the write's, and whether the table
+  /// has its keys (pg_connection::seal).
+  struct write_target {
+    std::string table;
+    std::int64_t base = 0;
+    bool sealed = false;
+    /// What an INSERT into the table adds so that a row replaces the one of its id: nothing while the
+    /// table has no keys, where the newest position of an id is its document.
+    [[nodiscard]] const char* upsert() const {
+      return sealed ? " ON CONFLICT (id) DO UPDATE SET json = excluded.json, seq = excluded.seq" : "";
+    }
+  };
+
+  /// Takes `count` change positions of `index`: the row lock this takes (to the end of the transaction)
+  /// orders writers to one index, so positions commit in order. errc::not_found for a missing index.
+  static write_target reserve_positions(detail::pg_connection& c, std::string_view index, std::size_t count) {
     if (!detail::pg_storable_text(index)) missing(index);
-    auto r = c.exec("UPDATE {s}.indices SET changes = changes + $2 WHERE name = $1 RETURNING changes - $2",
+    auto r = c.exec("UPDATE {s}.indices SET changes = changes + $2 WHERE name = $1 "
+                    "RETURNING changes - $2, md5(name), sealed",
                     detail::pg_params().text(index).int8(static_cast<std::int64_t>(count)));
     if (detail::pg_rows(r) == 0) missing(index);
-    return std::stoll(detail::pg_text(r, 0, 0));
+    return {"{s}.documents_" + detail::pg_text(r, 0, 1), std::stoll(detail::pg_text(r, 0, 0)), detail::pg_bool(r, 0, 2)};
+  }
+
+  /// Of `rows` (positions in docs), the last of each id, in order: the last write of an id wins, as if
+  /// the items were written in order, with one upsert per id (a statement cannot update a row twice),
+  /// sent in the batch's order, which gives the positions.
+  static std::vector<std::size_t> newest_of_each_id(std::span<const stored_document> docs, std::vector<std::size_t> rows) {
+    std::stable_sort(rows.begin(), rows.end(), [&](std::size_t a, std::size_t b) { return docs[a].id < docs[b].id; });
+    std::vector<std::size_t> last;
+    last.reserve(rows.size());
+    for (std::size_t k = 0; k < rows.size(); ++k)
+      if (k + 1 == rows.size() || docs[rows[k + 1]].id != docs[rows[k]].id) last.push_back(rows[k]);
+    std::sort(last.begin(), last.end());
+    return last;
   }
 
   /// Why a document cannot be stored, checked before the server sees it; nullopt when it can.
@@ -1513,15 +1676,20 @@ class postgres_index {
     return sqlstate.starts_with("22") || sqlstate.starts_with("54");
   }
 
-  /// `fresh`: the index was never written (its change position is 0), so none of the documents can
-  /// exist in it and they are copied straight into the table; otherwise into the session's staging
-  /// table, then upserted from it.
+  /// Copied straight into the index's table when no row there can be replaced: it has no keys yet
+  /// (the newest position of an id wins) or was never written (position 0); otherwise into the
+  /// session's staging table, then upserted from it.
+  /// `check`: each document is checked (refused) before it is sent, and the first refused one stops
+  /// the COPY with pg_bad_item.
   static void copy_rows(detail::pg_connection& c, std::string_view index, std::span<const stored_document> docs,
-                        std::span<const std::size_t> rows, std::int64_t base, bool fresh) {
+                        std::span<const std::size_t> rows, const write_target& target,
+                        simdjson::dom::parser* check = nullptr) {
+    const bool fresh = !target.sealed || target.base == 0;
+    const auto base = target.base;
     try {
       // Binary COPY: every field is a length and raw bytes, so nothing is escaped.
-      c.copy_in(fresh ? "COPY {s}.documents (idx, id, json, seq) FROM STDIN (FORMAT binary)"
-                      : "COPY pg_temp.tributary_load (id, json, seq) FROM STDIN (FORMAT binary)",
+      c.copy_in(fresh ? "COPY " + target.table + " (idx, id, json, seq) FROM STDIN (FORMAT binary)"
+                      : std::string("COPY pg_temp.tributary_load (id, json, seq) FROM STDIN (FORMAT binary)"),
                 [&](std::string& buffer, auto&& send) {
         buffer.append("PGCOPY\n\xff\r\n\0", 11);
         detail::pg_put_u32(buffer, 0);  // flags
@@ -1529,6 +1697,7 @@ class postgres_index {
         std::int64_t position = base;
         for (const auto i : rows) {
           const auto& d = docs[i];
+          if (check != nullptr && refused(*check, d)) throw detail::pg_bad_item{};
           detail::pg_put_u16(buffer, fresh ? 4 : 3);
           if (fresh) {
             detail::pg_put_u32(buffer, static_cast<std::uint32_t>(index.size()));
@@ -1548,8 +1717,8 @@ class postgres_index {
         detail::pg_put_u16(buffer, 0xFFFF);  // trailer
       });
       if (fresh) return;
-      c.exec("INSERT INTO {s}.documents(idx, id, json, seq) SELECT $1, id, json, seq FROM pg_temp.tributary_load "
-             "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json, seq = excluded.seq",
+      c.exec("INSERT INTO " + target.table + " (idx, id, json, seq) SELECT $1, id, json, seq FROM pg_temp.tributary_load" +
+               target.upsert(),
              detail::pg_params().text(index));
     } catch (const detail::pg_server_error& e) {
       if (item_error(e.sqlstate)) throw detail::pg_bad_item{};
@@ -1558,15 +1727,14 @@ class postgres_index {
   }
 
   static void insert_rows(detail::pg_connection& c, std::string_view index, std::span<const stored_document> docs,
-                          std::span<const std::size_t> rows, std::int64_t base) {
+                          std::span<const std::size_t> rows, const write_target& target) {
     in_batches(docs, rows, [&](std::span<const std::string_view> ids, std::span<const std::string_view> jsons,
                                std::size_t from) {
       try {
-        c.exec("INSERT INTO {s}.documents(idx, id, json, seq) SELECT $1, d.id, d.json, $4 + d.n "
-               "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(id, json, n) "
-               "ON CONFLICT (idx, id) DO UPDATE SET json = excluded.json, seq = excluded.seq",
+        c.exec("INSERT INTO " + target.table + " (idx, id, json, seq) SELECT $1, d.id, d.json, $4 + d.n "
+               "FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS d(id, json, n)" + target.upsert(),
                detail::pg_params().text(index).text_array(ids).text_array(jsons).int8(
-                   base + static_cast<std::int64_t>(from)));
+                   target.base + static_cast<std::int64_t>(from)));
       } catch (const detail::pg_server_error& e) {
         if (item_error(e.sqlstate)) throw detail::pg_bad_item{};
         throw;

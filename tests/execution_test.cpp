@@ -149,6 +149,54 @@ TEST(WorkQueue, ManyProducersAndConsumersDeliverEveryItemOnceWithinCapacity) {
   EXPECT_LE(peak.load(), capacity);
 }
 
+TEST(WorkQueue, BatchesMoveInOrderWithinCapacityAndStopAtClose) {
+  bounded_work_queue<std::unique_ptr<int>> q(3);
+  std::vector<std::unique_ptr<int>> some;
+  for (int i = 0; i < 2; ++i) some.push_back(std::make_unique<int>(i));
+  EXPECT_EQ(q.push_range(some), 2u);
+  std::vector<std::unique_ptr<int>> out;
+  EXPECT_EQ(q.try_pop_up_to(out, 5), 2u);
+  EXPECT_EQ(q.try_pop_up_to(out, 5), 0u) << "empty: nothing, at once";
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(*out[0], 0);
+  EXPECT_EQ(*out[1], 1);
+
+  // Eight items through a queue of three: the producer waits for room twice, the consumer takes at
+  // most two at a time, and every item arrives once, in order.
+  std::vector<std::unique_ptr<int>> many;
+  for (int i = 0; i < 8; ++i) many.push_back(std::make_unique<int>(i));
+  std::size_t pushed = 0;
+  std::thread producer([&] { pushed = q.push_range(many); });
+  std::vector<std::unique_ptr<int>> taken;
+  while (taken.size() < 8) {
+    const auto before = taken.size();
+    const auto n = q.pop_up_to(taken, 2);
+    EXPECT_GE(n, 1u);
+    EXPECT_LE(n, 2u);
+    EXPECT_EQ(taken.size(), before + n);
+    EXPECT_LE(q.size(), q.capacity());
+  }
+  producer.join();
+  EXPECT_EQ(pushed, 8u);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(*taken[static_cast<std::size_t>(i)], i);
+
+  // Closed while a producer waits for room: it stops there, and what it did not push is untouched.
+  std::vector<std::unique_ptr<int>> more;
+  for (int i = 0; i < 5; ++i) more.push_back(std::make_unique<int>(10 + i));
+  std::size_t partly = 0;
+  std::thread blocked([&] { partly = q.push_range(more); });
+  while (q.size() < 3) std::this_thread::sleep_for(1ms);
+  q.close();
+  blocked.join();
+  EXPECT_EQ(partly, 3u);
+  ASSERT_TRUE(more[3] && more[4]);
+  EXPECT_EQ(*more[3], 13);
+  std::vector<std::unique_ptr<int>> rest;
+  EXPECT_EQ(q.pop_up_to(rest, 10), 3u) << "consumers drain a closed queue";
+  EXPECT_EQ(q.pop_up_to(rest, 10), 0u) << "then get nothing, without waiting";
+  EXPECT_EQ(q.push_range(more), 0u);
+}
+
 // --- thread_pool ----------------------------------------------------------------------------------
 
 TEST(ThreadPool, SubmitGivesTheResultOrTheException) {

@@ -3,17 +3,23 @@
 // queue makes producers wait (push), refuse (try_push) or wait a bounded time (try_push_for): that is
 // the backpressure a slow consumer puts on its producers. close() wakes everyone: producers are
 // refused from then on, consumers drain what is left and then get nullopt.
+// push_range and pop_up_to move many items under one lock, for producers and consumers that work in
+// batches (a lock and a wake per item would dominate items as cheap as a moved string).
 //
 // The waits here are thread waits, measured on std::chrono::steady_clock. Protocol time (timers,
 // intervals) belongs to the injected clock and the timer service, never to a queue.
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <mutex>
+#include <iterator>
 #include <optional>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include <tributary/error.hpp>
 
@@ -54,6 +60,37 @@ class bounded_work_queue {
     if (!not_full_.wait_for(lock, timeout, [this] { return closed_ || items_.size() < capacity_; }))
       return push_status::full;
     return put(lock, item);
+  }
+
+  /// Moves `items` in, in order, as many at a time as there is room for, waiting for room: one lock
+  /// per wait. Returns how many it pushed: all, or fewer once the queue is closed (the rest untouched).
+  std::size_t push_range(std::span<T> items) {
+    std::size_t at = 0;
+    std::unique_lock lock(mu_);
+    while (at < items.size()) {
+      not_full_.wait(lock, [this] { return closed_ || items_.size() < capacity_; });
+      if (closed_) break;
+      const std::size_t n = std::min(items.size() - at, capacity_ - items_.size());
+      std::move(items.begin() + static_cast<std::ptrdiff_t>(at), items.begin() + static_cast<std::ptrdiff_t>(at + n),
+                std::back_inserter(items_));
+      at += n;
+      if (n == 1) not_empty_.notify_one();
+      else not_empty_.notify_all();
+    }
+    return at;
+  }
+
+  /// Waits for an item, then moves up to `max` of them to the end of `out`. Returns how many: 0 only
+  /// once the queue is closed and drained.
+  std::size_t pop_up_to(std::vector<T>& out, std::size_t max) {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [this] { return closed_ || !items_.empty(); });
+    return take_up_to(lock, out, max);
+  }
+  /// Never waits: moves up to `max` queued items to the end of `out` and returns how many.
+  std::size_t try_pop_up_to(std::vector<T>& out, std::size_t max) {
+    std::unique_lock lock(mu_);
+    return take_up_to(lock, out, max);
   }
 
   /// Waits for an item. nullopt only once the queue is closed and drained.
@@ -111,6 +148,17 @@ class bounded_work_queue {
     lock.unlock();
     not_full_.notify_one();
     return out;
+  }
+
+  std::size_t take_up_to(std::unique_lock<std::mutex>& lock, std::vector<T>& out, std::size_t max) {
+    const std::size_t n = std::min(max, items_.size());
+    if (n == 0) return 0;
+    std::move(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(n), std::back_inserter(out));
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(n));
+    lock.unlock();
+    if (n == 1) not_full_.notify_one();
+    else not_full_.notify_all();
+    return n;
   }
 
   const std::size_t capacity_;

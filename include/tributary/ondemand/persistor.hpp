@@ -37,7 +37,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <iterator>
 #include <mutex>
 #include <optional>
@@ -52,6 +51,7 @@
 #include <simdjson.h>
 
 #include <tributary/error.hpp>
+#include <tributary/execution/work_queue.hpp>
 #include <tributary/index/concepts.hpp>
 #include <tributary/index/names.hpp>
 #include <tributary/ondemand/answer.hpp>
@@ -130,9 +130,8 @@ class basic_event_persistor {
  public:
   /// The store is the caller's and must outlive the persistor. Creates the index when absent.
   basic_event_persistor(Store& store, persistor_options options = {})
-      : store_(&store), options_(std::move(options)),
+      : store_(&store), options_(validated(std::move(options))), queue_(options_.queue_capacity),
         backoff_(options_.backoff_base, options_.backoff_cap, options_.seed) {
-    options_.validate();
     ledger_ = !options_.instance.empty();
     if (options_.instance.empty()) {
       std::random_device rd;
@@ -210,14 +209,7 @@ class basic_event_persistor {
   }
 
   /// Refuses events from now on; run() returns once what is queued is written.
-  void close() {
-    {
-      std::lock_guard lock(queue_mu_);
-      closed_ = true;
-    }
-    room_.notify_all();
-    ready_.notify_all();
-  }
+  void close() { queue_.close(); }
 
   /// Waits until every event queued so far is written or failed (a writer must be running).
   void wait_flushed() {
@@ -229,43 +221,27 @@ class basic_event_persistor {
     std::lock_guard lock(mu_);
     persistor_stats s = stats_;
     s.pending = s.queued - s.written - s.failed;
-    std::lock_guard queue_lock(queue_mu_);
     s.queue_depth = queue_.size();
     return s;
   }
 
  private:
+  static persistor_options validated(persistor_options options) {
+    options.validate();
+    return options;
+  }
+
   std::string id_of(std::uint64_t sequence) const { return persisted_event_id(options_.instance, sequence); }
 
-  /// Moves `docs` into the queue in order, as many at a time as there is room for, waiting for room.
-  /// Returns how many it queued: all, or fewer once closed. One lock per wait, not one per event.
-  std::size_t push(std::vector<stored_document>& docs) {
-    std::size_t at = 0;
-    std::unique_lock lock(queue_mu_);
-    while (at < docs.size()) {
-      room_.wait(lock, [&] { return closed_ || queue_.size() < options_.queue_capacity; });
-      if (closed_) break;
-      const std::size_t n = std::min(docs.size() - at, options_.queue_capacity - queue_.size());
-      std::move(docs.begin() + static_cast<std::ptrdiff_t>(at), docs.begin() + static_cast<std::ptrdiff_t>(at + n), std::back_inserter(queue_));
-      at += n;
-      ready_.notify_one();
-    }
-    return at;
-  }
+  /// Moves `docs` into the queue in order, waiting for room (a lock per wait, not per event). Returns
+  /// how many it queued: all, or fewer once closed.
+  std::size_t push(std::vector<stored_document>& docs) { return queue_.push_range(docs); }
 
   /// Replaces `batch` with up to batch_size queued events, waiting for one if `wait`. 0: none (with
   /// `wait`: closed and drained).
   std::size_t take(std::vector<stored_document>& batch, bool wait) {
     batch.clear();
-    {
-      std::unique_lock lock(queue_mu_);
-      if (wait) ready_.wait(lock, [&] { return closed_ || !queue_.empty(); });
-      const std::size_t n = std::min(options_.batch_size, queue_.size());
-      std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n), std::back_inserter(batch));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
-    }
-    if (!batch.empty()) room_.notify_all();
-    return batch.size();
+    return wait ? queue_.pop_up_to(batch, options_.batch_size) : queue_.try_pop_up_to(batch, options_.batch_size);
   }
 
   /// One batch, retried as the header says; every event of it ends counted as written or failed.
@@ -366,10 +342,7 @@ class basic_event_persistor {
 
   Store* store_;
   persistor_options options_;
-  mutable std::mutex queue_mu_;  ///< guards queue_ and closed_
-  std::condition_variable room_, ready_;
-  std::deque<stored_document> queue_;  ///< at most queue_capacity
-  bool closed_ = false;
+  bounded_work_queue<stored_document> queue_;  ///< at most queue_capacity events
   backoff backoff_;  // the writer's alone
   mutable std::mutex mu_;
   std::condition_variable changed_;

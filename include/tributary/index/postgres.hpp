@@ -106,6 +106,10 @@ struct postgres_options {
   /// application_name, unless the URL sets one: names this connection in pg_stat_activity.
   std::string application_name = "tributary";
   postgres_bulk_method bulk_method = postgres_bulk_method::copy;
+  /// A bulk write of at least this many documents into an index not yet sealed (read, or published with
+  /// documents) appends to its table without keys; a smaller one seals it first, so that small writes
+  /// rewriting the same ids (a ledger, a status) do not add a row each until the index is read.
+  std::size_t append_min_documents = 256;
   /// false: a missing schema is an error instead of being created, so that a reader or a dry run
   /// never writes.
   bool create_schema = true;
@@ -1103,7 +1107,7 @@ class postgres_index {
       if (clean) {
         try {
           write("writing documents", true, [&](detail::pg_connection& c) {
-            copy_rows(c, index, docs, last, reserve_positions(c, index, last.size()), &parser);
+            copy_rows(c, index, docs, last, reserve_for_write(c, index, last.size()), &parser);
           });
           bulk_result result;
           result.written = docs.size();
@@ -1124,7 +1128,7 @@ class postgres_index {
 
     try {
       write("writing documents", true, [&](detail::pg_connection& c) {
-        const auto target = reserve_positions(c, index, last.size());
+        const auto target = reserve_for_write(c, index, last.size());
         if (c.options().bulk_method == postgres_bulk_method::copy) copy_rows(c, index, docs, last, target);
         else insert_rows(c, index, docs, last, target);
       });
@@ -1135,7 +1139,7 @@ class postgres_index {
     // Some document was refused: write item by item, each under a savepoint, to say which.
     return write("writing documents one by one", true, [&](detail::pg_connection& c) {
       bulk_result result = checked;
-      const auto target = reserve_positions(c, index, sendable.size());
+      const auto target = reserve_for_write(c, index, sendable.size());
       auto position = target.base;
       for (const auto i : sendable) {
         c.exec_simple("SAVEPOINT tributary_item");
@@ -1636,6 +1640,17 @@ class postgres_index {
       return sealed ? " ON CONFLICT (id) DO UPDATE SET json = excluded.json, seq = excluded.seq" : "";
     }
   };
+
+  /// reserve_positions for a bulk write of `count` documents, sealing the index first when the write is
+  /// smaller than postgres_options::append_min_documents.
+  static write_target reserve_for_write(detail::pg_connection& c, std::string_view index, std::size_t count) {
+    auto target = reserve_positions(c, index, count);
+    if (!target.sealed && count < c.options().append_min_documents) {
+      c.seal(index);
+      target.sealed = true;
+    }
+    return target;
+  }
 
   /// Takes `count` change positions of `index`: the row lock this takes (to the end of the transaction)
   /// orders writers to one index, so positions commit in order. errc::not_found for a missing index.

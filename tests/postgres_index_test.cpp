@@ -582,6 +582,13 @@ TEST_F(PostgresIndex, DocumentsTheServerRefusesAreReportedItemByItem) {
     for (const auto& f : result.failures) EXPECT_FALSE(f.retryable);
     const std::vector<stored_document> stored{{"a", spaced}, {"d", "[1,2]"}, {"f", "5"}, {"g", "{}"}};
     EXPECT_EQ(store.scan(index, "", 10).documents, stored) << index;
+
+    // The only refused document is one a later write of its id replaces: still reported.
+    const auto older = store.bulk_write(index, std::vector<stored_document>{{"h", "{older"}, {"h", "{}"}});
+    EXPECT_EQ(older.written, 1u) << index;
+    ASSERT_EQ(older.failures.size(), 1u) << index;
+    EXPECT_EQ(older.failures[0].position, 0u);
+    EXPECT_EQ(store.get(index, names({"h"})).front(), std::optional<std::string>("{}"));
   }
 }
 
@@ -598,7 +605,9 @@ TEST_F(PostgresIndex, ADocumentRefusedMegabytesIntoACopyStopsItAndTheOthersAreWr
     docs.push_back({id, "{\"pad\":\"" + std::string(1000, 'x') + "\"}"});
   }
   docs[3500].json = "{not json";
+  const int backend = store.backend_pid();
   const auto result = store.bulk_write("i", docs);
+  EXPECT_EQ(store.backend_pid(), backend) << "the stopped COPY was ended, not the connection";
   EXPECT_EQ(result.written, 3999u);
   ASSERT_EQ(result.failures.size(), 1u);
   EXPECT_EQ(result.failures[0].position, 3500u);

@@ -712,15 +712,9 @@ class pg_connection {
       buffer.clear();
       put(direct);
     };
-    try {
-      produce(buffer, send);
-    } catch (...) {
-      // The producer stopped the COPY: end it with an error, so the server rolls the rows back and
-      // the connection is ready for the ROLLBACK.
-      if (PQputCopyEnd(conn_, "tributary stopped the COPY") == 1)
-        while (PGresult* r = PQgetResult(conn_)) PQclear(r);
-      throw;
-    }
+    // A producer that throws leaves the COPY open: the ROLLBACK that follows ends it (libpq's PQexec
+    // ends a COPY IN with an error before it sends), on the same connection.
+    produce(buffer, send);
     send({});
     if (PQputCopyEnd(conn_, ok ? nullptr : "tributary could not send the data") != 1 || !ok) {
       if (PQstatus(conn_) == CONNECTION_BAD) throw pg_lost{pg_trim(PQerrorMessage(conn_))};

@@ -513,6 +513,9 @@ TEST_F(PostgresIndex, InsertIfAbsentSealsTheIndexFirstSoTheNewestRowDecides) {
   const auto r = store.insert_if_absent("i", std::vector<stored_document>{{"k000", R"({"v":3})"}, {"b", "{}"}});
   EXPECT_EQ(r.items, (std::vector<insert_result::outcome>{insert_result::outcome::existed, insert_result::outcome::inserted}));
   EXPECT_EQ(store.get("i", names({"k000", "b"})), (std::vector<std::optional<std::string>>{R"({"v":2})", "{}"}));
+  // A name the server cannot hold is no index, before anything is sealed.
+  const std::vector<stored_document> one{{"a", "{}"}};
+  EXPECT_EQ(thrown_by([&] { (void)store.insert_if_absent("\xff", one); }).code(), errc::not_found);
 }
 
 TEST_F(PostgresIndex, AnAliasSealsAnIndexWithDocumentsAndLeavesAnEmptyOneToBeFilled) {

@@ -1236,8 +1236,8 @@ class postgres_index {
     try {
       return write("inserting documents", false, [&](detail::pg_connection& c) {
         insert_result result = checked;
-        c.seal(index);  // the unique key decides
         const auto target = reserve_positions(c, index, sendable.size());
+        if (!target.sealed) c.seal(index);  // the unique key decides
         const auto base = target.base;
         // sendable[from, from + ids.size()) are in the statement
         in_batches(docs, sendable, [&](std::span<const std::string_view> ids, std::span<const std::string_view> jsons,
@@ -1266,8 +1266,8 @@ class postgres_index {
     // Some document was refused: insert item by item, each under a savepoint, to say which.
     return write("inserting documents one by one", false, [&](detail::pg_connection& c) {
       insert_result result = checked;
-      c.seal(index);
       const auto target = reserve_positions(c, index, sendable.size());
+      if (!target.sealed) c.seal(index);
       auto position = target.base;
       for (const auto i : sendable) {
         c.exec_simple("SAVEPOINT tributary_item");

@@ -425,7 +425,7 @@ std::vector<std::string> keys_of(raw_connection& raw, const std::string& schema,
 std::vector<stored_document> versioned(int from, int to, int version) {
   std::vector<stored_document> out;
   for (int k = from; k < to; ++k) {
-    char id[8];
+    char id[16];
     std::snprintf(id, sizeof id, "k%03d", k);
     out.push_back({id, "{\"v\":" + std::to_string(version) + "}"});
   }
@@ -603,7 +603,7 @@ TEST_F(PostgresIndex, ADocumentRefusedMegabytesIntoACopyStopsItAndTheOthersAreWr
   ASSERT_TRUE(store.bulk_write("i", std::vector<stored_document>{{"k0000", R"({"old":true})"}}).ok());
   std::vector<stored_document> docs;
   for (int k = 0; k < 4000; ++k) {
-    char id[8];
+    char id[16];
     std::snprintf(id, sizeof id, "k%04d", k);
     docs.push_back({id, "{\"pad\":\"" + std::string(1000, 'x') + "\"}"});
   }

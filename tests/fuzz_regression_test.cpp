@@ -163,7 +163,7 @@ TEST(FuzzRegression, AMemberCodeMappingWithTextAfterItIsRefused) {
 // Found by store_url: libpq's error quoted the whole string, and redact_urls_in, which ends a URL at a
 // control character (here one in the user name), hid the part of the password before it; the scrub of
 // the whole password after that no longer matched, and the rest showed. Fixed in
-// include/tributary/index/postgres.hpp (pg_parse_target): the secrets are scrubbed first, then URLs redacted.
+// include/tributary/index/postgres/target.hpp (pg_parse_target): the secrets are scrubbed first, then URLs redacted.
 TEST(FuzzRegression, LibpqParseErrorsNeverShowThePassword) {
   const std::string found = "ttps\nco:lollec\x07""ctor\np%4s:w0rd\ns\xff\xff\xff\xff\xff\xff""a";
   expect_no_finding(fuzz::store_url, found);
@@ -182,7 +182,7 @@ TEST(FuzzRegression, LibpqParseErrorsNeverShowThePassword) {
 
 // Found by store_url: libpq ends the user info at the first @ (before any /), pg_url_secrets at the last
 // @ of the authority; with an @ after the password, libpq quoted the password it read ("invalid
-// percent-encoded token") and nothing scrubbed it. Fixed in include/tributary/index/postgres.hpp
+// percent-encoded token") and nothing scrubbed it. Fixed in include/tributary/index/postgres/target.hpp
 // (pg_url_secrets): libpq's password is a secret too.
 TEST(FuzzRegression, ThePasswordLibpqReadsIsScrubbedToo) {
   const std::string found =
@@ -304,7 +304,7 @@ TEST(FuzzRegression, APageWithMoreHitsThanAskedForIsAMalformedAnswer) {
 // Found by store_url: with an @ in the user name (Azure's user@server form, unescaped), libpq reads the
 // user up to that @, the rest as host and port, and has no password; the password as written then showed
 // in the store's description (postgres://c@llectorert3:cs@db...) and in libpq's "invalid integer value
-// ... for connection option port". Fixed in include/tributary/index/postgres.hpp (pg_target::scrub):
+// ... for connection option port". Fixed in include/tributary/index/postgres/target.hpp (pg_target::scrub):
 // descriptions and every libpq message are scrubbed of the URL's secrets as written too.
 TEST(FuzzRegression, APasswordAfterAnAtInTheUserNameNeverShows) {
   const std::string found = "postgres\nc@llectorert3\ncs\ndb.\xe5""ataloind='sc bname=ca\xff""t\xff""a";
@@ -321,7 +321,7 @@ TEST(FuzzRegression, APasswordAfterAnAtInTheUserNameNeverShows) {
 // Found by store_url (CI, session 15): an @ and then a colon in the password as typed
 // (postgres://me:pa55@h:w0rd%zz@db). libpq reads the user info up to the first @, "h" as the host and
 // "w0rd%zz@db" as the port, and its parse error quoted that port whole: the end of the password. Fixed in
-// include/tributary/index/postgres.hpp (pg_url_secrets): the port libpq reads there is a secret too.
+// include/tributary/index/postgres/target.hpp (pg_url_secrets): the port libpq reads there is a secret too.
 TEST(FuzzRegression, ThePortLibpqReadsInAPasswordIsScrubbed) {
   const std::string found = "postgres\nc\xb1\xb1\xb1\xb1\xb1\xb1\x9f\xb1\xb1\xb1t:toor@d\ns3cret\ndb.ina=%=require";
   expect_no_finding(fuzz::store_url, found);
@@ -337,7 +337,7 @@ TEST(FuzzRegression, ThePortLibpqReadsInAPasswordIsScrubbed) {
 // Found by store_url (CI, stop 21): an @ in the password and a colon in the user name as typed
 // (postgres://user::@]...r@s). libpq reads the user info up to the first @ (password ":") and the rest as
 // the host, so the description built from its parse showed "@]...r", the password as typed. Fixed in
-// include/tributary/index/postgres.hpp: a URL whose user info libpq reads otherwise than RFC 3986 is
+// include/tributary/index/postgres/target.hpp: a URL whose user info libpq reads otherwise than RFC 3986 is
 // described as written, redacted, and the part libpq takes for the host is scrubbed from its messages.
 TEST(FuzzRegression, APasswordHoldingAnAtNeverShowsInTheDescription) {
   const std::string found = "postgres\ns0cre4[postgbecDD\x97""Dl:\n@]\x89""\x89""\x89""\x89""\x89""\x89""\x89""\x89""r\ns\n"

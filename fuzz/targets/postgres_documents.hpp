@@ -1,5 +1,5 @@
 #pragma once
-// Documents the PostgreSQL store checks before writing them (index/postgres.hpp, pg_jsonb_problem):
+// Documents the PostgreSQL store checks before writing them (index/postgres/storable.hpp, pg_jsonb_problem):
 //   postgres_documents   detail::json_syntax_problem, the grammar check behind numbers simdjson refuses,
 //                        held against simdjson's parser; and pg_numeric_may_refuse, the scan that decides
 //                        whether a text simdjson took needs numeric's bounds checked.
@@ -19,7 +19,7 @@
 #include <simdjson.h>
 
 #include <tributary/detail/json_syntax.hpp>
-#include <tributary/index/postgres.hpp>
+#include <tributary/index/postgres/storable.hpp>
 
 #include "../harness.hpp"
 

@@ -196,6 +196,51 @@ TEST(TextMerge, DocumentsNotInCanonicalFormAreParsedAndMergeTheSame) {
   EXPECT_FALSE(reader.read(replaced(doc, R"("environments":[)", R"("environments": [)")));
 }
 
+TEST(TextMerge, SetsOfEverySizeAreUnitedSortedAndOnceAsParsed) {
+  // The unions of a merge (type, pricing, data, access) are sorted and deduplicated across the
+  // entries: sets of one string, of strings sharing their first bytes, and sets larger than the merge
+  // keeps on the stack (32), overlapping between the local and the peer entry.
+  const auto c = generate_catalogue(profile::compact, 48);
+  const auto locals = by_id(c.local);
+  std::size_t merged_at = 0;
+  while (!locals.contains(c.peer[merged_at].id)) ++merged_at;
+  const std::string& id = c.peer[merged_at].id;
+  // Every detail's data set replaced by `values` (written sorted and unique, as the writer does).
+  const auto with_data = [](std::string doc, const std::vector<std::string>& values) {
+    std::string list;
+    for (const auto& v : values) list += (list.empty() ? "\"" : ",\"") + v + "\"";
+    for (std::size_t at = doc.find(R"("data":[)"); at != std::string::npos; at = doc.find(R"("data":[)", at + 1)) {
+      const auto from = at + 8;
+      doc.replace(from, doc.find(']', from) - from, list);
+    }
+    return doc;
+  };
+  const auto numbered = [](std::string_view prefix, int from, int to) {
+    std::vector<std::string> out;
+    for (int i = from; i < to; ++i) out.push_back(std::string(prefix) + (i < 10 ? "0" : "") + std::to_string(i));
+    return out;
+  };
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cases = {
+    {{"public"}, {"public"}},
+    {{"pa", "pab", "pb"}, {"p", "pa", "paa", "pac"}},
+    {numbered("d", 0, 30), numbered("d", 20, 50)},  // 50 in the union, 10 on both sides
+    {numbered("d", 0, 40), numbered("d", 0, 40)},   // 40 on both sides, the same
+    {numbered("x", 0, 33), {"a", "x05", "z"}},
+  };
+  for (const auto& [theirs, ours] : cases) {
+    auto page = c.peer;
+    page[merged_at].json = with_data(page[merged_at].json, theirs);
+    auto changed_locals = locals;
+    changed_locals[id] = with_data(locals.at(id), ours);
+    text_document reader;
+    ASSERT_TRUE(reader.read(page[merged_at].json)) << page[merged_at].json;
+    ASSERT_TRUE(reader.read(changed_locals[id])) << changed_locals[id];
+    const auto o = expect_same(environment_union{}, page, changed_locals,
+                               "sets of " + std::to_string(theirs.size()) + " and " + std::to_string(ours.size()));
+    EXPECT_TRUE(o.error.empty()) << o.error;
+  }
+}
+
 TEST(TextMerge, MalformedDocumentsFailWithTheParsersError) {
   const auto c = generate_catalogue(profile::compact, 24);
   const auto locals = by_id(c.local);

@@ -274,7 +274,7 @@ class text_scanner {
 #endif
 
   template <bool Canonical>
-  [[nodiscard]] bool body_of(std::string_view& body, bool& escapes) noexcept {
+  [[nodiscard, gnu::always_inline]] inline bool body_of(std::string_view& body, bool& escapes) noexcept {
     const char* begin = p_;
     escapes = false;
     // Every byte of a text read is in a literal, in a string body, or in `links` (which simdjson
@@ -286,7 +286,7 @@ class text_scanner {
       case scanned::closed:
         body = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
         ++p_;
-        return !multibyte || simdjson::validate_utf8(body.data(), body.size());
+        return !multibyte || valid_utf8(body);
       case scanned::refused:
         return false;
       case scanned::rest:
@@ -296,7 +296,13 @@ class text_scanner {
     if (!scalar_body<Canonical>(escapes)) return false;
     body = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
     ++p_;
-    return ascii(body) || simdjson::validate_utf8(body.data(), body.size());
+    return ascii(body) || valid_utf8(body);
+  }
+
+  /// Out of line: most bodies are ASCII, and a call here in body_of's frame would make every body pay
+  /// for the frame the validator needs.
+  [[gnu::noinline, gnu::cold]] static bool valid_utf8(std::string_view body) noexcept {
+    return simdjson::validate_utf8(body.data(), body.size());
   }
 
   [[nodiscard]] static bool ascii(std::string_view s) noexcept {
@@ -419,22 +425,26 @@ inline bool text_document::read(std::string_view json) {
 
 namespace detail {
 
-/// A few string views on the stack, more on the heap: the unions of one document.
+/// A few string views on the stack, more on the heap: the unions of one document. A document's sets
+/// hold a few strings each, so they are kept sorted and unique as they are added (an insertion, a
+/// compare or two, no call to std::sort); past the stack's room they are sorted once when written.
 class view_set {
  public:
   void add(std::span<const std::string_view> views) {
     for (auto v : views) {
-      if (size_ < local_.size()) local_[size_] = v;
+      if (size_ < local_.size()) insert_sorted(v);
       else spill(v);
-      ++size_;
     }
   }
   /// Sorted, each once, appended as a JSON array's strings (no escapes: see text_entry).
   void append_sorted(std::string& out, std::string_view prefix) {
-    std::string_view* begin = size_ <= local_.size() ? local_.data() : heap_.data();
+    std::string_view* begin = local_.data();
     std::string_view* end = begin + size_;
-    std::sort(begin, end);
-    end = std::unique(begin, end);
+    if (!heap_.empty()) {
+      begin = heap_.data(), end = begin + heap_.size();
+      std::sort(begin, end);
+      end = std::unique(begin, end);
+    }
     out.append(prefix);
     for (auto* v = begin; v != end; ++v) {
       out.append(v == begin ? "\"" : ",\"", v == begin ? 1 : 2);
@@ -445,12 +455,31 @@ class view_set {
   }
 
  private:
+  /// Byte order, as std::string_view's operator<, with the first bytes compared here: the sets' strings
+  /// ("free", "paid", "public", "xroad", ...) mostly differ there, so memcmp is rarely called.
+  [[nodiscard]] static int order(std::string_view a, std::string_view b) noexcept {
+    if (!a.empty() && !b.empty() && a[0] != b[0])
+      return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(b[0]) ? -1 : 1;
+    return a.compare(b);
+  }
+  void insert_sorted(std::string_view v) {
+    std::size_t at = size_;
+    while (at > 0) {
+      const int c = order(local_[at - 1], v);
+      if (c == 0) return;  // already there
+      if (c < 0) break;
+      --at;
+    }
+    for (std::size_t k = size_; k > at; --k) local_[k] = local_[k - 1];
+    local_[at] = v;
+    ++size_;
+  }
   void spill(std::string_view v) {
-    if (heap_.empty()) heap_.assign(local_.begin(), local_.end());
+    if (heap_.empty()) heap_.assign(local_.begin(), local_.begin() + static_cast<std::ptrdiff_t>(size_));
     heap_.push_back(v);
   }
-  std::array<std::string_view, 32> local_{};
-  std::vector<std::string_view> heap_;
+  std::array<std::string_view, 32> local_;  // the first size_ are the set
+  std::vector<std::string_view> heap_;      // every string, once the stack's room is full
   std::size_t size_ = 0;
 };
 

@@ -585,7 +585,7 @@ class postgres_index {
 
   /// Documents of `index` whose postgres_options::search_fields hold the words of `text` (web-search
   /// syntax: words are ANDed, "quoted phrases", `or`, -excluded; case-insensitive, no stemming), best
-  /// ranked first, ties by id; at most `limit`. Served by the documents_search GIN index. Refused with
+  /// ranked first, ties by id; at most `limit`. Served by the index's GIN search index (documents_search_<md5 of its name>). Refused with
   /// errc::invalid_config when no search field is configured.
   [[nodiscard]] std::vector<stored_document> search(std::string_view index, std::string_view text, std::size_t limit) const {
     if (limit == 0) throw error(errc::invalid_config, "search limit must be positive");

@@ -35,9 +35,10 @@ struct postgres_options {
   /// The top-level JSON fields search() reads, in order; none (the default): the store builds no search
   /// index and search() is refused. The store knows no document shape, so its user names them (the
   /// catalogue: catalogue_postgres_options in catalogue/postgres_search.hpp). A connection that may
-  /// create the schema builds the one search index of the schema (documents_search, over every index)
-  /// when it connects, before it writes anything, so every document any index holds is searchable; it
-  /// refuses a schema whose search index covers other fields.
+  /// create the schema records the search expression when it connects and builds each aliased index's
+  /// search index; an index gets its own when an alias first moves to it with documents, so every
+  /// document reached through an alias is searchable (pg_connection::build_search_index). A schema whose
+  /// recorded expression covers other fields is refused.
   std::vector<std::string> search_fields;
 };
 

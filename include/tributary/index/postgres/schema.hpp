@@ -132,7 +132,7 @@ UPDATE {s}.meta SET value = '4' WHERE key = 'schema_version';
 [[nodiscard]] inline std::string pg_index_table(std::string_view md5) { return "documents_" + std::string(md5); }
 
 /// The search expression over `fields` (postgres_options::search_fields), spelt the same for the
-/// documents_search index and for search(), so the planner uses the index. Empty for no fields. A field
+/// indexes' search indexes and for search(), so the planner uses the index. Empty for no fields. A field
 /// is a string literal in it: its quotes are doubled, and one that is empty or not UTF-8 text is refused.
 [[nodiscard]] inline std::string pg_search_vector(std::span<const std::string> fields) {
   std::string out;

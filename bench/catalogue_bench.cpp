@@ -360,6 +360,20 @@ int peak_memory(profile p, std::size_t services, bool resident) {
   return engine_copy_merge(store, worker_name, std::move(pages));
 }
 
+/// Tells a `perf record --control fifo:CTL,ACK --delay=-1` started around this process to count (`on`)
+/// or not, so that a profile holds the timed rounds alone: the FIFOs are named by TRIBUTARY_PERF_CTL and
+/// TRIBUTARY_PERF_ACK. Without them, nothing.
+void perf_counting(bool on) {
+  static const char* ctl = std::getenv("TRIBUTARY_PERF_CTL");
+  static const char* ack = std::getenv("TRIBUTARY_PERF_ACK");
+  if (!ctl || !ack) return;
+  static std::ofstream to(ctl);
+  static std::ifstream from(ack);
+  to << (on ? "enable" : "disable") << std::endl;
+  std::string reply;
+  std::getline(from, reply, '\0');  // perf answers "ack\n\0"
+}
+
 /// `warm`: each round's worker and pages are built just before it, as the suites do, so that a round
 /// finds what fits of them in the cache; otherwise every round's are built first, and a round finds its
 /// inputs cold.
@@ -379,7 +393,9 @@ int profile_rounds(profile p, std::size_t services, int rounds, bool warm) {
     if (warm) prepare();
     const auto began = std::chrono::steady_clock::now();
     const auto cpu = std::clock();
+    if (r > 0) perf_counting(true);  // round 0 is the warm-up
     read += profile_round(*stores[static_cast<std::size_t>(r)], std::move(pages[static_cast<std::size_t>(r)])).read;
+    if (r > 0) perf_counting(false);
     std::printf("round %d: %.1f ms wall, %.1f ms CPU\n", r,
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count(),
                 1000.0 * static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC);

@@ -241,6 +241,44 @@ TEST(TextMerge, SetsOfEverySizeAreUnitedSortedAndOnceAsParsed) {
   }
 }
 
+TEST(TextMerge, LinksOfEveryShapeMergeOrFailAsParsed) {
+  // `links` is copied raw when it is one JSON value: arrays, objects and strings without escapes are
+  // read by the text reader itself, anything else is the parser's to accept.
+  const auto c = generate_catalogue(profile::compact, 48);
+  const auto locals = by_id(c.local);
+  std::size_t merged_at = 0;
+  while (!(locals.contains(c.peer[merged_at].id) && c.peer[merged_at].json.find(R"("links")") != std::string::npos))
+    ++merged_at;
+  const std::string doc = c.peer[merged_at].json;
+  const auto with_links = [&](std::string_view links) {
+    const auto from = doc.find(R"("links":)") + 8;
+    std::string out = doc;
+    out.replace(from, doc.find(R"(,"openApiString")", from) - from, links);
+    return out;
+  };
+  const std::vector<std::string> shapes = {
+    "[]", "{}", R"("")", R"("docs")", R"({"a":["b",{"c":"d"}],"e":{}})",
+    R"([[[[[[[["eight deep"]]]]]]]])", R"([[[[[[[[[["ten deep"]]]]]]]]]])",
+    "[{\"name\":\"dokumentatsioon \xc3\xa4\",\"url\":\"u\"}]", "[{\"name\":\"broken \xc3\",\"url\":\"u\"}]",
+    R"([{"name":"a\"b"}])", R"([{"name":"\u00e4"}])", R"([{"name":"\ud800"}])", R"([{"url":"https:\/\/x"}])",
+    R"([{"a":"b",}])", R"([{"a" :"b"}])", R"([{"a":"b"})", R"(["a" "b"])", R"(["a",])", R"([1,"a"])",
+    R"({"a"})", R"({"a":})", R"([true])", "[\"tab\there\"]", R"(["a"]])",
+  };
+  text_document reader;
+  std::size_t read_as_text = 0;
+  for (const auto& links : shapes) {
+    auto page = c.peer;
+    page[merged_at].json = with_links(links);
+    ASSERT_NE(page[merged_at].json, doc);
+    read_as_text += reader.read(page[merged_at].json);
+    expect_same(environment_union{}, page, locals, "links " + links);
+    auto changed_locals = locals;
+    changed_locals[c.peer[merged_at].id] = replaced(with_links(links), "staging", "dev");
+    expect_same(environment_union{}, c.peer, changed_locals, "local links " + links);
+  }
+  EXPECT_GE(read_as_text, 9u);  // the valid shapes above, escapes included
+}
+
 TEST(TextMerge, MalformedDocumentsFailWithTheParsersError) {
   const auto c = generate_catalogue(profile::compact, 24);
   const auto locals = by_id(c.local);

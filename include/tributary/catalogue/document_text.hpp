@@ -157,6 +157,20 @@ class text_scanner {
     }
   }
 
+  /// One JSON value for `links` (is_json_value's to accept, as the parser would): a value of arrays,
+  /// objects and strings without escapes, nested a few deep (what `links` holds: names and URLs), is
+  /// read here, as a part of what is_json_value accepts; any other is measured with value_extent and
+  /// handed to is_json_value.
+  [[nodiscard]] bool json_value(std::string_view& value) {
+    const char* begin = p_;
+    if (plain_json(0)) {
+      value = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
+      return true;
+    }
+    p_ = begin;
+    return value_extent(value) && is_json_value(value);
+  }
+
   /// One JSON value's extent, for `links`: brackets matched outside strings, an atom up to the next
   /// comma, closing bracket or whitespace. Whether it is valid JSON is is_json_value's to say.
   [[nodiscard]] bool value_extent(std::string_view& value) noexcept {
@@ -272,6 +286,26 @@ class text_scanner {
     return scanned::rest;
   }
 #endif
+
+  /// json_value's part: a string without escapes, or an array or object of such values, at most
+  /// `plain_json_depth` deep (far within the parser's raw_json_max_depth). Whitespace, numbers, literals
+  /// and escapes are the parser's.
+  static constexpr int plain_json_depth = 8;
+  [[nodiscard]] bool plain_json(int depth) noexcept {
+    std::string_view s;
+    if (literal("\"")) return plain_body(s);
+    const bool object = peek('{');
+    if (!object && !peek('[')) return false;
+    if (++depth > plain_json_depth) return false;
+    ++p_;
+    if (object ? literal("}") : literal("]")) return true;
+    while (true) {
+      if (object && (!literal("\"") || !plain_body(s) || !literal(":"))) return false;
+      if (!plain_json(depth)) return false;
+      if (object ? literal("}") : literal("]")) return true;
+      if (!literal(",")) return false;
+    }
+  }
 
   template <bool Canonical>
   [[nodiscard, gnu::always_inline]] inline bool body_of(std::string_view& body, bool& escapes) noexcept {
@@ -403,7 +437,7 @@ inline bool text_document::read(std::string_view json) {
         if (!s.literal(R"(,"data":[)") || !s.plain_array(&e.data, true)) return false;
         if (s.literal(R"(,"links":)")) {
           std::string_view links;
-          if (!s.value_extent(links) || !detail::is_json_value(links)) return false;
+          if (!s.json_value(links)) return false;
         }
         if (!s.literal(R"(,"openApiString":")") || !s.raw_body(body)) return false;
         if (!s.literal(R"(,"collected":")") || !s.canonical_body(body, escapes) ||

@@ -11,6 +11,8 @@
 //   catalogue_bench --profile <realistic|compact> <services> <rounds> [cold|warm]
 //       copy-merge rounds for a profiler; only profile_round does the timed work. `cold` (the default):
 //       every round's inputs are built first; `warm`: each round's just before it, as the suites do.
+//       Under `perf record --control fifo:CTL,ACK -D -1` with TRIBUTARY_PERF_CTL=CTL and
+//       TRIBUTARY_PERF_ACK=ACK in the environment, perf samples rounds 1.. alone.
 
 #include <benchmark/benchmark.h>
 

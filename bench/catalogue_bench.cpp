@@ -11,8 +11,7 @@
 //   catalogue_bench --profile <realistic|compact> <services> <rounds> [cold|warm]
 //       copy-merge rounds for a profiler; only profile_round does the timed work. `cold` (the default):
 //       every round's inputs are built first; `warm`: each round's just before it, as the suites do.
-//       Under `perf record --control fifo:CTL,ACK -D -1` with TRIBUTARY_PERF_CTL=CTL and
-//       TRIBUTARY_PERF_ACK=ACK in the environment, perf samples rounds 1.. alone.
+//       Under perf as bench/perf_control.hpp says, perf samples rounds 1.. alone.
 
 #include <benchmark/benchmark.h>
 
@@ -32,6 +31,7 @@
 #include <tributary/index/sqlite.hpp>
 
 #include "catalogue_generator.hpp"
+#include "perf_control.hpp"
 #include "steady_state.hpp"
 #include "workloads.hpp"
 
@@ -360,20 +360,6 @@ int peak_memory(profile p, std::size_t services, bool resident) {
 /// (valgrind --tool=callgrind --toggle-collect=profile_round).
 [[gnu::noinline]] merger_counts profile_round(memory_index& store, scanned_pages&& pages) {
   return engine_copy_merge(store, worker_name, std::move(pages));
-}
-
-/// Tells a `perf record --control fifo:CTL,ACK --delay=-1` started around this process to count (`on`)
-/// or not, so that a profile holds the timed rounds alone: the FIFOs are named by TRIBUTARY_PERF_CTL and
-/// TRIBUTARY_PERF_ACK. Without them, nothing.
-void perf_counting(bool on) {
-  static const char* ctl = std::getenv("TRIBUTARY_PERF_CTL");
-  static const char* ack = std::getenv("TRIBUTARY_PERF_ACK");
-  if (!ctl || !ack) return;
-  static std::ofstream to(ctl);
-  static std::ifstream from(ack);
-  to << (on ? "enable" : "disable") << std::endl;
-  std::string reply;
-  std::getline(from, reply, '\0');  // perf answers "ack\n\0"
 }
 
 /// `warm`: each round's worker and pages are built just before it, as the suites do, so that a round

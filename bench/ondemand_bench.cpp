@@ -16,6 +16,9 @@
 //                            low-priority events are being applied: counters p50_us and p99_us.
 //   --peak-memory N          (not a benchmark) a get_all of N entities between two processes: each
 //                            one's peak resident memory over the answer's JSON bytes.
+//   --profile N ROUNDS       (not a benchmark) ROUNDS get_alls of N entities as ondemand_get_all runs
+//                            them, each one's wall and CPU time printed; under perf as
+//                            bench/perf_control.hpp says, perf samples rounds 1.. alone (every thread).
 //
 // The suites run in the steady state of a process that has done the work before, as catalogue_bench's
 // (bench/steady_state.hpp): freed memory is kept, and the get_all and apply suites run one round
@@ -61,6 +64,7 @@
 #include <tributary/server/http_server.hpp>
 #include <tributary/transport/curl.hpp>
 
+#include "perf_control.hpp"
 #include "steady_state.hpp"
 
 namespace {
@@ -476,10 +480,44 @@ int peak_memory(std::size_t n) {
   return held == n && written == n && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
 
+/// --profile N ROUNDS: ondemand_get_all's rounds, round 0 the untimed one.
+int profile_get_all(std::size_t n, int rounds) {
+  auto events = std::make_shared<const std::vector<entity_event>>(make_events(n));
+  curl_library curl;
+  curl_options co;
+  co.max_attempts = 1;
+  co.total_timeout = std::chrono::minutes(5);
+  curl_transport transport(curl, co);
+  manual_clock clock;
+  basic_timer_service timers(clock);
+  for (int r = 0; r < rounds; ++r) {
+    auto rig = std::make_unique<get_all_rig>(events, transport, clock, timers);
+    const auto began = std::chrono::steady_clock::now();
+    const double cpu = process_cpu_seconds();
+    if (r > 0) tributary::bench::perf_counting(true);
+    const std::size_t held = rig->run();
+    if (r > 0) tributary::bench::perf_counting(false);
+    std::printf("round %d: %.1f ms wall, %.1f ms CPU (every thread), %zu entities held\n", r,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count(),
+                1000.0 * (process_cpu_seconds() - cpu), held);
+    if (held != n) return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::string_view(argv[1]) == "--peak-memory") return peak_memory(std::stoul(argv[2]));
+  if (argc == 4 && std::string_view(argv[1]) == "--profile") {
+    tributary::bench::steady_state_allocator();
+    try {
+      return profile_get_all(std::stoul(argv[2]), std::stoi(argv[3]));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ondemand_bench --profile: %s\n", e.what());
+      return 1;
+    }
+  }
   tributary::bench::steady_state_allocator();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

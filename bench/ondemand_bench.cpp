@@ -35,6 +35,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -511,8 +512,18 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::string_view(argv[1]) == "--peak-memory") return peak_memory(std::stoul(argv[2]));
   if (argc == 4 && std::string_view(argv[1]) == "--profile") {
     tributary::bench::steady_state_allocator();
+    const auto positive = [](std::string_view text) {
+      std::size_t v = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      return ec == std::errc() && end == text.data() + text.size() ? v : 0;
+    };
+    const std::size_t n = positive(argv[2]), rounds = positive(argv[3]);
+    if (n == 0 || rounds == 0) {
+      std::fprintf(stderr, "usage: ondemand_bench --profile N ROUNDS (N entities, ROUNDS get_alls: positive integers)\n");
+      return 2;
+    }
     try {
-      return profile_get_all(std::stoul(argv[2]), std::stoi(argv[3]));
+      return profile_get_all(n, static_cast<int>(rounds));
     } catch (const std::exception& e) {
       std::fprintf(stderr, "ondemand_bench --profile: %s\n", e.what());
       return 1;

@@ -311,9 +311,10 @@ class text_scanner {
   [[nodiscard, gnu::always_inline]] inline bool body_of(std::string_view& body, bool& escapes) noexcept {
     const char* begin = p_;
     escapes = false;
-    // Every byte of a text read is in a literal, in a string body, or in `links` (which simdjson
-    // parses): a body is where a multi-byte character can be, and validating the bodies that hold one
-    // validates the text as simdjson would, without a pass over the whole of it.
+    // Every byte of a text read is in a literal, in a string body, or in a `links` value that simdjson
+    // parses (json_value reads the others as literals and bodies): a body is where a multi-byte
+    // character can be, and validating the bodies that hold one validates the text as simdjson would,
+    // without a pass over the whole of it.
     bool multibyte = false;
 #if defined(__SSE2__)
     switch (scan_blocks<Canonical>(escapes, multibyte)) {

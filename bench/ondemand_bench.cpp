@@ -190,25 +190,32 @@ class get_all_rig {
   std::thread writer_;
 };
 
+/// What every get_all_rig of a process shares: one curl transport, a manual clock and its timers.
+struct get_all_client {
+  curl_library curl;
+  curl_transport transport{curl, [] {
+    curl_options co;
+    co.max_attempts = 1;
+    co.total_timeout = std::chrono::minutes(5);
+    return co;
+  }()};
+  manual_clock clock;
+  basic_timer_service<manual_clock> timers{clock};
+};
+
 void ondemand_get_all(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   auto events = std::make_shared<const std::vector<entity_event>>(make_events(n));
-  curl_library curl;
-  curl_options co;
-  co.max_attempts = 1;
-  co.total_timeout = std::chrono::minutes(5);
-  curl_transport transport(curl, co);
-  manual_clock clock;
-  basic_timer_service timers(clock);
+  get_all_client c;
   std::size_t held = 0;
   double cpu = 0;
   try {
     // One untimed round first, as the copy-merge suites do (bench/steady_state.hpp): the timed ones
     // run in the steady state of a process that has held a million entities before.
-    (void)get_all_rig(events, transport, clock, timers).run();
+    (void)get_all_rig(events, c.transport, c.clock, c.timers).run();
     for (auto _ : state) {
       state.PauseTiming();
-      auto rig = std::make_unique<get_all_rig>(events, transport, clock, timers);
+      auto rig = std::make_unique<get_all_rig>(events, c.transport, c.clock, c.timers);
       const double cpu_before = process_cpu_seconds();
       state.ResumeTiming();
       held = rig->run();
@@ -484,15 +491,9 @@ int peak_memory(std::size_t n) {
 /// --profile N ROUNDS: ondemand_get_all's rounds, round 0 the untimed one.
 int profile_get_all(std::size_t n, int rounds) {
   auto events = std::make_shared<const std::vector<entity_event>>(make_events(n));
-  curl_library curl;
-  curl_options co;
-  co.max_attempts = 1;
-  co.total_timeout = std::chrono::minutes(5);
-  curl_transport transport(curl, co);
-  manual_clock clock;
-  basic_timer_service timers(clock);
+  get_all_client c;
   for (int r = 0; r < rounds; ++r) {
-    auto rig = std::make_unique<get_all_rig>(events, transport, clock, timers);
+    auto rig = std::make_unique<get_all_rig>(events, c.transport, c.clock, c.timers);
     const auto began = std::chrono::steady_clock::now();
     const double cpu = process_cpu_seconds();
     if (r > 0) tributary::bench::perf_counting(true);

@@ -161,26 +161,36 @@ class basic_event_persistor {
   /// enqueue, saying where the events are stored: the first `count` of them under
   /// "<instance>-<first>" onwards (the stamp a service puts in its answer, ondemand/answer.hpp).
   persisted_range enqueue_stamped(std::span<const entity_event> events) {
+    std::vector<std::string> jsons;
+    jsons.reserve(events.size());
+    for (const auto& e : events) jsons.push_back(event_json(e));
+    return enqueue_json_stamped(jsons);
+  }
+
+  /// enqueue_stamped of events already written as JSON (event_json's text, which the store keeps as
+  /// it is: a service that writes its answer's events once hands the same text here). The texts are
+  /// moved from, as far as they are queued.
+  persisted_range enqueue_json_stamped(std::span<std::string> jsons) {
     persisted_range range{options_.instance, 0, 0};
-    if (events.empty()) return range;
+    if (jsons.empty()) return range;
     std::uint64_t sequence = 0;
     {
       std::lock_guard lock(mu_);
-      stats_.queued += events.size();  // before the push, so that a fast writer never counts past it
-      sequence = next_sequence_;       // the ids of these events, reserved before the ledger says so
-      next_sequence_ += events.size();
+      stats_.queued += jsons.size();  // before the push, so that a fast writer never counts past it
+      sequence = next_sequence_;      // the ids of these events, reserved before the ledger says so
+      next_sequence_ += jsons.size();
     }
     range.first = sequence;
     if (ledger_) write_ledger();  // the intent is durable before any event is queued
     std::vector<stored_document> docs;
-    docs.reserve(events.size());
-    for (const auto& e : events) docs.push_back({id_of(sequence++), event_json(e)});
+    docs.reserve(jsons.size());
+    for (auto& json : jsons) docs.push_back({id_of(sequence++), std::move(json)});
     const std::size_t queued = push(docs);
-    if (queued < events.size()) {
+    if (queued < jsons.size()) {
       {
         std::lock_guard lock(mu_);
-        stats_.queued -= events.size() - queued;
-        stats_.refused += events.size() - queued;
+        stats_.queued -= jsons.size() - queued;
+        stats_.refused += jsons.size() - queued;
       }
       changed_.notify_all();
       if (ledger_) write_ledger();
@@ -241,10 +251,12 @@ class basic_event_persistor {
   /// `wait`: closed and drained).
   std::size_t take(std::vector<stored_document>& batch, bool wait) {
     batch.clear();
+    batch.reserve(options_.batch_size);  // once: write() leaves the buffer's capacity to the next batch
     return wait ? queue_.pop_up_to(batch, options_.batch_size) : queue_.try_pop_up_to(batch, options_.batch_size);
   }
 
   /// One batch, retried as the header says; every event of it ends counted as written or failed.
+  /// Leaves `batch` empty.
   void write(std::vector<stored_document>& batch) {
     std::string reason;
     for (unsigned attempt = 1; !batch.empty(); ++attempt) {
@@ -256,6 +268,10 @@ class basic_event_persistor {
           reason = f.reason;
         }
         count(batch.size() - again.size(), 0, {});
+        if (again.empty()) {  // the common case: the buffer stays for the next batch
+          batch.clear();
+          return;
+        }
       } catch (const error& e) {  // the whole batch; a store says nothing was written
         reason = e.what();
         // A store that takes texts over leaves those it did not write as they were; one that threw

@@ -604,7 +604,7 @@ TEST(DatasourceService, AnAnswerLargerThanAPageComesInPagesEachAnsweredOnce) {
   EXPECT_TRUE(contains(unknown.what(), "unknown cursor \"0123456789abcdef-2\"")) << unknown.what();
 }
 
-TEST(DatasourceService, AStreamingDatasourceIsHeldAPageOrTwoAtATime) {
+TEST(DatasourceService, AStreamingDatasourceIsHeldThreePagesAtATimeAtMost) {
   served s({.page_events = 100});
   auto big = std::make_shared<counting_stream>();
   big->n = 5'000;
@@ -615,10 +615,11 @@ TEST(DatasourceService, AStreamingDatasourceIsHeldAPageOrTwoAtATime) {
     received += answer.events.size();
     ++pages;
     for (const auto& e : answer.events) ASSERT_EQ(e.datasource, "big");  // the service names its datasource
-    // While the reader holds this page, the datasource waits on a full buffer of one more page.
+    // While the reader holds this page, the next one is made ahead (read_ahead.hpp) and the datasource
+    // waits on a full buffer of one more page.
     if (!answer.next.empty()) {
       std::this_thread::sleep_for(2ms);
-      EXPECT_LE(big->pushed.load(), received + 100 + 1) << "page " << pages;
+      EXPECT_LE(big->pushed.load(), received + 2 * 100 + 1) << "page " << pages;
     }
     if (answer.next.empty()) break;
     answer = s.client.get_page(answer.next);
@@ -668,16 +669,16 @@ TEST(DatasourceService, ACallNobodyReadsOnIsAbandonedAndItsDatasourceStops) {
   EXPECT_EQ(pages.back().outcomes.at(0).status, outcome_status::ok);
 }
 
-TEST(DatasourceService, GetChangesIsRefusedWhileAPagedGetAllIsBeingRead) {
+TEST(DatasourceService, GetChangesIsRefusedWhileThePagedGetAllsDatasourceRuns) {
   served s({.page_events = 5});
   auto big = std::make_shared<counting_stream>();
-  big->n = 12;
+  big->n = 22;  // past the first page, the one made ahead and the buffer's: the datasource still runs
   s.service.add(any_datasource(big));
   const auto first = s.client.get_all({"big"}, event_action::snapshot, false);
   ASSERT_FALSE(first.next.empty());
   EXPECT_EQ(s.client.get_changes({"big"}).outcomes.at(0).status, outcome_status::busy);
   const auto pages = all_pages(s.client, first);
-  EXPECT_EQ(pages.back().outcomes.at(0).events, 12u);
+  EXPECT_EQ(pages.back().outcomes.at(0).events, 22u);
   for (int i = 0; i < 100 && s.client.get_changes({"big"}).outcomes.at(0).status == outcome_status::busy; ++i)
     std::this_thread::sleep_for(5ms);  // the datasource's call returns just after its last event is taken
   EXPECT_EQ(s.client.get_changes({"big"}).outcomes.at(0).status, outcome_status::ok);
@@ -767,6 +768,55 @@ TEST(DatasourceService, AConsumerWhosePageIsLostAsksTheCallAgain) {
   consumer.process_available();
   EXPECT_TRUE(consumer.stats().initialized);
   EXPECT_EQ(consumer.state().live(), 10u);
+}
+
+TEST(DatasourceService, TheNextPageIsMadeAndPersistedWhileTheCallerReadsThisOne) {
+  served s({.page_events = 100});
+  auto big = std::make_shared<counting_stream>();
+  big->n = 1'000;
+  s.service.add(any_datasource(big));
+  const auto first = s.client.get_all({"big"}, event_action::snapshot, false);
+  ASSERT_EQ(first.events.size(), 100u);
+  // Nobody asked for page 2 yet: a task on the service's executor makes it (its events queued for the
+  // persistor) meanwhile.
+  for (int i = 0; i < 3'000 && s.persistor.stats().queued < 200; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(s.persistor.stats().queued, 200u);
+  const auto second = s.client.get_page(first.next);
+  ASSERT_EQ(second.events.size(), 100u);
+  EXPECT_EQ(second.events.front().entity_id, "e-100");
+  EXPECT_EQ(second.persisted.value().first, first.persisted.value().first + 100);
+  EXPECT_EQ(s.service.stats().pages, 2u);  // a page made ahead counts once it is handed out
+  const auto pages = all_pages(s.client, second);
+  std::size_t events = 0;
+  for (const auto& p : pages) events += p.events.size();
+  EXPECT_EQ(events, 900u);
+  EXPECT_EQ(s.persistor.stats().queued, 1'000u);
+}
+
+TEST(DatasourceService, AReadAheadTaskTheExecutorRunsAfterTheServiceEndedTouchesNothing) {
+  memory_index store;
+  basic_event_persistor<memory_index> persistor(store);
+  thread_pool pool(2, 16);
+  gate busy, holding;
+  auto big = std::make_shared<counting_stream>();
+  big->n = 1'000;
+  {
+    basic_datasource_service<thread_pool, memory_index> service(pool, persistor, {.page_events = 10});
+    service.add(any_datasource(big));
+    // The pool's other thread is taken before the call: the first page's read-ahead task waits behind it.
+    ASSERT_TRUE(pool.execute([&] {
+      holding.open();
+      busy.wait();
+    }));
+    ASSERT_TRUE(holding.wait());
+    const auto text = service.answer(R"({"jsonrpc":"2.0","id":"x","method":"get_all","params":{"datasource_names":["big"]}})");
+    ASSERT_TRUE(text);
+    EXPECT_EQ(parse_jsonrpc_answer(*text, "x").events.size(), 10u);
+  }  // the service ends: its call is abandoned, its datasource stops and frees the pool's first thread
+  busy.open();
+  pool.shutdown(shutdown_mode::drain);  // the read-ahead task has run now, on a service that is gone
+  EXPECT_EQ(persistor.stats().queued, 10u);
+  EXPECT_TRUE(big->returned.load());
 }
 
 TEST(DatasourceService, PagesRunOnTheInlineExecutorToo) {

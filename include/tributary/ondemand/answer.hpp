@@ -94,15 +94,16 @@ struct ondemand_answer {
   }
 };
 
-inline void append_answer_json(std::string& out, const ondemand_answer& a) {
-  std::size_t room = 256;  // the whole answer in one allocation rather than a doubling string's copies
-  for (const auto& e : a.events) room += event_json_size_hint(e);
-  out.reserve(out.size() + room);
-  out += "{\"events\":[";
-  for (std::size_t i = 0; i < a.events.size(); ++i) {
-    if (i) out += ',';
-    append_event_json(out, a.events[i]);
-  }
+/// An answer already written as JSON (append_answer_json's text), by a service that made its page ahead
+/// of the request (ondemand/service.hpp): a binding sends it as it is.
+struct answer_json {
+  std::string text;
+};
+
+namespace detail {
+
+/// What follows an answer's events: `],"outcomes":[...]`, "persisted", "next" and the closing brace.
+inline void append_answer_rest_json(std::string& out, const ondemand_answer& a) {
   out += "],\"outcomes\":[";
   for (std::size_t i = 0; i < a.outcomes.size(); ++i) {
     const auto& o = a.outcomes[i];
@@ -136,6 +137,22 @@ inline void append_answer_json(std::string& out, const ondemand_answer& a) {
   }
   out += '}';
 }
+
+}  // namespace detail
+
+inline void append_answer_json(std::string& out, const ondemand_answer& a) {
+  std::size_t room = 256;  // the whole answer in one allocation rather than a doubling string's copies
+  for (const auto& e : a.events) room += event_json_size_hint(e);
+  out.reserve(out.size() + room);
+  out += "{\"events\":[";
+  for (std::size_t i = 0; i < a.events.size(); ++i) {
+    if (i) out += ',';
+    append_event_json(out, a.events[i]);
+  }
+  detail::append_answer_rest_json(out, a);
+}
+
+inline void append_answer_json(std::string& out, const answer_json& a) { out += a.text; }
 
 /// A cursor as services write them: 1 to 128 bytes of A-Z, a-z, 0-9, '-', '_' and '.'; anything else
 /// is refused before it is looked up or sent back.

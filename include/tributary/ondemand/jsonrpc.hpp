@@ -216,7 +216,7 @@ std::optional<std::string> answer_one(simdjson::dom::element request, Run& run) 
     const auto params = object["params"];
     const bool has_params = params.error() != simdjson::NO_SUCH_FIELD;
     const ondemand_request call = parse_call(method, has_params ? params.value_unsafe() : simdjson::dom::element(), has_params);
-    const ondemand_answer answer = run(call);
+    const auto answer = run(call);  // an ondemand_answer, or an answer_json written ahead
     if (!has_id) return std::nullopt;
     // The envelope first and the answer after it, in one buffer: a page is megabytes, and copying it
     // into an envelope made afterwards cost as much again as writing it.
@@ -237,8 +237,8 @@ std::optional<std::string> answer_one(simdjson::dom::element request, Run& run) 
 
 }  // namespace detail
 
-/// Answers a JSON-RPC 2.0 text. `run(const ondemand_request&)` returns the ondemand_answer or throws
-/// rpc_error (unknown datasource). nullopt: nothing to send (notifications only).
+/// Answers a JSON-RPC 2.0 text. `run(const ondemand_request&)` returns the ondemand_answer (or the
+/// answer_json of one) or throws rpc_error (unknown datasource). nullopt: nothing to send (notifications only).
 template <class Run>
 [[nodiscard]] std::optional<std::string> answer_jsonrpc(std::string_view text, std::size_t max_bytes, Run&& run) {
   if (text.size() > max_bytes)

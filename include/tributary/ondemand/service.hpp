@@ -21,14 +21,18 @@
 //
 // Pages (ondemand/answer.hpp): the datasources push their events into a bounded buffer per call
 // (ondemand/call_stream.hpp) while the caller reads pages of at most page_events events (and about
-// page_bytes of JSON); an answer with more to come carries a cursor for get_page. A streaming
-// datasource (ondemand/datasource.hpp) waits while the buffer is full, so a get_all of a million
-// entities is held here a page or two at a time, as objects and as text; the wait does not count
-// against its time limit. Each page is answered once (its events are moved out, and queued for the
-// persistor as the page leaves): a caller whose page is lost asks get_all again. A call whose next
-// page nobody asks for within page_ttl is abandoned. Events come in the order they are made: each
-// datasource's in its own order, those of datasources running together interleaved. A datasource's slot stays taken until its last
-// event is read, so get_changes stays refused during a paged get_all.
+// page_bytes of JSON); an answer with more to come carries a cursor for get_page. While the caller
+// reads a page, the next one is made ahead by a task on the executor (ondemand/read_ahead.hpp: taken,
+// queued for the persistor, and for a binding's call written as JSON, each event written once for
+// both), so the caller's reading and the service's making overlap. A streaming datasource (ondemand/
+// datasource.hpp) waits while the buffer is full, so a get_all of a million entities is held here
+// three pages at a time at most (the one sent, the one made ahead, the buffer), as objects and as text;
+// the wait does not count against its time limit. Each page is answered once (its events are moved
+// out, and queued for the persistor before it can leave): a caller whose page is lost asks get_all
+// again. A call whose next page nobody asks for within page_ttl is abandoned. Events come in the order
+// they are made: each datasource's in its own order, those of datasources running together
+// interleaved. A datasource's slot stays taken until its get_all has pushed its last event, so
+// get_changes is refused while it runs.
 //
 // get_changes never overlaps get_all of the same datasource (ONDEMAND.md invariant). A get_changes that
 // finds the datasource's get_all running is refused at once (busy), not queued: get_all returns every
@@ -66,11 +70,14 @@
 
 #include <tributary/error.hpp>
 #include <tributary/execution/concepts.hpp>
+#include <tributary/execution/task.hpp>
+#include <tributary/execution/work_queue.hpp>
 #include <tributary/ondemand/answer.hpp>
 #include <tributary/ondemand/call_stream.hpp>
 #include <tributary/ondemand/datasource.hpp>
 #include <tributary/ondemand/jsonrpc.hpp>
 #include <tributary/ondemand/persistor.hpp>
+#include <tributary/ondemand/read_ahead.hpp>
 
 namespace tributary {
 
@@ -203,9 +210,14 @@ class basic_datasource_service {
       : executor_(&executor), persistor_(&persistor), options_(options) {
     options_.validate();
   }
-  /// Abandons the calls with pages left: their datasources' pushes are refused, so they return.
+  /// Abandons the calls with pages left: their datasources' pushes are refused, so they return. Waits
+  /// for the read-ahead tasks running (those not begun will touch nothing).
   ~basic_datasource_service() {
-    for (auto& [token, open] : open_) open.stream->abandon();
+    for (auto& [token, open] : open_) {
+      open.stream->abandon();
+      if (open.ahead) open.ahead->drop();
+    }
+    ahead_tasks_->close();
   }
   basic_datasource_service(const basic_datasource_service&) = delete;
   basic_datasource_service& operator=(const basic_datasource_service&) = delete;
@@ -229,9 +241,55 @@ class basic_datasource_service {
 
   /// Runs the call and answers its first page; get_page answers the following ones. Throws
   /// rpc_error(invalid_params) naming an unknown datasource (before any runs) or an unknown cursor.
-  ondemand_answer call(const ondemand_request& request) {
+  ondemand_answer call(const ondemand_request& request) { return serve(request, false).answer; }
+
+  ondemand_answer get_all(std::vector<std::string> names, event_action action, bool retry_on_fault) {
+    return call({ondemand_method::get_all, std::move(names), action, retry_on_fault});
+  }
+  ondemand_answer get_changes(std::vector<std::string> names) {
+    return call({ondemand_method::get_changes, std::move(names), event_action::update, false});
+  }
+  /// The page an answer's `next` names (ondemand/answer.hpp).
+  ondemand_answer get_page(std::string cursor) {
+    ondemand_request r;
+    r.method = ondemand_method::get_page;
+    r.cursor = std::move(cursor);
+    return call(r);
+  }
+
+  /// Answers a JSON-RPC 2.0 text (ondemand/jsonrpc.hpp); nullopt when there is nothing to send back.
+  /// The pages of its calls are written as JSON as they are made (and made ahead, read_ahead.hpp).
+  [[nodiscard]] std::optional<std::string> answer(std::string_view request) {
+    return answer_jsonrpc(request, options_.max_request_bytes, [this](const ondemand_request& r) {
+      detail::made_page page = serve(r, true);
+      if (page.json) return answer_json{std::move(*page.json)};
+      answer_json out;  // a page made for call() (a cursor of the C++ API asked for over a binding)
+      append_answer_json(out.text, page.answer);
+      return out;
+    });
+  }
+
+  [[nodiscard]] datasource_service_stats stats() const {
+    std::lock_guard lock(mu_);
+    return stats_;
+  }
+  [[nodiscard]] const datasource_service_options& options() const noexcept { return options_; }
+  [[nodiscard]] persistor_type& persistor() noexcept { return *persistor_; }
+
+ private:
+  /// A call whose pages are being read: its stream and the page the caller asks for next.
+  struct open_call {
+    std::shared_ptr<detail::call_stream> stream;
+    std::uint64_t next_page = 2;
+    bool reading = false;  ///< a get_page of it is running
+    std::chrono::steady_clock::time_point last_used;
+    std::shared_ptr<detail::page_ahead> ahead;  ///< the next page, when its making was scheduled
+  };
+
+  /// call(), the pages written as JSON as well when `write_json` (answer()).
+  detail::made_page serve(const ondemand_request& request, bool write_json) {
     expire_cursors();
-    if (request.method == ondemand_method::get_page) return next_page(request.cursor);
+    if (request.method == ondemand_method::get_page) return next_page(request.cursor, write_json);
     std::vector<std::shared_ptr<detail::datasource_slot>> slots;
     {
       std::lock_guard lock(mu_);
@@ -264,84 +322,74 @@ class basic_datasource_service {
       std::lock_guard lock(mu_);
       ++stats_.calls;
     }
-    return answer_page(std::move(stream), random_token(), 1);
+    return answer_page(std::move(stream), random_token(), 1, write_json, std::nullopt);
   }
 
-  ondemand_answer get_all(std::vector<std::string> names, event_action action, bool retry_on_fault) {
-    return call({ondemand_method::get_all, std::move(names), action, retry_on_fault});
-  }
-  ondemand_answer get_changes(std::vector<std::string> names) {
-    return call({ondemand_method::get_changes, std::move(names), event_action::update, false});
-  }
-  /// The page an answer's `next` names (ondemand/answer.hpp).
-  ondemand_answer get_page(std::string cursor) {
-    ondemand_request r;
-    r.method = ondemand_method::get_page;
-    r.cursor = std::move(cursor);
-    return call(r);
-  }
 
-  /// Answers a JSON-RPC 2.0 text (ondemand/jsonrpc.hpp); nullopt when there is nothing to send back.
-  [[nodiscard]] std::optional<std::string> answer(std::string_view request) {
-    return answer_jsonrpc(request, options_.max_request_bytes, [this](const ondemand_request& r) { return call(r); });
-  }
-
-  [[nodiscard]] datasource_service_stats stats() const {
-    std::lock_guard lock(mu_);
-    return stats_;
-  }
-  [[nodiscard]] const datasource_service_options& options() const noexcept { return options_; }
-  [[nodiscard]] persistor_type& persistor() noexcept { return *persistor_; }
-
- private:
-  /// A call whose pages are being read: its stream and the page the caller asks for next.
-  struct open_call {
-    std::shared_ptr<detail::call_stream> stream;
-    std::uint64_t next_page = 2;
-    bool reading = false;  ///< a get_page of it is running
-    std::chrono::steady_clock::time_point last_used;
-  };
-
-  /// Takes page `number` of the stream, queues its events for the persistor, and keeps the stream
-  /// under `token` when more pages follow.
-  ondemand_answer answer_page(std::shared_ptr<detail::call_stream> stream, const std::string& token, std::uint64_t number) {
-    detail::call_stream::page page;
+  /// Hands out page `number` of the stream (made ahead, or made now), and keeps the stream under
+  /// `token` when more pages follow, scheduling the making of the next one.
+  detail::made_page answer_page(std::shared_ptr<detail::call_stream> stream, const std::string& token, std::uint64_t number,
+                                bool write_json, std::optional<detail::made_page> made) {
+    detail::made_page page;
     try {
-      page = stream->take(options_.page_events, options_.page_bytes, options_.time_limit);
+      page = made ? std::move(*made) : make_page(*stream, token, number, write_json);
     } catch (...) {
       forget(token, *stream);
       throw;
     }
-    ondemand_answer answer;
-    answer.events = std::move(page.events);
-    // Persisted (queued) before the page leaves: an acknowledged page's events are all pending or
-    // written. enqueue waits while the queue is full: the persistor's backpressure.
-    if (persisted_range r = persistor_->enqueue_stamped(answer.events); r.count) answer.persisted = std::move(r);
     std::size_t not_ok = 0;
-    if (page.last) {
-      answer.outcomes = std::move(page.outcomes);
-      for (const auto& o : answer.outcomes) not_ok += o.status != outcome_status::ok;
-    } else {
-      answer.next = token + "-" + std::to_string(number + 1);
+    for (const auto& o : page.answer.outcomes) not_ok += o.status != outcome_status::ok;
+    std::shared_ptr<detail::page_ahead> ahead;
+    {
+      std::lock_guard lock(mu_);
+      stats_.events += page.answer.events.size();
+      stats_.failed_outcomes += not_ok;
+      ++stats_.pages;
+      if (page.last) {
+        open_.erase(token);
+        return page;
+      }
+      auto& open = open_[token];
+      open.stream = stream;
+      open.next_page = number + 1;
+      open.reading = false;
+      open.last_used = std::chrono::steady_clock::now();
+      if (read_ahead_possible) open.ahead = ahead = std::make_shared<detail::page_ahead>();
+      if (open_.size() > options_.max_open_calls) drop_least_recent();
     }
-    std::lock_guard lock(mu_);
-    stats_.events += answer.events.size();
-    stats_.failed_outcomes += not_ok;
-    ++stats_.pages;
-    if (page.last) {
-      open_.erase(token);
-      return answer;
-    }
-    auto& open = open_[token];
-    open.stream = std::move(stream);
-    open.next_page = number + 1;
-    open.reading = false;
-    open.last_used = std::chrono::steady_clock::now();
-    if (open_.size() > options_.max_open_calls) drop_least_recent();
-    return answer;
+    if (ahead) read_ahead(std::move(ahead), std::move(stream), token, number + 1, write_json);
+    return page;
   }
 
-  ondemand_answer next_page(const std::string& cursor) {
+  detail::made_page make_page(detail::call_stream& stream, std::string_view token, std::uint64_t number, bool write_json) {
+    return detail::make_page(stream, *persistor_, options_.page_events, options_.page_bytes, options_.time_limit, token, number, write_json);
+  }
+
+  /// Only an executor that can refuse a task rather than wait for room gets read-ahead tasks: a request
+  /// handler waiting for room behind datasources that wait for it would wait for ever.
+  static constexpr bool read_ahead_possible = requires(Executor& e, task& t) {
+    { e.try_execute(t) } -> std::same_as<push_status>;
+  };
+
+  /// Schedules the making of page `number` ahead of its get_page (read_ahead.hpp). The task holds what
+  /// it uses, not the service, and does nothing once the service ended.
+  void read_ahead(std::shared_ptr<detail::page_ahead> ahead, std::shared_ptr<detail::call_stream> stream, const std::string& token,
+                  std::uint64_t number, bool write_json) {
+    if constexpr (read_ahead_possible) {
+      if (!ahead_tasks_->submit(2)) return;  // the get_page makes it
+      task t([tasks = ahead_tasks_, ahead = std::move(ahead), stream = std::move(stream), persistor = persistor_, options = options_, token,
+              number, write_json] {
+        if (!tasks->begin()) return;
+        ahead->make([&] {
+          return detail::make_page(*stream, *persistor, options.page_events, options.page_bytes, options.time_limit, token, number, write_json);
+        });
+        tasks->end();
+      });
+      if (executor_->try_execute(t) != push_status::pushed) ahead_tasks_->refused();
+    }
+  }
+
+  detail::made_page next_page(const std::string& cursor, bool write_json) {
     const auto dash = cursor.rfind('-');
     std::uint64_t number = 0;
     const bool parsed = dash != std::string::npos && dash > 0 && dash + 1 < cursor.size() &&
@@ -349,6 +397,7 @@ class basic_datasource_service {
     if (!parsed) throw rpc_error(rpc_code::invalid_params, "cursor \"" + cursor + "\" is not one this service wrote");
     const std::string token = cursor.substr(0, dash);
     std::shared_ptr<detail::call_stream> stream;
+    std::shared_ptr<detail::page_ahead> ahead;
     {
       std::lock_guard lock(mu_);
       const auto it = open_.find(token);
@@ -363,8 +412,18 @@ class basic_datasource_service {
                                                       "); a page is answered once, so a call whose page was lost starts again");
       it->second.reading = true;
       stream = it->second.stream;
+      ahead = std::move(it->second.ahead);
     }
-    return answer_page(std::move(stream), token, number);
+    std::optional<detail::made_page> made;
+    if (ahead) {
+      try {
+        made = ahead->claim();
+      } catch (...) {
+        forget(token, *stream);
+        throw;
+      }
+    }
+    return answer_page(std::move(stream), token, number, write_json, std::move(made));
   }
 
   /// Abandons the calls nobody asked a page of for page_ttl: their datasources stop.
@@ -375,6 +434,7 @@ class basic_datasource_service {
       const auto now = std::chrono::steady_clock::now();
       for (auto it = open_.begin(); it != open_.end();) {
         if (!it->second.reading && now - it->second.last_used > options_.page_ttl) {
+          if (it->second.ahead) it->second.ahead->drop();
           dropped.push_back(std::move(it->second.stream));
           it = open_.erase(it);
           ++stats_.abandoned;
@@ -392,6 +452,7 @@ class basic_datasource_service {
     for (auto it = open_.begin(); it != open_.end(); ++it)
       if (!it->second.reading && (oldest == open_.end() || it->second.last_used < oldest->second.last_used)) oldest = it;
     if (oldest == open_.end()) return;
+    if (oldest->second.ahead) oldest->second.ahead->drop();
     oldest->second.stream->abandon();
     open_.erase(oldest);
     ++stats_.abandoned;
@@ -400,7 +461,10 @@ class basic_datasource_service {
   void forget(const std::string& token, detail::call_stream& stream) {
     stream.abandon();
     std::lock_guard lock(mu_);
-    open_.erase(token);
+    if (const auto it = open_.find(token); it != open_.end()) {
+      if (it->second.ahead) it->second.ahead->drop();
+      open_.erase(it);
+    }
   }
 
   /// 128 random bits as hex: a cursor nobody can guess or confuse with another call's.
@@ -423,6 +487,7 @@ class basic_datasource_service {
   std::map<std::string, open_call> open_;  ///< by cursor token
   std::mt19937_64 random_{std::random_device{}()};
   datasource_service_stats stats_;
+  std::shared_ptr<detail::read_ahead_tasks> ahead_tasks_ = std::make_shared<detail::read_ahead_tasks>();
 };
 
 }  // namespace tributary

@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <optional>
 #include <span>
@@ -136,6 +137,23 @@ double process_cpu_seconds() {
   return s(u.ru_utime) + s(u.ru_stime);
 }
 
+/// Page faults of this process so far (minor: memory touched for the first time, or again after it
+/// was given back to the kernel).
+long page_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt + u.ru_majflt;
+}
+
+/// The threads every get_all_rig of a process runs on, as a deployed service and consumer keep theirs
+/// for the life of the process: the service's datasource and HTTP pools, its persistor's writer, and
+/// the consumer's timer thread (which reads the pages). Threads made afresh each round would each take
+/// whichever of glibc's per-thread arenas is free, rarely the one that holds the memory the previous
+/// round's thread freed, and fault in new memory (from 1 000 to 56 000 faults a round, by chance).
+struct get_all_threads {
+  thread_pool datasource{2, 16}, http{2, 16}, writer{1, 4}, calls{1, 4};
+};
+
 /// One get_all's pipeline, built before it runs and torn down after (neither part of the get_all): a
 /// fresh service and store, so the events a round persists are not carried into the next one's
 /// memory, and a fresh consumer.
@@ -144,22 +162,22 @@ class get_all_rig {
   using consumer_type = basic_ondemand_consumer<basic_jsonrpc_http_client<curl_transport>, manual_clock>;
 
   get_all_rig(std::shared_ptr<const std::vector<entity_event>> events, curl_transport& transport, manual_clock& clock,
-              basic_timer_service<manual_clock>& timers)
-      : timers_(&timers), store_(std::make_unique<memory_index>()),
+              basic_timer_service<manual_clock>& timers, get_all_threads& threads)
+      : timers_(&timers), threads_(&threads), store_(std::make_unique<memory_index>()),
         persistor_(*store_, persistor_options{.queue_capacity = events->size() + 1, .batch_size = 5'000}),
-        service_(datasource_pool_, persistor_),
-        http_(http_pool_, jsonrpc_http_handler(service_), {.max_body_bytes = 1 << 20}) {
+        service_(threads.datasource, persistor_),
+        http_(threads.http, jsonrpc_http_handler(service_), {.max_body_bytes = 1 << 20}) {
     service_.add(any_datasource(prepared_stream{std::move(events)}));
     client_.emplace(transport, jsonrpc_http_client_options{.url = "http://127.0.0.1:" + std::to_string(http_.start()) + "/rpc"});
     consumer_.emplace(*client_, timers, clock, consumer_options{});
-    writer_ = std::thread([this] { persistor_.run(); });  // last: nothing after it can throw
+    writer_ = threads.writer.submit([this] { persistor_.run(); });  // last: nothing after it can throw
   }
   ~get_all_rig() {
     persistor_.wait_flushed();  // the writer's work is not charged to the next round
     consumer_.reset();          // nor is freeing the state of a consumer that, in service, lives on
     http_.stop();
     persistor_.close();
-    writer_.join();
+    writer_.get();
   }
   get_all_rig(const get_all_rig&) = delete;
   get_all_rig& operator=(const get_all_rig&) = delete;
@@ -169,10 +187,10 @@ class get_all_rig {
     consumer_->start();
     // The consumer's coordinator holds a bounded part (low_capacity): this thread applies while the
     // timer thread reads pages.
-    std::thread calls([&] { timers_->run_for(std::chrono::seconds(0)); });
+    auto calls = threads_->calls.submit([&] { timers_->run_for(std::chrono::seconds(0)); });
     while (consumer_->stats().get_all_answered == 0 && consumer_->stats().calls_failed == 0)
       consumer_->process_available(std::chrono::milliseconds(10));
-    calls.join();
+    calls.get();
     consumer_->process_available();
     if (consumer_->stats().calls_failed) throw std::runtime_error(consumer_->stats().last_failure);
     return consumer_->state().size();
@@ -180,17 +198,18 @@ class get_all_rig {
 
  private:
   basic_timer_service<manual_clock>* timers_;
+  get_all_threads* threads_;
   std::unique_ptr<memory_index> store_;
   basic_event_persistor<memory_index> persistor_;
-  thread_pool datasource_pool_{1, 16}, http_pool_{2, 16};
   basic_datasource_service<thread_pool, memory_index> service_;
   basic_http_server<jsonrpc_http_handler<basic_datasource_service<thread_pool, memory_index>>> http_;
   std::optional<basic_jsonrpc_http_client<curl_transport>> client_;
   std::optional<consumer_type> consumer_;
-  std::thread writer_;
+  std::future<void> writer_;
 };
 
-/// What every get_all_rig of a process shares: one curl transport, a manual clock and its timers.
+/// What every get_all_rig of a process shares: one curl transport, a manual clock and its timers, the
+/// threads.
 struct get_all_client {
   curl_library curl;
   curl_transport transport{curl, [] {
@@ -201,6 +220,7 @@ struct get_all_client {
   }()};
   manual_clock clock;
   basic_timer_service<manual_clock> timers{clock};
+  get_all_threads threads;
 };
 
 void ondemand_get_all(benchmark::State& state) {
@@ -212,10 +232,10 @@ void ondemand_get_all(benchmark::State& state) {
   try {
     // One untimed round first, as the copy-merge suites do (bench/steady_state.hpp): the timed ones
     // run in the steady state of a process that has held a million entities before.
-    (void)get_all_rig(events, c.transport, c.clock, c.timers).run();
+    (void)get_all_rig(events, c.transport, c.clock, c.timers, c.threads).run();
     for (auto _ : state) {
       state.PauseTiming();
-      auto rig = std::make_unique<get_all_rig>(events, c.transport, c.clock, c.timers);
+      auto rig = std::make_unique<get_all_rig>(events, c.transport, c.clock, c.timers, c.threads);
       const double cpu_before = process_cpu_seconds();
       state.ResumeTiming();
       held = rig->run();
@@ -493,15 +513,16 @@ int profile_get_all(std::size_t n, int rounds) {
   auto events = std::make_shared<const std::vector<entity_event>>(make_events(n));
   get_all_client c;
   for (int r = 0; r < rounds; ++r) {
-    auto rig = std::make_unique<get_all_rig>(events, c.transport, c.clock, c.timers);
+    auto rig = std::make_unique<get_all_rig>(events, c.transport, c.clock, c.timers, c.threads);
     const auto began = std::chrono::steady_clock::now();
     const double cpu = process_cpu_seconds();
+    const long faults = page_faults();
     if (r > 0) tributary::bench::perf_counting(true);
     const std::size_t held = rig->run();
     if (r > 0) tributary::bench::perf_counting(false);
-    std::printf("round %d: %.1f ms wall, %.1f ms CPU (every thread), %zu entities held\n", r,
+    std::printf("round %d: %.1f ms wall, %.1f ms CPU (every thread), %ld page faults, %zu entities held\n", r,
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count(),
-                1000.0 * (process_cpu_seconds() - cpu), held);
+                1000.0 * (process_cpu_seconds() - cpu), page_faults() - faults, held);
     if (held != n) return 1;
   }
   return 0;

@@ -281,6 +281,9 @@ TEST(EntityState, ManyEntitiesInRandomOrderMatchAPlainModel) {
     auto& m = model[{e.entity_type, e.entity_id}];
     const bool newer = m.payload.empty() || e.sampled.time_since_epoch().count() >= m.us;
     if (newer) m = {e.sampled.time_since_epoch().count(), e.payload, e.action == event_action::delete_entity};
+    // A prefetch (of this event, of one of another type, of one never applied) changes nothing.
+    s.prefetch(e.entity_type, e.entity_id);
+    s.prefetch(k % 2 ? "host" : "instance", cat("vm-", std::to_string(k)));
     ASSERT_EQ(s.apply(e, t0), newer ? apply_result::applied : apply_result::older_ignored) << k;
   }
   ASSERT_EQ(s.size(), model.size());

@@ -161,7 +161,13 @@ class basic_ondemand_consumer {
       // One clock reading and one stats update per batch: an event's own cost is its apply.
       const auto now = clock_->now();
       apply_counts counts;
-      for (auto& [priority, it] : batch) apply(std::move(it), now, counts);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (i + prefetch_distance < batch.size()) {
+          const entity_event& ahead = batch[i + prefetch_distance].second.event;
+          state_.prefetch(ahead.entity_type, ahead.entity_id);
+        }
+        apply(std::move(batch[i].second), now, counts);
+      }
       n += batch.size();
       batch.clear();
       std::lock_guard lock(stats_mu_);
@@ -347,6 +353,8 @@ class basic_ondemand_consumer {
   }
 
   static constexpr std::size_t apply_batch = 256;
+  /// How many events ahead of its apply an event's table slot is prefetched (entity_state::prefetch).
+  static constexpr std::size_t prefetch_distance = 8;
   struct apply_counts {
     std::uint64_t applied = 0, older = 0;
   };

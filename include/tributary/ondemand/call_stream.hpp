@@ -14,7 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -106,12 +106,20 @@ class call_stream {
     std::unique_lock lock(mu_);
     for (;;) {
       const bool was_full = buffer_.size() >= capacity_;
-      while (!buffer_.empty() && out.events.size() < max_events && bytes < max_bytes) {
-        const std::size_t size = event_json_size_hint(buffer_.front());
+      std::size_t k = 0;
+      while (k < buffer_.size() && out.events.size() + k < max_events && bytes < max_bytes) {
+        const std::size_t size = event_json_size_hint(buffer_[k++]);
         bytes += size;
         buffer_bytes_ -= size;
-        out.events.push_back(std::move(buffer_.front()));
-        buffer_.pop_front();
+      }
+      if (k && k == buffer_.size() && out.events.empty()) {
+        // The whole buffer is the page so far (the usual case): handed over as it is, no event moved,
+        // and the producers go on in a buffer of the size this page needed.
+        out.events.swap(buffer_);
+        buffer_.reserve(out.events.size());
+      } else if (k) {
+        out.events.insert(out.events.end(), std::make_move_iterator(buffer_.begin()), std::make_move_iterator(buffer_.begin() + static_cast<std::ptrdiff_t>(k)));
+        buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(k));
       }
       if (was_full) room_.notify_all();
       if (out.events.size() >= max_events || bytes >= max_bytes) break;
@@ -178,7 +186,7 @@ class call_stream {
   std::chrono::milliseconds time_limit_;
   std::mutex mu_;
   std::condition_variable room_, events_;
-  std::deque<entity_event> buffer_;
+  std::vector<entity_event> buffer_;  ///< a vector, not a deque: a deque allocated a block per three events
   std::vector<producer> producers_;
   std::thread::id caller_;  ///< the thread that made the call and takes its first page
   bool taker_waiting_ = false;

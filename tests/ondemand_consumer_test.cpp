@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <random>
@@ -107,6 +108,36 @@ TEST(Coordinator, ConcurrentProducersAndAConsumerLoseNothing) {
   consumer.join();
   EXPECT_EQ(taken.load(), 4 * per_producer);
   EXPECT_FALSE(c.push(event_priority::high, 1));  // closed
+}
+
+TEST(Coordinator, SinglesAndBatchesMixedComeOutInTheOrderPushed) {
+  // A batch goes in whole (with room to spare after it, singles pushed next may join it), in part when
+  // the queue has room for part of it, and singles between: out they come as pushed.
+  basic_event_coordinator<int> c({.low_capacity = 10});
+  std::vector<int> spare;
+  spare.reserve(16);
+  spare.assign({0, 1, 2});
+  EXPECT_EQ(c.push_all(event_priority::low, std::move(spare)), 3u);
+  EXPECT_TRUE(c.push(event_priority::low, 3));
+  EXPECT_TRUE(c.push(event_priority::low, 4));
+  EXPECT_EQ(c.size(event_priority::low), 5u);
+  std::vector<int> expected{0, 1, 2, 3, 4}, got;
+  std::vector<std::pair<event_priority, int>> taken;
+  EXPECT_EQ(c.take_up_to(2, taken), 2u);  // 0 and 1: the first run is read in place
+  auto more = std::async(std::launch::async, [&] {
+    std::vector<int> big;
+    for (int i = 5; i < 25; ++i) big.push_back(i);
+    return c.push_all(event_priority::low, std::move(big));  // 7 fit now, the rest as room comes
+  });
+  for (int i = 5; i < 25; ++i) expected.push_back(i);
+  while (taken.size() < expected.size()) (void)c.take_up_to(3, taken, std::chrono::milliseconds(5));
+  EXPECT_EQ(more.get(), 20u);
+  EXPECT_TRUE(c.push(event_priority::low, 25));
+  expected.push_back(25);
+  (void)c.take_up_to(10, taken);
+  for (const auto& [p, x] : taken) got.push_back(x);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(c.size(event_priority::low), 0u);
 }
 
 TEST(Coordinator, BatchesKeepTheRuleTheOrderAndTheBackpressure) {

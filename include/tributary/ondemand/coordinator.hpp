@@ -15,7 +15,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <utility>
@@ -42,6 +44,47 @@ struct coordinator_stats {
   std::uint64_t low_turns_forced = 0;  ///< pops that took a low-priority event because of the bound
   std::uint64_t push_waits = 0;        ///< pushes that waited for room
 };
+
+namespace detail {
+
+/// A FIFO of the runs of items pushed together: a batch (an answer's page) goes in as the vector it came
+/// in, not one item at a time, and each item is moved once, on its way out. A std::deque of items
+/// allocated a block per three events and moved each one in and out.
+template <class T>
+class batch_fifo {
+ public:
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] T& front() noexcept { return chunks_.front()[head_]; }
+  void pop_front() {
+    --size_;
+    if (++head_ == chunks_.front().size()) {
+      chunks_.pop_front();
+      head_ = 0;
+    }
+  }
+  void push_back(T&& item) {
+    // Appended in place while the last run has room (never moving it), else in a run of its own.
+    if (chunks_.empty() || chunks_.back().size() == chunks_.back().capacity()) chunks_.emplace_back().reserve(single_run);
+    chunks_.back().push_back(std::move(item));
+    ++size_;
+  }
+  /// Appends items[from, from + n): the vector itself when that is all of it.
+  void append(std::vector<T>& items, std::size_t from, std::size_t n) {
+    if (n == 0) return;
+    if (from == 0 && n == items.size()) chunks_.push_back(std::move(items));
+    else chunks_.emplace_back(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(from)),
+                              std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(from + n)));
+    size_ += n;
+  }
+
+ private:
+  static constexpr std::size_t single_run = 64;
+  std::deque<std::vector<T>> chunks_;  ///< none empty; the front one read from head_ on
+  std::size_t head_ = 0, size_ = 0;
+};
+
+}  // namespace detail
 
 template <class T>
 class basic_event_coordinator {
@@ -72,16 +115,18 @@ class basic_event_coordinator {
     std::unique_lock lock(mu_);
     auto& q = p == event_priority::high ? high_ : low_;
     const std::size_t cap = p == event_priority::high ? options_.high_capacity : options_.low_capacity;
+    const std::size_t total = items.size();  // append may take the vector itself
     std::size_t pushed = 0;
-    for (auto& item : items) {
+    while (pushed < total) {
       if (!closed_ && q.size() >= cap) {
         ++stats_.push_waits;
         ready_.notify_all();
         room_.wait(lock, [&] { return closed_ || q.size() < cap; });
       }
       if (closed_) break;
-      q.push_back(std::move(item));
-      ++pushed;
+      const std::size_t n = std::min(total - pushed, cap - q.size());
+      q.append(items, pushed, n);
+      pushed += n;
     }
     lock.unlock();
     ready_.notify_all();
@@ -166,7 +211,7 @@ class basic_event_coordinator {
   coordinator_options options_;
   mutable std::mutex mu_;
   std::condition_variable ready_, room_;
-  std::deque<T> high_, low_;
+  detail::batch_fifo<T> high_, low_;
   std::size_t high_in_a_row_ = 0;
   bool closed_ = false;
   coordinator_stats stats_;

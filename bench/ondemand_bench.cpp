@@ -459,7 +459,7 @@ int peak_memory(std::size_t n) {
     sqlite_index store(path.string());
     basic_event_persistor<sqlite_index> persistor(store, {.batch_size = 5'000});
     std::thread writer([&] { persistor.run(); });
-    thread_pool datasource_pool(1, 16), http_pool(2, 16);
+    thread_pool datasource_pool(2, 16), http_pool(2, 16);  // a thread for the datasource, one for read-ahead
     basic_datasource_service service(datasource_pool, persistor);
     service.add(any_datasource(making_stream{n}));
     basic_http_server http(http_pool, jsonrpc_http_handler(service), {.max_body_bytes = 1 << 20});

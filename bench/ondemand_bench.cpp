@@ -1,11 +1,14 @@
 // Collection on demand (tributary::ondemand), each figure against its ceiling in the same run:
 //
 //   ondemand_get_all/N       a get_all of N synthetic entities from the datasource to the consumer's
-//                            applied state: the service answers over JSON-RPC on loopback HTTP in pages
-//                            (its persistor queues every event to a memory_index written by a thread),
-//                            the consumer's client reads page after page, the coordinator and
-//                            entity_state apply them. Counter process_cpu_s: the CPU of every thread
-//                            meanwhile (over the real time: the cores the pipeline kept busy).
+//                            applied state: the service answers over JSON-RPC on loopback HTTP in pages,
+//                            each made ahead while the one before is read (its datasource pool has a
+//                            thread for that beside the datasource's; its persistor queues every event
+//                            to a memory_index written by a thread), the consumer's client reads page
+//                            after page, the coordinator and entity_state apply them. The threads live
+//                            for the process, as a deployed service's do (get_all_threads). Counter
+//                            process_cpu_s: the CPU of every thread meanwhile (over the real time: the
+//                            cores the pipeline kept busy).
 //   get_all_ceiling/N        serializing the same events in the same pages and parsing them back, in
 //                            one process.
 //   get_all_apply_ceiling/N  the same, each parsed event applied into an entity_state (informational).
@@ -17,7 +20,8 @@
 //   --peak-memory N          (not a benchmark) a get_all of N entities between two processes: each
 //                            one's peak resident memory over the answer's JSON bytes.
 //   --profile N ROUNDS       (not a benchmark) ROUNDS get_alls of N entities as ondemand_get_all runs
-//                            them, each one's wall and CPU time printed; under perf as
+//                            them, each one's wall and CPU time (all threads, and the applying one) and
+//                            page faults printed; under perf as
 //                            bench/perf_control.hpp says, perf samples rounds 1.. alone (every thread).
 //
 // The suites run in the steady state of a process that has done the work before, as catalogue_bench's

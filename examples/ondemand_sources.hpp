@@ -90,7 +90,7 @@ class static_file_source {
 
 /// N entities "s-0" .. "s-<N-1>" of type "synthetic", sampled now; get_changes updates the next ten.
 /// `slow`: each get_all takes that much longer (a slow source, so that a demo's kill lands mid-call).
-/// It streams (streaming_datasource): a service holds its get_all a page or two at a time, however large.
+/// It streams (streaming_datasource): a service holds its get_all three pages at a time at most, however large.
 class synthetic_source {
  public:
   using datasource_concept = datasource_tag;

@@ -10,6 +10,7 @@
 // Pages are still made one at a time and in order per call (the next one is scheduled only once this
 // one is handed out), so the persistor's ids follow the order of the pages.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>

@@ -194,9 +194,10 @@ class memory_index {
   }
 
  private:
+  static constexpr std::size_t no_entry = static_cast<std::size_t>(-1);
   struct stored {
     std::string json;
-    std::uint64_t seq = 0;  ///< the position of the latest write
+    std::size_t entry = no_entry;  ///< where the latest write is in the change log
   };
   using documents = std::map<std::string, stored, std::less<>>;
 
@@ -210,32 +211,32 @@ class memory_index {
   struct index_data {
     documents docs;
     /// Every write in position order. Superseded and deleted entries stay, marked dead, until the log is
-    /// compacted: a write appends to a vector (and finds its previous entry by binary search).
+    /// compacted: a write appends to a vector, and each document knows where its entry is (no search).
     std::vector<change> log;
     std::uint64_t last = 0;  ///< the last position given out in this index
 
     /// Gives the document just written the next position; its previous write is superseded.
     void stamp(documents::iterator at) {
-      supersede(at->second.seq);
-      at->second.seq = ++last;
-      log.push_back({last, at, true});
+      supersede(at->second.entry);
+      at->second.entry = log.size();
+      log.push_back({++last, at, true});
       if (log.size() > 2 * docs.size() + 64) compact();
     }
 
     void erase(documents::iterator at) {
-      supersede(at->second.seq);
+      supersede(at->second.entry);
       docs.erase(at);
     }
 
-    /// Marks the entry of position `seq` (0: none) dead; the log is in position order.
-    void supersede(std::uint64_t seq) {
-      if (seq == 0) return;
-      auto it = std::lower_bound(log.begin(), log.end(), seq,
-                                 [](const change& c, std::uint64_t position) { return c.seq < position; });
-      if (it != log.end() && it->seq == seq) it->live = false;
+    void supersede(std::size_t entry) {
+      if (entry != no_entry) log[entry].live = false;
     }
 
-    void compact() { std::erase_if(log, [](const change& c) { return !c.live; }); }
+    /// Drops the dead entries; each live one's document learns where its entry moved.
+    void compact() {
+      std::erase_if(log, [](const change& c) { return !c.live; });
+      for (std::size_t i = 0; i < log.size(); ++i) log[i].doc->second.entry = i;
+    }
   };
 
   template <class Document, class Text>
@@ -251,7 +252,7 @@ class memory_index {
       }
       at = seek(target.docs, at, docs[i].id);
       if (at != target.docs.end() && at->first == docs[i].id) at->second.json = text_of(docs[i]);
-      else at = target.docs.emplace_hint(at, docs[i].id, stored{text_of(docs[i]), 0});
+      else at = target.docs.emplace_hint(at, docs[i].id, stored{text_of(docs[i])});
       target.stamp(at);
       ++result.written;
     }

@@ -4,6 +4,7 @@
 // each catalogue is generated once, serves every suite, and is dropped before the next is built.
 //
 //   catalogue_bench [google benchmark flags]
+//   (text_read/<profile>/<n>: the text reader alone over the bytes ceiling_dom parses, informational.)
 //   catalogue_bench --peak-memory <realistic|compact> <services> <streamed|resident>
 //       one copy-merge in this process; prints its peak resident memory over its input bytes as JSON.
 //       `streamed`: the peer's pages come from the generator as a remote store would hand them out;
@@ -26,8 +27,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unistd.h>
+#include <vector>
 
+#include <tributary/catalogue/document_text.hpp>
 #include <tributary/index/sqlite.hpp>
 
 #include "catalogue_generator.hpp"
@@ -169,6 +173,33 @@ void bm_ceiling_dom(benchmark::State& state, profile p, bool threaded) {
   set_counters(state, c.peer.size(), c.merge_input_bytes());
 }
 
+/// The fast path's reader alone (text_document::read) over the documents the DOM ceiling parses, from the
+/// same buffer: how copy-merge's reading compares with the parse it is measured against, apart from the
+/// merge, the store and the writing (informational; the next step for the compact ratio is here or not).
+void bm_text_read(benchmark::State& state, profile p) {
+  const auto& c = catalogue_for(p, static_cast<std::size_t>(state.range(0)));
+  const auto ndjson = merge_input_ndjson(c);
+  std::vector<std::string_view> docs;
+  const std::string_view all(ndjson.data(), ndjson.size());
+  for (std::size_t at = 0; at < all.size();) {
+    const std::size_t end = std::min(all.find('\n', at), all.size());
+    docs.push_back(all.substr(at, end - at));
+    at = end + 1;
+  }
+  text_document doc;
+  for (auto _ : state) {
+    std::size_t read = 0;
+    for (auto d : docs) read += doc.read(d) ? 1 : 0;
+    if (read != docs.size()) {
+      state.SkipWithError("a generated document was not read as text");
+      return;
+    }
+    benchmark::DoNotOptimize(doc);
+  }
+  state.counters["documents"] = static_cast<double>(docs.size());
+  set_counters(state, c.peer.size(), c.merge_input_bytes());
+}
+
 void bm_ceiling_memcpy(benchmark::State& state, profile p) {
   const auto& c = catalogue_for(p, static_cast<std::size_t>(state.range(0)));
   const auto ndjson = merge_input_ndjson(c);
@@ -270,6 +301,7 @@ void register_all() {
     tune(benchmark::RegisterBenchmark(name("copy_merge").c_str(), bm_copy_merge, p));
     if (plan.baseline) tune(benchmark::RegisterBenchmark(name("baseline").c_str(), bm_baseline, p));
     tune(benchmark::RegisterBenchmark(name("ceiling_dom").c_str(), bm_ceiling_dom, p, false));
+    tune(benchmark::RegisterBenchmark(name("text_read").c_str(), bm_text_read, p));
     tune(benchmark::RegisterBenchmark(name("ceiling_dom_threaded").c_str(), bm_ceiling_dom, p, true))->UseRealTime();
     tune(benchmark::RegisterBenchmark(name("ceiling_memcpy").c_str(), bm_ceiling_memcpy, p));
     if (plan.stores) {

@@ -16,6 +16,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -28,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <unistd.h>
 #include <vector>
 
@@ -425,21 +427,48 @@ int profile_rounds(profile p, std::size_t services, int rounds, bool warm) {
   return 0;
 }
 
+/// The profile and the counts a mode is given on its command line; nullopt (said on stderr) when one is
+/// not what it should be, so that a typo is an error rather than another profile or a crash.
+std::optional<profile> profile_arg(std::string_view s) {
+  if (s == "realistic") return profile::realistic;
+  if (s == "compact") return profile::compact;
+  std::cerr << "catalogue_bench: unknown profile '" << s << "' (realistic or compact)\n";
+  return std::nullopt;
+}
+std::optional<std::size_t> count_arg(std::string_view what, std::string_view s) {
+  std::size_t n = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec == std::errc() && end == s.data() + s.size() && n > 0) return n;
+  std::cerr << "catalogue_bench: " << what << " must be a positive number, not '" << s << "'\n";
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string_view(argv[1]) == "--peak-memory") {
-    if (argc != 5) {
+  const std::string_view mode = argc >= 2 ? argv[1] : "";
+  if (mode == "--peak-memory") {
+    if (argc != 5 || (std::string_view(argv[4]) != "streamed" && std::string_view(argv[4]) != "resident")) {
       std::cerr << "usage: " << argv[0] << " --peak-memory <realistic|compact> <services> <streamed|resident>\n";
       return 2;
     }
-    const profile p = std::string_view(argv[2]) == "realistic" ? profile::realistic : profile::compact;
-    return peak_memory(p, std::stoull(argv[3]), std::string_view(argv[4]) == "resident");
+    const auto p = profile_arg(argv[2]);
+    const auto services = count_arg("services", argv[3]);
+    if (!p || !services) return 2;
+    return peak_memory(*p, *services, std::string_view(argv[4]) == "resident");
   }
-  if ((argc == 5 || argc == 6) && std::string_view(argv[1]) == "--profile") {
+  if (mode == "--profile") {
+    const bool known_start = argc == 5 || (argc == 6 && (std::string_view(argv[5]) == "cold" || std::string_view(argv[5]) == "warm"));
+    if (!known_start) {
+      std::cerr << "usage: " << argv[0] << " --profile <realistic|compact> <services> <rounds> [cold|warm]\n";
+      return 2;
+    }
+    const auto p = profile_arg(argv[2]);
+    const auto services = count_arg("services", argv[3]);
+    const auto rounds = count_arg("rounds", argv[4]);
+    if (!p || !services || !rounds) return 2;
     steady_state_allocator();  // as the suites run (round 0 is then the warm-up)
-    return profile_rounds(std::string_view(argv[2]) == "realistic" ? profile::realistic : profile::compact,
-                          std::stoull(argv[3]), std::stoi(argv[4]), argc == 6 && std::string_view(argv[5]) == "warm");
+    return profile_rounds(*p, *services, static_cast<int>(*rounds), argc == 6 && std::string_view(argv[5]) == "warm");
   }
   steady_state_allocator();
   register_all();

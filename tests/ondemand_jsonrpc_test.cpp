@@ -121,20 +121,20 @@ TEST(JsonRpcRobustness, MutatedAnswersAreReadOrRefusedAsTributaryErrors) {
   EXPECT_EQ(parse_jsonrpc_answer(good, "7").outcomes, a.outcomes);
   EXPECT_EQ(parse_jsonrpc_answer(good, "7").persisted, a.persisted);
   // In place, as the HTTP client reads a body: with no room for simdjson's padding (made), and with it.
-  simdjson::dom::parser parser;
+  jsonrpc_answer_reader reader;
   const ondemand_answer copied = parse_jsonrpc_answer(good, "7");
   for (const std::size_t room : {std::size_t{0}, std::size_t{64}}) {
     std::string body = good;
     body.shrink_to_fit();
     body.reserve(body.size() + room);
-    const ondemand_answer b = parse_jsonrpc_answer_in_place(body, "7", parser);
+    const ondemand_answer b = reader.read_in_place(body, "7");
     EXPECT_EQ(b.events, copied.events);
     EXPECT_EQ(b.outcomes, a.outcomes);
     EXPECT_EQ(b.persisted, a.persisted);
     EXPECT_EQ(body, good);
   }
   std::string truncated = good.substr(0, good.size() / 2);
-  EXPECT_THROW((void)parse_jsonrpc_answer_in_place(truncated, "7", parser), error);
+  EXPECT_THROW((void)reader.read_in_place(truncated, "7"), error);
   std::size_t read = 0, refused = 0;
   for (std::uint64_t seed = 1; seed <= 3000; ++seed) {
     std::mt19937_64 rng(seed);
@@ -150,6 +150,30 @@ TEST(JsonRpcRobustness, MutatedAnswersAreReadOrRefusedAsTributaryErrors) {
   }
   EXPECT_EQ(read + refused, 3000u);
   EXPECT_GT(refused, 0u);
+}
+
+// A client reads page after page of about one size: the reader's buffers (some thirteen bytes per byte
+// of text) are allocated for the first with room to spare, not again at each new largest page.
+TEST(JsonRpcAnswers, PagesOfAboutOneSizeAreReadWithTheBuffersOfTheFirst) {
+  const std::string event = event_json(one_entity{}.get_all(event_action::snapshot)[0]);
+  auto page = [&](std::size_t events) {
+    std::string text = R"({"jsonrpc":"2.0","id":"7","result":{"events":[)";
+    for (std::size_t i = 0; i < events; ++i) text += (i ? "," : "") + event;
+    return text + R"(],"outcomes":[]}})";
+  };
+  jsonrpc_answer_reader reader;
+  const std::string first = page(1000);
+  EXPECT_EQ(reader.read(first, "7").events.size(), 1000u);
+  const std::size_t capacity = reader.capacity();
+  EXPECT_GE(capacity, first.size() + first.size() / 5) << "room to spare beyond the first page";
+  for (std::size_t events = 1001; events <= 1200; events += 20) {  // each page the largest so far, by 2%
+    std::string body = page(events);
+    EXPECT_EQ(reader.read_in_place(body, "7").events.size(), events);
+  }
+  EXPECT_EQ(reader.capacity(), capacity) << "pages within a quarter of the first fit its buffers";
+  std::string larger = page(2000);
+  EXPECT_EQ(reader.read_in_place(larger, "7").events.size(), 2000u);
+  EXPECT_GE(reader.capacity(), larger.size()) << "a page beyond the room grows the buffers";
 }
 
 // The persisted stamp tells a consumer which events a restart replays: a wrong one is refused, naming it.

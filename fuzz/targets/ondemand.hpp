@@ -143,12 +143,12 @@ inline void ondemand_answers(std::string_view input) {
     std::string body(input);
     if (room) body.reserve(body.size() + 64);
     else body.shrink_to_fit();
-    simdjson::dom::parser parser;
+    jsonrpc_answer_reader reader;
     ondemand_answer c;
-    const auto refused_in_place = expect_errors("parse_jsonrpc_answer_in_place", [&] { c = parse_jsonrpc_answer_in_place(body, "7", parser); });
+    const auto refused_in_place = expect_errors("read_in_place", [&] { c = reader.read_in_place(body, "7"); });
     require(refused.has_value() == refused_in_place.has_value() &&
                 (!refused || std::string(refused->what()) == refused_in_place->what()),
-            "parse_jsonrpc_answer_in_place and parse_jsonrpc_answer disagree on " + std::string(input.substr(0, 300)));
+            "jsonrpc_answer_reader::read_in_place and parse_jsonrpc_answer disagree on " + std::string(input.substr(0, 300)));
     require(refused || (c.events == a.events && c.outcomes == a.outcomes && c.persisted == a.persisted && c.next == a.next),
             "parsed in place, the answer differs: " + std::string(input.substr(0, 300)));
   }

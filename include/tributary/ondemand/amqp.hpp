@@ -313,7 +313,7 @@ class amqp_rpc_client {
       amqp_destroy_envelope(&envelope);
       if (ours) {
         page_queue_ = std::move(answered_by);
-        return parse_jsonrpc_answer(body, id, parser_);
+        return answers_.read(body, id);
       }
       // an answer to an earlier call that timed out: nobody waits for it
     }
@@ -340,7 +340,7 @@ class amqp_rpc_client {
   detail::amqp_connection connection_;
   std::string reply_queue_;
   std::string page_queue_;  ///< the queue of the server that answered last (for get_page)
-  simdjson::dom::parser parser_;  ///< reused: a page's buffers are allocated once
+  jsonrpc_answer_reader answers_;
   std::string prefix_;
   std::uint64_t next_id_ = 0;
 };

@@ -21,6 +21,7 @@
 // notifications (no id) are run and not answered. Text is validated in full (simdjson's DOM parser)
 // before anything is read: no pickle-like encoding ever reaches the consumer (ONDEMAND.md).
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -293,12 +294,6 @@ template <class Run>
   return out;
 }
 
-/// Reads the response to the request sent under `id`. Throws rpc_error for an error response and
-/// error(errc::bad_document) for a text that is not a valid response to it.
-/// `parser` is reused from answer to answer by a client: its buffers, sized for a page, are then
-/// allocated once rather than faulted in again for every page.
-[[nodiscard]] inline ondemand_answer parse_jsonrpc_answer(std::string_view text, std::string_view id, simdjson::dom::parser& parser);
-
 namespace detail {
 
 /// The answer in a parsed JSON-RPC response, or the errors parse_jsonrpc_answer throws.
@@ -325,21 +320,46 @@ namespace detail {
 
 }  // namespace detail
 
-inline ondemand_answer parse_jsonrpc_answer(std::string_view text, std::string_view id, simdjson::dom::parser& parser) {
-  return detail::read_jsonrpc_answer(parser.parse(simdjson::padded_string(text)), id);
-}
+/// Reads the responses of a client's calls with buffers kept from one to the next, so that a page's are
+/// allocated once rather than faulted in again for every page. simdjson sizes them to the largest text so
+/// far (some thirteen bytes per byte of text), so pages of about one size would free and allocate tens of
+/// megabytes again at each new largest page: here they grow with a quarter to spare.
+class jsonrpc_answer_reader {
+ public:
+  /// The response to the request sent under `id`. Throws rpc_error for an error response and
+  /// error(errc::bad_document) for a text that is not a valid response to it.
+  [[nodiscard]] ondemand_answer read(std::string_view text, std::string_view id) {
+    const simdjson::padded_string padded(text);
+    return read_at(padded.data(), padded.size(), id);
+  }
+  /// As read, of a body the caller owns, parsed where it is rather than copied: its capacity is grown by
+  /// simdjson's padding when it lacks it (a transport that reserves the room saves that).
+  [[nodiscard]] ondemand_answer read_in_place(std::string& body, std::string_view id) {
+    if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+    return read_at(body.data(), body.size(), id);
+  }
+  /// The largest text the buffers hold now, in bytes.
+  [[nodiscard]] std::size_t capacity() const noexcept { return std::min(parser_.capacity(), document_.capacity()); }
 
-/// parse_jsonrpc_answer of a body the caller owns, parsed where it is rather than copied: its capacity
-/// is grown by simdjson's padding when it lacks it (a transport that reserves the room saves that).
-[[nodiscard]] inline ondemand_answer parse_jsonrpc_answer_in_place(std::string& body, std::string_view id,
-                                                                   simdjson::dom::parser& parser) {
-  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
-  return detail::read_jsonrpc_answer(parser.parse(body.data(), body.size(), false), id);
-}
+ private:
+  ondemand_answer read_at(const char* text, std::size_t size, std::string_view id) {
+    if (capacity() < size) {
+      const std::size_t room = std::max(size, std::min(size + size / 4, parser_.max_capacity()));
+      simdjson::error_code ignored = simdjson::SUCCESS;  // the parse allocates what it needs or says why not
+      if (parser_.capacity() < room) ignored = parser_.allocate(room);
+      if (document_.capacity() < room) ignored = document_.allocate(room);
+      (void)ignored;
+    }
+    return detail::read_jsonrpc_answer(parser_.parse_into_document(document_, text, size, false), id);
+  }
 
+  simdjson::dom::parser parser_;
+  simdjson::dom::document document_;
+};
+
+/// jsonrpc_answer_reader::read with buffers of its own, for one answer.
 [[nodiscard]] inline ondemand_answer parse_jsonrpc_answer(std::string_view text, std::string_view id) {
-  simdjson::dom::parser parser;
-  return parse_jsonrpc_answer(text, id, parser);
+  return jsonrpc_answer_reader{}.read(text, id);
 }
 
 }  // namespace tributary

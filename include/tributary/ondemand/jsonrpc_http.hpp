@@ -171,7 +171,7 @@ class basic_jsonrpc_http_client {
         failure = "HTTP " + std::to_string(res.status) + ": " + detail::excerpt(res.body, 200, true);
       } else {
         try {
-          ondemand_answer a = parse_jsonrpc_answer_in_place(res.body, id, parser_);
+          ondemand_answer a = answers_.read_in_place(res.body, id);
           preferred_ = at;
           return a;
         } catch (const rpc_error&) {
@@ -212,7 +212,7 @@ class basic_jsonrpc_http_client {
   std::vector<std::string> urls_;
   std::size_t preferred_ = 0;
   std::uint64_t next_id_ = 0, failovers_ = 0;
-  simdjson::dom::parser parser_;  ///< reused: a page's buffers are allocated once
+  jsonrpc_answer_reader answers_;
 };
 
 }  // namespace tributary

@@ -64,47 +64,36 @@ using scanned_pages = std::vector<std::vector<stored_document>>;
 
 using merger_counts = peer_page_merger<environment_union>::counts;
 
-/// Copies a peer's pages into `worker` of `store`, as collector.hpp's copy_peer does: each page merged
-/// a part of `merge_batch` documents at a time, whose text the merger takes over and parses where the
-/// scan left it, and the merged documents written in batches of `bulk_batch`, a page's before the next
-/// page (the collector's defaults).
+/// Copies a peer's pages into `worker` of `store`, as collector.hpp's copy_peer does with a
+/// rewrite_store: each page merged a part of `merge_batch` documents at a time (the collector's
+/// default), whose text the merger takes over and reads where the scan left it, each local document
+/// read where the store keeps it and replaced by its merge.
 class engine_copier {
  public:
   engine_copier(memory_index& store, std::string_view worker, const environment_union& merge,
-                std::size_t merge_batch = collector_config{}.merge_batch,
-                std::size_t bulk_batch = collector_config{}.bulk_batch)
+                std::size_t merge_batch = collector_config{}.merge_batch)
       : store_(store), worker_(worker), merger_(merge, std::string(peer_environment), false),
-        merge_batch_(merge_batch), bulk_batch_(bulk_batch) {}
+        merge_batch_(merge_batch) {}
 
   /// Merges and writes one page; its documents are left empty.
   void copy(std::span<stored_document> page) {
     for (std::size_t at = 0; at < page.size(); at += merge_batch_) {
       const auto& ids = merger_.take_over(page.subspan(at, std::min(merge_batch_, page.size() - at)));
-      // The local documents' text is handed to the merger, not copied (peer_page_merger::merge's rvalue
-      // overload).
-      auto& writes = merger_.merge(store_.get(worker_, ids));
-      std::move(writes.begin(), writes.end(), std::back_inserter(merged_));
-      if (merged_.size() >= bulk_batch_) write();
+      const auto result = store_.rewrite(worker_, ids, [&](std::size_t i, const std::string* local) -> std::string* {
+        auto* w = merger_.merge_one(i, local);
+        return w ? &w->json : nullptr;
+      });
+      if (!result.ok()) throw error(errc::store_unavailable, "bench: rewrite failed: " + result.failures.front().reason);
     }
-    write();
   }
 
   [[nodiscard]] const merger_counts& totals() const noexcept { return merger_.totals(); }
 
  private:
-  void write() {
-    if (merged_.empty()) return;
-    // Moved into the store, not copied (memory_index's rvalue bulk_write).
-    const auto result = store_.bulk_write(worker_, std::move(merged_));
-    if (!result.ok()) throw error(errc::store_unavailable, "bench: bulk write failed: " + result.failures.front().reason);
-    merged_.clear();
-  }
-
   memory_index& store_;
   std::string_view worker_;
   peer_page_merger<environment_union> merger_;
-  std::size_t merge_batch_, bulk_batch_;
-  std::vector<stored_document> merged_;
+  std::size_t merge_batch_;
 };
 
 /// engine_copier over every page.

@@ -40,9 +40,11 @@ static_assert(document_delete_store<archetypes::document_delete_store>);
 static_assert(change_cursor_store<archetypes::change_cursor_store>);
 static_assert(padded_text_store<archetypes::padded_text_store>);
 static_assert(moving_write_store<archetypes::moving_write_store>);
+static_assert(rewrite_store<archetypes::rewrite_store>);
 static_assert(!exists_many_store<archetypes::document_store> && !insert_if_absent_store<archetypes::document_store> &&
               !document_delete_store<archetypes::document_store> && !change_cursor_store<archetypes::document_store> &&
-              !padded_text_store<archetypes::document_store> && !moving_write_store<archetypes::document_store>,
+              !padded_text_store<archetypes::document_store> && !moving_write_store<archetypes::document_store> &&
+                  !rewrite_store<archetypes::document_store>,
               "every refinement is opt-in");
 
 namespace concept_checks {
@@ -73,9 +75,10 @@ static_assert(!exists_many_store<refinement_only>, "every refinement refines doc
 static_assert(index_backend<sqlite_index> && exists_many_store<sqlite_index> && insert_if_absent_store<sqlite_index> &&
               document_delete_store<sqlite_index> && change_cursor_store<sqlite_index> && padded_text_store<sqlite_index>);
 static_assert(!moving_write_store<sqlite_index>, "SQLite copies the text into the file anyway");
+static_assert(!rewrite_store<sqlite_index>, "SQLite hands out copies of its text");
 static_assert(index_backend<memory_index> && exists_many_store<memory_index> && insert_if_absent_store<memory_index> &&
               document_delete_store<memory_index> && change_cursor_store<memory_index> &&
-              padded_text_store<memory_index> && moving_write_store<memory_index>);
+              padded_text_store<memory_index> && moving_write_store<memory_index> && rewrite_store<memory_index>);
 
 struct memory_factory {
   using backend = memory_index;

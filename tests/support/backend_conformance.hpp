@@ -611,6 +611,8 @@ template <class Factory>
 class PaddedTextConformance : public StoreFixture<Factory> {};
 template <class Factory>
 class MovingWriteConformance : public StoreFixture<Factory> {};
+template <class Factory>
+class RewriteConformance : public StoreFixture<Factory> {};
 
 TYPED_TEST_SUITE_P(ExistsManyConformance);
 TYPED_TEST_SUITE_P(InsertIfAbsentConformance);
@@ -618,6 +620,7 @@ TYPED_TEST_SUITE_P(DocumentDeleteConformance);
 TYPED_TEST_SUITE_P(ChangeCursorConformance);
 TYPED_TEST_SUITE_P(PaddedTextConformance);
 TYPED_TEST_SUITE_P(MovingWriteConformance);
+TYPED_TEST_SUITE_P(RewriteConformance);
 
 inline std::vector<std::string> ids_of(const std::vector<stored_document>& docs) {
   std::vector<std::string> out;
@@ -1007,6 +1010,60 @@ TYPED_TEST_P(MovingWriteConformance, WritesWhatItMovesLikeTheSpanOverload) {
   }
 }
 
+// ---- rewrite
+
+TYPED_TEST_P(RewriteConformance, HandsOutEachCurrentTextAndStoresWhatItIsGiven) {
+  TRIBUTARY_WHEN_MODELS(rewrite_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    const std::string big = "{\"t\":\"" + std::string(4096, 'y') + "\"}";
+    ASSERT_TRUE(this->write(s, "docs", {{"a", big}, {"c", R"({"v":"c"})"}}).ok());
+    std::vector<std::string> seen;       // what next was shown, "-" for no document
+    std::vector<std::string> replacements{R"({"v":"a2"})", R"({"v":"b1"})"};
+    const auto ids = names({"a", "b", "", "c"});
+    const auto result = s.rewrite("docs", ids, [&](std::size_t i, const std::string* current) -> std::string* {
+      seen.push_back(current ? *current : "-");
+      return i < replacements.size() ? &replacements[i] : nullptr;  // c is left as it is
+    });
+    EXPECT_EQ(result.written, 2u);
+    ASSERT_EQ(result.failures.size(), 1u) << "the empty id";
+    EXPECT_EQ(result.failures[0].position, 2u);
+    EXPECT_EQ(seen, (std::vector<std::string>{big, "-", R"({"v":"c"})"})) << "next is not called for the empty id";
+    EXPECT_EQ(replacements[0], big) << "the caller's string gets the replaced text";
+    EXPECT_EQ(this->everything(s, "docs"),
+              (std::vector<stored_document>{{"a", R"({"v":"a2"})"}, {"b", R"({"v":"b1"})"}, {"c", R"({"v":"c"})"}}));
+    EXPECT_EQ(error_of([&] { (void)s.rewrite("missing", ids, [](std::size_t, const std::string*) -> std::string* { return nullptr; }); }),
+              errc::not_found);
+  }
+}
+
+TYPED_TEST_P(RewriteConformance, ARewriteIsAChangeAndWhatWasRewrittenBeforeAThrowStays) {
+  TRIBUTARY_WHEN_MODELS(rewrite_store) {
+    auto& s = *this->store_;
+    s.create_index("docs");
+    ASSERT_TRUE(this->write(s, "docs", {{"a", "{}"}, {"b", "{}"}, {"c", "{}"}}).ok());
+    constexpr bool has_cursor = change_cursor_store<typename TestFixture::backend>;
+    std::uint64_t seen = 0;
+    if constexpr (has_cursor) seen = s.changes_since("docs", 0, 100).next;
+    std::string next_text = R"({"v":1})";
+    EXPECT_THROW((void)s.rewrite("docs", names({"a", "c", "b"}),
+                                 [&](std::size_t i, const std::string*) -> std::string* {
+                                   if (i == 2) throw std::runtime_error("the caller failed");
+                                   next_text = R"({"v":)" + std::to_string(i) + "}";
+                                   return &next_text;
+                                 }),
+                 std::runtime_error);
+    EXPECT_EQ(this->everything(s, "docs"),
+              (std::vector<stored_document>{{"a", R"({"v":0})"}, {"b", "{}"}, {"c", R"({"v":1})"}}));
+    if constexpr (has_cursor) {
+      EXPECT_EQ(ids_of(s.changes_since("docs", seen, 100).documents), names({"a", "c"}))
+          << "each rewrite is a change, in order";
+    }
+    // The store is usable after the throw: its lock was released.
+    EXPECT_TRUE(this->write(s, "docs", {{"d", "{}"}}).ok());
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(ExistsManyConformance, SaysWhichIdsArePresentInTheOrderAsked, AgreesWithGetForManyIds,
                             AMissingIndexOrAnAliasIsNotFound);
 REGISTER_TYPED_TEST_SUITE_P(InsertIfAbsentConformance, InsertsOnlyAbsentIdsAndNeverOverwrites,
@@ -1021,6 +1078,8 @@ REGISTER_TYPED_TEST_SUITE_P(ChangeCursorConformance, PagesEveryWriteOnceInWriteO
                             AMissingIndexOrAnAliasIsNotFound);
 REGISTER_TYPED_TEST_SUITE_P(PaddedTextConformance, EveryTextHandedOutHasRoomForAParsersPadding);
 REGISTER_TYPED_TEST_SUITE_P(MovingWriteConformance, WritesWhatItMovesLikeTheSpanOverload);
+REGISTER_TYPED_TEST_SUITE_P(RewriteConformance, HandsOutEachCurrentTextAndStoresWhatItIsGiven,
+                            ARewriteIsAChangeAndWhatWasRewrittenBeforeAThrowStays);
 
 /// The whole suite for the factories of a ::testing::Types<...> (and an optional name generator): the
 /// core (IndexConformance) and every capability, each test skipped where the backend does not model it.
@@ -1031,7 +1090,8 @@ REGISTER_TYPED_TEST_SUITE_P(MovingWriteConformance, WritesWhatItMovesLikeTheSpan
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, DocumentDeleteConformance, __VA_ARGS__);  \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, ChangeCursorConformance, __VA_ARGS__);    \
   INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, PaddedTextConformance, __VA_ARGS__);      \
-  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, MovingWriteConformance, __VA_ARGS__)
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, MovingWriteConformance, __VA_ARGS__);      \
+  INSTANTIATE_TYPED_TEST_SUITE_P(Prefix, RewriteConformance, __VA_ARGS__)
 
 
 }  // namespace tributary::testing

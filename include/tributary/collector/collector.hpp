@@ -487,6 +487,21 @@ class basic_collector {
     docs.clear();
   }
 
+  /// Merges a part into `index` where the store keeps its documents (rewrite_store: memory_index): each
+  /// local document is read where it is and replaced by the merge, with one lookup and no copy out.
+  template <class Merger>
+  void rewrite_merged(const std::string& index, Merger& merger, std::span<const std::string> ids) {
+    const auto result = store_.rewrite(index, ids, [&](std::size_t i, const std::string* local) -> std::string* {
+      auto* write = merger.merge_one(i, local);
+      return write ? &write->json : nullptr;
+    });
+    if (!result.ok()) {
+      const auto& f = result.failures.front();
+      throw error(errc::store_unavailable, "rewrite of '" + index + "' failed for document '" + ids[f.position] +
+                                               "': " + f.reason);
+    }
+  }
+
   // ---- 4 -------------------------------------------------------------------------------------------
   template <class St>
   void publish_environment(St& st) {
@@ -622,10 +637,14 @@ class basic_collector {
           // The text is handed to the merger, which parses it where it is (stores hand it out with room
           // for the parser's padding).
           const auto& ids = from_peer([&]() -> const std::vector<std::string>& { return merger.take_over(part); });
-          // The local documents' text is handed to the merger, not copied (its rvalue overload).
-          auto& writes = merger.merge(store_.get(st.worker, ids));
-          std::move(writes.begin(), writes.end(), std::back_inserter(merged));
-          if (merged.size() >= config_.bulk_batch) write_merged(st.worker, merged);
+          if constexpr (rewrite_store<IndexBackend>) {
+            rewrite_merged(st.worker, merger, ids);
+          } else {
+            // The local documents' text is handed to the merger, not copied (its rvalue overload).
+            auto& writes = merger.merge(store_.get(st.worker, ids));
+            std::move(writes.begin(), writes.end(), std::back_inserter(merged));
+            if (merged.size() >= config_.bulk_batch) write_merged(st.worker, merged);
+          }
         }
         write_merged(st.worker, merged);
         if (page.done) break;

@@ -85,12 +85,21 @@ class peer_page_merger {
   /// Given the local documents for the ids `take` returned (nullopt where there is none), returns the
   /// documents to write. The caller may move from them: they are rebuilt on every call.
   [[nodiscard]] std::vector<stored_document>& merge(std::span<const std::optional<std::string>> locals) {
-    return merge_page(locals, [&](const std::optional<std::string>& local) { parser_.parse(*local, local_); });
+    return merge_page(locals, [&](const std::string& local) { parser_.parse(local, local_); });
   }
   /// As merge, taking the local documents' text over instead of copying it (see parse_owned).
   [[nodiscard]] std::vector<stored_document>& merge(std::vector<std::optional<std::string>>&& locals) {
     return merge_page(std::span<std::optional<std::string>>(locals),
-                      [&](std::optional<std::string>& local) { parser_.parse_owned(std::move(*local), local_); });
+                      [&](std::string& local) { parser_.parse_owned(std::move(local), local_); });
+  }
+
+  /// As merge, one document at a time where the local documents are read where a store keeps them
+  /// (rewrite_store): the write for the i-th id `take` returned given its local document's text (nullptr
+  /// where there is none), or nullptr where nothing is to be written. The result is valid until the next
+  /// call; its text may be taken (swapped) by the caller.
+  [[nodiscard]] stored_document* merge_one(std::size_t i, const std::string* local) {
+    if (i >= taken_) throw error(errc::bad_document, "peer_page_merger: no taken document " + std::to_string(i));
+    return merge_at(i, local, one_, [&](const std::string& text) { parser_.parse(text, local_); }) ? &one_ : nullptr;
   }
 
   [[nodiscard]] const counts& totals() const noexcept { return counts_; }
@@ -185,77 +194,82 @@ class peer_page_merger {
                                           " local documents for " + std::to_string(taken_) + " ids");
     std::size_t written = 0;
     for (std::size_t i = 0; i < taken_; ++i) {
-      auto& t = taken_of_[i];
-      if constexpr (text_merge_strategy<MergeStrategy>) {
-        if (t.text) {
-          // Both documents as text, entries copied: the output the code below would write, or declined.
-          if (written == writes_.size()) writes_.emplace_back();
-          auto& out = writes_[written];
-          out.json.clear();  // the strategy reserves what it writes
-          if (locals[i]) {
-            if (record_model::read_text(*locals[i], local_text_) && merge_.merge_text(out.json, local_text_, *t.text)) {
-              out.id.assign(record_model::id(local_text_));
-              ++counts_.merged, ++written;
-              continue;
-            }
-          } else if (merge_.adopt_text(out.json, text_docs_[t.document], *t.text)) {
-            out.id.assign(record_model::id(text_docs_[t.document]));
-            ++counts_.added, ++written;
-            continue;
-          }
-          out.json.clear();
-          t.entry = parse_declined(t.document);
-          t.text = nullptr;
-        }
-      }
-      document& remote = remote_[t.document];
-      // The peer's entry is not needed after this document: it is moved, never copied.
-      entry& theirs = record_model::entries(remote)[t.entry];
-      std::optional<document> adopted;  // for a strategy without adopt_into
-      document* merged = nullptr;
-      std::size_t local_size = 0;
-      if (locals[i]) {
-        local_size = locals[i]->size();
-        try {
-          parse_local(locals[i]);
-        } catch (const error& e) {
-          throw error(e.code(), "local document '" + std::string(record_model::id(remote)) + "': " + e.what());
-        }
-        merge_.merge(local_, std::move(theirs));
-        merged = &local_;
-        ++counts_.merged;
-      } else {
-        // A strategy that can adopt into a given document adopts into one kept for the purpose, whose
-        // strings and vectors are reused document after document.
-        if constexpr (adopt_into_merge_strategy<MergeStrategy>) {
-          if (merge_.adopt_into(adopted_, remote, std::move(theirs))) merged = &adopted_;
-        } else if ((adopted = merge_.adopt(remote, std::move(theirs)))) {
-          merged = &*adopted;
-        }
-        if (merged) ++counts_.added;
-      }
-      if (!merged) continue;
       if (written == writes_.size()) writes_.emplace_back();
-      auto& out = writes_[written++];
-      out.id.assign(record_model::id(*merged));
-      out.json.clear();
-      out.json.reserve(local_size + t.json_size + 64);  // the merge of both, in one allocation
-      record_model::write(out.json, *merged);
-      // The entry goes back to the page's pool once written: parsing the next page into it then reuses
-      // its strings' storage instead of allocating them all again.
-      document& holder = *merged;
-      if (auto* moved = entry_of<record_model>(holder, environment_)) {
-        std::swap(*moved, theirs);
-        // What local_ keeps in its place is the emptied entry: drop it, so that the next local document
-        // is parsed into entries that still have their storage rather than into one that has none.
-        if (&holder == &local_) {
-          auto& entries = record_model::entries(local_);
-          entries.erase(entries.begin() + (moved - entries.data()));
-        }
-      }
+      if (merge_at(i, locals[i] ? &*locals[i] : nullptr, writes_[written], parse_local)) ++written;
     }
     writes_.resize(written);
     return writes_;
+  }
+
+  /// Merges the i-th taken document with `local` (nullptr where there is none) into `out`; false where
+  /// nothing is to be written (a strategy that declines to adopt).
+  template <class Local, class Parse>
+  bool merge_at(std::size_t i, Local* local, stored_document& out, Parse parse_local) {
+    auto& t = taken_of_[i];
+    if constexpr (text_merge_strategy<MergeStrategy>) {
+      if (t.text) {
+        // Both documents as text, entries copied: the output the code below would write, or declined.
+        out.json.clear();  // the strategy reserves what it writes
+        if (local) {
+          if (record_model::read_text(*local, local_text_) && merge_.merge_text(out.json, local_text_, *t.text)) {
+            out.id.assign(record_model::id(local_text_));
+            ++counts_.merged;
+            return true;
+          }
+        } else if (merge_.adopt_text(out.json, text_docs_[t.document], *t.text)) {
+          out.id.assign(record_model::id(text_docs_[t.document]));
+          ++counts_.added;
+          return true;
+        }
+        out.json.clear();
+        t.entry = parse_declined(t.document);
+        t.text = nullptr;
+      }
+    }
+    document& remote = remote_[t.document];
+    // The peer's entry is not needed after this document: it is moved, never copied.
+    entry& theirs = record_model::entries(remote)[t.entry];
+    std::optional<document> adopted;  // for a strategy without adopt_into
+    document* merged = nullptr;
+    std::size_t local_size = 0;
+    if (local) {
+      local_size = local->size();
+      try {
+        parse_local(*local);
+      } catch (const error& e) {
+        throw error(e.code(), "local document '" + std::string(record_model::id(remote)) + "': " + e.what());
+      }
+      merge_.merge(local_, std::move(theirs));
+      merged = &local_;
+      ++counts_.merged;
+    } else {
+      // A strategy that can adopt into a given document adopts into one kept for the purpose, whose
+      // strings and vectors are reused document after document.
+      if constexpr (adopt_into_merge_strategy<MergeStrategy>) {
+        if (merge_.adopt_into(adopted_, remote, std::move(theirs))) merged = &adopted_;
+      } else if ((adopted = merge_.adopt(remote, std::move(theirs)))) {
+        merged = &*adopted;
+      }
+      if (merged) ++counts_.added;
+    }
+    if (!merged) return false;
+    out.id.assign(record_model::id(*merged));
+    out.json.clear();
+    out.json.reserve(local_size + t.json_size + 64);  // the merge of both, in one allocation
+    record_model::write(out.json, *merged);
+    // The entry goes back to the page's pool once written: parsing the next page into it then reuses
+    // its strings' storage instead of allocating them all again.
+    document& holder = *merged;
+    if (auto* moved = entry_of<record_model>(holder, environment_)) {
+      std::swap(*moved, theirs);
+      // What local_ keeps in its place is the emptied entry: drop it, so that the next local document
+      // is parsed into entries that still have their storage rather than into one that has none.
+      if (&holder == &local_) {
+        auto& entries = record_model::entries(local_);
+        entries.erase(entries.begin() + (moved - entries.data()));
+      }
+    }
+    return true;
   }
 
   const MergeStrategy& merge_;
@@ -285,6 +299,7 @@ class peer_page_merger {
   document local_;  ///< the local document being merged, reused
   document adopted_;  ///< the document being adopted, reused (strategies with adopt_into)
   std::vector<stored_document> writes_;
+  stored_document one_;  ///< merge_one's write
   // Documents read as text (text_merge_strategy only; empty otherwise).
   std::vector<std::string> texts_;          ///< the page's texts, kept while their text documents view them
   std::vector<text_document_t> text_docs_;  ///< the page's documents read as text

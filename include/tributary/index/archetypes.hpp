@@ -66,4 +66,10 @@ struct moving_write_store : document_store {
   bulk_result bulk_write(std::string_view, std::vector<stored_document>&&) { return {}; }
 };
 
+struct rewrite_store : document_store {
+  using rewrite_concept = rewrite_tag;
+  template <class Next>
+  bulk_result rewrite(std::string_view, std::span<const std::string>, Next) { return {}; }
+};
+
 }  // namespace tributary::archetypes

@@ -37,6 +37,7 @@ struct document_delete_tag {};
 struct change_cursor_tag {};
 struct padded_text_tag {};
 struct moving_write_tag {};
+struct rewrite_tag {};
 
 /// DocumentStore: named indices of JSON documents. Every operation either completes (durably, for
 /// writes) or throws tributary::error. Names follow index/names.hpp (errc::invalid_name otherwise);
@@ -151,6 +152,18 @@ template <class T>
 concept moving_write_store = document_store<T> && detail::opts_in<T, moving_write_tag, typename T::moving_write_concept> &&
   requires(T& b, std::string_view name, std::vector<stored_document>&& docs) {
     { b.bulk_write(name, std::move(docs)) } -> std::same_as<bulk_result>;
+  };
+
+/// RewriteStore (refines DocumentStore): each of a batch of documents read and rewritten with one
+/// lookup, its current text handed to the caller where it is instead of copied out and written back.
+///   using rewrite_concept = rewrite_tag;
+///   bulk_result rewrite(string_view index, span<const string> ids, Next next)
+///     next(size_t i, const string* current) -> string*: the text to store under ids[i] (the store
+///     swaps it with the old one), or nullptr to leave the document as it is.
+template <class T>
+concept rewrite_store = document_store<T> && detail::opts_in<T, rewrite_tag, typename T::rewrite_concept> &&
+  requires(T& b, std::string_view name, std::span<const std::string> ids, std::string* (*next)(std::size_t, const std::string*)) {
+    { b.rewrite(name, ids, next) } -> std::same_as<bulk_result>;
   };
 
 }  // namespace tributary

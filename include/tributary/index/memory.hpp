@@ -34,6 +34,7 @@ class memory_index {
   using change_cursor_concept = change_cursor_tag;
   using padded_text_concept = padded_text_tag;
   using moving_write_concept = moving_write_tag;
+  using rewrite_concept = rewrite_tag;
 
   void create_index(std::string_view name) {
     validate_index_name(name);
@@ -55,6 +56,34 @@ class memory_index {
   bulk_result bulk_write(std::string_view index, std::vector<stored_document>&& docs) {
     return write(index, std::span<stored_document>(docs),
                  [](stored_document& d) -> std::string&& { return std::move(d.json); });
+  }
+
+  /// Rewrites each of `ids`' documents with one lookup and no copy: `next(i, current)` is given the i-th
+  /// id's text where it is (nullptr where there is none) and returns a string to store under that id,
+  /// or nullptr to leave it; the store swaps it with what it held, so `*next`'s string gets the old
+  /// text's storage back. Under the lock, as every operation: concurrent readers see each document
+  /// before or after its rewrite. A document written before `next` throws stays written.
+  template <class Next>
+  bulk_result rewrite(std::string_view index, std::span<const std::string> ids, Next next) {
+    std::lock_guard lock(mu_);
+    auto& target = existing(index);
+    bulk_result result;
+    auto at = target.docs.begin();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i].empty()) {
+        result.failures.push_back({i, {}, "document has an empty id", false});
+        continue;
+      }
+      at = seek(target.docs, at, ids[i]);
+      const bool present = at != target.docs.end() && at->first == ids[i];
+      std::string* text = next(i, present ? &std::as_const(at->second.json) : nullptr);
+      if (!text) continue;
+      if (!present) at = target.docs.emplace_hint(at, ids[i], stored{});
+      at->second.json.swap(*text);
+      target.stamp(at);
+      ++result.written;
+    }
+    return result;
   }
 
   [[nodiscard]] std::vector<std::optional<std::string>> get(std::string_view index,
@@ -289,6 +318,7 @@ class memory_index {
 
 static_assert(index_backend<memory_index> && exists_many_store<memory_index> && insert_if_absent_store<memory_index> &&
               document_delete_store<memory_index> && change_cursor_store<memory_index> &&
-              padded_text_store<memory_index> && moving_write_store<memory_index>);
+              padded_text_store<memory_index> && moving_write_store<memory_index> &&
+              rewrite_store<memory_index>);
 
 }  // namespace tributary

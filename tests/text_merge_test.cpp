@@ -58,7 +58,7 @@ outcome expect_same(const Strategy& strategy, const std::vector<stored_document>
   const parsed_only<Strategy> reference{strategy};
   outcome last;
   for (bool stale : {false, true}) {
-    for (feed how : {feed::copied, feed::taken_over}) {
+    for (feed how : fuzz::text_merge_detail::every_feed) {
       const outcome text = run(strategy, stale, page, locals, how, environment);
       const outcome parsed = run(reference, stale, page, locals, how, environment);
       EXPECT_EQ(text.error, parsed.error) << what << (stale ? " (stale)" : "");

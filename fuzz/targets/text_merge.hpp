@@ -52,7 +52,13 @@ struct outcome {
   bool operator==(const outcome&) const = default;
 };
 
-enum class feed { copied, taken_over };
+/// How the merger is fed: take and merge of copies, of texts taken over, or merge_one a document at a
+/// time with each local text where a store keeps it (rewrite_store), unpadded.
+enum class feed { copied, taken_over, one_at_a_time };
+inline constexpr feed every_feed[] = {feed::copied, feed::taken_over, feed::one_at_a_time};
+[[nodiscard]] inline const char* name_of(feed how) {
+  return how == feed::copied ? "copied" : how == feed::taken_over ? "taken over" : "one at a time";
+}
 
 /// The local document of an id, as a store's get gives it (nullopt: none).
 using local_lookup = std::function<std::optional<std::string>(const std::string& id)>;
@@ -69,6 +75,15 @@ outcome run(const Strategy& strategy, bool stale, const std::vector<stored_docum
       std::vector<stored_document> own_page = page;
       const auto& ids = how == feed::copied ? merger.take(std::span<const stored_document>(page))
                                             : merger.take_over(std::span<stored_document>(own_page));
+      if (how == feed::one_at_a_time) {
+        std::vector<stored_document> writes;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+          const auto local = local_of(ids[i]);
+          if (const auto* w = merger.merge_one(i, local ? &*local : nullptr)) writes.push_back(*w);
+        }
+        if (round == 1) o.writes = std::move(writes);
+        continue;
+      }
       std::vector<std::optional<std::string>> got;
       for (const auto& id : ids) {
         auto local = local_of(id);
@@ -106,11 +121,10 @@ void compare(const Strategy& strategy, const std::vector<stored_document>& page,
              std::string_view environment, Report&& report) {
   const parsed_only<Strategy> reference{strategy};
   for (bool stale : {false, true})
-    for (feed how : {feed::copied, feed::taken_over}) {
+    for (feed how : every_feed) {
       const std::string d = difference(run(strategy, stale, page, local_of, how, environment),
                                        run(reference, stale, page, local_of, how, environment));
-      if (!d.empty())
-        report(std::string(stale ? "stale, " : "") + (how == feed::copied ? "copied" : "taken over"), d);
+      if (!d.empty()) report(std::string(stale ? "stale, " : "") + name_of(how), d);
     }
 }
 

@@ -627,7 +627,8 @@ class basic_collector {
       if (stale) pr.detail = "still running at the deadline; copied its last published data, marked stale";
       // Each scanned page is merged a part of merge_batch documents at a time (take, the local documents
       // of that part, merge), so that a part's documents are still in the cache from parse to write; the
-      // merged documents are written in bulk_batch, and all of a page's before the next page is read.
+      // merged documents are written in bulk_batch (a rewrite_store rewrites each part where it keeps
+      // the local documents), and all of a page's before the next page is read.
       std::string after;
       while (true) {
         auto page = from_peer([&] { return peer_store.scan(pr.source_index, after, config_.scan_page); });

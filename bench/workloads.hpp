@@ -79,7 +79,7 @@ class engine_copier {
   void copy(std::span<stored_document> page) {
     for (std::size_t at = 0; at < page.size(); at += merge_batch_) {
       const auto& ids = merger_.take_over(page.subspan(at, std::min(merge_batch_, page.size() - at)));
-      const auto result = store_.rewrite(worker_, ids, [&](std::size_t i, const std::string* local) -> std::string* {
+      const auto result = store_.rewrite(worker_, ids, [&](std::size_t i, const std::string* local) -> const std::string* {
         auto* w = merger_.merge_one(i, local);
         return w ? &w->json : nullptr;
       });

@@ -491,7 +491,7 @@ class basic_collector {
   /// local document is read where it is and replaced by the merge, with one lookup and no copy out.
   template <class Merger>
   void rewrite_merged(const std::string& index, Merger& merger, std::span<const std::string> ids) {
-    const auto result = store_.rewrite(index, ids, [&](std::size_t i, const std::string* local) -> std::string* {
+    const auto result = store_.rewrite(index, ids, [&](std::size_t i, const std::string* local) -> const std::string* {
       auto* write = merger.merge_one(i, local);
       return write ? &write->json : nullptr;
     });

@@ -96,7 +96,7 @@ class peer_page_merger {
   /// As merge, one document at a time where the local documents are read where a store keeps them
   /// (rewrite_store): the write for the i-th id `take` returned given its local document's text (nullptr
   /// where there is none), or nullptr where nothing is to be written. The result is valid until the next
-  /// call; its text may be taken (swapped) by the caller.
+  /// call, which reuses its storage.
   [[nodiscard]] stored_document* merge_one(std::size_t i, const std::string* local) {
     if (i >= taken_) throw error(errc::bad_document, "peer_page_merger: no taken document " + std::to_string(i));
     return merge_at(i, local, one_, [&](const std::string& text) { parser_.parse(text, local_); }) ? &one_ : nullptr;

@@ -158,11 +158,11 @@ concept moving_write_store = document_store<T> && detail::opts_in<T, moving_writ
 /// lookup, its current text handed to the caller where it is instead of copied out and written back.
 ///   using rewrite_concept = rewrite_tag;
 ///   bulk_result rewrite(string_view index, span<const string> ids, Next next)
-///     next(size_t i, const string* current) -> string*: the text to store under ids[i] (the store
-///     swaps it with the old one), or nullptr to leave the document as it is.
+///     next(size_t i, const string* current) -> const string*: the text to store under ids[i] (copied:
+///     the caller keeps its string), or nullptr to leave the document as it is.
 template <class T>
 concept rewrite_store = document_store<T> && detail::opts_in<T, rewrite_tag, typename T::rewrite_concept> &&
-  requires(T& b, std::string_view name, std::span<const std::string> ids, std::string* (*next)(std::size_t, const std::string*)) {
+  requires(T& b, std::string_view name, std::span<const std::string> ids, const std::string* (*next)(std::size_t, const std::string*)) {
     { b.rewrite(name, ids, next) } -> std::same_as<bulk_result>;
   };
 

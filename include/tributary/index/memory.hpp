@@ -58,11 +58,13 @@ class memory_index {
                  [](stored_document& d) -> std::string&& { return std::move(d.json); });
   }
 
-  /// Rewrites each of `ids`' documents with one lookup and no copy: `next(i, current)` is given the i-th
-  /// id's text where it is (nullptr where there is none) and returns a string to store under that id,
-  /// or nullptr to leave it; the store swaps it with what it held, so `*next`'s string gets the old
-  /// text's storage back. Under the lock, as every operation: concurrent readers see each document
-  /// before or after its rewrite. A document written before `next` throws stays written.
+  /// Rewrites each of `ids`' documents with one lookup and no copy out: `next(i, current)` is given the
+  /// i-th id's text where it is (nullptr where there is none) and returns the text to store under that
+  /// id, or nullptr to leave it. The text is copied in, not taken: the copy is the text's size, where
+  /// the caller's buffer was reserved for an upper bound, and the caller reuses its buffer for the next
+  /// document (a 1M compact copy-merge peaked at 1.40 of its input taking the merger's strings, 1.12
+  /// copying them). Under the lock, as every operation: concurrent readers see each document before or
+  /// after its rewrite. A document written before `next` throws stays written.
   template <class Next>
   bulk_result rewrite(std::string_view index, std::span<const std::string> ids, Next next) {
     std::lock_guard lock(mu_);
@@ -76,10 +78,12 @@ class memory_index {
       }
       at = seek(target.docs, at, ids[i]);
       const bool present = at != target.docs.end() && at->first == ids[i];
-      std::string* text = next(i, present ? &std::as_const(at->second.json) : nullptr);
+      const std::string* text = next(i, present ? &std::as_const(at->second.json) : nullptr);
       if (!text) continue;
       if (!present) at = target.docs.emplace_hint(at, ids[i], stored{});
-      at->second.json.swap(*text);
+      // The text's size, not twice the old capacity as a growing assign would give it.
+      if (at->second.json.capacity() >= text->size()) at->second.json.assign(*text);
+      else at->second.json = std::string(*text);
       target.stamp(at);
       ++result.written;
     }

@@ -354,7 +354,6 @@ inline int run_once(const collector_options& o, collector_metrics& metrics) {
       report = open_stores_and_run(o);
     } catch (const lease_held_error& held) {
       metrics.record_skipped();
-      if (!o.metrics_file.empty()) metrics.write_file(o.metrics_file);
       std::cerr << "collector_" << env << ": " << held.message << "\n";
       return exit_lease_held;
     } catch (const error& e) {
@@ -366,7 +365,6 @@ inline int run_once(const collector_options& o, collector_metrics& metrics) {
     report.failure = redact_urls_in(report.failure);
     sink.write(report);
     metrics.record(report, std::chrono::system_clock::now());
-    if (!o.metrics_file.empty()) metrics.write_file(o.metrics_file);
   } catch (const error& e) {
     std::cerr << "collector_" << env << ": " << redact_urls_in(e.what()) << "\n";
     return 2;
@@ -420,7 +418,7 @@ inline int collector_main(int argc, char** argv, const std::string& env) {
     }
   }
   stop_on_signals signals;
-  collector_metrics metrics(env);
+  collector_metrics metrics(env, o.metrics_file);
   if (!o.every) return run_once(o, metrics);
 
   std::optional<metrics_endpoint> endpoint;

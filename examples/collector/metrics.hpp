@@ -2,7 +2,8 @@
 // collector_metrics: what the collector's runs did, in the Prometheus text exposition format (version
 // 0.0.4): served on GET /metrics in --every mode (--metrics-listen), or written to a file for the node
 // exporter's textfile collector (--metrics-file; written to a temporary file and renamed, so the
-// exporter never reads half a file).
+// exporter never reads half a file). The file is written under the lock that scrapes take, so a scrape
+// never shows a run the file does not hold yet.
 
 #include <chrono>
 #include <cstdio>
@@ -21,7 +22,9 @@ namespace tributary::examples {
 
 class collector_metrics {
  public:
-  explicit collector_metrics(std::string environment) : environment_(std::move(environment)) {}
+  /// `file`: where each record is written as well (none when empty).
+  explicit collector_metrics(std::string environment, std::string file = {})
+      : environment_(std::move(environment)), file_(std::move(file)) {}
 
   /// Counts a run that ended at `end` (wall time).
   void record(const run_report& report, std::chrono::system_clock::time_point end) {
@@ -30,15 +33,22 @@ class collector_metrics {
     last_ = report;
     has_last_ = true;
     if (report.ok) last_activation_ = end;
+    write_file();
   }
   /// Counts a run that did not start because another run of the environment held the lease.
   void record_skipped() {
     std::lock_guard lock(mu_);
     ++runs_["skipped"];
+    write_file();
   }
 
   [[nodiscard]] std::string prometheus() const {
     std::lock_guard lock(mu_);
+    return render();
+  }
+
+ private:
+  std::string render() const {
     std::string o;
     const std::string env = "environment=" + label(environment_);
     family(o, "tributary_collector_runs_total", "counter", "Runs of the collection protocol, by how they ended.");
@@ -71,20 +81,21 @@ class collector_metrics {
     return o;
   }
 
-  /// Writes the metrics to `path` for the node exporter: a temporary file beside it, then a rename.
-  void write_file(const std::string& path) const {
-    const std::string tmp = path + ".tmp";
+  /// Writes the metrics to the file for the node exporter, if there is one: a temporary file beside it,
+  /// then a rename. The caller holds the lock.
+  void write_file() const {
+    if (file_.empty()) return;
+    const std::string tmp = file_ + ".tmp";
     {
       std::ofstream out(tmp, std::ios::out | std::ios::trunc);
-      out << prometheus();
+      out << render();
       if (!out.flush()) throw error(errc::invalid_config, "--metrics-file: cannot write '" + tmp + "'");
     }
     std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) throw error(errc::invalid_config, "--metrics-file: cannot rename '" + tmp + "' to '" + path + "': " + ec.message());
+    std::filesystem::rename(tmp, file_, ec);
+    if (ec) throw error(errc::invalid_config, "--metrics-file: cannot rename '" + tmp + "' to '" + file_ + "': " + ec.message());
   }
 
- private:
   static void family(std::string& o, const char* name, const char* type, const char* help) {
     o += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
   }
@@ -105,6 +116,7 @@ class collector_metrics {
   }
 
   std::string environment_;
+  std::string file_;
   mutable std::mutex mu_;  // the metrics server reads while the run loop records
   std::map<std::string, std::uint64_t> runs_;
   run_report last_;

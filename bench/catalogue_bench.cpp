@@ -29,6 +29,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/resource.h>
 #include <system_error>
 #include <unistd.h>
 #include <vector>
@@ -415,12 +416,18 @@ int profile_rounds(profile p, std::size_t services, int rounds, bool warm) {
     if (warm) prepare();
     const auto began = std::chrono::steady_clock::now();
     const auto cpu = std::clock();
+    rusage before{};
+    ::getrusage(RUSAGE_SELF, &before);
     if (r > 0) perf_counting(true);  // round 0 is the warm-up
     read += profile_round(*stores[static_cast<std::size_t>(r)], std::move(pages[static_cast<std::size_t>(r)])).read;
     if (r > 0) perf_counting(false);
-    std::printf("round %d: %.1f ms wall, %.1f ms CPU\n", r,
+    rusage after{};
+    ::getrusage(RUSAGE_SELF, &after);
+    const auto sys_ms = [](const timeval& t) { return 1000.0 * static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1000.0; };
+    std::printf("round %d: %.1f ms wall, %.1f ms CPU (%.1f ms of it in the kernel), %ld page faults\n", r,
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count(),
-                1000.0 * static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC);
+                1000.0 * static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC,
+                sys_ms(after.ru_stime) - sys_ms(before.ru_stime), after.ru_minflt - before.ru_minflt);
     if (warm) stores[static_cast<std::size_t>(r)].reset(), pages[static_cast<std::size_t>(r)] = {};
   }
   std::printf("%zu peer documents read\n", read);

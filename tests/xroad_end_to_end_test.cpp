@@ -942,6 +942,32 @@ TYPED_TEST(XroadEndToEnd, WithEveryItServesMetricsWritesTheMetricsFileAndExitsAt
   EXPECT_TRUE(status->success()) << status->describe() << "\n" << tail(c.errors());
 }
 
+// The metrics file is written at start (an unwritable path is a usage error then: see the probe tests);
+// one that cannot be written after a run is said, and the run's outcome and exit status stand.
+TYPED_TEST(XroadEndToEnd, AMetricsFileThatCannotBeWrittenAfterARunIsSaidAndTheRunStands) {
+  this->start_simulator("dev", "dev");
+  const auto metrics_file = this->dir_ / "dev.prom";
+  ::setenv("TRIBUTARY_TEST_PAUSE_AT_PHASE", "collect_services", 1);
+  auto c = this->start_collector("metrics", "dev", "dev", {"--peers", "", "--metrics-file", metrics_file.string()});
+  ::unsetenv("TRIBUTARY_TEST_PAUSE_AT_PHASE");
+  const auto until = std::chrono::steady_clock::now() + start_timeout;
+  while (!is_stopped(c.pid()) && c.running() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(2ms);
+  ASSERT_TRUE(is_stopped(c.pid())) << tail(c.errors());
+  EXPECT_NE(read_text_file(metrics_file).find(R"(outcome="succeeded"} 0)"), std::string::npos)
+      << "written at start: " << read_text_file(metrics_file);
+  // The file is written beside itself and renamed: a directory in the way makes the next write fail.
+  fs::create_directory(metrics_file.string() + ".tmp");
+  ASSERT_TRUE(c.signal(SIGCONT));
+  EXPECT_TRUE(this->finishes_ok(c, "the dev collector whose metrics cannot be written"));
+  const auto said = c.errors();
+  EXPECT_NE(said.find("--metrics-file: cannot write '" + metrics_file.string() + "'"), std::string::npos) << said;
+  EXPECT_NE(said.find("the run's outcome stands"), std::string::npos) << said;
+  EXPECT_EQ(this->report("metrics").value("outcome", ""), "succeeded");
+  auto store = this->store_.open();
+  EXPECT_EQ(store.alias_targets(read_alias).size(), 1u) << "the run activated its catalogue";
+}
+
 // ---- --dry-run: the plan a run would take, and nothing changed ------------------------------------------
 
 TYPED_TEST(XroadEndToEnd, ADryRunPrintsTheAliasPlanAndLeavesTheStoreUnchanged) {
@@ -1307,6 +1333,18 @@ TEST(XroadEndToEndProbe, AnUnwritableReportPathIsRejectedBeforeTheStoreIsCreated
                             dir.path(), "report");
   EXPECT_TRUE(exited_with(r, 2));
   EXPECT_NE(r.err.find(report.string()), std::string::npos) << r.err;
+  EXPECT_TRUE(dir.files().empty()) << testing::PrintToString(dir.files());
+}
+
+// So is an unwritable --metrics-file (it is written at start, as the report file is opened).
+TEST(XroadEndToEndProbe, AnUnwritableMetricsFileIsRejectedBeforeTheStoreIsCreated) {
+  const probe_dir dir;
+  const auto metrics = dir / "no-such-dir" / "dev.prom";
+  const auto r = run_to_end(collector_dev_argv("sqlite://" + (dir / "c.db").string(), closed_xroad(),
+                                               {"--metrics-file", metrics.string()}),
+                            dir.path(), "metrics");
+  EXPECT_TRUE(exited_with(r, 2));
+  EXPECT_NE(r.err.find("--metrics-file: cannot write '" + metrics.string() + "'"), std::string::npos) << r.err;
   EXPECT_TRUE(dir.files().empty()) << testing::PrintToString(dir.files());
 }
 

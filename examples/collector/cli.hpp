@@ -348,12 +348,21 @@ inline int run_once(const collector_options& o, collector_metrics& metrics) {
   const std::string& env = o.environment;
   run_report report;
   report.environment = env;
+  // The run happened whether or not its metrics can be written: a failure to write them is said, and
+  // the run's outcome and exit status stand.
+  auto recorded = [&](auto record) {
+    try {
+      record();
+    } catch (const error& e) {
+      std::cerr << "collector_" << env << ": " << e.what() << " (the run's outcome stands)\n";
+    }
+  };
   try {
     report_sink sink(o.report_json);
     try {
       report = open_stores_and_run(o);
     } catch (const lease_held_error& held) {
-      metrics.record_skipped();
+      recorded([&] { metrics.record_skipped(); });
       std::cerr << "collector_" << env << ": " << held.message << "\n";
       return exit_lease_held;
     } catch (const error& e) {
@@ -364,7 +373,7 @@ inline int run_once(const collector_options& o, collector_metrics& metrics) {
     }
     report.failure = redact_urls_in(report.failure);
     sink.write(report);
-    metrics.record(report, std::chrono::system_clock::now());
+    recorded([&] { metrics.record(report, std::chrono::system_clock::now()); });
   } catch (const error& e) {
     std::cerr << "collector_" << env << ": " << redact_urls_in(e.what()) << "\n";
     return 2;
@@ -419,6 +428,12 @@ inline int collector_main(int argc, char** argv, const std::string& env) {
   }
   stop_on_signals signals;
   collector_metrics metrics(env, o.metrics_file);
+  try {
+    metrics.write();  // as --report-json: an unwritable path is found before any store is opened
+  } catch (const error& e) {
+    std::cerr << "collector_" << env << ": " << e.what() << "\n";
+    return 2;
+  }
   if (!o.every) return run_once(o, metrics);
 
   std::optional<metrics_endpoint> endpoint;

@@ -42,6 +42,12 @@ class collector_metrics {
     write_file();
   }
 
+  /// Writes the file now: at start, before anything changes, so that an unwritable path is found then.
+  void write() const {
+    std::lock_guard lock(mu_);
+    write_file();
+  }
+
   [[nodiscard]] std::string prometheus() const {
     std::lock_guard lock(mu_);
     return render();
@@ -89,7 +95,8 @@ class collector_metrics {
     {
       std::ofstream out(tmp, std::ios::out | std::ios::trunc);
       out << render();
-      if (!out.flush()) throw error(errc::invalid_config, "--metrics-file: cannot write '" + tmp + "'");
+      if (!out.flush())
+        throw error(errc::invalid_config, "--metrics-file: cannot write '" + file_ + "' (through '" + tmp + "')");
     }
     std::error_code ec;
     std::filesystem::rename(tmp, file_, ec);

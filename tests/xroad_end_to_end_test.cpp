@@ -942,11 +942,14 @@ TYPED_TEST(XroadEndToEnd, WithEveryItServesMetricsWritesTheMetricsFileAndExitsAt
   EXPECT_TRUE(status->success()) << status->describe() << "\n" << tail(c.errors());
 }
 
-// The metrics file is written at start (an unwritable path is a usage error then: see the probe tests);
-// one that cannot be written after a run is said, and the run's outcome and exit status stand.
+// The metrics file is checked at start (an unwritable path is a usage error then: see the probe tests)
+// without replacing an earlier process's; one that cannot be written after a run is said, and the
+// run's outcome and exit status stand.
 TYPED_TEST(XroadEndToEnd, AMetricsFileThatCannotBeWrittenAfterARunIsSaidAndTheRunStands) {
   this->start_simulator("dev", "dev");
   const auto metrics_file = this->dir_ / "dev.prom";
+  const std::string earlier = "tributary_collector_last_activation_timestamp_seconds{environment=\"dev\"} 1.000\n";
+  std::ofstream(metrics_file) << earlier;
   ::setenv("TRIBUTARY_TEST_PAUSE_AT_PHASE", "collect_services", 1);
   auto c = this->start_collector("metrics", "dev", "dev", {"--peers", "", "--metrics-file", metrics_file.string()});
   ::unsetenv("TRIBUTARY_TEST_PAUSE_AT_PHASE");
@@ -954,8 +957,8 @@ TYPED_TEST(XroadEndToEnd, AMetricsFileThatCannotBeWrittenAfterARunIsSaidAndTheRu
   while (!is_stopped(c.pid()) && c.running() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(2ms);
   ASSERT_TRUE(is_stopped(c.pid())) << tail(c.errors());
-  EXPECT_NE(read_text_file(metrics_file).find(R"(outcome="succeeded"} 0)"), std::string::npos)
-      << "written at start: " << read_text_file(metrics_file);
+  EXPECT_EQ(read_text_file(metrics_file), earlier) << "an earlier process's metrics stay until a run's replace them";
+  EXPECT_FALSE(fs::exists(metrics_file.string() + ".tmp")) << "the check at start leaves nothing behind";
   // The file is written beside itself and renamed: a directory in the way makes the next write fail.
   fs::create_directory(metrics_file.string() + ".tmp");
   ASSERT_TRUE(c.signal(SIGCONT));

@@ -429,7 +429,7 @@ inline int collector_main(int argc, char** argv, const std::string& env) {
   stop_on_signals signals;
   collector_metrics metrics(env, o.metrics_file);
   try {
-    metrics.write();  // as --report-json: an unwritable path is found before any store is opened
+    metrics.check_writable();  // as --report-json: an unwritable path is found before any store is opened
   } catch (const error& e) {
     std::cerr << "collector_" << env << ": " << e.what() << "\n";
     return 2;

@@ -42,10 +42,15 @@ class collector_metrics {
     write_file();
   }
 
-  /// Writes the file now: at start, before anything changes, so that an unwritable path is found then.
-  void write() const {
-    std::lock_guard lock(mu_);
-    write_file();
+  /// At start, before anything changes: throws if the file cannot be written, without replacing what
+  /// an earlier process wrote there (its last activation stays visible until this run's record).
+  void check_writable() const {
+    if (file_.empty()) return;
+    const std::string tmp = file_ + ".tmp";
+    if (!std::ofstream(tmp, std::ios::out | std::ios::trunc))
+      throw error(errc::invalid_config, "--metrics-file: cannot write '" + file_ + "' (through '" + tmp + "')");
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
   }
 
   [[nodiscard]] std::string prometheus() const {

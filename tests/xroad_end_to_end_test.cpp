@@ -1349,6 +1349,14 @@ TEST(XroadEndToEndProbe, AnUnwritableMetricsFileIsRejectedBeforeTheStoreIsCreate
   EXPECT_TRUE(exited_with(r, 2));
   EXPECT_NE(r.err.find("--metrics-file: cannot write '" + metrics.string() + "'"), std::string::npos) << r.err;
   EXPECT_TRUE(dir.files().empty()) << testing::PrintToString(dir.files());
+
+  fs::create_directory(dir / "prom");
+  const auto a_directory = run_to_end(collector_dev_argv("sqlite://" + (dir / "c.db").string(), closed_xroad(),
+                                                         {"--metrics-file", (dir / "prom").string()}),
+                                      dir.path(), "metrics-directory");
+  EXPECT_TRUE(exited_with(a_directory, 2));
+  EXPECT_NE(a_directory.err.find("'" + (dir / "prom").string() + "' is a directory"), std::string::npos) << a_directory.err;
+  EXPECT_EQ(dir.files(), (std::set<std::string>{"prom"})) << "neither a store nor a temporary file";
 }
 
 // ...and a store that cannot be opened still gets a report that says why.

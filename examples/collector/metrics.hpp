@@ -46,6 +46,9 @@ class collector_metrics {
   /// an earlier process wrote there (its last activation stays visible until this run's record).
   void check_writable() const {
     if (file_.empty()) return;
+    std::error_code ec;
+    if (std::filesystem::is_directory(file_, ec))
+      throw error(errc::invalid_config, "--metrics-file: '" + file_ + "' is a directory, not a file");
     const std::string tmp = file_ + ".tmp";
     if (!std::ofstream(tmp, std::ios::out | std::ios::trunc))
       throw error(errc::invalid_config, "--metrics-file: cannot write '" + file_ + "' (through '" + tmp + "')");
@@ -105,7 +108,11 @@ class collector_metrics {
     }
     std::error_code ec;
     std::filesystem::rename(tmp, file_, ec);
-    if (ec) throw error(errc::invalid_config, "--metrics-file: cannot rename '" + tmp + "' to '" + file_ + "': " + ec.message());
+    if (ec) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);  // nothing left beside the file
+      throw error(errc::invalid_config, "--metrics-file: cannot rename '" + tmp + "' to '" + file_ + "': " + ec.message());
+    }
   }
 
   static void family(std::string& o, const char* name, const char* type, const char* help) {

@@ -426,6 +426,13 @@ struct store_name {
 
 // ---- the fixture: processes and files ---------------------------------------------------------------
 
+/// Whether `pid` is stopped (by SIGSTOP), from /proc/<pid>/stat.
+bool is_stopped(pid_t pid) {
+  const auto stat = read_text_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T';
+}
+
 template <class Store>
 class XroadEndToEnd : public ::testing::Test {
  protected:
@@ -487,6 +494,20 @@ class XroadEndToEnd : public ::testing::Test {
     option("--report-json", report_path(tag).string());
     argv.insert(argv.end(), extra.begin(), extra.end());
     return child_process::spawn(argv, dir_ / ("collector-" + tag + ".out"), dir_ / ("collector-" + tag + ".err"));
+  }
+
+  /// As start_collector, the collector stopping itself (SIGSTOP) where `phase` begins
+  /// (TRIBUTARY_TEST_PAUSE_AT_PHASE); returned once it is stopped there, or has ended, or after
+  /// start_timeout: the caller asserts is_stopped.
+  child_process start_collector_paused_at(const std::string& phase, const std::string& tag, const std::string& env,
+                                          const std::string& sim_tag, std::vector<std::string> extra = {}) {
+    ::setenv("TRIBUTARY_TEST_PAUSE_AT_PHASE", phase.c_str(), 1);
+    auto c = start_collector(tag, env, sim_tag, std::move(extra));
+    ::unsetenv("TRIBUTARY_TEST_PAUSE_AT_PHASE");
+    const auto until = std::chrono::steady_clock::now() + start_timeout;
+    while (!is_stopped(c.pid()) && c.running() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(2ms);
+    return c;
   }
 
   [[nodiscard]] fs::path report_path(const std::string& tag) const { return dir_ / ("report-" + tag + ".json"); }
@@ -799,13 +820,6 @@ TYPED_TEST(XroadEndToEnd, AReaderNeverSeesAnErrorOrAnEmptyCatalogueAcrossTwoRoun
 
 // ---- signals: SIGINT and SIGTERM at each step of the protocol -----------------------------------------
 
-/// Whether `pid` is stopped (by SIGSTOP), from /proc/<pid>/stat.
-bool is_stopped(pid_t pid) {
-  const auto stat = read_text_file("/proc/" + std::to_string(pid) + "/stat");
-  const auto paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'T';
-}
-
 TYPED_TEST(XroadEndToEnd, ASignalAtAnyStepStopsTheRunAtItsNextSafePointAndLosesNothing) {
   this->start_simulator("dev", "dev");
   auto baseline = this->start_collector("baseline", "dev", "dev", {"--peers", ""});
@@ -829,14 +843,9 @@ TYPED_TEST(XroadEndToEnd, ASignalAtAnyStepStopsTheRunAtItsNextSafePointAndLosesN
       const auto read_before = store.alias_targets(read_alias);
       const auto env_before = store.alias_targets(dev.environment_alias());
       const std::string tag = phase + "-" + std::to_string(sig);
-      ::setenv("TRIBUTARY_TEST_PAUSE_AT_PHASE", phase.c_str(), 1);
       // Waiting for staging would take 100 s; in other steps the deadline is 0 (staging copied as stale).
-      auto c = this->start_collector(tag, "dev", "dev",
-                                     {"--peers", "staging", "--wait-deadline", phase == "wait_for_peers" ? "100" : "0"});
-      ::unsetenv("TRIBUTARY_TEST_PAUSE_AT_PHASE");
-      const auto until = std::chrono::steady_clock::now() + start_timeout;
-      while (!is_stopped(c.pid()) && c.running() && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(2ms);
+      auto c = this->start_collector_paused_at(
+          phase, tag, "dev", "dev", {"--peers", "staging", "--wait-deadline", phase == "wait_for_peers" ? "100" : "0"});
       ASSERT_TRUE(is_stopped(c.pid())) << "it never reached " << phase << ": " << tail(c.errors());
       ASSERT_TRUE(c.signal(sig));
       ASSERT_TRUE(c.signal(SIGCONT));
@@ -875,12 +884,7 @@ TYPED_TEST(XroadEndToEnd, ASignalAtAnyStepStopsTheRunAtItsNextSafePointAndLosesN
 
 TYPED_TEST(XroadEndToEnd, ASecondRunOfAnEnvironmentFindsTheLeaseHeldSaysWhoseAndExits75) {
   this->start_simulator("dev", "dev");
-  ::setenv("TRIBUTARY_TEST_PAUSE_AT_PHASE", "collect_services", 1);
-  auto first = this->start_collector("first", "dev", "dev", {"--peers", ""});
-  ::unsetenv("TRIBUTARY_TEST_PAUSE_AT_PHASE");
-  const auto until = std::chrono::steady_clock::now() + start_timeout;
-  while (!is_stopped(first.pid()) && first.running() && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(2ms);
+  auto first = this->start_collector_paused_at("collect_services", "first", "dev", "dev", {"--peers", ""});
   ASSERT_TRUE(is_stopped(first.pid())) << tail(first.errors());
 
   auto second = this->start_collector("second", "dev", "dev", {"--peers", ""});
@@ -950,12 +954,8 @@ TYPED_TEST(XroadEndToEnd, AMetricsFileThatCannotBeWrittenAfterARunIsSaidAndTheRu
   const auto metrics_file = this->dir_ / "dev.prom";
   const std::string earlier = "tributary_collector_last_activation_timestamp_seconds{environment=\"dev\"} 1.000\n";
   std::ofstream(metrics_file) << earlier;
-  ::setenv("TRIBUTARY_TEST_PAUSE_AT_PHASE", "collect_services", 1);
-  auto c = this->start_collector("metrics", "dev", "dev", {"--peers", "", "--metrics-file", metrics_file.string()});
-  ::unsetenv("TRIBUTARY_TEST_PAUSE_AT_PHASE");
-  const auto until = std::chrono::steady_clock::now() + start_timeout;
-  while (!is_stopped(c.pid()) && c.running() && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(2ms);
+  auto c = this->start_collector_paused_at("collect_services", "metrics", "dev", "dev",
+                                           {"--peers", "", "--metrics-file", metrics_file.string()});
   ASSERT_TRUE(is_stopped(c.pid())) << tail(c.errors());
   EXPECT_EQ(read_text_file(metrics_file), earlier) << "an earlier process's metrics stay until a run's replace them";
   EXPECT_FALSE(fs::exists(metrics_file.string() + ".tmp")) << "the check at start leaves nothing behind";
@@ -1339,21 +1339,23 @@ TEST(XroadEndToEndProbe, AnUnwritableReportPathIsRejectedBeforeTheStoreIsCreated
   EXPECT_TRUE(dir.files().empty()) << testing::PrintToString(dir.files());
 }
 
-// So is an unwritable --metrics-file (it is written at start, as the report file is opened).
+// So is a --metrics-file that cannot be written, or names a directory (checked at start, as the report
+// file is opened).
 TEST(XroadEndToEndProbe, AnUnwritableMetricsFileIsRejectedBeforeTheStoreIsCreated) {
   const probe_dir dir;
+  auto run_with = [&](const fs::path& metrics, const std::string& tag) {
+    return run_to_end(collector_dev_argv("sqlite://" + (dir / "c.db").string(), closed_xroad(),
+                                         {"--metrics-file", metrics.string()}),
+                      dir.path(), tag);
+  };
   const auto metrics = dir / "no-such-dir" / "dev.prom";
-  const auto r = run_to_end(collector_dev_argv("sqlite://" + (dir / "c.db").string(), closed_xroad(),
-                                               {"--metrics-file", metrics.string()}),
-                            dir.path(), "metrics");
+  const auto r = run_with(metrics, "metrics");
   EXPECT_TRUE(exited_with(r, 2));
   EXPECT_NE(r.err.find("--metrics-file: cannot write '" + metrics.string() + "'"), std::string::npos) << r.err;
   EXPECT_TRUE(dir.files().empty()) << testing::PrintToString(dir.files());
 
   fs::create_directory(dir / "prom");
-  const auto a_directory = run_to_end(collector_dev_argv("sqlite://" + (dir / "c.db").string(), closed_xroad(),
-                                                         {"--metrics-file", (dir / "prom").string()}),
-                                      dir.path(), "metrics-directory");
+  const auto a_directory = run_with(dir / "prom", "metrics-directory");
   EXPECT_TRUE(exited_with(a_directory, 2));
   EXPECT_NE(a_directory.err.find("'" + (dir / "prom").string() + "' is a directory"), std::string::npos) << a_directory.err;
   EXPECT_EQ(dir.files(), (std::set<std::string>{"prom"})) << "neither a store nor a temporary file";

@@ -49,11 +49,9 @@ class collector_metrics {
     std::error_code ec;
     if (std::filesystem::is_directory(file_, ec))
       throw error(errc::invalid_config, "--metrics-file: '" + file_ + "' is a directory, not a file");
-    const std::string tmp = file_ + ".tmp";
-    if (!std::ofstream(tmp, std::ios::out | std::ios::trunc))
-      throw error(errc::invalid_config, "--metrics-file: cannot write '" + file_ + "' (through '" + tmp + "')");
+    if (!std::ofstream(temporary(), std::ios::out | std::ios::trunc)) throw cannot_write();
     std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
+    std::filesystem::remove(temporary(), ignored);
   }
 
   [[nodiscard]] std::string prometheus() const {
@@ -99,12 +97,11 @@ class collector_metrics {
   /// then a rename. The caller holds the lock.
   void write_file() const {
     if (file_.empty()) return;
-    const std::string tmp = file_ + ".tmp";
+    const std::string tmp = temporary();
     {
       std::ofstream out(tmp, std::ios::out | std::ios::trunc);
       out << render();
-      if (!out.flush())
-        throw error(errc::invalid_config, "--metrics-file: cannot write '" + file_ + "' (through '" + tmp + "')");
+      if (!out.flush()) throw cannot_write();
     }
     std::error_code ec;
     std::filesystem::rename(tmp, file_, ec);
@@ -113,6 +110,12 @@ class collector_metrics {
       std::filesystem::remove(tmp, ignored);  // nothing left beside the file
       throw error(errc::invalid_config, "--metrics-file: cannot rename '" + tmp + "' to '" + file_ + "': " + ec.message());
     }
+  }
+
+  /// Where the file is written before it is renamed over the file: beside it, so the rename is atomic.
+  [[nodiscard]] std::string temporary() const { return file_ + ".tmp"; }
+  [[nodiscard]] error cannot_write() const {
+    return error(errc::invalid_config, "--metrics-file: cannot write '" + file_ + "' (through '" + temporary() + "')");
   }
 
   static void family(std::string& o, const char* name, const char* type, const char* help) {

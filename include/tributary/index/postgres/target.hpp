@@ -136,6 +136,44 @@ namespace tributary::detail {
   return schema;
 }
 
+/// libpq's parse errors quote the input or a piece of it, cut where libpq stopped reading: "missing "="
+/// after "..."" ends its token at white space, so the piece can hold the beginning of a secret that no
+/// scrub of the whole secret finds. Each piece the message quotes is found in the input (the longest
+/// match that ends before a quote of the message) and shown with every byte of a secret in it masked,
+/// wherever in the input it lies; the rest of the message is left as it is.
+[[nodiscard]] inline std::string pg_mask_quoted_input(std::string_view message, std::string_view input,
+                                                      const std::vector<std::string>& secrets) {
+  std::vector<bool> secret(input.size(), false);
+  for (const auto& s : secrets)
+    if (!s.empty())
+      for (auto at = input.find(s); at != std::string_view::npos; at = input.find(s, at + 1))
+        std::fill_n(secret.begin() + static_cast<std::ptrdiff_t>(at), s.size(), true);
+  std::string out;
+  std::size_t i = 0;
+  while (i < message.size()) {
+    out += message[i];
+    if (message[i++] != '"') continue;
+    std::size_t piece = 0;
+    for (std::size_t j = 0; j < input.size(); ++j) {
+      std::size_t n = 0;
+      while (i + n < message.size() && j + n < input.size() && message[i + n] == input[j + n]) ++n;
+      while (n > piece && (i + n >= message.size() || message[i + n] != '"')) --n;
+      piece = std::max(piece, n);
+    }
+    if (piece == 0) continue;
+    const auto text = message.substr(i, piece);
+    std::vector<bool> hide(piece, false);
+    for (auto at = input.find(text); at != std::string_view::npos; at = input.find(text, at + 1))
+      for (std::size_t k = 0; k < piece; ++k) hide[k] = hide[k] || secret[at + k];
+    for (std::size_t k = 0; k < piece; ++k) {
+      if (!hide[k]) out += text[k];
+      else if (k == 0 || !hide[k - 1]) out += "***";
+    }
+    i += piece;
+  }
+  return out;
+}
+
 /// Whether libpq reads a URL's user info up to another @ than RFC 3986 does (the first before any /, not
 /// the last of the authority).
 [[nodiscard]] inline bool pg_userinfo_ambiguous(std::string_view url) {
@@ -171,7 +209,9 @@ struct pg_target {
     // secrets go first: redact_urls_in ends a URL at a space or control character, so it would leave in
     // sight the rest of a password after one (or after one in the user name).
     if (!is_url(url)) why = pg_scrub(std::move(why), url);
-    for (const auto& secret : pg_url_secrets(url)) why = pg_scrub(std::move(why), secret);
+    const auto secrets = pg_url_secrets(url);
+    why = pg_mask_quoted_input(why, url, secrets);
+    for (const auto& secret : secrets) why = pg_scrub(std::move(why), secret);
     if (is_url(url)) why = redact_urls_in(why);
     throw error(errc::invalid_config, "postgres store URL is malformed: " + why);
   }

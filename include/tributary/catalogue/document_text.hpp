@@ -29,13 +29,11 @@
 #include <vector>
 
 #include <simdjson.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <tributary/catalogue/document.hpp>
 #include <tributary/catalogue/document_json.hpp>
 #include <tributary/detail/json_text.hpp>
+#include <tributary/detail/string_marks.hpp>
 
 namespace tributary {
 
@@ -65,52 +63,28 @@ class text_document {
   }
 
   /// Reads `json`; false when it is not in the form described at the top of this file (then parse it).
-  /// Documents of every size are read: string bodies are checked sixteen bytes at a time, so a large
-  /// `openApiString` is read faster than simdjson parses it (and copied raw rather than decoded and
-  /// escaped again).
+  /// Documents of every size are read: the text is marked 64 bytes at a time first (string_marks), so a
+  /// large `openApiString` is read faster than simdjson parses it (and copied raw rather than decoded
+  /// and escaped again).
   [[nodiscard]] bool read(std::string_view json);
 
  private:
-  class scanner;
   std::string_view id_;
   std::vector<text_entry> entries_;  ///< the first size_ are this document's; the rest keep their storage
   std::size_t size_ = 0;
+  detail::string_marks marks_;  ///< where the strings of the text being read end
 };
 
 namespace detail {
 
-/// The first byte at or after `p` that a JSON string body cannot hold as it is ('"', '\\' or a control
-/// character), or `end`. Sixteen bytes at a time where SSE2 is there (every x86-64), else a word at a
-/// time: most of a body is plain text between escapes.
-[[nodiscard]] inline const char* find_special(const char* p, const char* end) noexcept {
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
-  while (end - p >= 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                     _mm_cmpeq_epi8(_mm_max_epu8(v, control), control));  // v <= 0x1F
-    if (const int mask = _mm_movemask_epi8(hit)) return p + __builtin_ctz(static_cast<unsigned>(mask));
-    p += 16;
-  }
-#endif
-  while (end - p >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    if (!plain_json_word(w)) break;
-    p += 8;
-  }
-  for (; p != end; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c < 0x20 || c == '"' || c == '\\') return p;
-  }
-  return end;
-}
-
-/// Walks a text expecting append_json's output, byte by byte where it must and a word at a time through
-/// string bodies. Every method returns false on the first byte that is not what append_json writes.
+/// Walks a text expecting append_json's output: literals compared a word at a time, string bodies found
+/// by the text's string_marks. Every method returns false on the first byte that is not what
+/// append_json writes.
 class text_scanner {
  public:
-  explicit text_scanner(std::string_view text) noexcept : p_(text.data()), end_(text.data() + text.size()) {}
+  /// `marks`: the text's string_marks, which find most bodies' ends.
+  text_scanner(std::string_view text, const string_marks& marks) noexcept
+      : base_(text.data()), p_(text.data()), end_(text.data() + text.size()), marks_(marks) {}
 
   [[nodiscard]] const char* at() const noexcept { return p_; }
   [[nodiscard]] bool done() const noexcept { return p_ == end_; }
@@ -128,16 +102,16 @@ class text_scanner {
 
   /// A string body up to and including its closing quote, escaped as append_escaped escapes;
   /// `escapes` tells whether it holds any.
-  [[nodiscard]] bool canonical_body(std::string_view& body, bool& escapes) noexcept {
+  [[nodiscard, gnu::always_inline]] bool canonical_body(std::string_view& body, bool& escapes) noexcept {
     return body_of<true>(body, escapes);
   }
   /// A string body with no escape at all: its text is its value.
-  [[nodiscard]] bool plain_body(std::string_view& body) noexcept {
+  [[nodiscard, gnu::always_inline]] bool plain_body(std::string_view& body) noexcept {
     bool escapes = false;
     return body_of<true>(body, escapes) && !escapes;
   }
   /// A string body with any valid JSON escapes (openApiString's, copied raw).
-  [[nodiscard]] bool raw_body(std::string_view& body) noexcept {
+  [[nodiscard, gnu::always_inline]] bool raw_body(std::string_view& body) noexcept {
     bool escapes = false;
     return body_of<false>(body, escapes);
   }
@@ -211,8 +185,6 @@ class text_scanner {
     return t;
   }();
 
-  enum class scanned { closed, refused, rest };
-
   template <class Word>
   [[nodiscard]] static Word load(const char* p) noexcept {
     Word w;
@@ -237,56 +209,6 @@ class text_scanner {
     }
   }
 
-#if defined(__SSE2__)
-  /// The body sixteen bytes at a time while sixteen remain: the escapes of a block are resolved with bit
-  /// operations (each backslash not itself escaped escapes the byte after it), so an escape costs a few
-  /// instructions and no branch on which character it names. `closed`: p_ is at the closing quote;
-  /// `refused`: not a body append_json writes; `rest`: the scalar loop goes on from p_ (the last bytes,
-  /// or a `\u` escape, from its backslash).
-  template <bool Canonical>
-  [[nodiscard]] scanned scan_blocks(bool& escapes, bool& multibyte) noexcept {
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
-    unsigned carry = 0;  // 1: the block before ended on a backslash that escapes this block's first byte
-    while (end_ - p_ >= 16) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
-      const auto q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
-      const auto bs = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)));
-      const auto high = static_cast<unsigned>(_mm_movemask_epi8(v));  // bytes of multi-byte characters
-      const auto ctl = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, control), control)));
-      unsigned escaped = carry;
-      carry = 0;
-      for (unsigned b = bs & ~escaped; b != 0;) {
-        const auto i = static_cast<unsigned>(__builtin_ctz(b));
-        if (i == 15) {
-          carry = 1;
-          break;
-        }
-        escaped |= 2u << i;
-        b &= ~(3u << i);  // an escaped backslash escapes nothing
-      }
-      const unsigned closing = q & ~escaped;
-      const unsigned before = closing ? (closing & (0u - closing)) - 1 : 0xFFFFu;
-      if (ctl & before) return scanned::refused;  // a control character, raw or after a backslash
-      for (unsigned e = escaped & before; e != 0; e &= e - 1) {
-        const auto at = __builtin_ctz(e);
-        if (!short_escapes<Canonical>[static_cast<unsigned char>(p_[at])]) {
-          p_ += at - 1;  // the escape's backslash (at 0: the previous block's last byte)
-          return scanned::rest;
-        }
-      }
-      if (escaped & before) escapes = true;
-      if (high & before) multibyte = true;
-      if (closing) {
-        p_ += __builtin_ctz(closing);
-        return scanned::closed;
-      }
-      p_ += 16;
-    }
-    p_ -= carry;
-    return scanned::rest;
-  }
-#endif
-
   /// json_value's part: a string without escapes, or an array or object of such values, at most
   /// `plain_json_depth` deep (far within the parser's raw_json_max_depth). Whitespace, numbers, literals
   /// and escapes are the parser's.
@@ -307,85 +229,70 @@ class text_scanner {
     }
   }
 
+  /// A string body from p_ (after its opening quote) to the next quote no backslash escapes, which the
+  /// marks give; most bodies are plain text, which the marks tell too. Inlined where it is called: the
+  /// reader calls it some fifty times a document.
   template <bool Canonical>
-  [[nodiscard, gnu::always_inline]] inline bool body_of(std::string_view& body, bool& escapes) noexcept {
-    const char* begin = p_;
+  [[nodiscard, gnu::always_inline]] bool body_of(std::string_view& body, bool& escapes) noexcept {
+    const auto from = static_cast<std::size_t>(p_ - base_);
+    const std::size_t to = marks_.next_quote(from);
+    if (to == string_marks::npos) return false;  // the text ends inside the string
+    body = std::string_view(p_, to - from);
+    p_ = base_ + to + 1;
     escapes = false;
-    // Every byte of a text read is in a literal, in a string body, or in a `links` value that simdjson
-    // parses (json_value reads the others as literals and bodies): a body is where a multi-byte
-    // character can be, and validating the bodies that hold one validates the text as simdjson would,
-    // without a pass over the whole of it.
-    bool multibyte = false;
-#if defined(__SSE2__)
-    switch (scan_blocks<Canonical>(escapes, multibyte)) {
-      case scanned::closed:
-        body = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
-        ++p_;
-        return !multibyte || valid_utf8(body);
-      case scanned::refused:
-        return false;
-      case scanned::rest:
-        break;
-    }
-#endif
-    if (!scalar_body<Canonical>(escapes)) return false;
-    body = std::string_view(begin, static_cast<std::size_t>(p_ - begin));
-    ++p_;
-    return ascii(body) || valid_utf8(body);
+    if (!marks_.any(string_marks::escaped | string_marks::control | string_marks::high, from, to)) return true;
+    return careful_body<Canonical>(body, from, to, escapes);
   }
 
-  /// Out of line: most bodies are ASCII, and a call here in body_of's frame would make every body pay
+  /// body_of's checks of a body that holds an escape, a control character or a multi-byte character.
+  /// Every byte of a text read is in a literal, in a string body, or in a `links` value that simdjson
+  /// parses (json_value reads the others as literals and bodies): a body is where a multi-byte
+  /// character can be, and validating the bodies that hold one validates the text as simdjson would,
+  /// without a pass over the whole of it.
+  template <bool Canonical>
+  [[nodiscard, gnu::noinline]] bool careful_body(std::string_view body, std::size_t from, std::size_t to,
+                                                 bool& escapes) const noexcept {
+    if (marks_.any(string_marks::control, from, to)) return false;  // JSON forbids them raw, and after a backslash
+    if (marks_.any(string_marks::escaped, from, to)) {
+      escapes = true;
+      const bool valid = marks_.each_escaped(from, to, [&](std::size_t at) {
+        const auto e = static_cast<unsigned char>(base_[at]);
+        return short_escapes<Canonical>[e] || (e == 'u' && at + 4 < to && unicode_escape<Canonical>(base_ + at + 1));
+      });
+      if (!valid) return false;
+    }
+    return !marks_.any(string_marks::high, from, to) || valid_utf8(body);
+  }
+
+  /// The four digits of a `\u` escape at `digits`. Canonical: as append_escaped writes them, \u00xx in
+  /// lowercase, only for the control characters without a short form.
+  template <bool Canonical>
+  [[nodiscard]] static bool unicode_escape(const char* digits) noexcept {
+    if constexpr (Canonical) {
+      const char h = digits[2], l = digits[3];
+      if (digits[0] != '0' || digits[1] != '0' || (h != '0' && h != '1')) return false;
+      if (!((l >= '0' && l <= '9') || (l >= 'a' && l <= 'f'))) return false;
+      const int v = (h - '0') * 16 + (l <= '9' ? l - '0' : l - 'a' + 10);
+      return v != '\b' && v != '\t' && v != '\n' && v != '\f' && v != '\r';
+    } else {
+      for (int k = 0; k < 4; ++k) {
+        const char h = digits[k];
+        if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F'))) return false;
+      }
+      return true;
+    }
+  }
+
+  /// Out of line: most bodies are ASCII, and a call here in a caller's frame would make every body pay
   /// for the frame the validator needs.
   [[gnu::noinline, gnu::cold]] static bool valid_utf8(std::string_view body) noexcept {
     return simdjson::validate_utf8(body.data(), body.size());
   }
 
-  [[nodiscard]] static bool ascii(std::string_view s) noexcept {
-    std::uint64_t high = 0;
-    std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) high |= load<std::uint64_t>(s.data() + i);
-    for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
-    return (high & 0x8080808080808080ULL) == 0;
-  }
-
-  /// body_of from p_ a byte at a time (and a word at a time between escapes), up to the closing quote.
-  template <bool Canonical>
-  [[nodiscard]] bool scalar_body(bool& escapes) noexcept {
-    while (true) {
-      p_ = find_special(p_, end_);
-      if (p_ == end_) return false;
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') return true;
-      if (c != '\\') return false;  // a control character: JSON forbids it raw
-      escapes = true;
-      if (end_ - p_ < 2) return false;
-      const auto e = static_cast<unsigned char>(p_[1]);
-      if (short_escapes<Canonical>[e]) {
-        p_ += 2;
-      } else if (e == 'u') {
-        if (end_ - p_ < 6) return false;
-        if constexpr (Canonical) {
-          // append_escaped writes \u00xx, lowercase, only for the control characters without a short form.
-          const char h = p_[4], l = p_[5];
-          if (p_[2] != '0' || p_[3] != '0' || (h != '0' && h != '1')) return false;
-          if (!((l >= '0' && l <= '9') || (l >= 'a' && l <= 'f'))) return false;
-          const int v = (h - '0') * 16 + (l <= '9' ? l - '0' : l - 'a' + 10);
-          if (v == '\b' || v == '\t' || v == '\n' || v == '\f' || v == '\r') return false;
-        } else {
-          for (int k = 2; k < 6; ++k) {
-            const char h = p_[k];
-            if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F'))) return false;
-          }
-        }
-        p_ += 6;
-      } else {
-        return false;
-      }
-    }
-  }
-
+  const char* base_;
   const char* p_;
   const char* end_;
+  const string_marks& marks_;
 };
 
 }  // namespace detail
@@ -393,7 +300,8 @@ class text_scanner {
 inline bool text_document::read(std::string_view json) {
   size_ = 0;
   id_ = {};
-  detail::text_scanner s(json);
+  marks_.mark(json);
+  detail::text_scanner s(json, marks_);
   std::string_view body;
   bool escapes = false;
   // The document-level fields are derived again by the merge: they need only be readable.

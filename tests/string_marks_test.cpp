@@ -34,7 +34,7 @@ struct reference {
 bool is(unsigned marks, std::string_view text, const reference& r, std::size_t i) {
   const auto c = static_cast<unsigned char>(text[i]);
   return ((marks & string_marks::escaped) && r.escaped[i]) || ((marks & string_marks::control) && c < 0x20) ||
-         ((marks & string_marks::high) && c >= 0x80) || ((marks & string_marks::backslash) && c == '\\');
+         ((marks & string_marks::high) && c >= 0x80);
 }
 
 void expect_marks_read_as_bytes(std::string_view text) {
@@ -47,7 +47,6 @@ void expect_marks_read_as_bytes(std::string_view text) {
     ASSERT_EQ(marks.next_quote(from), next) << "from " << from << " in a text of " << text.size();
   }
   for (const unsigned m : {unsigned{string_marks::escaped}, unsigned{string_marks::control}, unsigned{string_marks::high},
-                           unsigned{string_marks::backslash},
                            unsigned{string_marks::escaped | string_marks::control | string_marks::high}}) {
     for (std::size_t from = 0; from <= text.size(); from += 1 + from % 7) {
       bool seen = false;

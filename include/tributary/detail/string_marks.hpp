@@ -76,8 +76,7 @@ class string_marks {
   enum mark : unsigned {
     escaped = 1,   ///< a byte a backslash escapes
     control = 2,   ///< a control character
-    high = 4,      ///< a byte of a multi-byte character
-    backslash = 8  ///< a backslash
+    high = 4       ///< a byte of a multi-byte character
   };
 
   /// Marks `text`. Positions are offsets into it; the text need not outlive the marks.
@@ -99,7 +98,7 @@ class string_marks {
         m.quote &= valid, m.backslash &= valid, m.control &= valid;
       }
       const std::uint64_t escaped_here = escaped_bytes(m.backslash, carry);
-      blocks_[b] = {m.quote & ~escaped_here, escaped_here, m.control, m.high, m.backslash};
+      blocks_[b] = {m.quote & ~escaped_here, escaped_here, m.control, m.high};
     }
   }
 
@@ -144,11 +143,10 @@ class string_marks {
 
  private:
   struct block {
-    std::uint64_t quote, escaped, control, high, backslash;
+    std::uint64_t quote, escaped, control, high;
   };
   [[nodiscard, gnu::always_inline]] static std::uint64_t of(const block& b, unsigned marks) noexcept {
-    return ((marks & escaped) ? b.escaped : 0) | ((marks & control) ? b.control : 0) | ((marks & high) ? b.high : 0) |
-           ((marks & backslash) ? b.backslash : 0);
+    return ((marks & escaped) ? b.escaped : 0) | ((marks & control) ? b.control : 0) | ((marks & high) ? b.high : 0);
   }
 
   /// The bytes a backslash escapes (those after an odd run of backslashes), given the block's
